@@ -1,0 +1,112 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Every first-party target treats warnings as errors (STYLE.md, house rule 10).
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "akto-access",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "akto-access", targets: ["akto-access"]),
+        .library(name: "AccessClient", targets: ["AccessClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CProtobufC",
+            path: "Sources/CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .target(
+            name: "AccessProtoC",
+            dependencies: ["CProtobufC"],
+            path: "Sources/AccessProtoC",
+            cSettings: [.define("NDEBUG", .when(configuration: .release))],
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        .target(
+            name: "AccessWire",
+            dependencies: [
+                "AccessProtoC", "AccessCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AccessCore",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AccessRPC",
+            dependencies: [
+                "AccessWire", "AccessCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AccessServer",
+            dependencies: [
+                "AccessRPC", "AccessWire", "AccessCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AccessClient",
+            dependencies: [
+                "AccessWire", "AccessCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "akto-access",
+            dependencies: [
+                "AccessServer", "AccessClient", "AccessRPC", "AccessWire", "AccessCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AccessWireTests",
+            dependencies: [
+                "AccessWire", "AccessCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AccessRPCTests",
+            dependencies: ["AccessRPC", "AccessWire", "AccessCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AccessServerTests",
+            dependencies: [
+                "AccessServer", "AccessClient", "AccessRPC", "AccessWire", "AccessCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,77 @@
+import AccessCore
+
+/// The codec every transport uses: protobuf bytes, JSON and generated Swift types, converted through the
+/// message descriptors (no per-message code).
+public enum MessageCodec {
+    /// The schema of a generated Swift type; an INTERNAL error when the descriptor table lacks it.
+    public static func schema<T: ProtoMessage>(for type: T.Type) throws -> MessageSchema {
+        guard let schema = SchemaRegistry.shared.message(T.protoName) else {
+            throw RPCError(.internal, "no descriptor for \(T.protoName)")
+        }
+        return schema
+    }
+
+    /// Decodes protobuf bytes into a generated Swift type.
+    public static func decode<T: ProtoMessage>(
+        _ type: T.Type, from bytes: UnsafeRawBufferPointer, limits: CodecLimits = .default
+    ) throws -> T {
+        let value = try CMessageCodec.decode(bytes, schema: try schema(for: type), limits: limits)
+        return try ProtoValueDecoding.decode(type, from: value)
+    }
+
+    /// Decodes protobuf bytes into a generated Swift type.
+    public static func decode<T: ProtoMessage>(_ type: T.Type, from bytes: [UInt8], limits: CodecLimits = .default)
+        throws -> T
+    {
+        try bytes.withUnsafeBytes { try decode(type, from: $0, limits: limits) }
+    }
+
+    /// Encodes a generated Swift value as protobuf bytes.
+    public static func encode<T: ProtoMessage>(_ value: T) throws -> [UInt8] {
+        try CMessageCodec.encode(try messageValue(value))
+    }
+
+    /// Decodes protobuf bytes into a schema-driven value tree.
+    public static func decodeValue(_ bytes: UnsafeRawBufferPointer, schema: MessageSchema, limits: CodecLimits = .default)
+        throws -> MessageValue
+    {
+        try CMessageCodec.decode(bytes, schema: schema, limits: limits)
+    }
+
+    /// Decodes protobuf bytes into a schema-driven value tree.
+    public static func decodeValue(_ bytes: [UInt8], schema: MessageSchema, limits: CodecLimits = .default) throws
+        -> MessageValue
+    {
+        try bytes.withUnsafeBytes { try CMessageCodec.decode($0, schema: schema, limits: limits) }
+    }
+
+    /// Encodes a value tree as protobuf bytes.
+    public static func encodeValue(_ value: MessageValue) throws -> [UInt8] {
+        try CMessageCodec.encode(value)
+    }
+
+    /// The value tree of a generated Swift value.
+    public static func messageValue<T: ProtoMessage>(_ value: T) throws -> MessageValue {
+        try ProtoValueEncoding.encode(value, schema: try schema(for: T.self))
+    }
+
+    /// The generated Swift value of a value tree.
+    public static func typed<T: ProtoMessage>(_ type: T.Type, from value: MessageValue) throws -> T {
+        try ProtoValueDecoding.decode(type, from: value)
+    }
+
+    /// JSON text -> protobuf bytes of `schema` (what the gateway and `akto-access call` send).
+    public static func jsonToWire(_ json: some Collection<UInt8>, schema: MessageSchema, limits: CodecLimits = .default)
+        throws -> [UInt8]
+    {
+        let document = try JSONValue.parse(json, maxDepth: limits.maxJSONDepth)
+        return try CMessageCodec.encode(try ProtoJSON.decode(document, schema: schema, limits: limits))
+    }
+
+    /// Protobuf bytes of `schema` -> JSON.
+    public static func wireToJSON(_ bytes: [UInt8], schema: MessageSchema, limits: CodecLimits = .default) throws
+        -> JSONValue
+    {
+        ProtoJSON.encode(try decodeValue(bytes, schema: schema, limits: limits))
+    }
+}

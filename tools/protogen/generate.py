@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""Lints the .proto contract and writes the C descriptor registry and the Swift message types.
+
+Input: a FileDescriptorSet made by `protoc --include_imports --descriptor_set_out`. Output (in OUT):
+`registry.c` and `swift/*.swift`. Called by tools/generate-proto; never edit its output by hand.
+
+Rules enforced (DESIGN.md, PROTOBUF-C-NOTES.md):
+- no recursive message types (protobuf-c has no depth limit);
+- no proto3 `optional` (protoc-c 1.4.1 rejects it): write `oneof _x { T x = N; }` instead;
+- no rpc whose lower-case name is a C keyword (protoc-c emits invalid C for it);
+- nested messages only as map entries, no nested enums, map keys are strings;
+- message and enum names unique across packages (the Swift types share one namespace);
+- gateway paths (/api/<lowerCamel(method)>) unique across akto.access.v1 services.
+"""
+import os
+import sys
+
+from google.protobuf import descriptor_pb2
+
+C_KEYWORDS = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool",
+    "_bool", "_complex", "_imaginary", "_alignas", "_alignof", "_atomic", "_generic", "_noreturn",
+    "_static_assert", "_thread_local",
+}
+SWIFT_KEYWORDS = {
+    "associatedtype", "class", "deinit", "enum", "extension", "fileprivate", "func", "import", "init", "inout",
+    "internal", "let", "open", "operator", "private", "protocol", "public", "rethrows", "static", "struct",
+    "subscript", "typealias", "var", "break", "case", "continue", "default", "defer", "do", "else",
+    "fallthrough", "for", "guard", "if", "in", "repeat", "return", "switch", "where", "while", "as", "Any",
+    "catch", "false", "is", "nil", "super", "self", "Self", "throw", "throws", "true", "try", "Type",
+}
+F = descriptor_pb2.FieldDescriptorProto
+SCALARS = {
+    F.TYPE_DOUBLE: ("Double", "0"), F.TYPE_FLOAT: ("Float", "0"),
+    F.TYPE_INT64: ("Int64", "0"), F.TYPE_SINT64: ("Int64", "0"), F.TYPE_SFIXED64: ("Int64", "0"),
+    F.TYPE_UINT64: ("UInt64", "0"), F.TYPE_FIXED64: ("UInt64", "0"),
+    F.TYPE_INT32: ("Int32", "0"), F.TYPE_SINT32: ("Int32", "0"), F.TYPE_SFIXED32: ("Int32", "0"),
+    F.TYPE_UINT32: ("UInt32", "0"), F.TYPE_FIXED32: ("UInt32", "0"),
+    F.TYPE_BOOL: ("Bool", "false"), F.TYPE_STRING: ("String", '""'), F.TYPE_BYTES: ("[UInt8]", "[]"),
+}
+ENVELOPE_FILE = "akto/rpc/v1/envelope.proto"   # handled natively by AccessWire's frame codec
+GATEWAY_PACKAGE = "akto.access.v1"
+
+errors = []
+
+
+def fail(msg):
+    errors.append(msg)
+
+
+def json_name(name):
+    out, upper = [], False
+    for ch in name:
+        if ch == "_":
+            upper = True
+        else:
+            out.append(ch.upper() if upper else ch)
+            upper = False
+    return "".join(out)
+
+
+def lower_camel(name):
+    return name[:1].lower() + name[1:]
+
+
+def c_ident(full_name):
+    """protoc-c's C name for a message descriptor: akto.rpc.v1.Frame -> akto__rpc__v1__frame__descriptor."""
+    out = []
+    for part in full_name.split("."):
+        snake, was_upper = "", True
+        for ch in part:
+            if ch.isupper():
+                snake += ("" if was_upper else "_") + ch.lower()
+                was_upper = True
+            else:
+                snake += ch
+                was_upper = False
+        out.append(snake)
+    return "__".join(out)
+
+
+def swift_ident(name):
+    return f"`{name}`" if name in SWIFT_KEYWORDS else name
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: generate.py DESCRIPTORS.pb OUT_DIR")
+    fds = descriptor_pb2.FileDescriptorSet()
+    with open(sys.argv[1], "rb") as fh:
+        fds.ParseFromString(fh.read())
+    out_dir = sys.argv[2]
+
+    messages = {}   # full name -> (file, DescriptorProto)
+    enums = {}      # full name -> (file, EnumDescriptorProto)
+    services = []   # (file, package, ServiceDescriptorProto)
+    swift_names = {}
+    for f in fds.file:
+        if f.syntax != "proto3":
+            fail(f"{f.name}: only proto3 files are allowed")
+        for m in f.message_type:
+            full = f"{f.package}.{m.name}"
+            messages[full] = (f, m)
+            if m.name in swift_names:
+                fail(f"{f.name}: message {m.name} also defined in {swift_names[m.name]}")
+            swift_names[m.name] = f.name
+            if m.enum_type:
+                fail(f"{f.name}: {m.name} nests an enum; declare enums at file level")
+            for nested in m.nested_type:
+                if not nested.options.map_entry:
+                    fail(f"{f.name}: {m.name} nests message {nested.name}; declare messages at file level")
+                messages[f"{full}.{nested.name}"] = (f, nested)
+            for fld in m.field:
+                if fld.proto3_optional:
+                    fail(f"{f.name}: {m.name}.{fld.name} uses proto3 `optional`; "
+                         f"write `oneof _{fld.name} {{ ... }}` (protoc-c 1.4.1 rejects optional)")
+        for e in f.enum_type:
+            enums[f"{f.package}.{e.name}"] = (f, e)
+            if e.name in swift_names:
+                fail(f"{f.name}: enum {e.name} also defined in {swift_names[e.name]}")
+            swift_names[e.name] = f.name
+        for s in f.service:
+            services.append((f, f.package, s))
+
+    check_recursion(messages)
+    check_maps(messages)
+    paths = {}
+    for f, package, s in services:
+        for meth in s.method:
+            if meth.name.lower() in C_KEYWORDS:
+                fail(f"{f.name}: rpc {s.name}.{meth.name} lower-cases to the C keyword '{meth.name.lower()}'")
+            if meth.client_streaming or meth.server_streaming:
+                fail(f"{f.name}: rpc {s.name}.{meth.name} streams; AKRP v1 calls are unary")
+            if package == GATEWAY_PACKAGE:
+                path = "/api/" + lower_camel(meth.name)
+                if path in paths:
+                    fail(f"{f.name}: gateway path {path} of {s.name}.{meth.name} collides with {paths[path]}")
+                paths[path] = f"{s.name}.{meth.name}"
+
+    if errors:
+        for e in errors:
+            print(f"generate-proto: {e}", file=sys.stderr)
+        sys.exit(1)
+
+    write_registry(out_dir, fds, messages, services)
+    write_swift(out_dir, fds, messages, enums, services)
+
+
+def message_edges(messages, full):
+    _, m = messages[full]
+    for fld in m.field:
+        if fld.type == F.TYPE_MESSAGE:
+            yield fld.type_name.lstrip(".")
+
+
+def check_recursion(messages):
+    state = {}
+
+    def visit(name, stack):
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "active":
+            cycle = stack[stack.index(name):] + [name]
+            fail("recursive message types: " + " -> ".join(cycle))
+            return
+        state[name] = "active"
+        for nxt in message_edges(messages, name):
+            if nxt in messages:
+                visit(nxt, stack + [name])
+        state[name] = "done"
+
+    for name in sorted(messages):
+        visit(name, [])
+
+
+def check_maps(messages):
+    for full, (f, m) in messages.items():
+        if m.options.map_entry and m.field[0].type != F.TYPE_STRING:
+            fail(f"{f.name}: map {full} has a non-string key; the JSON and Swift mappings need string keys")
+
+
+def write_registry(out_dir, fds, messages, services):
+    lines = [
+        "/* DO NOT EDIT. Generated by tools/generate-proto from proto/. */",
+        "#include <stddef.h>",
+        "#include <protobuf-c/protobuf-c.h>",
+    ]
+    for f in fds.file:
+        lines.append(f'#include "{f.name[:-len(".proto")]}.pb-c.h"')
+    lines.append("")
+    lines.append("static const ProtobufCServiceDescriptor *const akto_services[] = {")
+    for f, package, s in services:
+        lines.append(f"    &{c_ident(package + '.' + s.name)}__descriptor,")
+    lines.append("    NULL,")
+    lines.append("};")
+    lines.append("")
+    lines.append("static const ProtobufCMessageDescriptor *const akto_messages[] = {")
+    for full, (f, m) in messages.items():
+        if m.options.map_entry:
+            continue
+        lines.append(f"    &{c_ident(full)}__descriptor,")
+    lines.append("    NULL,")
+    lines.append("};")
+    lines.append("")
+    lines.append("const ProtobufCServiceDescriptor *const *akto_service_descriptors(void) { return akto_services; }")
+    lines.append("const ProtobufCMessageDescriptor *const *akto_message_descriptors(void) { return akto_messages; }")
+    with open(os.path.join(out_dir, "registry.c"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def swift_field(fld, messages, enums):
+    """(swift type, default expression, needs presence) of a field."""
+    oneof = fld.HasField("oneof_index")
+    if fld.type == F.TYPE_MESSAGE:
+        target = fld.type_name.lstrip(".")
+        entry = messages[target][1]
+        if entry.options.map_entry:
+            vtype, _, _ = swift_field(entry.field[1], messages, enums)
+            return f"[String: {vtype}]", "[:]", False
+        base = target.rsplit(".", 1)[1]
+    elif fld.type == F.TYPE_ENUM:
+        target = fld.type_name.lstrip(".")
+        base = target.rsplit(".", 1)[1]
+        enum = enums[target][1]
+        default = "." + enum_case_name(enum, enum.value[0].name)
+        if fld.label == F.LABEL_REPEATED:
+            return f"[{base}]", "[]", False
+        if oneof:
+            return f"{base}?", "nil", True
+        return base, default, False
+    else:
+        base, default = SCALARS[fld.type]
+        if fld.label == F.LABEL_REPEATED:
+            return f"[{base}]", "[]", False
+        if oneof:
+            return f"{base}?", "nil", True
+        return base, default, False
+    if fld.label == F.LABEL_REPEATED:
+        return f"[{base}]", "[]", False
+    return f"{base}?", "nil", True
+
+
+def enum_case_name(enum, value_name):
+    prefix = "".join("_" + c if c.isupper() and i else c for i, c in enumerate(enum.name)).upper() + "_"
+    name = value_name[len(prefix):] if value_name.startswith(prefix) else value_name
+    return swift_ident(json_name(name.lower()))
+
+
+def write_swift(out_dir, fds, messages, enums, services):
+    os.makedirs(os.path.join(out_dir, "swift"), exist_ok=True)
+    for f in fds.file:
+        if f.name == ENVELOPE_FILE:
+            continue
+        body = [
+            f"// DO NOT EDIT. Generated by tools/generate-proto from proto/{f.name}.",
+            "",
+        ]
+        for e in f.enum_type:
+            body.append(f"/// The `{f.package}.{e.name}` enum; JSON and Swift use the proto value names.")
+            body.append(f"public enum {e.name}: String, ProtoEnum {{")
+            for v in e.value:
+                body.append(f"    case {enum_case_name(e, v.name)} = \"{v.name}\"")
+            body.append("")
+            body.append("    public static let protoName = \"%s.%s\"" % (f.package, e.name))
+            body.append("}")
+            body.append("")
+        for m in f.message_type:
+            full = f"{f.package}.{m.name}"
+            fields = [(swift_ident(json_name(fld.name)), *swift_field(fld, messages, enums)) for fld in m.field]
+            body.append(f"/// The `{full}` message.")
+            body.append(f"public struct {m.name}: ProtoMessage {{")
+            body.append(f"    public static let protoName = \"{full}\"")
+            for name, typ, default, _ in fields:
+                body.append(f"    public var {name}: {typ}")
+            body.append("")
+            if fields:
+                params = ", ".join(f"{name}: {typ} = {default}" for name, typ, default, _ in fields)
+                body.append(f"    public init({params}) {{")
+                for name, *_ in fields:
+                    bare = name.strip("`")
+                    body.append(f"        self.{bare} = {name}")
+                body.append("    }")
+            else:
+                body.append("    public init() {}")
+            body.append("}")
+            body.append("")
+        for s in f.service:
+            body.append(f"extension Methods {{")
+            body.append(f"    /// The methods of `{f.package}.{s.name}`.")
+            body.append(f"    public enum {s.name} {{")
+            for meth in s.method:
+                req = meth.input_type.lstrip(".").rsplit(".", 1)[1]
+                res = meth.output_type.lstrip(".").rsplit(".", 1)[1]
+                body.append(f"        public static let {swift_ident(lower_camel(meth.name))} = MethodSpec<{req}, {res}>(")
+                body.append(f"            service: \"{f.package}.{s.name}\", method: \"{meth.name}\")")
+            body.append("")
+            body.append("        /// Every method of the service, in .proto order.")
+            names = ", ".join(f"{swift_ident(lower_camel(meth.name))}.descriptor" for meth in s.method)
+            body.append(f"        public static let all: [MethodDescriptor] = [{names}]")
+            body.append("    }")
+            body.append("}")
+            body.append("")
+        while body and body[-1] == "":
+            body.pop()
+        name = f.name[:-len(".proto")].replace("/", "_")
+        with open(os.path.join(out_dir, "swift", f"{name}.pb.swift"), "w") as fh:
+            fh.write("\n".join(body) + "\n")
+
+
+if __name__ == "__main__":
+    main()
