@@ -81,16 +81,27 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     }
 }
 
+/// What a connection writes: a frame, or raw bytes (the client's preface, or deliberate garbage in tests).
+public enum OutboundMessage: Sendable {
+    case frame(Frame)
+    case raw([UInt8])
+}
+
 /// Writes frames as a 4-byte big-endian length followed by the encoded `Frame`.
 public struct FrameEncoder: MessageToByteEncoder {
-    public typealias OutboundIn = Frame
+    public typealias OutboundIn = OutboundMessage
 
     public init() {}
 
-    public func encode(data: Frame, out: inout ByteBuffer) throws {
-        let body = try FrameCodec.encode(data)
-        out.writeInteger(UInt32(body.count))
-        out.writeBytes(body)
+    public func encode(data: OutboundMessage, out: inout ByteBuffer) throws {
+        switch data {
+        case .frame(let frame):
+            let body = try FrameCodec.encode(frame)
+            out.writeInteger(UInt32(body.count))
+            out.writeBytes(body)
+        case .raw(let bytes):
+            out.writeBytes(bytes)
+        }
     }
 
     /// The bytes of one frame with its length prefix.

@@ -16,17 +16,14 @@ public struct PeerCredentials: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "uid=\(uid) gid=\(gid) pid=\(pid)" }
 
     /// Reads the credentials of a connected Unix-socket channel; nil where the platform has no SO_PEERCRED
-    /// or the channel is not a Unix socket.
-    public static func read(from channel: any Channel) async -> PeerCredentials? {
+    /// or the channel is not a Unix socket. Completes at once when called on the channel's event loop.
+    public static func read(from channel: any Channel) -> EventLoopFuture<PeerCredentials?> {
         let option = akto_so_peercred()
-        guard option >= 0, let provider = channel as? (any SocketOptionProvider) else { return nil }
-        do {
-            let cred: akto_ucred = try await provider.unsafeGetSocketOption(
-                level: SocketOptionLevel(akto_sol_socket()), name: SocketOptionName(option)
-            ).get()
-            return PeerCredentials(pid: cred.pid, uid: cred.uid, gid: cred.gid)
-        } catch {
-            return nil
+        guard option >= 0, let provider = channel as? (any SocketOptionProvider) else {
+            return channel.eventLoop.makeSucceededFuture(nil)
         }
+        let future: EventLoopFuture<akto_ucred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(akto_sol_socket()), name: SocketOptionName(option))
+        return future.map { PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid) }.recover { _ in nil }
     }
 }

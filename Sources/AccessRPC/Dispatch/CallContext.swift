@@ -1,0 +1,49 @@
+import AccessCore
+import AccessWire
+import Logging
+
+/// The transport a call arrived on.
+public enum Transport: String, Sendable {
+    case socket
+    case http
+}
+
+/// Who is at the other end of the connection, as the transport knows it.
+public enum Peer: Sendable, Hashable, CustomStringConvertible {
+    /// A Unix-socket peer with its kernel credentials (nil when unavailable).
+    case unix(PeerCredentials?)
+    /// An HTTP client address.
+    case address(String)
+    /// An in-process caller (tests, tools).
+    case local
+
+    public var description: String {
+        switch self {
+        case .unix(let credentials?): "unix:\(credentials)"
+        case .unix(nil): "unix:unknown"
+        case .address(let address): address
+        case .local: "local"
+        }
+    }
+}
+
+/// Everything a handler knows about the call besides its request message.
+public struct CallContext: Sendable {
+    public let method: MethodDescriptor
+    public let metadata: [MetadataEntry]
+    /// When the caller stops waiting; handlers pass it to anything slow (billing, storage).
+    public let deadline: ContinuousClock.Instant
+    public let peer: Peer
+    public let transport: Transport
+    /// The caller's `x-request-id`, or one generated for the call; echoed in the response metadata.
+    public let requestID: String
+    /// A logger already carrying the method and request id.
+    public let logger: Logger
+    /// Bounds for decoding the request payload.
+    public let codecLimits: CodecLimits
+
+    /// The first value of a metadata key (keys are lower-case).
+    public func metadata(_ key: String) -> String? {
+        metadata.first { $0.key == key }?.value
+    }
+}

@@ -1,0 +1,267 @@
+import AccessCore
+import AccessRPC
+import AccessWire
+import Logging
+import NIOCore
+
+/// One call handed from a connection to the task that runs it.
+struct CallWork: Sendable {
+    let callID: UInt32
+    let request: DispatchRequest
+    let signal: CancellationSignal
+    /// Hands the result back to the connection (hops to its event loop).
+    let complete: @Sendable (DispatchResult) -> Void
+}
+
+/// The per-connection protocol state machine of AKRP v1. Lives on the channel's event loop, so the table of
+/// open calls needs no lock and every Request is answered exactly once: whichever of completion, Cancel,
+/// deadline or shutdown reaches `finish` first removes the call and writes its Response; later ones find
+/// nothing to do.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = InboundFrame
+    typealias OutboundOut = OutboundMessage
+
+    private struct OpenCall {
+        let signal: CancellationSignal
+        let deadlineTimer: Scheduled<Void>?
+    }
+
+    private enum State {
+        case active
+        /// GoAway sent; open calls may finish, new requests are refused; closes when none remain.
+        case draining
+        case closed
+    }
+
+    private let configuration: ServerConfiguration
+    private let deadlines: @Sendable (Duration?) -> ContinuousClock.Instant
+    private let peer: Peer
+    private let admitted: Bool
+    private let work: AsyncStream<CallWork>.Continuation
+    private let logger: Logger
+    private var context: ChannelHandlerContext?
+    private var state = State.active
+    private var openCalls: [UInt32: OpenCall] = [:]
+    private var lastCallID: UInt32 = 0
+    private var drainTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    private var lastActivity = NIODeadline.now()
+
+    /// - Parameter admitted: false when the peer failed the uid allow-list or the connection cap; the
+    ///   handler then answers with GoAway and closes.
+    init(
+        configuration: ServerConfiguration, deadlines: @escaping @Sendable (Duration?) -> ContinuousClock.Instant,
+        peer: Peer, admitted: Bool, work: AsyncStream<CallWork>.Continuation, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.deadlines = deadlines
+        self.peer = peer
+        self.admitted = admitted
+        self.work = work
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    private var started = false
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        guard admitted else {
+            fail(Status(code: .permissionDenied, message: "connection refused: \(peer) is not allowed"))
+            return
+        }
+        scheduleIdleCheck()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        cancelAll(RPCError(.cancelled, "the connection closed"), respond: false)
+        drainTimer?.cancel()
+        idleTimer?.cancel()
+        work.finish()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        work.finish()
+        self.context = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = .now()
+        switch unwrapInboundIn(data) {
+        case .protocolError(let status):
+            fail(status)
+        case .frame(.request(let request)):
+            received(request)
+        case .frame(.cancel(let callID)):
+            if let call = openCalls[callID] {
+                let reason = RPCError(.cancelled, "the caller cancelled the call")
+                call.signal.fire(reason)
+                finish(callID, DispatchResult(status: Status(reason)))
+            }
+        case .frame(.ping(let nonce)):
+            write(.pong(nonce: nonce))
+        case .frame(.goAway):
+            // The client is leaving: answer what is open, then close.
+            beginDraining(sendGoAway: false)
+        case .frame(.response):
+            fail(Status(code: .invalidArgument, message: "protocol error: clients must not send Response frames"))
+        case .frame(.pong):
+            fail(Status(code: .invalidArgument, message: "protocol error: clients must not send Pong frames"))
+        }
+    }
+
+    private func received(_ request: RequestFrame) {
+        guard state != .closed else { return }
+        guard request.callID != 0 else {
+            fail(Status(code: .invalidArgument, message: "protocol error: call_id must be non-zero"))
+            return
+        }
+        guard openCalls[request.callID] == nil else {
+            fail(Status(code: .invalidArgument, message: "protocol error: call_id \(request.callID) is already open"))
+            return
+        }
+        if state == .draining {
+            write(.response(ResponseFrame(callID: request.callID, status: Status(code: .unavailable,
+                message: "the server is shutting down"))))
+            return
+        }
+        guard openCalls.count < configuration.maxConcurrentCallsPerConnection else {
+            write(.response(ResponseFrame(callID: request.callID, status: Status(code: .resourceExhausted,
+                message: "more than \(configuration.maxConcurrentCallsPerConnection) concurrent calls on one connection"))))
+            return
+        }
+        lastCallID = max(lastCallID, request.callID)
+        let timeout: Duration? = request.timeoutMilliseconds > 0 ? .milliseconds(request.timeoutMilliseconds) : nil
+        let deadline = deadlines(timeout)
+        let signal = CancellationSignal()
+        var timer: Scheduled<Void>?
+        if let context {
+            let callID = request.callID
+            let nanoseconds = (deadline - .now).nanosecondsClamped
+            timer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
+                guard let self, let call = self.openCalls[callID] else { return }
+                let reason = RPCError(.deadlineExceeded, "the call's deadline passed")
+                call.signal.fire(reason)
+                self.finish(callID, DispatchResult(status: Status(reason)))
+            }
+        }
+        openCalls[request.callID] = OpenCall(signal: signal, deadlineTimer: timer)
+        guard let eventLoop = context?.eventLoop else { return }
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let callID = request.callID
+        work.yield(
+            CallWork(
+                callID: callID,
+                request: DispatchRequest(
+                    method: request.method, metadata: request.metadata, payload: request.payload, timeout: timeout,
+                    peer: peer, transport: .socket),
+                signal: signal,
+                complete: { result in eventLoop.execute { bound.value.finish(callID, result) } }))
+    }
+
+    /// Writes the Response of an open call, once.
+    private func finish(_ callID: UInt32, _ result: DispatchResult) {
+        guard let call = openCalls.removeValue(forKey: callID) else { return }
+        call.deadlineTimer?.cancel()
+        lastActivity = .now()
+        let payload = result.status.code == .ok ? result.payload : []
+        write(.response(ResponseFrame(callID: callID, status: result.status, metadata: result.metadata, payload: payload)))
+        if state == .draining && openCalls.isEmpty { close() }
+    }
+
+    private func write(_ frame: Frame) {
+        guard state != .closed, let context else { return }
+        context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: nil)
+    }
+
+    /// Protocol error: GoAway with the reason, then close. In-flight calls are abandoned.
+    private func fail(_ status: Status) {
+        guard state != .closed else { return }
+        logger.info("protocol error", metadata: ["peer": "\(peer)", "reason": "\(status.message)"])
+        write(.goAway(status: status, lastCallID: lastCallID))
+        cancelAll(RPCError(.cancelled, "the connection closed"), respond: false)
+        close()
+    }
+
+    /// Graceful shutdown: GoAway, refuse new calls, let open ones finish within the drain timeout.
+    func beginDraining(sendGoAway: Bool = true) {
+        guard state == .active, let context else { return }
+        state = .draining
+        if sendGoAway {
+            write(.goAway(status: Status(code: .unavailable, message: "the server is shutting down"), lastCallID: lastCallID))
+        }
+        if openCalls.isEmpty {
+            close()
+            return
+        }
+        let nanoseconds = configuration.drainTimeout.nanosecondsClamped
+        drainTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
+            guard let self, self.state == .draining else { return }
+            self.cancelAll(RPCError(.unavailable, "the server shut down before the call finished"), respond: true)
+            self.close()
+        }
+    }
+
+    private func cancelAll(_ reason: RPCError, respond: Bool) {
+        for (callID, call) in openCalls {
+            call.signal.fire(reason)
+            if respond {
+                finish(callID, DispatchResult(status: Status(reason)))
+            } else {
+                call.deadlineTimer?.cancel()
+            }
+        }
+        if !respond { openCalls.removeAll() }
+    }
+
+    private func close() {
+        guard state != .closed, let context else { return }
+        state = .closed
+        drainTimer?.cancel()
+        idleTimer?.cancel()
+        context.close(promise: nil)
+    }
+
+    private func scheduleIdleCheck() {
+        guard let context else { return }
+        let timeout = TimeAmount.nanoseconds(configuration.idleTimeout.nanosecondsClamped)
+        let due = max(lastActivity + timeout, .now() + .milliseconds(10))
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [weak self] in
+            guard let self, self.state == .active else { return }
+            if self.openCalls.isEmpty && NIODeadline.now() - self.lastActivity >= timeout {
+                self.logger.debug("closing idle connection", metadata: ["peer": "\(self.peer)"])
+                self.write(.goAway(status: Status(code: .ok, message: "idle timeout"), lastCallID: self.lastCallID))
+                self.close()
+            } else {
+                self.scheduleIdleCheck()
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in nanoseconds, clamped to 0...Int64.max.
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        if seconds < 0 { return 0 }
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product &+ attoseconds / 1_000_000_000
+    }
+}
