@@ -1,0 +1,125 @@
+import AccessRPC
+import AccessServer
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `akto-access serve`: runs the server until SIGTERM or SIGINT, then drains and exits 0.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server (Unix-socket RPC). Every option also reads AKTO_ACCESS_<OPTION>.")
+
+    @Option(help: "Folder for the database and the socket (env AKTO_ACCESS_DATA_DIR; default ./var).")
+    var dataDir: String?
+    @Option(help: "Unix socket path (env AKTO_ACCESS_SOCKET_PATH; default <data-dir>/akto-access.sock).")
+    var socketPath: String?
+    @Option(help: "Socket file permissions, octal (env AKTO_ACCESS_SOCKET_MODE; default 660).")
+    var socketMode: String?
+    @Option(help: "HTTP/JSON gateway address host:port (env AKTO_ACCESS_HTTP_ADDRESS). Not in this build yet.")
+    var httpAddress: String?
+    @Option(help: "Largest request frame in bytes (env AKTO_ACCESS_MAX_FRAME_SIZE; default 1048576).")
+    var maxFrameSize: Int?
+    @Option(help: "Concurrent calls per connection (env AKTO_ACCESS_MAX_CONCURRENT_CALLS; default 128).")
+    var maxConcurrentCalls: Int?
+    @Option(help: "Open connections (env AKTO_ACCESS_MAX_CONNECTIONS; default 4096).")
+    var maxConnections: Int?
+    @Option(help: "Metadata bytes per request (env AKTO_ACCESS_MAX_METADATA_BYTES; default 8192).")
+    var maxMetadataBytes: Int?
+    @Option(help: "Seconds before an idle connection closes (env AKTO_ACCESS_IDLE_TIMEOUT; default 300).")
+    var idleTimeout: Double?
+    @Option(help: "Seconds in-flight calls get at shutdown (env AKTO_ACCESS_DRAIN_TIMEOUT; default 10).")
+    var drainTimeout: Double?
+    @Option(help: "Deadline of calls that set none, seconds (env AKTO_ACCESS_DEFAULT_TIMEOUT; default 30).")
+    var defaultTimeout: Double?
+    @Option(help: "Longest deadline a caller may ask for, seconds (env AKTO_ACCESS_MAX_TIMEOUT; default 300).")
+    var maxTimeout: Double?
+    @Option(help: "Only these peer uids may connect; repeatable (env AKTO_ACCESS_ALLOWED_UIDS, comma-separated).")
+    var allowedUid: [UInt32] = []
+    @Option(help: "trace, debug, info, notice, warning, error, critical (env AKTO_ACCESS_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let level = try Environment.resolve(logLevel, "LOG_LEVEL", default: "info")
+        guard let logLevel = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let logger = Logger(label: "akto-access")
+
+        let dataDirectory = try Environment.resolve(dataDir, "DATA_DIR", default: Defaults.dataDirectory)
+        try makeDirectory(dataDirectory)
+        let modeText = try Environment.resolve(socketMode, "SOCKET_MODE", default: "660")
+        guard let mode = UInt16(modeText, radix: 8), mode & ~0o777 == 0 else {
+            throw ValidationError("--socket-mode must be octal permission bits such as 660, got \(modeText)")
+        }
+        var uids = Set(allowedUid)
+        if uids.isEmpty, let text = Environment.string("ALLOWED_UIDS") {
+            for part in text.split(separator: ",") {
+                guard let uid = UInt32(part.trimmingCharacters(in: " ")) else {
+                    throw ValidationError("AKTO_ACCESS_ALLOWED_UIDS: \(part) is not a uid")
+                }
+                uids.insert(uid)
+            }
+        }
+        let configuration = ServerConfiguration(
+            socketPath: try Environment.resolve(socketPath, "SOCKET_PATH", default: dataDirectory + "/akto-access.sock"),
+            socketMode: mode,
+            maxFrameSize: try positive(Environment.resolve(maxFrameSize, "MAX_FRAME_SIZE", default: 1 << 20), "max-frame-size"),
+            maxConcurrentCallsPerConnection: try positive(
+                Environment.resolve(maxConcurrentCalls, "MAX_CONCURRENT_CALLS", default: 128), "max-concurrent-calls"),
+            maxConnections: try positive(Environment.resolve(maxConnections, "MAX_CONNECTIONS", default: 4096), "max-connections"),
+            idleTimeout: try seconds(Environment.resolve(idleTimeout, "IDLE_TIMEOUT", default: 300), "idle-timeout"),
+            drainTimeout: try seconds(Environment.resolve(drainTimeout, "DRAIN_TIMEOUT", default: 10), "drain-timeout"),
+            allowedUIDs: uids.isEmpty ? nil : uids)
+        let limits = DispatchLimits(
+            maxMetadataBytes: try positive(
+                Environment.resolve(maxMetadataBytes, "MAX_METADATA_BYTES", default: 8192), "max-metadata-bytes"),
+            defaultTimeout: try seconds(Environment.resolve(defaultTimeout, "DEFAULT_TIMEOUT", default: 30), "default-timeout"),
+            maxTimeout: try seconds(Environment.resolve(maxTimeout, "MAX_TIMEOUT", default: 300), "max-timeout"))
+        if let address = httpAddress ?? Environment.string("HTTP_ADDRESS") {
+            logger.warning("the HTTP/JSON gateway is not part of this build yet; ignoring --http-address", metadata: [
+                "http-address": "\(address)",
+            ])
+        }
+
+        let state = ServingState()
+        var registry = MethodRegistry()
+        try BuiltinServices.register(into: &registry, state: state)
+        let dispatcher = Dispatcher(registry: registry, limits: limits, logger: logger)
+        let server = RPCServer(configuration: configuration, dispatcher: dispatcher, servingState: state, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    private func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw ValidationError("cannot create the data directory \(path): errno \(errno)")
+        }
+    }
+
+    private func positive(_ value: Int, _ name: String) throws -> Int {
+        guard value > 0 else { throw ValidationError("--\(name) must be positive, got \(value)") }
+        return value
+    }
+
+    private func seconds(_ value: Double, _ name: String) throws -> Duration {
+        guard value > 0, value <= 86_400 * 365 else { throw ValidationError("--\(name) must be 0 < seconds <= 1 year") }
+        return .milliseconds(Int64(value * 1000))
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
+        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+    }
+}
