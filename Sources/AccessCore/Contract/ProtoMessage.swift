@@ -6,6 +6,9 @@
 public protocol ProtoMessage: Codable, Sendable, Equatable {
     /// The full protobuf name, e.g. `akto.access.v1.CreateCustomRoleRequest`.
     static var protoName: String { get }
+
+    /// The message with every field at its default.
+    init()
 }
 
 /// A Swift enum that mirrors one protobuf enum; raw values are the proto value names.

@@ -8,6 +8,10 @@ public struct CreateNewAccountRequest: ProtoMessage {
     public init(newAccountName: String = "") {
         self.newAccountName = newAccountName
     }
+
+    public init() {
+        self.newAccountName = ""
+    }
 }
 
 /// The `akto.access.v1.CreateNewAccountResponse` message.
@@ -20,6 +24,11 @@ public struct CreateNewAccountResponse: ProtoMessage {
         self.newAccountId = newAccountId
         self.newAccountName = newAccountName
     }
+
+    public init() {
+        self.newAccountId = 0
+        self.newAccountName = ""
+    }
 }
 
 /// The `akto.access.v1.GoToAccountRequest` message.
@@ -30,6 +39,10 @@ public struct GoToAccountRequest: ProtoMessage {
     public init(newAccountId: Int32 = 0) {
         self.newAccountId = newAccountId
     }
+
+    public init() {
+        self.newAccountId = 0
+    }
 }
 
 /// The `akto.access.v1.GoToAccountResponse` message.
@@ -39,6 +52,10 @@ public struct GoToAccountResponse: ProtoMessage {
 
     public init(newAccountId: Int32 = 0) {
         self.newAccountId = newAccountId
+    }
+
+    public init() {
+        self.newAccountId = 0
     }
 }
 
@@ -52,6 +69,11 @@ public struct UpdateUsernameAndOrganizationRequest: ProtoMessage {
         self.username = username
         self.organization = organization
     }
+
+    public init() {
+        self.username = ""
+        self.organization = nil
+    }
 }
 
 /// The `akto.access.v1.UpdateUsernameAndOrganizationResponse` message.
@@ -63,6 +85,11 @@ public struct UpdateUsernameAndOrganizationResponse: ProtoMessage {
     public init(username: String = "", organization: String = "") {
         self.username = username
         self.organization = organization
+    }
+
+    public init() {
+        self.username = ""
+        self.organization = ""
     }
 }
 
@@ -78,6 +105,12 @@ public struct AccountSettings: ProtoMessage {
         self.partnerIpList = partnerIpList
         self.timezone = timezone
     }
+
+    public init() {
+        self.privateCidrList = []
+        self.partnerIpList = []
+        self.timezone = ""
+    }
 }
 
 /// The `akto.access.v1.UpdatePrivateCidrIpsRequest` message.
@@ -87,6 +120,10 @@ public struct UpdatePrivateCidrIpsRequest: ProtoMessage {
 
     public init(privateCidrList: [String] = []) {
         self.privateCidrList = privateCidrList
+    }
+
+    public init() {
+        self.privateCidrList = []
     }
 }
 
@@ -98,6 +135,10 @@ public struct UpdatePrivateCidrIpsResponse: ProtoMessage {
     public init(privateCidrList: [String] = []) {
         self.privateCidrList = privateCidrList
     }
+
+    public init() {
+        self.privateCidrList = []
+    }
 }
 
 /// The `akto.access.v1.UpdatePartnerIpsRequest` message.
@@ -108,6 +149,10 @@ public struct UpdatePartnerIpsRequest: ProtoMessage {
     public init(partnerIpList: [String] = []) {
         self.partnerIpList = partnerIpList
     }
+
+    public init() {
+        self.partnerIpList = []
+    }
 }
 
 /// The `akto.access.v1.UpdatePartnerIpsResponse` message.
@@ -117,6 +162,10 @@ public struct UpdatePartnerIpsResponse: ProtoMessage {
 
     public init(partnerIpList: [String] = []) {
         self.partnerIpList = partnerIpList
+    }
+
+    public init() {
+        self.partnerIpList = []
     }
 }
 
@@ -134,6 +183,10 @@ public struct FetchAdminSettingsResponse: ProtoMessage {
 
     public init(accountSettings: AccountSettings? = nil) {
         self.accountSettings = accountSettings
+    }
+
+    public init() {
+        self.accountSettings = nil
     }
 }
 
@@ -161,6 +214,18 @@ public struct AuditLogEntry: ProtoMessage {
         self.transport = transport
         self.peer = peer
     }
+
+    public init() {
+        self.id = 0
+        self.actorUserId = 0
+        self.actorEmail = ""
+        self.accountId = 0
+        self.operation = ""
+        self.target = ""
+        self.timestamp = 0
+        self.transport = ""
+        self.peer = ""
+    }
 }
 
 /// The `akto.access.v1.FetchAuditLogsRequest` message.
@@ -173,6 +238,11 @@ public struct FetchAuditLogsRequest: ProtoMessage {
         self.beforeId = beforeId
         self.limit = limit
     }
+
+    public init() {
+        self.beforeId = 0
+        self.limit = 0
+    }
 }
 
 /// The `akto.access.v1.FetchAuditLogsResponse` message.
@@ -184,6 +254,11 @@ public struct FetchAuditLogsResponse: ProtoMessage {
     public init(auditLogs: [AuditLogEntry] = [], nextBeforeId: Int64 = 0) {
         self.auditLogs = auditLogs
         self.nextBeforeId = nextBeforeId
+    }
+
+    public init() {
+        self.auditLogs = []
+        self.nextBeforeId = 0
     }
 }
 

@@ -16,6 +16,14 @@ public struct ProvisionSubscriptionRequest: ProtoMessage {
         self.successUrl = successUrl
         self.cancelUrl = cancelUrl
     }
+
+    public init() {
+        self.customerId = ""
+        self.planId = ""
+        self.billingPeriod = ""
+        self.successUrl = ""
+        self.cancelUrl = ""
+    }
 }
 
 /// The `akto.access.v1.CheckoutResult` message.
@@ -32,6 +40,13 @@ public struct CheckoutResult: ProtoMessage {
         self.subscriptionId = subscriptionId
         self.planId = planId
     }
+
+    public init() {
+        self.status = ""
+        self.checkoutUrl = nil
+        self.subscriptionId = nil
+        self.planId = ""
+    }
 }
 
 /// The `akto.access.v1.ProvisionSubscriptionResponse` message.
@@ -41,6 +56,10 @@ public struct ProvisionSubscriptionResponse: ProtoMessage {
 
     public init(checkoutResult: CheckoutResult? = nil) {
         self.checkoutResult = checkoutResult
+    }
+
+    public init() {
+        self.checkoutResult = nil
     }
 }
 
@@ -58,6 +77,10 @@ public struct RefreshUsageDataForOrgResponse: ProtoMessage {
 
     public init(jobId: Int64 = 0) {
         self.jobId = jobId
+    }
+
+    public init() {
+        self.jobId = 0
     }
 }
 
@@ -77,6 +100,14 @@ public struct Entitlement: ProtoMessage {
         self.usage = usage
         self.overageFirstDetected = overageFirstDetected
     }
+
+    public init() {
+        self.featureLabel = ""
+        self.isGranted = false
+        self.usageLimit = 0
+        self.usage = 0
+        self.overageFirstDetected = 0
+    }
 }
 
 /// The `akto.access.v1.UsageMetric` message.
@@ -92,6 +123,13 @@ public struct UsageMetric: ProtoMessage {
         self.metric = metric
         self.value = value
         self.measuredAt = measuredAt
+    }
+
+    public init() {
+        self.accountId = 0
+        self.metric = ""
+        self.value = 0
+        self.measuredAt = 0
     }
 }
 
@@ -113,6 +151,12 @@ public struct GetUsageResponse: ProtoMessage {
         self.organizationId = organizationId
         self.entitlements = entitlements
         self.usage = usage
+    }
+
+    public init() {
+        self.organizationId = ""
+        self.entitlements = []
+        self.usage = []
     }
 }
 

@@ -14,6 +14,13 @@ public struct UserInfo: ProtoMessage {
         self.name = name
         self.createdAt = createdAt
     }
+
+    public init() {
+        self.id = 0
+        self.login = ""
+        self.name = ""
+        self.createdAt = 0
+    }
 }
 
 /// The `akto.access.v1.OrganizationInfo` message.
@@ -27,6 +34,12 @@ public struct OrganizationInfo: ProtoMessage {
         self.id = id
         self.name = name
         self.adminEmail = adminEmail
+    }
+
+    public init() {
+        self.id = ""
+        self.name = ""
+        self.adminEmail = ""
     }
 }
 
@@ -45,5 +58,13 @@ public struct AccountSummary: ProtoMessage {
         self.organizationId = organizationId
         self.scopeRoleMapping = scopeRoleMapping
         self.createdAt = createdAt
+    }
+
+    public init() {
+        self.accountId = 0
+        self.name = ""
+        self.organizationId = ""
+        self.scopeRoleMapping = [:]
+        self.createdAt = 0
     }
 }

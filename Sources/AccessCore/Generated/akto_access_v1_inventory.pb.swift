@@ -14,6 +14,13 @@ public struct ApiComponent: ProtoMessage {
         self.accessTypes = accessTypes
         self.lastSeen = lastSeen
     }
+
+    public init() {
+        self.method = ""
+        self.url = ""
+        self.accessTypes = []
+        self.lastSeen = 0
+    }
 }
 
 /// The `akto.access.v1.ApiCollection` message.
@@ -38,6 +45,17 @@ public struct ApiCollection: ProtoMessage {
         self.urlsCount = urlsCount
         self.components = components
     }
+
+    public init() {
+        self.id = 0
+        self.name = ""
+        self.hostName = ""
+        self.accessType = ""
+        self.contextSource = ""
+        self.startTs = 0
+        self.urlsCount = 0
+        self.components = []
+    }
 }
 
 /// The `akto.access.v1.CreateCollectionRequest` message.
@@ -52,6 +70,12 @@ public struct CreateCollectionRequest: ProtoMessage {
         self.hostName = hostName
         self.contextSource = contextSource
     }
+
+    public init() {
+        self.collectionName = ""
+        self.hostName = ""
+        self.contextSource = ""
+    }
 }
 
 /// The `akto.access.v1.CreateCollectionResponse` message.
@@ -61,6 +85,10 @@ public struct CreateCollectionResponse: ProtoMessage {
 
     public init(apiCollection: ApiCollection? = nil) {
         self.apiCollection = apiCollection
+    }
+
+    public init() {
+        self.apiCollection = nil
     }
 }
 
@@ -86,6 +114,17 @@ public struct TrafficSample: ProtoMessage {
         self.headers = headers
         self.timestamp = timestamp
     }
+
+    public init() {
+        self.apiCollectionId = 0
+        self.method = ""
+        self.url = ""
+        self.sourceIp = ""
+        self.destinationIp = ""
+        self.direction = ""
+        self.headers = [:]
+        self.timestamp = 0
+    }
 }
 
 /// The `akto.access.v1.RecordTrafficSamplesRequest` message.
@@ -95,6 +134,10 @@ public struct RecordTrafficSamplesRequest: ProtoMessage {
 
     public init(samples: [TrafficSample] = []) {
         self.samples = samples
+    }
+
+    public init() {
+        self.samples = []
     }
 }
 
@@ -108,6 +151,11 @@ public struct RecordTrafficSamplesResponse: ProtoMessage {
         self.accepted = accepted
         self.newComponents = newComponents
     }
+
+    public init() {
+        self.accepted = 0
+        self.newComponents = 0
+    }
 }
 
 /// The `akto.access.v1.GetCollectionsRequest` message.
@@ -118,6 +166,10 @@ public struct GetCollectionsRequest: ProtoMessage {
     public init(includeComponents: Bool = false) {
         self.includeComponents = includeComponents
     }
+
+    public init() {
+        self.includeComponents = false
+    }
 }
 
 /// The `akto.access.v1.GetCollectionsResponse` message.
@@ -127,6 +179,10 @@ public struct GetCollectionsResponse: ProtoMessage {
 
     public init(apiCollections: [ApiCollection] = []) {
         self.apiCollections = apiCollections
+    }
+
+    public init() {
+        self.apiCollections = []
     }
 }
 
@@ -144,6 +200,10 @@ public struct ApplyAccessTypeResponse: ProtoMessage {
 
     public init(jobId: Int64 = 0) {
         self.jobId = jobId
+    }
+
+    public init() {
+        self.jobId = 0
     }
 }
 
@@ -165,6 +225,12 @@ public struct ResetCollectionAccessTypesResponse: ProtoMessage {
         self.jobId = jobId
         self.started = started
         self.message = message
+    }
+
+    public init() {
+        self.jobId = 0
+        self.started = false
+        self.message = ""
     }
 }
 

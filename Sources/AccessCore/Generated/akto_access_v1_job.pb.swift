@@ -26,6 +26,19 @@ public struct Job: ProtoMessage {
         self.updatedAt = updatedAt
         self.finishedAt = finishedAt
     }
+
+    public init() {
+        self.id = 0
+        self.kind = ""
+        self.accountId = 0
+        self.state = ""
+        self.attempts = 0
+        self.result = ""
+        self.error = ""
+        self.createdAt = 0
+        self.updatedAt = 0
+        self.finishedAt = 0
+    }
 }
 
 /// The `akto.access.v1.GetJobRequest` message.
@@ -36,6 +49,10 @@ public struct GetJobRequest: ProtoMessage {
     public init(jobId: Int64 = 0) {
         self.jobId = jobId
     }
+
+    public init() {
+        self.jobId = 0
+    }
 }
 
 /// The `akto.access.v1.GetJobResponse` message.
@@ -45,6 +62,10 @@ public struct GetJobResponse: ProtoMessage {
 
     public init(job: Job? = nil) {
         self.job = job
+    }
+
+    public init() {
+        self.job = nil
     }
 }
 

@@ -10,6 +10,11 @@ public struct PushSubscriptionKeys: ProtoMessage {
         self.p256dh = p256dh
         self.auth = auth
     }
+
+    public init() {
+        self.p256dh = ""
+        self.auth = ""
+    }
 }
 
 /// The `akto.access.v1.PushSubscription` message.
@@ -24,6 +29,12 @@ public struct PushSubscription: ProtoMessage {
         self.expirationTime = expirationTime
         self.keys = keys
     }
+
+    public init() {
+        self.endpoint = ""
+        self.expirationTime = nil
+        self.keys = nil
+    }
 }
 
 /// The `akto.access.v1.SaveSubscriptionRequest` message.
@@ -33,6 +44,10 @@ public struct SaveSubscriptionRequest: ProtoMessage {
 
     public init(subscription: PushSubscription? = nil) {
         self.subscription = subscription
+    }
+
+    public init() {
+        self.subscription = nil
     }
 }
 
@@ -44,6 +59,10 @@ public struct SubscriptionStatus: ProtoMessage {
     public init(complete: Bool = false) {
         self.complete = complete
     }
+
+    public init() {
+        self.complete = false
+    }
 }
 
 /// The `akto.access.v1.SaveSubscriptionResponse` message.
@@ -53,6 +72,10 @@ public struct SaveSubscriptionResponse: ProtoMessage {
 
     public init(subscription: SubscriptionStatus? = nil) {
         self.subscription = subscription
+    }
+
+    public init() {
+        self.subscription = nil
     }
 }
 

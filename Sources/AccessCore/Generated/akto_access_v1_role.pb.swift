@@ -18,6 +18,15 @@ public struct CustomRole: ProtoMessage {
         self.allowedFeaturesForUser = allowedFeaturesForUser
         self.lastModifiedAt = lastModifiedAt
     }
+
+    public init() {
+        self.name = ""
+        self.baseRole = ""
+        self.apiCollectionIds = []
+        self.defaultInviteRole = false
+        self.allowedFeaturesForUser = []
+        self.lastModifiedAt = 0
+    }
 }
 
 /// The `akto.access.v1.CreateCustomRoleRequest` message.
@@ -36,6 +45,14 @@ public struct CreateCustomRoleRequest: ProtoMessage {
         self.defaultInviteRole = defaultInviteRole
         self.allowedFeaturesForUser = allowedFeaturesForUser
     }
+
+    public init() {
+        self.roleName = ""
+        self.baseRole = ""
+        self.apiCollectionIds = []
+        self.defaultInviteRole = false
+        self.allowedFeaturesForUser = []
+    }
 }
 
 /// The `akto.access.v1.CreateCustomRoleResponse` message.
@@ -45,6 +62,10 @@ public struct CreateCustomRoleResponse: ProtoMessage {
 
     public init(role: CustomRole? = nil) {
         self.role = role
+    }
+
+    public init() {
+        self.role = nil
     }
 }
 
@@ -64,6 +85,14 @@ public struct UpdateCustomRoleRequest: ProtoMessage {
         self.defaultInviteRole = defaultInviteRole
         self.allowedFeaturesForUser = allowedFeaturesForUser
     }
+
+    public init() {
+        self.roleName = ""
+        self.baseRole = ""
+        self.apiCollectionIds = []
+        self.defaultInviteRole = false
+        self.allowedFeaturesForUser = []
+    }
 }
 
 /// The `akto.access.v1.UpdateCustomRoleResponse` message.
@@ -74,6 +103,10 @@ public struct UpdateCustomRoleResponse: ProtoMessage {
     public init(role: CustomRole? = nil) {
         self.role = role
     }
+
+    public init() {
+        self.role = nil
+    }
 }
 
 /// The `akto.access.v1.DeleteCustomRoleRequest` message.
@@ -83,6 +116,10 @@ public struct DeleteCustomRoleRequest: ProtoMessage {
 
     public init(roleName: String = "") {
         self.roleName = roleName
+    }
+
+    public init() {
+        self.roleName = ""
     }
 }
 
@@ -108,6 +145,10 @@ public struct GetCustomRolesResponse: ProtoMessage {
     public init(roles: [CustomRole] = []) {
         self.roles = roles
     }
+
+    public init() {
+        self.roles = []
+    }
 }
 
 /// The `akto.access.v1.GetRoleHierarchyRequest` message.
@@ -124,6 +165,10 @@ public struct GetRoleHierarchyResponse: ProtoMessage {
 
     public init(roleHierarchy: [String] = []) {
         self.roleHierarchy = roleHierarchy
+    }
+
+    public init() {
+        self.roleHierarchy = []
     }
 }
 

@@ -16,6 +16,14 @@ public struct SignupRequest: ProtoMessage {
         self.organization = organization
         self.inviteCode = inviteCode
     }
+
+    public init() {
+        self.email = ""
+        self.password = ""
+        self.name = ""
+        self.organization = ""
+        self.inviteCode = ""
+    }
 }
 
 /// The `akto.access.v1.SignupResponse` message.
@@ -32,6 +40,13 @@ public struct SignupResponse: ProtoMessage {
         self.sessionToken = sessionToken
         self.expiresAt = expiresAt
     }
+
+    public init() {
+        self.user = nil
+        self.activeAccountId = 0
+        self.sessionToken = ""
+        self.expiresAt = 0
+    }
 }
 
 /// The `akto.access.v1.LoginRequest` message.
@@ -43,6 +58,11 @@ public struct LoginRequest: ProtoMessage {
     public init(email: String = "", password: String = "") {
         self.email = email
         self.password = password
+    }
+
+    public init() {
+        self.email = ""
+        self.password = ""
     }
 }
 
@@ -60,6 +80,13 @@ public struct LoginResponse: ProtoMessage {
         self.sessionToken = sessionToken
         self.expiresAt = expiresAt
     }
+
+    public init() {
+        self.user = nil
+        self.activeAccountId = 0
+        self.sessionToken = ""
+        self.expiresAt = 0
+    }
 }
 
 /// The `akto.access.v1.LogoutRequest` message.
@@ -72,6 +99,11 @@ public struct LogoutRequest: ProtoMessage {
         self.redirectUrl = redirectUrl
         self.allSessions = allSessions
     }
+
+    public init() {
+        self.redirectUrl = ""
+        self.allSessions = false
+    }
 }
 
 /// The `akto.access.v1.LogoutResponse` message.
@@ -81,6 +113,10 @@ public struct LogoutResponse: ProtoMessage {
 
     public init(logoutUrl: String = "") {
         self.logoutUrl = logoutUrl
+    }
+
+    public init() {
+        self.logoutUrl = ""
     }
 }
 
@@ -94,6 +130,11 @@ public struct ResetPasswordRequest: ProtoMessage {
         self.token = token
         self.newPassword = newPassword
     }
+
+    public init() {
+        self.token = ""
+        self.newPassword = ""
+    }
 }
 
 /// The `akto.access.v1.ResetPasswordResponse` message.
@@ -103,6 +144,10 @@ public struct ResetPasswordResponse: ProtoMessage {
 
     public init(passwordReset: Bool = false) {
         self.passwordReset = passwordReset
+    }
+
+    public init() {
+        self.passwordReset = false
     }
 }
 
@@ -132,6 +177,16 @@ public struct MeResponse: ProtoMessage {
         self.currentScope = currentScope
         self.currentRole = currentRole
         self.organization = organization
+    }
+
+    public init() {
+        self.user = nil
+        self.accounts = []
+        self.activeAccountId = 0
+        self.scopeRoleMapping = [:]
+        self.currentScope = ""
+        self.currentRole = ""
+        self.organization = nil
     }
 }
 

@@ -14,6 +14,13 @@ public struct InviteUsersRequest: ProtoMessage {
         self.inviteeRole = inviteeRole
         self.scopeRoleMapping = scopeRoleMapping
     }
+
+    public init() {
+        self.inviteeName = ""
+        self.inviteeEmail = ""
+        self.inviteeRole = ""
+        self.scopeRoleMapping = [:]
+    }
 }
 
 /// The `akto.access.v1.InviteUsersResponse` message.
@@ -25,6 +32,11 @@ public struct InviteUsersResponse: ProtoMessage {
     public init(finalInviteCode: String = "", expiresAt: Int64 = 0) {
         self.finalInviteCode = finalInviteCode
         self.expiresAt = expiresAt
+    }
+
+    public init() {
+        self.finalInviteCode = ""
+        self.expiresAt = 0
     }
 }
 
@@ -46,6 +58,15 @@ public struct TeamMember: ProtoMessage {
         self.scopeRoleMapping = scopeRoleMapping
         self.lastLoginAt = lastLoginAt
     }
+
+    public init() {
+        self.id = 0
+        self.login = ""
+        self.name = ""
+        self.role = ""
+        self.scopeRoleMapping = [:]
+        self.lastLoginAt = 0
+    }
 }
 
 /// The `akto.access.v1.PendingInvitation` message.
@@ -63,6 +84,14 @@ public struct PendingInvitation: ProtoMessage {
         self.scopeRoleMapping = scopeRoleMapping
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+    }
+
+    public init() {
+        self.inviteeEmail = ""
+        self.inviterEmail = ""
+        self.scopeRoleMapping = [:]
+        self.createdAt = 0
+        self.expiresAt = 0
     }
 }
 
@@ -83,6 +112,11 @@ public struct GetTeamDataResponse: ProtoMessage {
         self.users = users
         self.pendingInvitations = pendingInvitations
     }
+
+    public init() {
+        self.users = []
+        self.pendingInvitations = []
+    }
 }
 
 /// The `akto.access.v1.RemoveUserRequest` message.
@@ -92,6 +126,10 @@ public struct RemoveUserRequest: ProtoMessage {
 
     public init(email: String = "") {
         self.email = email
+    }
+
+    public init() {
+        self.email = ""
     }
 }
 
@@ -110,6 +148,10 @@ public struct RemoveInvitationRequest: ProtoMessage {
     public init(email: String = "") {
         self.email = email
     }
+
+    public init() {
+        self.email = ""
+    }
 }
 
 /// The `akto.access.v1.RemoveInvitationResponse` message.
@@ -127,6 +169,10 @@ public struct ResetUserPasswordRequest: ProtoMessage {
     public init(userEmail: String = "") {
         self.userEmail = userEmail
     }
+
+    public init() {
+        self.userEmail = ""
+    }
 }
 
 /// The `akto.access.v1.ResetUserPasswordResponse` message.
@@ -138,6 +184,11 @@ public struct ResetUserPasswordResponse: ProtoMessage {
     public init(passwordResetToken: String = "", passwordResetUrl: String = "") {
         self.passwordResetToken = passwordResetToken
         self.passwordResetUrl = passwordResetUrl
+    }
+
+    public init() {
+        self.passwordResetToken = ""
+        self.passwordResetUrl = ""
     }
 }
 
@@ -151,6 +202,11 @@ public struct MakeAdminRequest: ProtoMessage {
         self.email = email
         self.userRole = userRole
     }
+
+    public init() {
+        self.email = ""
+        self.userRole = ""
+    }
 }
 
 /// The `akto.access.v1.MakeAdminResponse` message.
@@ -162,6 +218,11 @@ public struct MakeAdminResponse: ProtoMessage {
     public init(email: String = "", userRole: String = "") {
         self.email = email
         self.userRole = userRole
+    }
+
+    public init() {
+        self.email = ""
+        self.userRole = ""
     }
 }
 
@@ -175,6 +236,11 @@ public struct UpdateUserScopeRoleMappingRequest: ProtoMessage {
         self.email = email
         self.scopeRoleMapping = scopeRoleMapping
     }
+
+    public init() {
+        self.email = ""
+        self.scopeRoleMapping = [:]
+    }
 }
 
 /// The `akto.access.v1.UpdateUserScopeRoleMappingResponse` message.
@@ -184,6 +250,10 @@ public struct UpdateUserScopeRoleMappingResponse: ProtoMessage {
 
     public init(scopeRoleMapping: [String: String] = [:]) {
         self.scopeRoleMapping = scopeRoleMapping
+    }
+
+    public init() {
+        self.scopeRoleMapping = [:]
     }
 }
 

@@ -22,6 +22,17 @@ public struct ApiToken: ProtoMessage {
         self.utility = utility
         self.lastUsedAt = lastUsedAt
     }
+
+    public init() {
+        self.id = 0
+        self.accountId = 0
+        self.name = ""
+        self.key = ""
+        self.timestamp = 0
+        self.username = ""
+        self.utility = ""
+        self.lastUsedAt = 0
+    }
 }
 
 /// The `akto.access.v1.AddApiTokenRequest` message.
@@ -31,6 +42,10 @@ public struct AddApiTokenRequest: ProtoMessage {
 
     public init(tokenUtility: String = "") {
         self.tokenUtility = tokenUtility
+    }
+
+    public init() {
+        self.tokenUtility = ""
     }
 }
 
@@ -42,6 +57,10 @@ public struct AddApiTokenResponse: ProtoMessage {
     public init(apiTokenList: [ApiToken] = []) {
         self.apiTokenList = apiTokenList
     }
+
+    public init() {
+        self.apiTokenList = []
+    }
 }
 
 /// The `akto.access.v1.DeleteApiTokenRequest` message.
@@ -52,6 +71,10 @@ public struct DeleteApiTokenRequest: ProtoMessage {
     public init(apiTokenId: Int32 = 0) {
         self.apiTokenId = apiTokenId
     }
+
+    public init() {
+        self.apiTokenId = 0
+    }
 }
 
 /// The `akto.access.v1.DeleteApiTokenResponse` message.
@@ -61,6 +84,10 @@ public struct DeleteApiTokenResponse: ProtoMessage {
 
     public init(apiTokenDeleted: Bool = false) {
         self.apiTokenDeleted = apiTokenDeleted
+    }
+
+    public init() {
+        self.apiTokenDeleted = false
     }
 }
 
@@ -78,6 +105,10 @@ public struct FetchApiTokensResponse: ProtoMessage {
 
     public init(apiTokens: [ApiToken] = []) {
         self.apiTokens = apiTokens
+    }
+
+    public init() {
+        self.apiTokens = []
     }
 }
 

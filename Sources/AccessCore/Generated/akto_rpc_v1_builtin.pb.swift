@@ -8,6 +8,10 @@ public struct HealthCheckRequest: ProtoMessage {
     public init(service: String = "") {
         self.service = service
     }
+
+    public init() {
+        self.service = ""
+    }
 }
 
 /// The `akto.rpc.v1.HealthCheckResponse` message.
@@ -21,6 +25,12 @@ public struct HealthCheckResponse: ProtoMessage {
         self.status = status
         self.version = version
         self.uptimeSeconds = uptimeSeconds
+    }
+
+    public init() {
+        self.status = ""
+        self.version = ""
+        self.uptimeSeconds = 0
     }
 }
 
@@ -47,6 +57,14 @@ public struct MethodInfo: ProtoMessage {
         self.httpPath = httpPath
         self.requiresAuth = requiresAuth
     }
+
+    public init() {
+        self.name = ""
+        self.requestType = ""
+        self.responseType = ""
+        self.httpPath = ""
+        self.requiresAuth = false
+    }
 }
 
 /// The `akto.rpc.v1.ListMethodsResponse` message.
@@ -56,6 +74,10 @@ public struct ListMethodsResponse: ProtoMessage {
 
     public init(methods: [MethodInfo] = []) {
         self.methods = methods
+    }
+
+    public init() {
+        self.methods = []
     }
 }
 

@@ -20,6 +20,11 @@ public struct Inner: ProtoMessage {
         self.label = label
         self.weight = weight
     }
+
+    public init() {
+        self.label = ""
+        self.weight = 0
+    }
 }
 
 /// The `akto.testing.v1.Everything` message.
@@ -87,5 +92,38 @@ public struct Everything: ProtoMessage {
         self.cNumber = cNumber
         self.cInner = cInner
         self.maybe = maybe
+    }
+
+    public init() {
+        self.fInt32 = 0
+        self.fInt64 = 0
+        self.fUint32 = 0
+        self.fUint64 = 0
+        self.fSint32 = 0
+        self.fSint64 = 0
+        self.fFixed32 = 0
+        self.fFixed64 = 0
+        self.fSfixed32 = 0
+        self.fSfixed64 = 0
+        self.fBool = false
+        self.fFloat = 0
+        self.fDouble = 0
+        self.fString = ""
+        self.fBytes = []
+        self.fEnum = .unspecified
+        self.fInner = nil
+        self.rInt32 = []
+        self.rString = []
+        self.rInner = []
+        self.rEnum = []
+        self.rBytes = []
+        self.rBool = []
+        self.rDouble = []
+        self.mString = [:]
+        self.mInner = [:]
+        self.cText = nil
+        self.cNumber = nil
+        self.cInner = nil
+        self.maybe = nil
     }
 }

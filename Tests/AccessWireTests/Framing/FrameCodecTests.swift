@@ -1,0 +1,107 @@
+import AccessCore
+import NIOCore
+import NIOTestUtils
+import Testing
+
+@testable import AccessWire
+
+@Suite struct FrameCodecTests {
+    let request = Frame.request(
+        RequestFrame(
+            callID: 7, method: "/akto.rpc.v1.Health/Check", timeoutMilliseconds: 1500,
+            metadata: [MetadataEntry("x-request-id", "abc")], payload: [0x0A, 0x03, 0x61, 0x70, 0x69]))
+    let goAway = Frame.goAway(
+        status: Status(code: .resourceExhausted, message: "frame too large",
+            violations: [FieldViolation(field: "f", description: "d")]),
+        lastCallID: 41)
+
+    @Test func matchesProtocsGoldenBytes() throws {
+        #expect(try FrameCodec.encode(request) == Fixture.bytes("request-frame"))
+        #expect(try FrameCodec.decode(Fixture.bytes("request-frame")) == request)
+        #expect(try FrameCodec.encode(goAway) == Fixture.bytes("goaway-frame"))
+        #expect(try FrameCodec.decode(Fixture.bytes("goaway-frame")) == goAway)
+    }
+
+    @Test(arguments: [
+        Frame.cancel(callID: 3), .ping(nonce: .max), .pong(nonce: 0),
+        .response(ResponseFrame(callID: 1, status: .ok, metadata: [MetadataEntry("k", "v")], payload: [1, 2, 3])),
+        .response(ResponseFrame(callID: 2, status: Status(code: .notFound, message: "nope"))),
+    ])
+    func roundTrips(frame: Frame) throws {
+        #expect(try FrameCodec.decode(FrameCodec.encode(frame)) == frame)
+    }
+
+    @Test func anEmptyFrameIsAnError() throws {
+        #expect(throws: RPCError.self) { try FrameCodec.decode([]) }
+    }
+}
+
+@Suite struct FrameDecoderTests {
+    private func framed(_ frame: Frame) throws -> ByteBuffer {
+        ByteBuffer(bytes: try FrameEncoder.bytes(of: frame))
+    }
+
+    @Test func decodesWholeByteByByteAndAllAtOnce() throws {
+        let frames: [Frame] = [
+            .ping(nonce: 1), .cancel(callID: 9), .request(RequestFrame(callID: 2, method: "/a/b", payload: [1])),
+            .response(ResponseFrame(callID: 2, status: Status(code: .notFound, message: "x"))),
+        ]
+        try ByteToMessageDecoderVerifier.verifyDecoder(
+            inputOutputPairs: try frames.map { (try framed($0), [InboundFrame.frame($0)]) },
+            decoderFactory: { FrameDecoder(expectPreface: false, maxFrameSize: 1 << 20) })
+    }
+
+    @Test func decodesThePrefaceAndFramesFedOneByteAtATime() throws {
+        var input = Preface.bytes
+        input += try FrameEncoder.bytes(of: .ping(nonce: 5)) + FrameEncoder.bytes(of: .cancel(callID: 1))
+        var decoder = FrameDecoder(expectPreface: true, maxFrameSize: 1 << 20)
+        var buffer = ByteBuffer()
+        var output: [InboundFrame] = []
+        for byte in input {
+            buffer.writeInteger(byte)
+            while let frame = try decoder.decode(buffer: &buffer) { output.append(frame) }
+        }
+        #expect(output == [.frame(.ping(nonce: 5)), .frame(.cancel(callID: 1))])
+    }
+
+    @Test func rejectsAnOversizedLengthFromTheHeaderAlone() throws {
+        var decoder = FrameDecoder(expectPreface: false, maxFrameSize: 1 << 20)
+        var buffer = ByteBuffer(bytes: [0x80, 0x00, 0x00, 0x00])  // 2 GiB, and no body at all
+        let result = try decoder.decode(buffer: &buffer)
+        guard case .protocolError(let status)? = result else {
+            Issue.record("expected a protocol error, got \(String(describing: result))")
+            return
+        }
+        #expect(status.code == .resourceExhausted)
+        var more = ByteBuffer(bytes: [1, 2, 3])
+        #expect(try decoder.decode(buffer: &more) == nil)  // everything after the error is discarded
+        #expect(more.readableBytes == 0)
+    }
+
+    @Test func rejectsABadPrefaceFromItsFirstByte() throws {
+        var decoder = FrameDecoder(expectPreface: true, maxFrameSize: 1 << 20)
+        var buffer = ByteBuffer(bytes: Array("GET".utf8))
+        guard case .protocolError(let status)? = try decoder.decode(buffer: &buffer) else {
+            Issue.record("expected a protocol error")
+            return
+        }
+        #expect(status.code == .invalidArgument)
+    }
+
+    @Test func waitsForAPartialPreface() throws {
+        var decoder = FrameDecoder(expectPreface: true, maxFrameSize: 1 << 20)
+        var buffer = ByteBuffer(bytes: Array(Preface.bytes.prefix(5)))
+        #expect(try decoder.decode(buffer: &buffer) == nil)
+    }
+
+    @Test func reportsAnUndecodableBody() throws {
+        var decoder = FrameDecoder(expectPreface: false, maxFrameSize: 1 << 20)
+        var buffer = ByteBuffer(bytes: [0, 0, 0, 3, 0xFF, 0xFF, 0xFF])
+        guard case .protocolError(let status)? = try decoder.decode(buffer: &buffer) else {
+            Issue.record("expected a protocol error")
+            return
+        }
+        #expect(status.code == .invalidArgument)
+        #expect(status.message.hasPrefix("undecodable frame"))
+    }
+}
