@@ -154,7 +154,8 @@ public struct Dispatcher: Sendable {
         switch error {
         case let error as RPCError: return error
         case is CancellationError: return RPCError(.cancelled, "the call was cancelled")
-        default: return RPCError(.internal, "internal error", cause: "\(error)")
+        // Only the type is logged: an arbitrary error's description may carry request data or secrets.
+        default: return RPCError(.internal, "internal error", cause: "unexpected \(type(of: error))")
         }
     }
 

@@ -1,0 +1,169 @@
+import AccessCore
+import AccessWire
+import Logging
+import Synchronization
+import Testing
+
+@testable import AccessRPC
+
+/// A dispatcher with the built-ins and a test handler on Health/Check that echoes or misbehaves on request.
+func makeDispatcher(
+    limits: DispatchLimits = DispatchLimits(),
+    check: @escaping @Sendable (HealthCheckRequest, CallContext) async throws -> HealthCheckResponse = { request, _ in
+        HealthCheckResponse(status: "SERVING", version: request.service)
+    }
+) throws -> Dispatcher {
+    var registry = MethodRegistry()
+    try registry.register(Methods.Health.check, requiresAuthentication: false, handler: check)
+    return Dispatcher(registry: registry, limits: limits, logger: Logger(label: "test"))
+}
+
+func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeout: Duration? = nil) throws
+    -> DispatchRequest
+{
+    DispatchRequest(
+        method: Methods.Health.check.path, metadata: metadata,
+        payload: try MessageCodec.encode(HealthCheckRequest(service: service)), timeout: timeout)
+}
+
+@Suite struct DispatcherTests {
+    @Test func runsTheHandlerWithTypedValues() async throws {
+        let result = try await makeDispatcher().dispatch(try healthRequest("echo"))
+        #expect(result.status == .ok)
+        #expect(try MessageCodec.decode(HealthCheckResponse.self, from: result.payload).version == "echo")
+    }
+
+    @Test func anUnknownMethodIsUnimplemented() async throws {
+        let result = try await makeDispatcher().dispatch(DispatchRequest(method: "/no.such.Service/Method"))
+        #expect(result.status.code == .unimplemented)
+        #expect(result.status.message == "unknown method /no.such.Service/Method")
+    }
+
+    @Test func aContractMethodWithoutAHandlerSaysSo() async throws {
+        let result = try await makeDispatcher().dispatch(DispatchRequest(method: Methods.RoleService.createCustomRole.path))
+        #expect(result.status.code == .unimplemented)
+        #expect(result.status.message.contains("not implemented"))
+    }
+
+    @Test func anUndecodablePayloadIsInvalidArgument() async throws {
+        let result = try await makeDispatcher().dispatch(DispatchRequest(method: Methods.Health.check.path, payload: [0xFF]))
+        #expect(result.status.code == .invalidArgument)
+        #expect(result.payload.isEmpty)
+    }
+
+    @Test func invalidUTF8InARequestNamesTheField() async throws {
+        let result = try await makeDispatcher().dispatch(
+            DispatchRequest(method: Methods.Health.check.path, payload: [0x0A, 0x01, 0xC3]))
+        #expect(result.status.violations == [FieldViolation(field: "service", description: "is not valid UTF-8")])
+    }
+
+    @Test func metadataOverTheCapIsRefused() async throws {
+        let dispatcher = try makeDispatcher(limits: DispatchLimits(maxMetadataBytes: 64))
+        let result = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-big", String(repeating: "a", count: 100))]))
+        #expect(result.status.code == .resourceExhausted)
+        let fine = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-small", "a")]))
+        #expect(fine.status == .ok)
+    }
+
+    @Test(arguments: ["X-Upper", "", "sp ace", "ключ"])
+    func metadataKeysMustBeLowerCaseASCII(key: String) async throws {
+        let result = try await makeDispatcher().dispatch(try healthRequest(metadata: [MetadataEntry(key, "v")]))
+        #expect(result.status.code == .invalidArgument)
+    }
+
+    @Test func handlerErrorsPassThroughWithTheirViolations() async throws {
+        let dispatcher = try makeDispatcher { _, _ in throw RPCError.invalidField("service", "must not be empty") }
+        let result = await dispatcher.dispatch(try healthRequest())
+        #expect(result.status.code == .invalidArgument)
+        #expect(result.status.violations == [FieldViolation(field: "service", description: "must not be empty")])
+    }
+
+    @Test func unexpectedErrorsBecomeInternalWithoutDetails() async throws {
+        struct Secret: Error { let password = "hunter2" }
+        let dispatcher = try makeDispatcher { _, _ in throw Secret() }
+        let result = await dispatcher.dispatch(try healthRequest())
+        #expect(result.status == Status(code: .internal, message: "internal error"))
+    }
+
+    @Test func echoesOrGeneratesTheRequestID() async throws {
+        let dispatcher = try makeDispatcher()
+        let given = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-request-id", "req-1")]))
+        #expect(given.metadata == [MetadataEntry("x-request-id", "req-1")])
+        let generated = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-request-id", "bad id\n")]))
+        let id = try #require(generated.metadata.first { $0.key == "x-request-id" }?.value)
+        #expect(id.count == 32 && id != "bad id\n")
+    }
+
+    @Test func theSignalCancelsTheHandlerAndGivesItsReason() async throws {
+        let sawCancellation = Atomic<Bool>(false)
+        let dispatcher = try makeDispatcher { _, _ in
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch {
+                sawCancellation.store(true, ordering: .relaxed)
+                throw error
+            }
+            return HealthCheckResponse()
+        }
+        let signal = CancellationSignal()
+        let request = try healthRequest()
+        async let result = dispatcher.dispatch(request, signal: signal)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(signal.fire(RPCError(.deadlineExceeded, "too slow")))
+        #expect(!signal.fire(RPCError(.cancelled, "second")))
+        let status = await result.status
+        #expect(status == Status(code: .deadlineExceeded, message: "too slow"))
+        let cancelled = sawCancellation.load(ordering: .relaxed)
+        #expect(cancelled)
+    }
+
+    @Test func deadlinesDefaultAndClamp() throws {
+        let dispatcher = try makeDispatcher(limits: DispatchLimits(defaultTimeout: .seconds(30), maxTimeout: .seconds(60)))
+        let start = ContinuousClock.now
+        #expect(dispatcher.deadline(for: nil, from: start) == start + .seconds(30))
+        #expect(dispatcher.deadline(for: .zero, from: start) == start + .seconds(30))
+        #expect(dispatcher.deadline(for: .seconds(5), from: start) == start + .seconds(5))
+        #expect(dispatcher.deadline(for: .seconds(600), from: start) == start + .seconds(60))
+    }
+
+    @Test func handlersSeeTheirContext() async throws {
+        let dispatcher = try makeDispatcher { _, context in
+            HealthCheckResponse(status: context.metadata("x-context-source") ?? "", version: "\(context.peer)")
+        }
+        let result = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-context-source", "AGENTIC")]))
+        let response = try MessageCodec.decode(HealthCheckResponse.self, from: result.payload)
+        #expect(response.status == "AGENTIC" && response.version == "local")
+    }
+}
+
+@Suite struct BuiltinServicesTests {
+    @Test func healthAndReflectionDescribeTheServer() async throws {
+        let state = ServingState()
+        var registry = MethodRegistry()
+        try BuiltinServices.register(into: &registry, state: state)
+        let dispatcher = Dispatcher(registry: registry, logger: Logger(label: "test"))
+
+        let health = await dispatcher.dispatch(DispatchRequest(method: Methods.Health.check.path))
+        #expect(try MessageCodec.decode(HealthCheckResponse.self, from: health.payload).status == "SERVING")
+        state.beginDraining()
+        let draining = await dispatcher.dispatch(DispatchRequest(method: Methods.Health.check.path))
+        #expect(try MessageCodec.decode(HealthCheckResponse.self, from: draining.payload).status == "NOT_SERVING")
+
+        let list = await dispatcher.dispatch(DispatchRequest(method: Methods.Reflection.listMethods.path))
+        let methods = try MessageCodec.decode(ListMethodsResponse.self, from: list.payload).methods
+        #expect(methods.map(\.name) == ["/akto.rpc.v1.Health/Check", "/akto.rpc.v1.Reflection/ListMethods"])
+        #expect(methods.first?.requestType == "akto.rpc.v1.HealthCheckRequest")
+        #expect(methods.allSatisfy { !$0.requiresAuth })
+    }
+
+    @Test func gatewayPathsFollowTheMethodName() {
+        #expect(MethodRegistry.httpPath(of: Methods.RoleService.createCustomRole.descriptor) == "/api/createCustomRole")
+        #expect(MethodRegistry.httpPath(of: Methods.Health.check.descriptor) == nil)
+    }
+
+    @Test func aMethodCannotBeRegisteredTwice() throws {
+        var registry = MethodRegistry()
+        try registry.register(Methods.Health.check) { _, _ in HealthCheckResponse() }
+        #expect(throws: RPCError.self) { try registry.register(Methods.Health.check) { _, _ in HealthCheckResponse() } }
+    }
+}
