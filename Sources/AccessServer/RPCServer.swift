@@ -24,7 +24,8 @@ public final class RPCServer: Service, Sendable {
         var phase = Phase.idle
         var listeners: [CheckedContinuation<Void, any Error>] = []
         var serverChannel: (any Channel)?
-        var connections: [ObjectIdentifier: NIOLoopBound<ConnectionHandler>] = [:]
+        var connections: [Int: NIOLoopBound<ConnectionHandler>] = [:]
+        var nextConnectionID = 0
         var connectionCount = 0
         var shuttingDown = false
     }
@@ -35,6 +36,7 @@ public final class RPCServer: Service, Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let shared = Mutex(Shared())
+    private let runningCalls = Atomic<Int>(0)
 
     public init(
         configuration: ServerConfiguration, dispatcher: Dispatcher, servingState: ServingState = ServingState(),
@@ -46,6 +48,9 @@ public final class RPCServer: Service, Sendable {
         self.group = group
         self.logger = logger
     }
+
+    /// Calls currently being handled, over all connections.
+    public var activeCalls: Int { runningCalls.load(ordering: .relaxed) }
 
     /// Returns once the socket accepts connections; throws if the server failed to start.
     public func waitUntilListening() async throws {
@@ -129,15 +134,17 @@ public final class RPCServer: Service, Sendable {
     /// Sets up one accepted channel: peer credentials, admission, framing, and the protocol handler.
     private func initialize(_ channel: any Channel) -> EventLoopFuture<AcceptedConnection> {
         PeerCredentials.read(from: channel).flatMapThrowing { credentials in
-            let admitted: Bool = self.shared.withLock { shared in
+            let (admitted, id): (Bool, Int) = self.shared.withLock { shared in
+                shared.nextConnectionID += 1
+                let id = shared.nextConnectionID
                 let allowedUID = self.configuration.allowedUIDs.map { allowed in
                     credentials.map { allowed.contains($0.uid) } ?? false
                 } ?? true
                 guard allowedUID, shared.connectionCount < self.configuration.maxConnections, !shared.shuttingDown else {
-                    return false
+                    return (false, id)
                 }
                 shared.connectionCount += 1
-                return true
+                return (true, id)
             }
             let (stream, continuation) = AsyncStream.makeStream(of: CallWork.self)
             var connectionLogger = self.logger
@@ -152,7 +159,6 @@ public final class RPCServer: Service, Sendable {
                     limits: self.dispatcher.limits.codec)))
             try sync.addHandler(MessageToByteHandler(FrameEncoder()))
             try sync.addHandler(handler)
-            let id = ObjectIdentifier(handler)
             if admitted {
                 let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
                 self.shared.withLock { $0.connections[id] = bound }
@@ -169,7 +175,9 @@ public final class RPCServer: Service, Sendable {
         await withDiscardingTaskGroup { calls in
             for await work in connection.work {
                 calls.addTask {
+                    self.runningCalls.add(1, ordering: .relaxed)
                     let result = await self.dispatcher.dispatch(work.request, signal: work.signal)
+                    self.runningCalls.subtract(1, ordering: .relaxed)
                     work.complete(result)
                 }
             }
@@ -198,7 +206,7 @@ public final class RPCServer: Service, Sendable {
 /// An accepted connection as the accept loop hands it to its child task.
 struct AcceptedConnection: Sendable {
     let channel: any Channel
-    let id: ObjectIdentifier
+    let id: Int
     let admitted: Bool
     let work: AsyncStream<CallWork>
 }

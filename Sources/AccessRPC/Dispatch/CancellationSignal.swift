@@ -47,10 +47,13 @@ public final class CancellationSignal: Sendable {
     public func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Checked under the lock: a cancellation that ran `onCancel` before the continuation was stored
+                // has already set the flag, so it cannot be lost.
                 let resumeNow = state.withLock { state -> Bool in
                     switch state {
                     case .fired: return true
                     case .idle, .waiting:
+                        if Task.isCancelled { return true }
                         state = .waiting(continuation)
                         return false
                     }
