@@ -45,6 +45,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var lastCallID: UInt32 = 0
     private var drainTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
+    /// Completes when the last frame written has reached the kernel; closing waits for it.
+    private var lastWrite: EventLoopFuture<Void>?
     private var lastActivity = NIODeadline.now()
 
     /// - Parameter admitted: false when the peer failed the uid allow-list or the connection cap; the
@@ -188,7 +190,9 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func write(_ frame: Frame) {
         guard state != .closed, let context else { return }
-        context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: nil)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: promise)
+        lastWrite = promise.futureResult
     }
 
     /// Protocol error: GoAway with the reason, then close. In-flight calls are abandoned.
@@ -231,12 +235,25 @@ final class ConnectionHandler: ChannelInboundHandler {
         if !respond { openCalls.removeAll() }
     }
 
+    /// Closes once everything written so far has been flushed (a peer that does not read would otherwise
+    /// lose its last responses and the GoAway); a peer that never reads is cut off after the drain timeout.
     private func close() {
         guard state != .closed, let context else { return }
         state = .closed
         drainTimer?.cancel()
         idleTimer?.cancel()
-        context.close(promise: nil)
+        guard let lastWrite else {
+            context.close(promise: nil)
+            return
+        }
+        let channel = context.channel
+        let cutOff = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.drainTimeout.nanosecondsClamped)) {
+            channel.close(promise: nil)
+        }
+        lastWrite.whenComplete { _ in
+            cutOff.cancel()
+            channel.close(promise: nil)
+        }
     }
 
     private func scheduleIdleCheck() {

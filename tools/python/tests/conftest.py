@@ -1,0 +1,56 @@
+"""Starts the real `akto-access serve` binary on a temporary data dir for the interop tests."""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+
+
+def binary():
+    path = os.environ.get("AKTO_ACCESS_BIN") or os.path.join(ROOT, ".build", "debug", "akto-access")
+    if not os.path.exists(path):
+        pytest.fail(f"{path} does not exist: run `swift build` first (tools/test does)")
+    return path
+
+
+class Server:
+    """A running `akto-access serve` with its own data dir; `terminate()` sends SIGTERM and returns the exit code."""
+
+    def __init__(self, extra_args=()):
+        self.dir = tempfile.mkdtemp(prefix="akto-py-")
+        self.socket = os.path.join(self.dir, "akto-access.sock")
+        self.log = open(os.path.join(self.dir, "server.log"), "w+")
+        self.process = subprocess.Popen(
+            [binary(), "serve", "--data-dir", self.dir, "--log-level", "warning", *extra_args],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while not os.path.exists(self.socket):
+            if self.process.poll() is not None or time.time() > deadline:
+                self.log.seek(0)
+                raise RuntimeError("the server did not start:\n" + self.log.read())
+            time.sleep(0.02)
+
+    def terminate(self, timeout=20):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    if s.process.poll() is None:
+        s.process.kill()
+        s.process.wait()
