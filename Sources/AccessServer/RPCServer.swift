@@ -134,24 +134,29 @@ public final class RPCServer: Service, Sendable {
     /// Sets up one accepted channel: peer credentials, admission, framing, and the protocol handler.
     private func initialize(_ channel: any Channel) -> EventLoopFuture<AcceptedConnection> {
         PeerCredentials.read(from: channel).flatMapThrowing { credentials in
-            let (admitted, id): (Bool, Int) = self.shared.withLock { shared in
+            let (refusal, id): (Status?, Int) = self.shared.withLock { shared in
                 shared.nextConnectionID += 1
                 let id = shared.nextConnectionID
-                let allowedUID = self.configuration.allowedUIDs.map { allowed in
-                    credentials.map { allowed.contains($0.uid) } ?? false
-                } ?? true
-                guard allowedUID, shared.connectionCount < self.configuration.maxConnections, !shared.shuttingDown else {
-                    return (false, id)
+                if let allowed = self.configuration.allowedUIDs, !(credentials.map { allowed.contains($0.uid) } ?? false) {
+                    return (Status(code: .permissionDenied, message: "connection refused: this uid may not connect"), id)
+                }
+                if shared.shuttingDown {
+                    return (Status(code: .unavailable, message: "the server is shutting down"), id)
+                }
+                guard shared.connectionCount < self.configuration.maxConnections else {
+                    return (Status(code: .resourceExhausted,
+                        message: "the server has \(self.configuration.maxConnections) connections open"), id)
                 }
                 shared.connectionCount += 1
-                return (true, id)
+                return (nil, id)
             }
+            let admitted = refusal == nil
             let (stream, continuation) = AsyncStream.makeStream(of: CallWork.self)
             var connectionLogger = self.logger
             connectionLogger[metadataKey: "peer"] = "\(Peer.unix(credentials))"
             let handler = ConnectionHandler(
                 configuration: self.configuration, deadlines: { [dispatcher = self.dispatcher] in dispatcher.deadline(for: $0) },
-                peer: .unix(credentials), admitted: admitted, work: continuation, logger: connectionLogger)
+                peer: .unix(credentials), refusal: refusal, work: continuation, logger: connectionLogger)
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(
                 ByteToMessageHandler(FrameDecoder(
@@ -163,8 +168,8 @@ public final class RPCServer: Service, Sendable {
                 let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
                 self.shared.withLock { $0.connections[id] = bound }
             }
-            if !admitted {
-                connectionLogger.warning("connection refused", metadata: ["reason": "uid allow-list, connection cap or shutdown"])
+            if let refusal {
+                connectionLogger.warning("connection refused", metadata: ["reason": "\(refusal.message)"])
             }
             return AcceptedConnection(channel: channel, id: id, admitted: admitted, work: stream)
         }

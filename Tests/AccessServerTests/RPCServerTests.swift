@@ -333,6 +333,11 @@ import Glibc
                 let raw = try await RawConnection.connect(path)
                 try? await raw.send(Preface.bytes)  // the server may have closed it already
                 #expect(await raw.waitForClose())
+                guard case .goAway(let status, _)? = try raw.frames().first else {
+                    Issue.record("expected GoAway")
+                    return
+                }
+                #expect(status.code == .resourceExhausted)
                 #expect(echoed(await check(first, "still")) == "still")
             }
         }

@@ -36,7 +36,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let configuration: ServerConfiguration
     private let deadlines: @Sendable (Duration?) -> ContinuousClock.Instant
     private let peer: Peer
-    private let admitted: Bool
+    private let refusal: Status?
     private let work: AsyncStream<CallWork>.Continuation
     private let logger: Logger
     private var context: ChannelHandlerContext?
@@ -49,16 +49,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var lastWrite: EventLoopFuture<Void>?
     private var lastActivity = NIODeadline.now()
 
-    /// - Parameter admitted: false when the peer failed the uid allow-list or the connection cap; the
-    ///   handler then answers with GoAway and closes.
+    /// - Parameter refusal: set when the connection is not admitted (uid allow-list, connection cap,
+    ///   shutdown); the handler then answers with `GoAway(refusal)` and closes.
     init(
         configuration: ServerConfiguration, deadlines: @escaping @Sendable (Duration?) -> ContinuousClock.Instant,
-        peer: Peer, admitted: Bool, work: AsyncStream<CallWork>.Continuation, logger: Logger
+        peer: Peer, refusal: Status?, work: AsyncStream<CallWork>.Continuation, logger: Logger
     ) {
         self.configuration = configuration
         self.deadlines = deadlines
         self.peer = peer
-        self.admitted = admitted
+        self.refusal = refusal
         self.work = work
         self.logger = logger
     }
@@ -78,8 +78,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func start(_ context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
-        guard admitted else {
-            fail(Status(code: .permissionDenied, message: "connection refused: \(peer) is not allowed"))
+        if let refusal {
+            fail(refusal)
             return
         }
         scheduleIdleCheck()
