@@ -172,11 +172,11 @@ public struct Dispatcher: Sendable {
         Timer(
             label: "akto_access_rpc_duration_seconds",
             dimensions: [("method", method), ("transport", request.transport.rawValue)]
-        ).recordNanoseconds(duration.nanoseconds)
+        ).recordNanoseconds(duration.nanosecondsClamped)
         var fields: Logger.Metadata = [
             "method": "\(known ? request.method : String(request.method.prefix(128)))",
             "code": "\(code.grpcName)",
-            "duration-us": "\(duration.nanoseconds / 1000)",
+            "duration-us": "\(duration.nanosecondsClamped / 1000)",
             "peer": "\(request.peer)",
             "transport": "\(request.transport.rawValue)",
             "request-id": "\(requestID)",
@@ -184,14 +184,5 @@ public struct Dispatcher: Sendable {
         if let cause { fields["cause"] = "\(cause)" }
         let level: Logger.Level = code == .internal || code == .unknown || code == .dataLoss ? .error : .info
         logger.log(level: level, "call", metadata: fields)
-    }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds, saturating.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : product &+ attoseconds / 1_000_000_000
     }
 }

@@ -4,15 +4,6 @@ import AccessWire
 import Logging
 import NIOCore
 
-/// One call handed from a connection to the task that runs it.
-struct CallWork: Sendable {
-    let callID: UInt32
-    let request: DispatchRequest
-    let signal: CancellationSignal
-    /// Hands the result back to the connection (hops to its event loop).
-    let complete: @Sendable (DispatchResult) -> Void
-}
-
 /// The per-connection protocol state machine of AKRP v1. Lives on the channel's event loop, so the table of
 /// open calls needs no lock and every Request is answered exactly once: whichever of completion, Cancel,
 /// deadline or shutdown reaches `finish` first removes the call and writes its Response; later ones find
@@ -270,15 +261,5 @@ final class ConnectionHandler: ChannelInboundHandler {
                 self.scheduleIdleCheck()
             }
         }
-    }
-}
-
-extension Duration {
-    /// The duration in nanoseconds, clamped to 0...Int64.max.
-    var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        if seconds < 0 { return 0 }
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : product &+ attoseconds / 1_000_000_000
     }
 }

@@ -85,8 +85,8 @@ enum Requester {
             guard let colon = header.firstIndex(of: ":") else {
                 throw ValidationError("-H takes 'key: value', got \(header)")
             }
-            let key = header[..<colon].trimmingCharacters(in: " ").lowercased()
-            let value = header[header.index(after: colon)...].trimmingCharacters(in: " ")
+            let key = header[..<colon].trimmingSpaces.lowercased()
+            let value = header[header.index(after: colon)...].trimmingSpaces
             metadata.append(MetadataEntry(key, value))
         }
         guard options.timeout > 0 else { throw ValidationError("--timeout must be positive") }
@@ -118,11 +118,5 @@ enum CLIError: Error, CustomStringConvertible {
         switch self {
         case .status(let status): 64 + Int32(status.code.rawValue)
         }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
     }
 }

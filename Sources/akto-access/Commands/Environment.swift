@@ -46,3 +46,10 @@ enum Defaults {
     static let dataDirectory = "./var"
     static let socketPath = "./var/akto-access.sock"
 }
+
+extension StringProtocol {
+    /// The text without leading and trailing spaces.
+    var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

@@ -63,7 +63,7 @@ struct Serve: AsyncParsableCommand {
         var uids = Set(allowedUid)
         if uids.isEmpty, let text = Environment.string("ALLOWED_UIDS") {
             for part in text.split(separator: ",") {
-                guard let uid = UInt32(part.trimmingCharacters(in: " ")) else {
+                guard let uid = UInt32(part.trimmingSpaces) else {
                     throw ValidationError("AKTO_ACCESS_ALLOWED_UIDS: \(part) is not a uid")
                 }
                 uids.insert(uid)
@@ -115,11 +115,5 @@ struct Serve: AsyncParsableCommand {
     private func seconds(_ value: Double, _ name: String) throws -> Duration {
         guard value > 0, value <= 86_400 * 365 else { throw ValidationError("--\(name) must be 0 < seconds <= 1 year") }
         return .milliseconds(Int64(value * 1000))
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
     }
 }
