@@ -95,7 +95,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AccessRPCTests",
-            dependencies: ["AccessRPC", "AccessWire", "AccessCore"],
+            dependencies: [
+                "AccessRPC", "AccessWire", "AccessCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

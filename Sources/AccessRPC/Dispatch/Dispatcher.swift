@@ -47,11 +47,17 @@ public struct Dispatcher: Sendable {
     public let registry: MethodRegistry
     public let limits: DispatchLimits
     private let logger: Logger
+    private let metrics: any MetricsFactory
 
-    public init(registry: MethodRegistry, limits: DispatchLimits = DispatchLimits(), logger: Logger) {
+    /// - Parameter metrics: where the per-method counters and timers go; the process-wide factory by default.
+    public init(
+        registry: MethodRegistry, limits: DispatchLimits = DispatchLimits(), logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory
+    ) {
         self.registry = registry
         self.limits = limits
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// The deadline for a caller's timeout: the default when none, never past the maximum.
@@ -167,11 +173,12 @@ public struct Dispatcher: Sendable {
         let code = result.status.code
         Counter(
             label: "akto_access_rpc_requests_total",
-            dimensions: [("method", method), ("code", code.grpcName), ("transport", request.transport.rawValue)]
+            dimensions: [("method", method), ("code", code.grpcName), ("transport", request.transport.rawValue)],
+            factory: metrics
         ).increment()
         Timer(
             label: "akto_access_rpc_duration_seconds",
-            dimensions: [("method", method), ("transport", request.transport.rawValue)]
+            dimensions: [("method", method), ("transport", request.transport.rawValue)], factory: metrics
         ).recordNanoseconds(duration.nanosecondsClamped)
         var fields: Logger.Metadata = [
             "method": "\(known ? request.method : String(request.method.prefix(128)))",
