@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -42,6 +44,25 @@ let package = Package(
         ),
         .target(
             name: "AccessCore",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AccessStore",
+            dependencies: [
+                "AccessCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AccessService",
+            dependencies: [
+                "AccessCore", "AccessRPC", "AccessWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -76,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "akto-access",
             dependencies: [
-                "AccessServer", "AccessClient", "AccessRPC", "AccessWire", "AccessCore",
+                "AccessServer", "AccessClient", "AccessRPC", "AccessWire", "AccessCore", "AccessStore", "AccessService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,6 +121,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AccessStoreTests",
+            dependencies: ["AccessStore", "AccessCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AccessServiceTests",
+            dependencies: [
+                "AccessService", "AccessStore", "AccessRPC", "AccessWire", "AccessCore",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

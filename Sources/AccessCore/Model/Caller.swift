@@ -1,0 +1,48 @@
+/// The authenticated caller of one call, resolved from its credentials before any handler runs.
+public struct Caller: Sendable, Hashable {
+    /// How the caller proved who they are.
+    public enum Credential: Sendable, Hashable {
+        case session(id: Int64)
+        case apiKey(id: Int32, utility: TokenUtility)
+    }
+
+    public let userID: Int32
+    public let email: String
+    public let accountID: Int32
+    public let organizationID: String
+    public let scope: Scope
+    /// The role assigned in `scope`: a built-in name or a custom role's name.
+    public let roleName: String
+    /// The built-in role whose rights apply (a custom role's base role).
+    public let baseRole: BuiltinRole
+    public let credential: Credential
+
+    public init(
+        userID: Int32, email: String, accountID: Int32, organizationID: String, scope: Scope, roleName: String,
+        baseRole: BuiltinRole, credential: Credential
+    ) {
+        self.userID = userID
+        self.email = email
+        self.accountID = accountID
+        self.organizationID = organizationID
+        self.scope = scope
+        self.roleName = roleName
+        self.baseRole = baseRole
+        self.credential = credential
+    }
+
+    /// True when the caller signed in with a session (not an API key).
+    public var isSession: Bool {
+        if case .session = credential { return true }
+        return false
+    }
+
+    /// PERMISSION_DENIED unless the caller's role grants `level` on `feature`.
+    public func require(_ feature: Feature, _ level: AccessLevel) throws {
+        guard baseRole.access(to: feature) >= level else {
+            throw RPCError(
+                .permissionDenied,
+                "role \(roleName) in scope \(scope.rawValue) lacks \(level == .readWrite ? "write" : "read") access to \(feature.rawValue)")
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// The storage the identity operations need. Every mutation is one transaction that also writes its audit
+/// row, so an acknowledged change and its audit entry are durable together. Rules that must hold under
+/// concurrency (caps, rate limits, single use) are checked inside that transaction, never read-then-write in
+/// the caller. Implemented by `SQLiteAccessStore`; a PostgreSQL store implements the same protocol.
+public protocol AccessStore: Sendable {
+    /// True when no user exists yet (the first Signup creates the organization and account).
+    func hasUsers() async throws -> Bool
+
+    /// Creates the first user, their organization, account 1000000 with its default collections, ADMIN in every
+    /// scope, and a session when `sessionDigest` is given. FAILED_PRECONDITION if a user exists already (checked
+    /// in the transaction).
+    func createFirstUser(
+        email: String, name: String, passwordHash: String, organizationName: String, sessionDigest: [UInt8]?,
+        now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
+    ) async throws -> (user: UserRecord, account: AccountRecord, session: SessionRecord?)
+
+    func user(email: String) async throws -> UserRecord?
+    func user(id: Int32) async throws -> UserRecord?
+
+    /// Opens a session in `accountID` (the user's most recent account when nil; FAILED_PRECONDITION when the user
+    /// belongs to none) and records the login.
+    func createSession(userID: Int32, accountID: Int32?, digest: [UInt8], now: Int64, expiresAt: Int64, audit: AuditEntry)
+        async throws -> SessionRecord
+
+    func session(digest: [UInt8]) async throws -> SessionRecord?
+
+    /// Revokes one session, or every session of its user when `allOfUser`.
+    func revokeSessions(sessionID: Int64, allOfUser: Bool, audit: AuditEntry) async throws
+
+    func account(id: Int32) async throws -> AccountRecord?
+    func organization(id: String) async throws -> OrganizationRecord?
+    func membership(userID: Int32, accountID: Int32) async throws -> MembershipRecord?
+    /// Every account the user belongs to, with the user's roles there, by account id.
+    func memberships(userID: Int32) async throws -> [(account: AccountRecord, membership: MembershipRecord)]
+    func customRole(accountID: Int32, name: String) async throws -> CustomRoleRecord?
+
+    func apiToken(digest: [UInt8]) async throws -> ApiTokenRecord?
+    /// Records a token's use; may be coarse (it is not audited).
+    func touchApiToken(id: Int32, now: Int64) async throws
+    /// Creates a token; RESOURCE_EXHAUSTED when the user already has `maxLive` in the account (checked in the
+    /// transaction).
+    func createApiToken(
+        accountID: Int32, userID: Int32, utility: TokenUtility, name: String, digest: [UInt8], now: Int64, maxLive: Int,
+        audit: AuditEntry
+    ) async throws -> ApiTokenRecord
+    /// Deletes the token only when `userID` owns it in `accountID`; false otherwise.
+    func deleteApiToken(id: Int32, userID: Int32, accountID: Int32, audit: AuditEntry) async throws -> Bool
+    func apiTokens(userID: Int32, accountID: Int32) async throws -> [ApiTokenRecord]
+
+    /// The newest audit rows of an account, newest first, with ids below `beforeID` (0 = from the newest).
+    func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
+}

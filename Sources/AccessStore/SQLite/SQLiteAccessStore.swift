@@ -1,0 +1,405 @@
+import AccessCore
+import Foundation
+import GRDB
+
+/// Settings of the embedded SQLite store.
+public struct SQLiteConfiguration: Sendable {
+    /// `FULL` (default) makes every acknowledged commit survive power loss; `NORMAL` only process crashes.
+    public enum Synchronous: String, Sendable { case full = "FULL", normal = "NORMAL" }
+
+    public var path: String
+    public var synchronous: Synchronous
+    /// How long a writer waits for another process's write lock before failing.
+    public var busyTimeout: Double
+
+    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Double = 5) {
+        self.path = path
+        self.synchronous = synchronous
+        self.busyTimeout = busyTimeout
+    }
+}
+
+/// The embedded default store: one SQLite file in WAL mode (GRDB `DatabasePool`), foreign keys on,
+/// `synchronous=FULL`, write transactions started IMMEDIATE. A call returns only after its transaction has
+/// committed.
+public final class SQLiteAccessStore: AccessStore {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database and runs pending migrations.
+    public init(configuration: SQLiteConfiguration) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(configuration.busyTimeout)
+        let synchronous = configuration.synchronous.rawValue
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON; PRAGMA synchronous = \(synchronous)")
+        }
+        do {
+            pool = try DatabasePool(path: configuration.path, configuration: config)
+            try Migrations.migrator.migrate(pool)
+        } catch {
+            throw RPCError(.unavailable, "cannot open the database \(configuration.path)", cause: "\(error)")
+        }
+    }
+
+    /// Runs `body` in one IMMEDIATE write transaction; database failures become UNAVAILABLE, rule violations
+    /// thrown as `RPCError` pass through (and roll the transaction back).
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw RPCError(.internal, "transaction produced no result") }
+                return result
+            }
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(.unavailable, "the database is unavailable", cause: "\(error)")
+        }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(.unavailable, "the database is unavailable", cause: "\(error)")
+        }
+    }
+
+    // MARK: Users and sessions
+
+    public func hasUsers() async throws -> Bool {
+        try await read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users)") ?? false }
+    }
+
+    public func createFirstUser(
+        email: String, name: String, passwordHash: String, organizationName: String, sessionDigest: [UInt8]?,
+        now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
+    ) async throws -> (user: UserRecord, account: AccountRecord, session: SessionRecord?) {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users)") == false else {
+                throw RPCError(.failedPrecondition, "this install already has users; sign up with an invite code")
+            }
+            let organizationID = UUID().uuidString.lowercased()
+            try db.execute(
+                sql: "INSERT INTO organizations (id, name, admin_email, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [organizationID, organizationName, email, now])
+            try db.execute(
+                sql: "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [email, name, passwordHash, now, now])
+            let userID = Int32(db.lastInsertedRowID)
+            let account = try Self.insertAccount(db, organizationID: organizationID, name: "My account", now: now)
+            try Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
+            let session = try sessionDigest.map { digest in
+                try Self.insertSession(
+                    db, userID: userID, accountID: account.id, digest: digest, now: now, expiresAt: sessionExpiresAt)
+            }
+            var entry = audit
+            entry.actorUserID = userID
+            entry.accountID = account.id
+            try Self.insertAudit(db, entry)
+            let user = UserRecord(id: userID, email: email, name: name, passwordHash: passwordHash, createdAt: now)
+            return (user, account, session)
+        }
+    }
+
+    public func user(email: String) async throws -> UserRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Self.user)
+        }
+    }
+
+    public func user(id: Int32) async throws -> UserRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user)
+        }
+    }
+
+    public func createSession(
+        userID: Int32, accountID: Int32?, digest: [UInt8], now: Int64, expiresAt: Int64, audit: AuditEntry
+    ) async throws -> SessionRecord {
+        try await write { db in
+            let chosen: Int32?
+            if let accountID {
+                chosen = try Int32.fetchOne(
+                    db, sql: "SELECT account_id FROM members WHERE user_id = ? AND account_id = ?",
+                    arguments: [userID, accountID])
+            } else {
+                // The account of the user's latest session, else the one they joined first.
+                chosen =
+                    try Int32.fetchOne(
+                        db,
+                        sql: """
+                            SELECT s.account_id FROM sessions s JOIN members m
+                              ON m.user_id = s.user_id AND m.account_id = s.account_id
+                            WHERE s.user_id = ? ORDER BY s.id DESC LIMIT 1
+                            """, arguments: [userID])
+                    ?? Int32.fetchOne(
+                        db, sql: "SELECT account_id FROM members WHERE user_id = ? ORDER BY joined_at, account_id LIMIT 1",
+                        arguments: [userID])
+            }
+            guard let chosen else { throw RPCError(.failedPrecondition, "the user belongs to no account") }
+            let session = try Self.insertSession(
+                db, userID: userID, accountID: chosen, digest: digest, now: now, expiresAt: expiresAt)
+            try db.execute(sql: "UPDATE users SET last_login_at = ? WHERE id = ?", arguments: [now, userID])
+            var entry = audit
+            entry.accountID = chosen
+            try Self.insertAudit(db, entry)
+            return session
+        }
+    }
+
+    public func session(digest: [UInt8]) async throws -> SessionRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE token_digest = ?", arguments: [Data(digest)])
+                .map(Self.session)
+        }
+    }
+
+    public func revokeSessions(sessionID: Int64, allOfUser: Bool, audit: AuditEntry) async throws {
+        try await write { db in
+            if allOfUser {
+                try db.execute(
+                    sql: "UPDATE sessions SET revoked = 1 WHERE user_id = (SELECT user_id FROM sessions WHERE id = ?)",
+                    arguments: [sessionID])
+            } else {
+                try db.execute(sql: "UPDATE sessions SET revoked = 1 WHERE id = ?", arguments: [sessionID])
+            }
+            try Self.insertAudit(db, audit)
+        }
+    }
+
+    // MARK: Accounts and memberships
+
+    public func account(id: Int32) async throws -> AccountRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(Self.account)
+        }
+    }
+
+    public func organization(id: String) async throws -> OrganizationRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM organizations WHERE id = ?", arguments: [id]).map { row in
+                OrganizationRecord(id: row["id"], name: row["name"], adminEmail: row["admin_email"])
+            }
+        }
+    }
+
+    public func membership(userID: Int32, accountID: Int32) async throws -> MembershipRecord? {
+        try await read { db in try Self.membership(db, userID: userID, accountID: accountID) }
+    }
+
+    public func memberships(userID: Int32) async throws -> [(account: AccountRecord, membership: MembershipRecord)] {
+        try await read { db in
+            let accounts = try Row.fetchAll(
+                db,
+                sql: "SELECT a.* FROM accounts a JOIN members m ON m.account_id = a.id WHERE m.user_id = ? ORDER BY a.id",
+                arguments: [userID]
+            ).map(Self.account)
+            return try accounts.map { account in
+                (account, try Self.membership(db, userID: userID, accountID: account.id)
+                    ?? MembershipRecord(userID: userID, accountID: account.id, roles: [:]))
+            }
+        }
+    }
+
+    public func customRole(accountID: Int32, name: String) async throws -> CustomRoleRecord? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?",
+                arguments: [accountID, name.uppercased()]
+            ).map { row in
+                CustomRoleRecord(
+                    accountID: row["account_id"], name: row["name"],
+                    baseRole: BuiltinRole(rawValue: row["base_role"]) ?? .noAccess,
+                    apiCollectionIDs: Self.decodeJSON([Int32].self, row["api_collection_ids"]) ?? [],
+                    isDefaultInviteRole: row["default_invite_role"],
+                    allowedFeatures: Self.decodeJSON([String].self, row["allowed_features"]) ?? [],
+                    lastModifiedAt: row["last_modified_at"])
+            }
+        }
+    }
+
+    // MARK: API tokens
+
+    public func apiToken(digest: [UInt8]) async throws -> ApiTokenRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE key_digest = ?", arguments: [Data(digest)])
+                .map(Self.apiToken)
+        }
+    }
+
+    public func touchApiToken(id: Int32, now: Int64) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?",
+                arguments: [now, id, now - 60])
+        }
+    }
+
+    public func createApiToken(
+        accountID: Int32, userID: Int32, utility: TokenUtility, name: String, digest: [UInt8], now: Int64, maxLive: Int,
+        audit: AuditEntry
+    ) async throws -> ApiTokenRecord {
+        try await write { db in
+            let live = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM api_tokens WHERE account_id = ? AND user_id = ?",
+                arguments: [accountID, userID]) ?? 0
+            guard live < maxLive else {
+                throw RPCError(.resourceExhausted, "you already have \(maxLive) API tokens in this account; delete one first")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO api_tokens (account_id, user_id, utility, name, key_digest, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [accountID, userID, utility.rawValue, name, Data(digest), now])
+            let id = Int32(db.lastInsertedRowID)
+            var entry = audit
+            entry.target = "api-token:\(id)"
+            try Self.insertAudit(db, entry)
+            return ApiTokenRecord(
+                id: id, accountID: accountID, userID: userID, utility: utility, name: name, createdAt: now, lastUsedAt: 0)
+        }
+    }
+
+    public func deleteApiToken(id: Int32, userID: Int32, accountID: Int32, audit: AuditEntry) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "DELETE FROM api_tokens WHERE id = ? AND user_id = ? AND account_id = ?",
+                arguments: [id, userID, accountID])
+            guard db.changesCount > 0 else { return false }
+            try Self.insertAudit(db, audit)
+            return true
+        }
+    }
+
+    public func apiTokens(userID: Int32, accountID: Int32) async throws -> [ApiTokenRecord] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM api_tokens WHERE user_id = ? AND account_id = ? ORDER BY id",
+                arguments: [userID, accountID]
+            ).map(Self.apiToken)
+        }
+    }
+
+    // MARK: Audit
+
+    public func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM audit_log WHERE account_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
+                arguments: [accountID, beforeID, beforeID, limit]
+            ).map { row in
+                (
+                    row["id"],
+                    AuditEntry(
+                        actorUserID: row["actor_user_id"], actorEmail: row["actor_email"], accountID: row["account_id"],
+                        operation: row["operation"], target: row["target"], timestamp: row["timestamp"],
+                        transport: row["transport"], peer: row["peer"])
+                )
+            }
+        }
+    }
+
+    // MARK: Row helpers (inside transactions)
+
+    static func insertAccount(_ db: Database, organizationID: String, name: String, now: Int64) throws -> AccountRecord {
+        let id = try Int32.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 999999) + 1 FROM accounts") ?? 1_000_000
+        try db.execute(
+            sql: "INSERT INTO accounts (id, organization_id, name, created_at) VALUES (?, ?, ?, ?)",
+            arguments: [id, organizationID, name, now])
+        // "Default" for the API scope, plus one collection per product context so every scope has a home.
+        for (collection, context) in [
+            ("Default", "API"), ("MCP Default", "MCP"), ("GenAI Default", "GEN_AI"), ("Endpoint Default", "ENDPOINT"),
+        ] {
+            try db.execute(
+                sql: "INSERT INTO api_collections (account_id, name, context_source, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [id, collection, context, now])
+        }
+        return AccountRecord(id: id, name: name, organizationID: organizationID, createdAt: now)
+    }
+
+    static func insertMember(_ db: Database, userID: Int32, accountID: Int32, role: String, now: Int64) throws {
+        try db.execute(
+            sql: "INSERT INTO members (user_id, account_id, joined_at) VALUES (?, ?, ?)",
+            arguments: [userID, accountID, now])
+        for scope in Scope.allCases {
+            try db.execute(
+                sql: "INSERT INTO member_roles (user_id, account_id, scope, role) VALUES (?, ?, ?, ?)",
+                arguments: [userID, accountID, scope.rawValue, role])
+        }
+    }
+
+    static func insertSession(
+        _ db: Database, userID: Int32, accountID: Int32, digest: [UInt8], now: Int64, expiresAt: Int64
+    ) throws -> SessionRecord {
+        try db.execute(
+            sql: "INSERT INTO sessions (token_digest, user_id, account_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [Data(digest), userID, accountID, now, expiresAt])
+        return SessionRecord(
+            id: db.lastInsertedRowID, userID: userID, accountID: accountID, createdAt: now, expiresAt: expiresAt,
+            isRevoked: false)
+    }
+
+    static func insertAudit(_ db: Database, _ entry: AuditEntry) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO audit_log (actor_user_id, actor_email, account_id, operation, target, timestamp, transport, peer)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                entry.actorUserID, entry.actorEmail, entry.accountID, entry.operation, entry.target, entry.timestamp,
+                entry.transport, entry.peer,
+            ])
+    }
+
+    static func membership(_ db: Database, userID: Int32, accountID: Int32) throws -> MembershipRecord? {
+        guard
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM members WHERE user_id = ? AND account_id = ?)",
+                arguments: [userID, accountID]) == true
+        else { return nil }
+        var roles: [Scope: String] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT scope, role FROM member_roles WHERE user_id = ? AND account_id = ?",
+            arguments: [userID, accountID])
+        {
+            if let scope = Scope(rawValue: row["scope"]) { roles[scope] = row["role"] }
+        }
+        return MembershipRecord(userID: userID, accountID: accountID, roles: roles)
+    }
+
+    static func user(_ row: Row) -> UserRecord {
+        UserRecord(
+            id: row["id"], email: row["email"], name: row["name"], passwordHash: row["password_hash"],
+            createdAt: row["created_at"])
+    }
+
+    static func account(_ row: Row) -> AccountRecord {
+        AccountRecord(id: row["id"], name: row["name"], organizationID: row["organization_id"], createdAt: row["created_at"])
+    }
+
+    static func session(_ row: Row) -> SessionRecord {
+        SessionRecord(
+            id: row["id"], userID: row["user_id"], accountID: row["account_id"], createdAt: row["created_at"],
+            expiresAt: row["expires_at"], isRevoked: row["revoked"])
+    }
+
+    static func apiToken(_ row: Row) -> ApiTokenRecord {
+        ApiTokenRecord(
+            id: row["id"], accountID: row["account_id"], userID: row["user_id"],
+            utility: TokenUtility(rawValue: row["utility"]) ?? .burp, name: row["name"], createdAt: row["created_at"],
+            lastUsedAt: row["last_used_at"])
+    }
+
+    static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
+        try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}
