@@ -12,7 +12,7 @@ struct AktoAccess: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "akto-access",
         abstract: "Users, accounts, roles and API tokens of an Akto-style platform, over AKRP and HTTP/JSON.",
-        subcommands: [Serve.self, Call.self, ListMethodsCommand.self, HealthCommand.self]
+        subcommands: [Serve.self, Call.self, ListMethodsCommand.self, HealthCommand.self, Admin.self]
     )
 
     /// Runs the chosen subcommand; a call that ends in an error status exits with 64 + its gRPC code.

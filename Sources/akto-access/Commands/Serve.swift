@@ -1,5 +1,8 @@
+import AccessCore
 import AccessRPC
 import AccessServer
+import AccessService
+import AccessStore
 import ArgumentParser
 import Logging
 import ServiceLifecycle
@@ -43,6 +46,7 @@ struct Serve: AsyncParsableCommand {
     var allowedUid: [UInt32] = []
     @Option(help: "trace, debug, info, notice, warning, error, critical (env AKTO_ACCESS_LOG_LEVEL; default info).")
     var logLevel: String?
+    @OptionGroup var service: ServiceOptions
 
     func run() async throws {
         let level = try Environment.resolve(logLevel, "LOG_LEVEL", default: "info")
@@ -90,8 +94,11 @@ struct Serve: AsyncParsableCommand {
             ])
         }
 
+        let store = try service.openStore(dataDirectory: dataDirectory)
+        let accessService = try AccessService(store: store, configuration: try service.configuration())
         let state = ServingState()
         var registry = MethodRegistry()
+        try accessService.register(into: &registry)
         try BuiltinServices.register(into: &registry, state: state)
         let dispatcher = Dispatcher(registry: registry, limits: limits, logger: logger)
         let server = RPCServer(configuration: configuration, dispatcher: dispatcher, servingState: state, logger: logger)

@@ -1,0 +1,66 @@
+import AccessCore
+import AccessRPC
+import AccessWire
+
+/// The operations of SPEC.md, registered into the shared method registry. Every authenticated operation
+/// resolves its caller and checks its `OperationPolicy` before the handler runs, and every mutation writes an
+/// audit row in its own transaction.
+public struct AccessService: Sendable {
+    let store: any AccessStore
+    let configuration: ServiceConfiguration
+    let clock: any WallClock
+    let hasher: PasswordHasher
+    let authenticator: Authenticator
+
+    public init(store: any AccessStore, configuration: ServiceConfiguration, clock: any WallClock = SystemWallClock())
+        throws
+    {
+        self.store = store
+        self.configuration = configuration
+        self.clock = clock
+        self.hasher = try PasswordHasher(parameters: configuration.passwordHashing)
+        self.authenticator = Authenticator(store: store, clock: clock)
+    }
+
+    /// Registers every implemented operation.
+    public func register(into registry: inout MethodRegistry) throws {
+        try registerSessionOperations(into: &registry)
+        try registerTokenOperations(into: &registry)
+        try registerAccountOperations(into: &registry)
+    }
+
+    /// The current time in whole seconds.
+    var now: Int64 { Int64(clock.now()) }
+
+    /// An audit row for a mutation by `caller`.
+    func audit(_ caller: Caller?, _ context: CallContext, _ operation: String, target: String = "") -> AuditEntry {
+        AuditEntry(
+            actorUserID: caller?.userID, actorEmail: caller?.email ?? "", accountID: caller?.accountID,
+            operation: operation, target: target, timestamp: now, transport: context.transport.rawValue,
+            peer: "\(context.peer)")
+    }
+}
+
+extension MethodRegistry {
+    /// Registers an operation that needs a caller allowed by `policy`.
+    mutating func register<Request: ProtoMessage, Response: ProtoMessage>(
+        _ spec: MethodSpec<Request, Response>, policy: OperationPolicy, service: AccessService,
+        handler: @escaping @Sendable (Request, Caller, CallContext) async throws -> Response
+    ) throws {
+        let authenticator = service.authenticator
+        let operation = spec.descriptor.method
+        try register(spec) { request, context in
+            let caller = try await authenticator.caller(for: context)
+            try policy.check(caller, operation: operation)
+            return try await handler(request, caller, context)
+        }
+    }
+
+    /// Registers an operation anonymous callers may use (Signup, Login, ResetPassword).
+    mutating func registerAnonymous<Request: ProtoMessage, Response: ProtoMessage>(
+        _ spec: MethodSpec<Request, Response>,
+        handler: @escaping @Sendable (Request, CallContext) async throws -> Response
+    ) throws {
+        try register(spec, requiresAuthentication: false, handler: handler)
+    }
+}

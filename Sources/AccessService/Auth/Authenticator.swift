@@ -1,0 +1,92 @@
+import AccessCore
+import AccessRPC
+
+/// Resolves the caller of a call from its metadata, failing closed: missing, malformed, unknown, expired or
+/// revoked credentials are UNAUTHENTICATED; a role that cannot be resolved counts as NO_ACCESS.
+public struct Authenticator: Sendable {
+    let store: any AccessStore
+    let clock: any WallClock
+
+    public init(store: any AccessStore, clock: any WallClock) {
+        self.store = store
+        self.clock = clock
+    }
+
+    public func caller(for context: CallContext) async throws -> Caller {
+        let scope = try Scope.fromContextSource(context.metadata("x-context-source"))
+        let authorization = context.metadata("authorization")
+        let apiKey = context.metadata("x-api-key")
+        switch (authorization, apiKey) {
+        case (nil, nil):
+            throw RPCError(.unauthenticated, "sign in: send 'authorization: Bearer <session token>' or 'x-api-key'")
+        case (.some, .some):
+            throw RPCError(.unauthenticated, "send either an authorization header or an x-api-key, not both")
+        case (let authorization?, nil):
+            return try await sessionCaller(authorization, scope: scope)
+        case (nil, let key?):
+            return try await apiKeyCaller(key, scope: scope)
+        }
+    }
+
+    private func sessionCaller(_ header: String, scope: Scope) async throws -> Caller {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw RPCError(.unauthenticated, "the authorization header must be 'Bearer <session token>'")
+        }
+        let token = String(parts[1])
+        // Tokens are 43 base64url characters; anything else is rejected without a lookup.
+        guard token.utf8.count == 43, token.utf8.allSatisfy(Self.isBase64URL) else {
+            throw RPCError(.unauthenticated, "invalid session token")
+        }
+        guard let session = try await store.session(digest: Secrets.digest(token)) else {
+            throw RPCError(.unauthenticated, "invalid session token")
+        }
+        guard !session.isRevoked, Double(session.expiresAt) > clock.now() else {
+            throw RPCError(.unauthenticated, "the session has expired or was signed out; sign in again")
+        }
+        return try await resolve(
+            userID: session.userID, accountID: session.accountID, scope: scope, credential: .session(id: session.id))
+    }
+
+    private func apiKeyCaller(_ key: String, scope: Scope) async throws -> Caller {
+        guard ApiKeyFormat.isWellFormed(key) else { throw RPCError(.unauthenticated, "invalid API key") }
+        guard let token = try await store.apiToken(digest: Secrets.digest(key)) else {
+            throw RPCError(.unauthenticated, "invalid API key")
+        }
+        try await store.touchApiToken(id: token.id, now: Int64(clock.now()))
+        let caller = try await resolve(
+            userID: token.userID, accountID: token.accountID, scope: scope,
+            credential: .apiKey(id: token.id, utility: token.utility))
+        return caller
+    }
+
+    private func resolve(userID: Int32, accountID: Int32, scope: Scope, credential: Caller.Credential) async throws
+        -> Caller
+    {
+        guard let user = try await store.user(id: userID), let account = try await store.account(id: accountID) else {
+            throw RPCError(.unauthenticated, "the credential's user or account no longer exists")
+        }
+        let membership = try await store.membership(userID: userID, accountID: accountID)
+        if case .apiKey = credential, membership == nil {
+            throw RPCError(.unauthenticated, "the API key's owner is no longer a member of its account")
+        }
+        let roleName = membership?.roles[scope] ?? BuiltinRole.noAccess.rawValue
+        let baseRole: BuiltinRole
+        if let builtin = BuiltinRole(rawValue: roleName) {
+            baseRole = builtin
+        } else if let custom = try await store.customRole(accountID: accountID, name: roleName) {
+            baseRole = custom.baseRole
+        } else {
+            baseRole = .noAccess
+        }
+        return Caller(
+            userID: userID, email: user.email, accountID: accountID, organizationID: account.organizationID, scope: scope,
+            roleName: roleName, baseRole: baseRole, credential: credential)
+    }
+
+    private static func isBase64URL(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+            || byte == UInt8(ascii: "_")
+    }
+}

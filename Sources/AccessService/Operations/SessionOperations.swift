@@ -1,0 +1,132 @@
+import AccessCore
+import AccessRPC
+
+extension AccessService {
+    func registerSessionOperations(into registry: inout MethodRegistry) throws {
+        try registry.registerAnonymous(Methods.SessionService.signup) { request, context in
+            try await signup(request, context)
+        }
+        try registry.registerAnonymous(Methods.SessionService.login) { request, context in
+            try await login(request, context)
+        }
+        try registry.register(
+            Methods.SessionService.logout, policy: OperationPolicy(.userActions, .readWrite, sessionOnly: true),
+            service: self
+        ) { request, caller, context in
+            try await logout(request, caller, context)
+        }
+        try registry.register(Methods.SessionService.me, policy: OperationPolicy(.userActions, .read), service: self) {
+            _, caller, _ in
+            try await me(caller)
+        }
+    }
+
+    /// Signup: the first user of an empty install creates the organization, account 1000000 and becomes ADMIN.
+    /// Later sign-ups need an invitation's code.
+    func signup(_ request: SignupRequest, _ context: CallContext) async throws -> SignupResponse {
+        let email = try Validate.email(request.email)
+        let password = try Validate.password(request.password)
+        let name = try Validate.username(request.name.trimmed.isEmpty ? String(email.prefix { $0 != "@" }.prefix(24)) : request.name, field: "name")
+        guard try await !store.hasUsers() else {
+            if request.inviteCode.isEmpty {
+                throw RPCError.invalidField("inviteCode", "is required: this install has users; ask an admin for an invitation")
+            }
+            throw RPCError(.permissionDenied, "the invite code is invalid or has expired")
+        }
+        let organization = try Validate.organization(request.organization.trimmed.isEmpty ? "My organization" : request.organization)
+        let token = Secrets.token()
+        let expiresAt = now + configuration.sessionLifetime.components.seconds
+        let created = try await store.createFirstUser(
+            email: email, name: name, passwordHash: try hasher.hash(password), organizationName: organization,
+            sessionDigest: Secrets.digest(token), now: now, sessionExpiresAt: expiresAt,
+            audit: audit(nil, context, "Signup", target: "user:\(email)"))
+        context.logger.notice("first user signed up", metadata: ["user-id": "\(created.user.id)"])
+        return SignupResponse(
+            user: userInfo(created.user), activeAccountId: created.account.id, sessionToken: token, expiresAt: expiresAt)
+    }
+
+    /// Creates the first user without a session (`akto-access admin bootstrap`).
+    public func bootstrap(email rawEmail: String, name rawName: String, organization rawOrganization: String, password rawPassword: String)
+        async throws -> (email: String, userID: Int32, accountID: Int32)
+    {
+        let email = try Validate.email(rawEmail)
+        let password = try Validate.password(rawPassword)
+        let name = try Validate.username(rawName.trimmed.isEmpty ? String(email.prefix { $0 != "@" }.prefix(24)) : rawName, field: "name")
+        let organization = try Validate.organization(rawOrganization)
+        let entry = AuditEntry(
+            actorUserID: nil, actorEmail: email, accountID: nil, operation: "Bootstrap", target: "user:\(email)",
+            timestamp: now, transport: "cli", peer: "local")
+        let created = try await store.createFirstUser(
+            email: email, name: name, passwordHash: try hasher.hash(password), organizationName: organization,
+            sessionDigest: nil, now: now, sessionExpiresAt: 0, audit: entry)
+        return (created.user.email, created.user.id, created.account.id)
+    }
+
+    /// Login: e-mail + password -> a new session. Unknown e-mail and wrong password answer alike, in about the
+    /// same time (a decoy hash is verified when the user does not exist).
+    func login(_ request: LoginRequest, _ context: CallContext) async throws -> LoginResponse {
+        let email = request.email.trimmed.lowercased()
+        guard !email.isEmpty else { throw RPCError.invalidField("email", "is required") }
+        guard !request.password.isEmpty, request.password.count <= 1024 else {
+            throw RPCError.invalidField("password", "is required (at most 1024 characters)")
+        }
+        let user = try await store.user(email: email)
+        guard let user, hasher.verify(request.password, against: user.passwordHash) else {
+            if user == nil { hasher.verifyDecoy(request.password) }
+            throw RPCError(.unauthenticated, "wrong e-mail or password")
+        }
+        let token = Secrets.token()
+        let expiresAt = now + configuration.sessionLifetime.components.seconds
+        var entry = audit(nil, context, "Login", target: "user:\(user.id)")
+        entry.actorUserID = user.id
+        entry.actorEmail = user.email
+        let session = try await store.createSession(
+            userID: user.id, accountID: nil, digest: Secrets.digest(token), now: now, expiresAt: expiresAt, audit: entry)
+        return LoginResponse(
+            user: userInfo(user), activeAccountId: session.accountID, sessionToken: token, expiresAt: expiresAt)
+    }
+
+    /// Logout (1): revokes this session (or all of the user's) and answers where the browser goes next.
+    func logout(_ request: LogoutRequest, _ caller: Caller, _ context: CallContext) async throws -> LogoutResponse {
+        let returnTo = try RedirectPolicy(
+            publicBaseURL: configuration.publicBaseURL, allowList: configuration.redirectAllowList
+        ).validated(request.redirectUrl, field: "redirectUrl")
+        guard case .session(let sessionID) = caller.credential else {
+            throw RPCError(.permissionDenied, "Logout needs a signed-in session")
+        }
+        try await store.revokeSessions(
+            sessionID: sessionID, allOfUser: request.allSessions,
+            audit: audit(caller, context, "Logout", target: request.allSessions ? "all-sessions" : "session:\(sessionID)"))
+        let loginPage = configuration.publicBaseURL.trimmingTrailingSlash + "/login"
+        guard !configuration.logoutURL.isEmpty else { return LogoutResponse(logoutUrl: returnTo ?? loginPage) }
+        let separator = configuration.logoutURL.contains("?") ? "&" : "?"
+        return LogoutResponse(
+            logoutUrl: configuration.logoutURL + separator + "returnTo=" + RedirectPolicy.percentEncode(returnTo ?? loginPage))
+    }
+
+    /// Me: the caller, their accounts and roles, and the organization of the active account.
+    func me(_ caller: Caller) async throws -> MeResponse {
+        guard let user = try await store.user(id: caller.userID) else { throw RPCError(.notFound, "user not found") }
+        let accounts = try await store.memberships(userID: caller.userID).map { entry in
+            AccountSummary(
+                accountId: entry.account.id, name: entry.account.name, organizationId: entry.account.organizationID,
+                scopeRoleMapping: Dictionary(uniqueKeysWithValues: entry.membership.roles.map { ($0.key.rawValue, $0.value) }),
+                createdAt: entry.account.createdAt)
+        }
+        let active = accounts.first { $0.accountId == caller.accountID }
+        let organization = try await store.organization(id: caller.organizationID)
+        return MeResponse(
+            user: userInfo(user), accounts: accounts, activeAccountId: caller.accountID,
+            scopeRoleMapping: active?.scopeRoleMapping ?? [:], currentScope: caller.scope.rawValue,
+            currentRole: caller.roleName,
+            organization: organization.map { OrganizationInfo(id: $0.id, name: $0.name, adminEmail: $0.adminEmail) })
+    }
+
+    func userInfo(_ user: UserRecord) -> UserInfo {
+        UserInfo(id: user.id, login: user.email, name: user.name, createdAt: user.createdAt)
+    }
+}
+
+extension String {
+    var trimmingTrailingSlash: String { hasSuffix("/") ? String(dropLast()) : self }
+}

@@ -1,0 +1,54 @@
+import AccessCore
+
+/// Field rules shared by the operations. Each returns the normalised value or throws INVALID_ARGUMENT naming
+/// the field.
+enum Validate {
+    /// An e-mail address: trimmed, lower-cased, at most 254 characters, one `@` between non-empty parts, a dot in
+    /// the domain, no spaces or control characters.
+    static func email(_ value: String, field: String = "email") throws -> String {
+        let email = value.trimmed.lowercased()
+        guard !email.isEmpty else { throw RPCError.invalidField(field, "is required") }
+        guard email.count <= 254 else { throw RPCError.invalidField(field, "must be at most 254 characters") }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+            !parts[1].hasSuffix("."), email.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+        else { throw RPCError.invalidField(field, "is not an e-mail address") }
+        return email
+    }
+
+    /// A password: 8-64 characters with at least one letter and one digit.
+    static func password(_ value: String, field: String = "password") throws -> String {
+        guard (8...64).contains(value.count) else { throw RPCError.invalidField(field, "must be 8-64 characters") }
+        guard value.contains(where: \.isLetter), value.contains(where: \.isNumber) else {
+            throw RPCError.invalidField(field, "must contain a letter and a digit")
+        }
+        return value
+    }
+
+    /// A user name: trimmed, 1-24 characters of letters, digits, spaces and hyphens.
+    static func username(_ value: String, field: String = "username") throws -> String {
+        let name = value.trimmed
+        guard (1...24).contains(name.count) else { throw RPCError.invalidField(field, "must be 1-24 characters") }
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == " " || $0 == "-" }) else {
+            throw RPCError.invalidField(field, "may contain only letters, digits, spaces and hyphens")
+        }
+        return name
+    }
+
+    /// An organization name: trimmed, 1-24 characters of letters, digits, spaces, dots, `&` and hyphens.
+    static func organization(_ value: String, field: String = "organization") throws -> String {
+        let name = value.trimmed
+        guard (1...24).contains(name.count) else { throw RPCError.invalidField(field, "must be 1-24 characters") }
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || " .&-".contains($0) }) else {
+            throw RPCError.invalidField(field, "may contain only letters, digits, spaces, dots, & and hyphens")
+        }
+        return name
+    }
+}
+
+extension String {
+    /// Without leading and trailing white space.
+    var trimmed: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

@@ -1,0 +1,57 @@
+import AccessCore
+import AccessService
+import AccessStore
+import ArgumentParser
+
+/// Options of the store and the operations, shared by `serve` and `admin bootstrap`.
+struct ServiceOptions: ParsableArguments {
+    @Option(help: "SQLite synchronous mode: full or normal (env AKTO_ACCESS_SQLITE_SYNCHRONOUS; default full).")
+    var sqliteSynchronous: String?
+    @Option(help: "Public dashboard URL, base of reset links (env AKTO_ACCESS_PUBLIC_BASE_URL; default http://localhost:8080).")
+    var publicBaseUrl: String?
+    @Option(help: "SSO/Auth0 logout URL Logout sends browsers to (env AKTO_ACCESS_LOGOUT_URL; default none).")
+    var logoutUrl: String?
+    @Option(help: "Origins redirect URLs may point to, comma-separated (env AKTO_ACCESS_REDIRECT_ALLOW_LIST).")
+    var redirectAllowList: String?
+    @Option(help: "Session lifetime in seconds (env AKTO_ACCESS_SESSION_LIFETIME; default 604800).")
+    var sessionLifetime: Int?
+    @Option(help: "Live API tokens per user and account (env AKTO_ACCESS_MAX_API_TOKENS; default 50).")
+    var maxApiTokens: Int?
+    @Option(help: "scrypt cost: N = 2^this (env AKTO_ACCESS_SCRYPT_LOG_ROUNDS; default 15, range 10-20).")
+    var scryptLogRounds: Int?
+
+    func openStore(dataDirectory: String) throws -> SQLiteAccessStore {
+        let mode = try Environment.resolve(sqliteSynchronous, "SQLITE_SYNCHRONOUS", default: "full")
+        guard let synchronous = SQLiteConfiguration.Synchronous(rawValue: mode.uppercased()) else {
+            throw ValidationError("--sqlite-synchronous must be full or normal, got \(mode)")
+        }
+        return try SQLiteAccessStore(
+            configuration: SQLiteConfiguration(path: dataDirectory + "/akto-access.sqlite", synchronous: synchronous))
+    }
+
+    func configuration() throws -> ServiceConfiguration {
+        let base = try Environment.resolve(publicBaseUrl, "PUBLIC_BASE_URL", default: "http://localhost:8080")
+        guard base.hasPrefix("https://") || base.hasPrefix("http://") else {
+            throw ValidationError("--public-base-url must be an http(s) URL, got \(base)")
+        }
+        let logout = try Environment.resolve(logoutUrl, "LOGOUT_URL", default: "")
+        guard logout.isEmpty || logout.hasPrefix("https://") || logout.hasPrefix("http://") else {
+            throw ValidationError("--logout-url must be an http(s) URL, got \(logout)")
+        }
+        let origins = try Environment.resolve(redirectAllowList, "REDIRECT_ALLOW_LIST", default: "")
+            .split(separator: ",").map { $0.trimmingSpaces.lowercased() }.filter { !$0.isEmpty }
+        for origin in origins where !(origin.hasPrefix("https://") || origin.hasPrefix("http://")) || origin.dropFirst(8).contains("/") {
+            throw ValidationError("--redirect-allow-list takes origins like https://app.example.com, got \(origin)")
+        }
+        let lifetime = try Environment.resolve(sessionLifetime, "SESSION_LIFETIME", default: 7 * 24 * 3600)
+        guard (60...31_536_000).contains(lifetime) else { throw ValidationError("--session-lifetime must be 60-31536000") }
+        let tokens = try Environment.resolve(maxApiTokens, "MAX_API_TOKENS", default: 50)
+        guard (1...10_000).contains(tokens) else { throw ValidationError("--max-api-tokens must be 1-10000") }
+        let rounds = try Environment.resolve(scryptLogRounds, "SCRYPT_LOG_ROUNDS", default: 15)
+        guard (10...20).contains(rounds) else { throw ValidationError("--scrypt-log-rounds must be 10-20") }
+        return ServiceConfiguration(
+            publicBaseURL: base, logoutURL: logout, redirectAllowList: Set(origins),
+            sessionLifetime: .seconds(lifetime), maxApiTokensPerUser: tokens,
+            passwordHashing: ScryptParameters(logRounds: rounds))
+    }
+}
