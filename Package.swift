@@ -134,6 +134,7 @@ let package = Package(
             dependencies: [
                 "AccessService", "AccessStore", "AccessRPC", "AccessWire", "AccessCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
