@@ -135,6 +135,7 @@ let package = Package(
                 "AccessService", "AccessStore", "AccessRPC", "AccessWire", "AccessCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

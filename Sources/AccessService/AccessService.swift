@@ -27,6 +27,8 @@ public struct AccessService: Sendable {
         try registerSessionOperations(into: &registry)
         try registerTokenOperations(into: &registry)
         try registerAccountOperations(into: &registry)
+        try registerPasswordOperations(into: &registry)
+        try registerNotificationOperations(into: &registry)
     }
 
     /// The current time in whole seconds.

@@ -13,11 +13,18 @@ public struct ServiceConfiguration: Sendable {
     /// Live API tokens one user may hold in one account.
     public var maxApiTokensPerUser: Int
     public var passwordHashing: ScryptParameters
+    /// Accounts one user may belong to (Akto's check lets an 11th through; ours does not).
+    public var maxAccountsPerUser: Int
+    /// How long a password-reset token stays valid, and the least time between two for one user.
+    public var resetTokenLifetime: Duration
+    /// Web-push subscriptions kept per user (the oldest are dropped).
+    public var maxPushSubscriptionsPerUser: Int
 
     public init(
         publicBaseURL: String = "http://localhost:8080", logoutURL: String = "", redirectAllowList: Set<String> = [],
         sessionLifetime: Duration = .seconds(7 * 24 * 3600), maxApiTokensPerUser: Int = 50,
-        passwordHashing: ScryptParameters = .standard
+        passwordHashing: ScryptParameters = .standard, maxAccountsPerUser: Int = 10,
+        resetTokenLifetime: Duration = .seconds(2 * 3600), maxPushSubscriptionsPerUser: Int = 10
     ) {
         self.publicBaseURL = publicBaseURL
         self.logoutURL = logoutURL
@@ -25,5 +32,8 @@ public struct ServiceConfiguration: Sendable {
         self.sessionLifetime = sessionLifetime
         self.maxApiTokensPerUser = maxApiTokensPerUser
         self.passwordHashing = passwordHashing
+        self.maxAccountsPerUser = maxAccountsPerUser
+        self.resetTokenLifetime = resetTokenLifetime
+        self.maxPushSubscriptionsPerUser = maxPushSubscriptionsPerUser
     }
 }

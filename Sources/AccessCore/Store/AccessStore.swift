@@ -47,6 +47,39 @@ public protocol AccessStore: Sendable {
     func deleteApiToken(id: Int32, userID: Int32, accountID: Int32, audit: AuditEntry) async throws -> Bool
     func apiTokens(userID: Int32, accountID: Int32) async throws -> [ApiTokenRecord]
 
+    /// Creates an account in `organizationID` with its default collections, makes the user ADMIN in every
+    /// scope and, when `sessionID` is given, switches that session to it. FAILED_PRECONDITION when the user
+    /// already belongs to `maxAccountsPerUser` accounts (checked in the transaction).
+    func createAccount(
+        userID: Int32, organizationID: String, name: String, maxAccountsPerUser: Int, sessionID: Int64?, now: Int64,
+        audit: AuditEntry
+    ) async throws -> AccountRecord
+
+    /// Switches a session to `accountID` if its user is a member there; false otherwise (nothing changes).
+    func switchSession(sessionID: Int64, accountID: Int32, audit: AuditEntry) async throws -> Bool
+
+    /// Renames the user and, when `organization` is given, the organization, in one transaction.
+    func rename(userID: Int32, name: String, organization: (id: String, name: String)?, audit: AuditEntry) async throws
+
+    /// Stores a password-reset token for `userID`; RESOURCE_EXHAUSTED (with the minutes left) when one was issued
+    /// less than `minimumInterval` seconds ago (checked in the transaction).
+    func issuePasswordResetToken(
+        userID: Int32, issuedBy: Int32, digest: [UInt8], now: Int64, expiresAt: Int64, minimumInterval: Int64,
+        audit: AuditEntry
+    ) async throws
+
+    /// Consumes a reset token in one conditional update (so concurrent uses cannot both succeed), sets the new
+    /// password and revokes the user's sessions. Returns the user id, nil when the token is unknown, used or
+    /// expired.
+    func consumePasswordResetToken(digest: [UInt8], passwordHash: String, now: Int64, audit: AuditEntry) async throws
+        -> Int32?
+
+    /// Inserts or updates the user's web-push subscription for `endpoint`, keeping the `maxPerUser` newest.
+    func saveSubscription(
+        userID: Int32, endpoint: String, p256dh: [UInt8], auth: [UInt8], expirationTime: Int64?, now: Int64,
+        maxPerUser: Int, audit: AuditEntry
+    ) async throws
+
     /// The newest audit rows of an account, newest first, with ids below `beforeID` (0 = from the newest).
     func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
 }

@@ -4,6 +4,31 @@ import AccessRPC
 extension AccessService {
     func registerAccountOperations(into registry: inout MethodRegistry) throws {
         try registry.register(
+            Methods.AccountService.createNewAccount, policy: OperationPolicy(.adminActions, .readWrite), service: self
+        ) { request, caller, context in
+            try await createNewAccount(request, caller, context)
+        }
+        try registry.register(
+            Methods.AccountService.goToAccount, policy: OperationPolicy(.userActions, .readWrite, sessionOnly: true),
+            service: self
+        ) { request, caller, context in
+            guard case .session(let sessionID) = caller.credential,
+                try await store.switchSession(
+                    sessionID: sessionID, accountID: request.newAccountId,
+                    audit: audit(caller, context, "GoToAccount", target: "account:\(request.newAccountId)"))
+            else {
+                // The same answer whether or not the account exists.
+                throw RPCError(.permissionDenied, "you are not a member of account \(request.newAccountId)")
+            }
+            return GoToAccountResponse(newAccountId: request.newAccountId)
+        }
+        try registry.register(
+            Methods.AccountService.updateUsernameAndOrganization, policy: OperationPolicy(.userActions, .readWrite),
+            service: self
+        ) { request, caller, context in
+            try await updateUsernameAndOrganization(request, caller, context)
+        }
+        try registry.register(
             Methods.AccountService.fetchAuditLogs, policy: OperationPolicy(.adminActions, .readWrite), service: self
         ) { request, caller, _ in
             guard request.beforeId >= 0 else { throw RPCError.invalidField("beforeId", "must not be negative") }
@@ -19,5 +44,49 @@ extension AccessService {
                 },
                 nextBeforeId: rows.last?.id ?? 0)
         }
+    }
+
+    /// CreateNewAccount (2): a new account in the caller's organization, the caller its ADMIN, the session
+    /// switched to it; at most `maxAccountsPerUser` accounts per user. Answers the real new id.
+    func createNewAccount(_ request: CreateNewAccountRequest, _ caller: Caller, _ context: CallContext) async throws
+        -> CreateNewAccountResponse
+    {
+        let name = request.newAccountName.trimmed
+        guard (1...50).contains(name.count) else { throw RPCError.invalidField("newAccountName", "must be 1-50 characters") }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw RPCError.invalidField("newAccountName", "must not contain control characters")
+        }
+        var sessionID: Int64?
+        if case .session(let id) = caller.credential { sessionID = id }
+        let account = try await store.createAccount(
+            userID: caller.userID, organizationID: caller.organizationID, name: name,
+            maxAccountsPerUser: configuration.maxAccountsPerUser, sessionID: sessionID, now: now,
+            audit: audit(caller, context, "CreateNewAccount"))
+        return CreateNewAccountResponse(newAccountId: account.id, newAccountName: account.name)
+    }
+
+    /// UpdateUsernameAndOrganization (4): renames the caller and, for an ADMIN, the organization; nothing is
+    /// saved unless every field is valid.
+    func updateUsernameAndOrganization(
+        _ request: UpdateUsernameAndOrganizationRequest, _ caller: Caller, _ context: CallContext
+    ) async throws -> UpdateUsernameAndOrganizationResponse {
+        let username = try Validate.username(request.username)
+        var organization: (id: String, name: String)?
+        if caller.baseRole == .admin {
+            guard let given = request.organization, !given.trimmed.isEmpty else {
+                throw RPCError.invalidField("organization", "is required for an ADMIN")
+            }
+            organization = (caller.organizationID, try Validate.organization(given))
+        }
+        try await store.rename(
+            userID: caller.userID, name: username, organization: organization,
+            audit: audit(caller, context, "UpdateUsernameAndOrganization", target: "user:\(caller.userID)"))
+        let organizationName: String
+        if let organization {
+            organizationName = organization.name
+        } else {
+            organizationName = try await store.organization(id: caller.organizationID)?.name ?? ""
+        }
+        return UpdateUsernameAndOrganizationResponse(username: username, organization: organizationName)
     }
 }

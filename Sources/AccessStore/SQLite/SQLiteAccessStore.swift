@@ -288,6 +288,132 @@ public final class SQLiteAccessStore: AccessStore {
         }
     }
 
+    // MARK: Account operations
+
+    public func createAccount(
+        userID: Int32, organizationID: String, name: String, maxAccountsPerUser: Int, sessionID: Int64?, now: Int64,
+        audit: AuditEntry
+    ) async throws -> AccountRecord {
+        try await write { db in
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members WHERE user_id = ?", arguments: [userID]) ?? 0
+            guard count < maxAccountsPerUser else {
+                throw RPCError(.failedPrecondition, "a user may belong to at most \(maxAccountsPerUser) accounts")
+            }
+            let account = try Self.insertAccount(db, organizationID: organizationID, name: name, now: now)
+            try Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
+            if let sessionID {
+                try db.execute(sql: "UPDATE sessions SET account_id = ? WHERE id = ?", arguments: [account.id, sessionID])
+            }
+            var entry = audit
+            entry.target = "account:\(account.id)"
+            try Self.insertAudit(db, entry)
+            return account
+        }
+    }
+
+    public func switchSession(sessionID: Int64, accountID: Int32, audit: AuditEntry) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE sessions SET account_id = ? WHERE id = ? AND revoked = 0
+                      AND EXISTS (SELECT 1 FROM members WHERE members.user_id = sessions.user_id AND members.account_id = ?)
+                    """,
+                arguments: [accountID, sessionID, accountID])
+            guard db.changesCount == 1 else { return false }
+            var entry = audit
+            entry.accountID = accountID
+            try Self.insertAudit(db, entry)
+            return true
+        }
+    }
+
+    public func rename(userID: Int32, name: String, organization: (id: String, name: String)?, audit: AuditEntry)
+        async throws
+    {
+        let organizationID = organization?.id
+        let organizationName = organization?.name
+        try await write { db in
+            try db.execute(sql: "UPDATE users SET name = ? WHERE id = ?", arguments: [name, userID])
+            if let organizationID, let organizationName {
+                try db.execute(
+                    sql: "UPDATE organizations SET name = ? WHERE id = ?", arguments: [organizationName, organizationID])
+            }
+            try Self.insertAudit(db, audit)
+        }
+    }
+
+    public func issuePasswordResetToken(
+        userID: Int32, issuedBy: Int32, digest: [UInt8], now: Int64, expiresAt: Int64, minimumInterval: Int64,
+        audit: AuditEntry
+    ) async throws {
+        try await write { db in
+            if let last = try Int64.fetchOne(
+                db, sql: "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = ?", arguments: [userID]),
+                now - last < minimumInterval
+            {
+                let minutes = (minimumInterval - (now - last) + 59) / 60
+                throw RPCError(
+                    .resourceExhausted,
+                    "a reset token was issued for this user recently; try again in \(minutes) minute\(minutes == 1 ? "" : "s")")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO password_reset_tokens (user_id, token_digest, issued_by, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [userID, Data(digest), issuedBy, now, expiresAt])
+            try Self.insertAudit(db, audit)
+        }
+    }
+
+    public func consumePasswordResetToken(digest: [UInt8], passwordHash: String, now: Int64, audit: AuditEntry)
+        async throws -> Int32?
+    {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE password_reset_tokens SET used_at = ?
+                    WHERE token_digest = ? AND used_at IS NULL AND expires_at > ?
+                    """,
+                arguments: [now, Data(digest), now])
+            guard db.changesCount == 1,
+                let userID = try Int32.fetchOne(
+                    db, sql: "SELECT user_id FROM password_reset_tokens WHERE token_digest = ?", arguments: [Data(digest)])
+            else { return nil }
+            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userID])
+            try db.execute(sql: "UPDATE sessions SET revoked = 1 WHERE user_id = ?", arguments: [userID])
+            var entry = audit
+            entry.actorUserID = userID
+            entry.target = "user:\(userID)"
+            try Self.insertAudit(db, entry)
+            return userID
+        }
+    }
+
+    public func saveSubscription(
+        userID: Int32, endpoint: String, p256dh: [UInt8], auth: [UInt8], expirationTime: Int64?, now: Int64,
+        maxPerUser: Int, audit: AuditEntry
+    ) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, expiration_time, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (user_id, endpoint) DO UPDATE SET
+                      p256dh = excluded.p256dh, auth = excluded.auth, expiration_time = excluded.expiration_time,
+                      updated_at = excluded.updated_at
+                    """,
+                arguments: [userID, endpoint, Data(p256dh), Data(auth), expirationTime, now, now])
+            try db.execute(
+                sql: """
+                    DELETE FROM push_subscriptions WHERE user_id = ? AND id NOT IN (
+                      SELECT id FROM push_subscriptions WHERE user_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?)
+                    """,
+                arguments: [userID, userID, maxPerUser])
+            try Self.insertAudit(db, audit)
+        }
+    }
+
     // MARK: Audit
 
     public func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)] {

@@ -1,0 +1,119 @@
+import AccessCore
+import AccessRPC
+import AccessWire
+import Testing
+
+@testable import AccessService
+
+@Suite struct AccountOperationsTests {
+    @Test func createNewAccountAnswersTheRealIdAndSwitchesTheSession() async throws {
+        let h = try Harness()
+        let session = h.bearer(try await h.signupAdmin().sessionToken)
+        let created = try await h.call(
+            Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "  Staging  "), session)
+        #expect(created.newAccountId == 1_000_001 && created.newAccountName == "Staging")
+        let me = try await h.call(Methods.SessionService.me, MeRequest(), session)
+        #expect(me.activeAccountId == 1_000_001)
+        #expect(me.currentRole == "ADMIN")
+        #expect(me.accounts.map(\.accountId) == [1_000_000, 1_000_001])
+        #expect(me.accounts.map(\.organizationId) == Array(repeating: me.organization?.id ?? "", count: 2))
+    }
+
+    @Test func aUserMayBelongToAtMostTenAccounts() async throws {
+        let h = try Harness()
+        let session = h.bearer(try await h.signupAdmin().sessionToken)
+        for i in 2...10 {
+            _ = try await h.call(
+                Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "A\(i)"), session)
+        }
+        let eleventh = try await h.code(
+            Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "A11"), session)
+        #expect(eleventh == .failedPrecondition)
+        #expect(try await h.call(Methods.SessionService.me, MeRequest(), session).accounts.count == 10)
+    }
+
+    @Test(arguments: ["", "   ", String(repeating: "x", count: 51), "tab\there"])
+    func accountNamesAreValidated(name: String) async throws {
+        let h = try Harness()
+        let session = h.bearer(try await h.signupAdmin().sessionToken)
+        let error = try await #require(throws: RPCError.self) {
+            try await h.call(Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: name), session)
+        }
+        #expect(error.violations.first?.field == "newAccountName")
+    }
+
+    @Test func onlyAdminsCreateAccounts() async throws {
+        let h = try Harness()
+        _ = try await h.signupAdmin()
+        let member = try await h.addMember(email: "m@example.com", role: "MEMBER")
+        #expect(try await h.code(Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "x"), member) == .permissionDenied)
+    }
+
+    @Test func goToAccountNeedsMembershipAndAnswersAlikeForMissingAccounts() async throws {
+        let h = try Harness()
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        let other = try await h.call(
+            Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "Other"), admin)
+        let member = try await h.addMember(email: "m@example.com", role: "MEMBER")
+        let notMember = try await #require(throws: RPCError.self) {
+            try await h.call(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: other.newAccountId), member)
+        }
+        let missing = try await #require(throws: RPCError.self) {
+            try await h.call(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: 4_242_424), member)
+        }
+        #expect(notMember.code == .permissionDenied && missing.code == .permissionDenied)
+        #expect(notMember.message.replacingOccurrences(of: "\(other.newAccountId)", with: "N")
+            == missing.message.replacingOccurrences(of: "4242424", with: "N"))
+        let back = try await h.call(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: 1_000_000), admin)
+        #expect(back.newAccountId == 1_000_000)
+        #expect(try await h.call(Methods.SessionService.me, MeRequest(), admin).activeAccountId == 1_000_000)
+    }
+
+    @Test func adminsRenameThemselvesAndTheOrganizationAllOrNothing() async throws {
+        let h = try Harness()
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        let missingOrganization = try await #require(throws: RPCError.self) {
+            try await h.call(
+                Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(username: "New Name"), admin)
+        }
+        #expect(missingOrganization.violations.first?.field == "organization")
+        let badOrganization = try await #require(throws: RPCError.self) {
+            try await h.call(
+                Methods.AccountService.updateUsernameAndOrganization,
+                UpdateUsernameAndOrganizationRequest(username: "New Name", organization: "Bad/Org"), admin)
+        }
+        #expect(badOrganization.violations.first?.field == "organization")
+        var me = try await h.call(Methods.SessionService.me, MeRequest(), admin)
+        #expect(me.user?.name == "Admin")  // nothing was saved
+        _ = try await h.call(
+            Methods.AccountService.updateUsernameAndOrganization,
+            UpdateUsernameAndOrganizationRequest(username: " New Name ", organization: "Acme & Co."), admin)
+        me = try await h.call(Methods.SessionService.me, MeRequest(), admin)
+        #expect(me.user?.name == "New Name" && me.organization?.name == "Acme & Co.")
+    }
+
+    @Test func membersRenameOnlyThemselves() async throws {
+        let h = try Harness()
+        _ = try await h.signupAdmin()
+        let member = try await h.addMember(email: "m@example.com", role: "MEMBER")
+        let answer = try await h.call(
+            Methods.AccountService.updateUsernameAndOrganization,
+            UpdateUsernameAndOrganizationRequest(username: "Mem-ber 2", organization: "Hijacked"), member)
+        #expect(answer.organization == "My organization")
+        #expect(try await h.call(Methods.SessionService.me, MeRequest(), member).user?.name == "Mem-ber 2")
+    }
+
+    @Test func usernamesAreValidated() async throws {
+        let h = try Harness()
+        _ = try await h.signupAdmin()
+        let member = try await h.addMember(email: "m@example.com", role: "GUEST")
+        for bad in ["", String(repeating: "a", count: 25), "semi;colon"] {
+            let error = try await #require(throws: RPCError.self) {
+                try await h.call(
+                    Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(username: bad),
+                    member)
+            }
+            #expect(error.violations.first?.field == "username")
+        }
+    }
+}
