@@ -80,6 +80,9 @@ public protocol AccessStore: Sendable {
         maxPerUser: Int, audit: AuditEntry
     ) async throws
 
+    /// The endpoints of the user's web-push subscriptions, newest first.
+    func pushSubscriptionEndpoints(userID: Int32) async throws -> [String]
+
     /// The newest audit rows of an account, newest first, with ids below `beforeID` (0 = from the newest).
     func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
 }

@@ -414,6 +414,14 @@ public final class SQLiteAccessStore: AccessStore {
         }
     }
 
+    public func pushSubscriptionEndpoints(userID: Int32) async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db, sql: "SELECT endpoint FROM push_subscriptions WHERE user_id = ? ORDER BY updated_at DESC, id DESC",
+                arguments: [userID])
+        }
+    }
+
     // MARK: Audit
 
     public func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)] {

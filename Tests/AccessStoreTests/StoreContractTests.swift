@@ -1,0 +1,180 @@
+import AccessCore
+import Testing
+
+/// The behaviour every `AccessStore` must have, run against each backend in `StoreBackend.all`.
+@Suite struct StoreContractTests {
+    @Test(arguments: StoreBackend.all)
+    func theFirstUserGetsOrganizationAccountAdminAndSession(backend: StoreBackend) async throws {
+        let (store, user, session) = try await seeded(backend)
+        #expect(try await store.hasUsers())
+        #expect(user.id > 0 && session.userID == user.id && session.accountID == 1_000_000)
+        let account = try #require(try await store.account(id: 1_000_000))
+        #expect(try await store.organization(id: account.organizationID)?.adminEmail == "a@example.com")
+        let membership = try #require(try await store.membership(userID: user.id, accountID: 1_000_000))
+        #expect(membership.roles == Dictionary(uniqueKeysWithValues: Scope.allCases.map { ($0, "ADMIN") }))
+        #expect(try await store.session(digest: digest("s1")) == session)
+        #expect(try await store.user(email: "a@example.com")?.id == user.id)
+        #expect(try await store.auditLog(accountID: 1_000_000, beforeID: 0, limit: 10).map(\.entry.operation) == ["Signup"])
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func onlyOneFirstUserEvenUnderARace(backend: StoreBackend) async throws {
+        let store = try backend.make()
+        let successes = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<10 {
+                group.addTask {
+                    (try? await store.createFirstUser(
+                        email: "u\(i)@example.com", name: "U", passwordHash: "h", organizationName: "O",
+                        sessionDigest: nil, now: 1, sessionExpiresAt: 2, audit: entry("Signup", actor: nil, account: nil))) != nil
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(successes == 1)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func sessionsAreRevokedOneOrAll(backend: StoreBackend) async throws {
+        let (store, user, first) = try await seeded(backend)
+        let second = try await store.createSession(
+            userID: user.id, accountID: nil, digest: digest("s2"), now: 1_800_000_100, expiresAt: 1_800_086_400,
+            audit: entry("Login"))
+        #expect(second.accountID == 1_000_000)
+        try await store.revokeSessions(sessionID: first.id, allOfUser: false, audit: entry("Logout"))
+        #expect(try await store.session(digest: digest("s1"))?.isRevoked == true)
+        #expect(try await store.session(digest: digest("s2"))?.isRevoked == false)
+        try await store.revokeSessions(sessionID: second.id, allOfUser: true, audit: entry("Logout"))
+        #expect(try await store.session(digest: digest("s2"))?.isRevoked == true)
+        await #expect(throws: RPCError.self) {
+            _ = try await store.createSession(
+                userID: user.id, accountID: 4_242, digest: digest("s3"), now: 1, expiresAt: 2, audit: entry("Login"))
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func accountIdsAreSequentialAndTheCapHoldsUnderARace(backend: StoreBackend) async throws {
+        let (store, user, session) = try await seeded(backend)
+        let organization = try #require(try await store.account(id: 1_000_000)).organizationID
+        let created = await withTaskGroup(of: Int32?.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    try? await store.createAccount(
+                        userID: user.id, organizationID: organization, name: "A\(i)", maxAccountsPerUser: 10,
+                        sessionID: nil, now: 2, audit: entry("CreateNewAccount")
+                    ).id
+                }
+            }
+            return await group.reduce(into: [Int32]()) { if let id = $1 { $0.append(id) } }
+        }
+        #expect(created.count == 9)  // the user already had one account
+        #expect(Set(created) == Set((1_000_001...1_000_009).map { Int32($0) }))
+        #expect(try await store.memberships(userID: user.id).count == 10)
+        let switched = try await store.switchSession(sessionID: session.id, accountID: 1_000_005, audit: entry("GoToAccount"))
+        #expect(switched)
+        #expect(try await store.session(digest: digest("s1"))?.accountID == 1_000_005)
+        #expect(try await !store.switchSession(sessionID: session.id, accountID: 9_999_999, audit: entry("GoToAccount")))
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func apiTokensAreCappedUnderARaceAndScopedToOwnerAndAccount(backend: StoreBackend) async throws {
+        let (store, user, _) = try await seeded(backend)
+        let organization = try #require(try await store.account(id: 1_000_000)).organizationID
+        let other = try await store.createAccount(
+            userID: user.id, organizationID: organization, name: "B", maxAccountsPerUser: 10, sessionID: nil, now: 2,
+            audit: entry("CreateNewAccount"))
+        let made = await withTaskGroup(of: ApiTokenRecord?.self) { group in
+            for i in 0..<10 {
+                group.addTask {
+                    try? await store.createApiToken(
+                        accountID: 1_000_000, userID: user.id, utility: .externalAPI, name: "k", digest: digest("k\(i)"),
+                        now: 3, maxLive: 5, audit: entry("AddApiToken"))
+                }
+            }
+            return await group.reduce(into: [ApiTokenRecord]()) { if let t = $1 { $0.append(t) } }
+        }
+        #expect(made.count == 5)
+        let token = try #require(made.first)
+        #expect(try await store.apiTokens(userID: user.id, accountID: other.id).isEmpty)
+        #expect(try await !store.deleteApiToken(id: token.id, userID: user.id, accountID: other.id, audit: entry("DeleteApiToken")))
+        #expect(try await !store.deleteApiToken(id: token.id, userID: user.id + 1, accountID: 1_000_000, audit: entry("DeleteApiToken")))
+        #expect(try await store.deleteApiToken(id: token.id, userID: user.id, accountID: 1_000_000, audit: entry("DeleteApiToken")))
+        #expect(try await store.apiTokens(userID: user.id, accountID: 1_000_000).count == 4)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func resetTokensAreRateLimitedAndSingleUseUnderARace(backend: StoreBackend) async throws {
+        let (store, user, _) = try await seeded(backend)
+        try await store.issuePasswordResetToken(
+            userID: user.id, issuedBy: 9, digest: digest("r1"), now: 100, expiresAt: 7300, minimumInterval: 7200,
+            audit: entry("ResetUserPassword"))
+        await #expect(throws: RPCError.self) {
+            try await store.issuePasswordResetToken(
+                userID: user.id, issuedBy: 9, digest: digest("r2"), now: 200, expiresAt: 7400, minimumInterval: 7200,
+                audit: entry("ResetUserPassword"))
+        }
+        #expect(try await store.consumePasswordResetToken(digest: digest("r1"), passwordHash: "h2", now: 7400, audit: entry("ResetPassword")) == nil)
+        try await store.issuePasswordResetToken(
+            userID: user.id, issuedBy: 9, digest: digest("r3"), now: 7400, expiresAt: 14_600, minimumInterval: 7200,
+            audit: entry("ResetUserPassword"))
+        let winners = await withTaskGroup(of: Int32?.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    try? await store.consumePasswordResetToken(
+                        digest: digest("r3"), passwordHash: "new", now: 7500, audit: entry("ResetPassword"))
+                }
+            }
+            return await group.reduce(into: [Int32]()) { if let id = $1 { $0.append(id) } }
+        }
+        #expect(winners == [user.id])
+        #expect(try await store.user(id: user.id)?.passwordHash == "new")
+        #expect(try await store.session(digest: digest("s1"))?.isRevoked == true)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func aRefusedMutationWritesNoAuditRow(backend: StoreBackend) async throws {
+        let (store, user, _) = try await seeded(backend)
+        for i in 0..<2 {
+            _ = try? await store.createApiToken(
+                accountID: 1_000_000, userID: user.id, utility: .burp, name: "k", digest: digest("t\(i)"), now: 1,
+                maxLive: 1, audit: entry("AddApiToken"))
+        }
+        let operations = try await store.auditLog(accountID: 1_000_000, beforeID: 0, limit: 100).map(\.entry.operation)
+        #expect(operations.filter { $0 == "AddApiToken" }.count == 1)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func auditLogsPageNewestFirstAndStayInTheirAccount(backend: StoreBackend) async throws {
+        let (store, user, _) = try await seeded(backend)
+        for i in 0..<5 {
+            try await store.rename(userID: user.id, name: "N\(i)", organization: nil, audit: entry("Rename\(i)"))
+        }
+        try await store.rename(userID: user.id, name: "X", organization: nil, audit: entry("Elsewhere", account: 7))
+        let page = try await store.auditLog(accountID: 1_000_000, beforeID: 0, limit: 3)
+        #expect(page.map(\.entry.operation) == ["Rename4", "Rename3", "Rename2"])
+        let next = try await store.auditLog(accountID: 1_000_000, beforeID: try #require(page.last).id, limit: 10)
+        #expect(next.map(\.entry.operation) == ["Rename1", "Rename0", "Signup"])
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func renamingTheOrganizationIsAtomicWithTheUser(backend: StoreBackend) async throws {
+        let (store, user, _) = try await seeded(backend)
+        let organization = try #require(try await store.account(id: 1_000_000)).organizationID
+        try await store.rename(userID: user.id, name: "New", organization: (organization, "Acme"), audit: entry("Rename"))
+        #expect(try await store.user(id: user.id)?.name == "New")
+        #expect(try await store.organization(id: organization)?.name == "Acme")
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func pushSubscriptionsUpsertAndKeepTheNewest(backend: StoreBackend) async throws {
+        let (store, user, _) = try await seeded(backend)
+        for i in 0..<4 {
+            try await store.saveSubscription(
+                userID: user.id, endpoint: "https://p/\(i % 3)", p256dh: [4], auth: [1], expirationTime: nil,
+                now: Int64(i), maxPerUser: 2, audit: entry("SaveSubscription"))
+        }
+        // Endpoints 0 (updated at 3) and 2 (at 2) are the two newest; 1 was dropped.
+        #expect(try await store.pushSubscriptionEndpoints(userID: user.id) == ["https://p/0", "https://p/2"])
+        let operations = try await store.auditLog(accountID: 1_000_000, beforeID: 0, limit: 100).map(\.entry.operation)
+        #expect(operations.filter { $0 == "SaveSubscription" }.count == 4)
+    }
+}
