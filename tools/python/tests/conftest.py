@@ -1,6 +1,7 @@
 """Starts the real `akto-access serve` binary on a temporary data dir for the interop tests."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,19 +24,32 @@ def binary():
 class Server:
     """A running `akto-access serve` with its own data dir; `terminate()` sends SIGTERM and returns the exit code."""
 
-    def __init__(self, extra_args=()):
-        self.dir = tempfile.mkdtemp(prefix="akto-py-")
+    def __init__(self, extra_args=(), data_dir=None):
+        self.dir = data_dir or tempfile.mkdtemp(prefix="akto-py-")
         self.socket = os.path.join(self.dir, "akto-access.sock")
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
         self.process = subprocess.Popen(
-            [binary(), "serve", "--data-dir", self.dir, "--log-level", "warning", *extra_args],
+            [binary(), "serve", "--data-dir", self.dir, "--log-level", "warning", "--scrypt-log-rounds", "10",
+             *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
+        # Ready means accepting connections: after a kill -9 a stale socket file exists before the new server
+        # has replaced it.
         deadline = time.time() + 30
-        while not os.path.exists(self.socket):
+        while not self._accepts():
             if self.process.poll() is not None or time.time() > deadline:
                 self.log.seek(0)
                 raise RuntimeError("the server did not start:\n" + self.log.read())
             time.sleep(0.02)
+
+    def _accepts(self):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(self.socket)
+            return True
+        except OSError:
+            return False
+        finally:
+            probe.close()
 
     def terminate(self, timeout=20):
         if self.process.poll() is None:

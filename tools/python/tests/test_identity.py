@@ -1,0 +1,98 @@
+"""Identity operations through the Python client, and durability across kill -9."""
+import signal
+import threading
+import time
+
+from akrp_client import AkrpClient, ProtocolError
+from akto.access.v1 import account_pb2, session_pb2, token_pb2
+from conftest import Server
+
+SIGNUP = "/akto.access.v1.SessionService/Signup"
+LOGIN = "/akto.access.v1.SessionService/Login"
+ME = "/akto.access.v1.SessionService/Me"
+ADD_TOKEN = "/akto.access.v1.TokenService/AddApiToken"
+FETCH_TOKENS = "/akto.access.v1.TokenService/FetchApiTokens"
+AUDIT = "/akto.access.v1.AccountService/FetchAuditLogs"
+UNAUTHENTICATED, PERMISSION_DENIED = 16, 7
+
+
+def signup(client):
+    status, answer = client.call(
+        SIGNUP, session_pb2.SignupRequest(email="admin@example.com", password="Secret123", name="Admin"),
+        session_pb2.SignupResponse)
+    assert status.code == 0, status
+    return {"authorization": "Bearer " + answer.session_token}
+
+
+def test_signup_login_me_and_api_keys_from_python(server):
+    client = AkrpClient.connect(server.socket)
+    session = signup(client)
+    status, me = client.call(ME, session_pb2.MeRequest(), session_pb2.MeResponse, metadata=session)
+    assert status.code == 0 and me.current_role == "ADMIN" and me.active_account_id == 1000000
+    status, added = client.call(ADD_TOKEN, token_pb2.AddApiTokenRequest(token_utility="EXTERNAL_API"),
+                                token_pb2.AddApiTokenResponse, metadata=session)
+    assert status.code == 0
+    key = added.api_token_list[0].key
+    assert key.startswith("akto_") and len(key) == 51
+    status, listed = client.call(FETCH_TOKENS, token_pb2.FetchApiTokensRequest(), token_pb2.FetchApiTokensResponse,
+                                 metadata={"x-api-key": key})
+    assert status.code == 0 and [t.key for t in listed.api_tokens] == [""]
+    status, _ = client.call(ADD_TOKEN, token_pb2.AddApiTokenRequest(token_utility="BURP"), metadata={"x-api-key": key})
+    assert status.code == PERMISSION_DENIED
+    status, _ = client.call(ME, session_pb2.MeRequest(), metadata={})
+    assert status.code == UNAUTHENTICATED
+    client.close()
+
+
+def test_every_acknowledged_mutation_survives_kill_9():
+    server = Server(["--max-api-tokens", "10000"])
+    setup = AkrpClient.connect(server.socket)
+    session = signup(setup)
+    setup.close()
+    acknowledged = [[] for _ in range(4)]
+    stop = threading.Event()
+
+    def mutate(index):
+        try:
+            client = AkrpClient.connect(server.socket)
+            while not stop.is_set():
+                status, added = client.call(ADD_TOKEN, token_pb2.AddApiTokenRequest(token_utility="CICD"),
+                                            token_pb2.AddApiTokenResponse, metadata=session)
+                if status.code == 0:
+                    acknowledged[index].append((added.api_token_list[0].id, added.api_token_list[0].key))
+        except (ProtocolError, OSError):
+            return  # the server died mid-call: that call was never acknowledged
+
+    threads = [threading.Thread(target=mutate, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(timeout=10)
+    stop.set()
+    for t in threads:
+        t.join(timeout=10)
+    acked = [item for items in acknowledged for item in items]
+    assert len(acked) > 10, "the test should have seen mutations acknowledged before the kill"
+
+    restarted = Server(["--max-api-tokens", "10000"], data_dir=server.dir)
+    client = AkrpClient.connect(restarted.socket)
+    status, listed = client.call(FETCH_TOKENS, token_pb2.FetchApiTokensRequest(), token_pb2.FetchApiTokensResponse,
+                                 metadata=session)
+    assert status.code == 0
+    stored = {t.id for t in listed.api_tokens}
+    missing = [token_id for token_id, _ in acked if token_id not in stored]
+    assert not missing, f"{len(missing)} acknowledged tokens lost: {missing[:5]}"
+    print(f"kill -9 after {len(acked)} acknowledged mutations: all {len(acked)} present, {len(stored)} stored")
+    # Every stored token has exactly one audit row (a call that died before its answer may have committed both).
+    status, audit = client.call(AUDIT, account_pb2.FetchAuditLogsRequest(limit=500), account_pb2.FetchAuditLogsResponse,
+                                metadata=session)
+    assert status.code == 0
+    rows = [r for r in audit.audit_logs if r.operation == "AddApiToken"]
+    if len(stored) <= 500:
+        assert len(rows) == len(stored)
+    # The acknowledged keys still authenticate.
+    status, _ = client.call(ME, session_pb2.MeRequest(), metadata={"x-api-key": acked[-1][1]})
+    assert status.code == 0
+    client.close()
+    assert restarted.terminate() == 0
