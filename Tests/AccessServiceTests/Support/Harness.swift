@@ -80,6 +80,19 @@ struct Harness {
         return bearer(login.sessionToken)
     }
 
+    /// Creates a second organization with its own account and ADMIN straight in the database (only the first
+    /// Signup creates an organization today) and returns that admin's session and the account id.
+    func addOtherOrganization(email: String = "other-admin@example.com") async throws -> (session: [MetadataEntry], accountID: Int32) {
+        let now = Int64(clock.now())
+        let accountID = try await store.pool.write { db -> Int32 in
+            try db.execute(
+                sql: "INSERT INTO organizations (id, name, admin_email, created_at) VALUES ('org-b', 'Org B', ?, ?)",
+                arguments: [email, now])
+            return try SQLiteAccessStore.insertAccount(db, organizationID: "org-b", name: "B", now: now).id
+        }
+        return (try await addMember(email: email, role: "ADMIN", accountID: accountID), accountID)
+    }
+
     func bearer(_ token: String) -> [MetadataEntry] { [MetadataEntry("authorization", "Bearer " + token)] }
     func apiKey(_ key: String) -> [MetadataEntry] { [MetadataEntry("x-api-key", key)] }
 

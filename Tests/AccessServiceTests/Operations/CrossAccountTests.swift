@@ -1,0 +1,64 @@
+import AccessCore
+import AccessRPC
+import AccessWire
+import Testing
+
+@testable import AccessService
+
+/// An ADMIN of account B (another organization) tries every identity operation against account A: nothing of A
+/// is readable or changeable.
+@Suite struct CrossAccountTests {
+    @Test func anAdminOfAnotherAccountSeesAndChangesNothingOfA() async throws {
+        let h = try Harness()
+        let a = h.bearer(try await h.signupAdmin().sessionToken)
+        let aKey = try #require(
+            try await h.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), a)
+                .apiTokenList.first)
+        let (b, bAccount) = try await h.addOtherOrganization()
+
+        // Read: B's views contain only B.
+        let me = try await h.call(Methods.SessionService.me, MeRequest(), b)
+        #expect(me.accounts.map(\.accountId) == [bAccount])
+        #expect(me.organization?.id == "org-b")
+        #expect(try await h.call(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), b).apiTokens.isEmpty)
+        let audit = try await h.call(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(), b).auditLogs
+        #expect(audit.allSatisfy { $0.accountId == bAccount })
+
+        // Change: every attempt on A is refused and leaves A as it was.
+        #expect(try await !h.call(Methods.TokenService.deleteApiToken, DeleteApiTokenRequest(apiTokenId: aKey.id), b).apiTokenDeleted)
+        #expect(try await h.code(Methods.SessionService.me, MeRequest(), h.apiKey(aKey.key)) == .ok)
+        #expect(try await h.code(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: 1_000_000), b) == .permissionDenied)
+        #expect(try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "admin@example.com"), b) == .notFound)
+        _ = try await h.call(
+            Methods.AccountService.updateUsernameAndOrganization,
+            UpdateUsernameAndOrganizationRequest(username: "B Admin", organization: "Renamed B"), b)
+        let aMe = try await h.call(Methods.SessionService.me, MeRequest(), a)
+        #expect(aMe.organization?.name == "My organization")
+        #expect(aMe.user?.name == "Admin")
+        let created = try await h.call(
+            Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "B2"), b)
+        let bAccounts = try await h.call(Methods.SessionService.me, MeRequest(), b).accounts
+        #expect(bAccounts.first { $0.accountId == created.newAccountId }?.organizationId == "org-b")
+        _ = try await h.call(Methods.SessionService.logout, LogoutRequest(allSessions: true), b)
+        #expect(try await h.code(Methods.SessionService.me, MeRequest(), a) == .ok)  // A's session survives
+
+        // A's audit log holds none of B's actions.
+        let aAudit = try await h.call(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(), a).auditLogs
+        #expect(aAudit.allSatisfy { $0.accountId == 1_000_000 })
+        #expect(!aAudit.contains { $0.actorEmail == "other-admin@example.com" })
+    }
+
+    @Test func aKeyOfAnotherAccountActsOnlyInItsOwn() async throws {
+        let h = try Harness()
+        let a = h.bearer(try await h.signupAdmin().sessionToken)
+        let (b, bAccount) = try await h.addOtherOrganization()
+        let bKey = try #require(
+            try await h.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), b)
+                .apiTokenList.first)
+        // The key's account is fixed: a context header cannot move it to A.
+        let me = try await h.call(Methods.SessionService.me, MeRequest(), h.apiKey(bKey.key))
+        #expect(me.activeAccountId == bAccount)
+        _ = try await h.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), a)
+        #expect(try await h.call(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), h.apiKey(bKey.key)).apiTokens.count == 1)
+    }
+}
