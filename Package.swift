@@ -126,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AccessStoreTests",
-            dependencies: ["AccessStore", "AccessCore"],
+            dependencies: ["AccessStore", "AccessCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -35,6 +35,9 @@ public final class SQLiteAccessStore: AccessStore {
         }
         do {
             pool = try DatabasePool(path: configuration.path, configuration: config)
+            // DatabasePool switches its writer to synchronous=NORMAL when it enables WAL, after
+            // `prepareDatabase` ran; the writer is one long-lived connection, so setting it here sticks.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
             try Migrations.migrator.migrate(pool)
         } catch {
             throw RPCError(.unavailable, "cannot open the database \(configuration.path)", cause: "\(error)")
