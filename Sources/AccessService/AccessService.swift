@@ -29,6 +29,8 @@ public struct AccessService: Sendable {
         try registerAccountOperations(into: &registry)
         try registerPasswordOperations(into: &registry)
         try registerNotificationOperations(into: &registry)
+        try registerTeamOperations(into: &registry)
+        try registerRoleOperations(into: &registry)
     }
 
     /// The current time in whole seconds.

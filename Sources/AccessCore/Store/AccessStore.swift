@@ -80,6 +80,46 @@ public protocol AccessStore: Sendable {
         maxPerUser: Int, audit: AuditEntry
     ) async throws
 
+    // MARK: Team and roles
+
+    /// Creates (or, for an e-mail already invited, replaces) the invitation of `email` to `accountID`.
+    /// ALREADY_EXISTS when the e-mail is already a member (checked in the transaction).
+    func createInvitation(
+        accountID: Int32, email: String, inviterUserID: Int32, roles: [Scope: String], codeDigest: [UInt8], now: Int64,
+        expiresAt: Int64, audit: AuditEntry
+    ) async throws -> InvitationRecord
+
+    func invitation(accountID: Int32, email: String) async throws -> InvitationRecord?
+    func invitations(accountID: Int32) async throws -> [InvitationRecord]
+    func deleteInvitation(id: Int64, audit: AuditEntry) async throws
+
+    /// Signs up an invitee: the invitation with this code digest must exist, be unexpired and be for `email`;
+    /// creates the user with the invitation's roles, deletes the invitation and opens a session, in one
+    /// transaction. PERMISSION_DENIED for a bad code, ALREADY_EXISTS when the e-mail has a user.
+    func acceptInvitation(
+        codeDigest: [UInt8], email: String, name: String, passwordHash: String, sessionDigest: [UInt8], now: Int64,
+        sessionExpiresAt: Int64, audit: AuditEntry
+    ) async throws -> (user: UserRecord, accountID: Int32, session: SessionRecord)
+
+    func teamMembers(accountID: Int32) async throws -> [TeamMemberRecord]
+
+    /// Replaces a member's roles in the given scopes (others unchanged); `NO_ACCESS` is stored like any role.
+    /// FAILED_PRECONDITION when the account would be left without an ADMIN in the API scope (checked in the
+    /// transaction, so concurrent demotions cannot all pass).
+    func setMemberRoles(accountID: Int32, userID: Int32, roles: [Scope: String], audit: AuditEntry) async throws
+
+    /// Removes a member (and their API tokens in the account); FAILED_PRECONDITION for the last API-scope ADMIN.
+    func removeMember(accountID: Int32, userID: Int32, audit: AuditEntry) async throws
+
+    func customRoles(accountID: Int32) async throws -> [CustomRoleRecord]
+    /// ALREADY_EXISTS for a taken name; FAILED_PRECONDITION for a second default invite role; INVALID_ARGUMENT for
+    /// collection ids the account does not have (all checked in the transaction).
+    func createCustomRole(_ role: CustomRoleRecord, audit: AuditEntry) async throws
+    /// NOT_FOUND when absent; otherwise the same checks as create.
+    func updateCustomRole(_ role: CustomRoleRecord, audit: AuditEntry) async throws
+    /// NOT_FOUND when absent; FAILED_PRECONDITION while a member or pending invitation of the account uses it.
+    func deleteCustomRole(accountID: Int32, name: String, audit: AuditEntry) async throws
+
     /// The endpoints of the user's web-push subscriptions, newest first.
     func pushSubscriptionEndpoints(userID: Int32) async throws -> [String]
 

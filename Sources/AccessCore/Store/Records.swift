@@ -148,3 +148,42 @@ public struct AuditEntry: Sendable, Hashable {
         self.peer = peer
     }
 }
+
+/// A pending invitation; the invite code itself is never stored, only its digest.
+public struct InvitationRecord: Sendable, Hashable {
+    public var id: Int64
+    public var accountID: Int32
+    public var email: String
+    public var inviterUserID: Int32
+    public var inviterEmail: String
+    public var roles: [Scope: String]
+    public var createdAt: Int64
+    public var expiresAt: Int64
+
+    public init(
+        id: Int64, accountID: Int32, email: String, inviterUserID: Int32, inviterEmail: String, roles: [Scope: String],
+        createdAt: Int64, expiresAt: Int64
+    ) {
+        self.id = id
+        self.accountID = accountID
+        self.email = email
+        self.inviterUserID = inviterUserID
+        self.inviterEmail = inviterEmail
+        self.roles = roles
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// A member of an account as the team page shows it.
+public struct TeamMemberRecord: Sendable, Hashable {
+    public var user: UserRecord
+    public var roles: [Scope: String]
+    public var lastLoginAt: Int64
+
+    public init(user: UserRecord, roles: [Scope: String], lastLoginAt: Int64) {
+        self.user = user
+        self.roles = roles
+        self.lastLoginAt = lastLoginAt
+    }
+}

@@ -28,10 +28,10 @@ extension AccessService {
         let password = try Validate.password(request.password)
         let name = try Validate.username(request.name.trimmed.isEmpty ? String(email.prefix { $0 != "@" }.prefix(24)) : request.name, field: "name")
         guard try await !store.hasUsers() else {
-            if request.inviteCode.isEmpty {
+            if request.inviteCode.trimmed.isEmpty {
                 throw RPCError.invalidField("inviteCode", "is required: this install has users; ask an admin for an invitation")
             }
-            throw RPCError(.permissionDenied, "the invite code is invalid or has expired")
+            return try await signupInvitee(request, email: email, name: name, password: password, context)
         }
         let organization = try Validate.organization(request.organization.trimmed.isEmpty ? "My organization" : request.organization)
         let token = Secrets.token()

@@ -216,15 +216,7 @@ public final class SQLiteAccessStore: AccessStore {
             try Row.fetchOne(
                 db, sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?",
                 arguments: [accountID, name.uppercased()]
-            ).map { row in
-                CustomRoleRecord(
-                    accountID: row["account_id"], name: row["name"],
-                    baseRole: BuiltinRole(rawValue: row["base_role"]) ?? .noAccess,
-                    apiCollectionIDs: Self.decodeJSON([Int32].self, row["api_collection_ids"]) ?? [],
-                    isDefaultInviteRole: row["default_invite_role"],
-                    allowedFeatures: Self.decodeJSON([String].self, row["allowed_features"]) ?? [],
-                    lastModifiedAt: row["last_modified_at"])
-            }
+            ).map(Self.customRole)
         }
     }
 
