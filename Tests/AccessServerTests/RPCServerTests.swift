@@ -192,10 +192,10 @@ import Glibc
     }
 
     @Test func idleConnectionsAreClosed() async throws {
-        try await withServer(configure: { $0.idleTimeout = .milliseconds(200) }) { _, path in
+        try await withServer(configure: { $0.idleTimeout = .seconds(1) }) { _, path in
             let raw = try await RawConnection.connect(path)
             try await raw.send(Preface.bytes)
-            #expect(await raw.waitForClose(timeout: .seconds(5)))
+            #expect(await raw.waitForClose(timeout: .seconds(15)))
             guard case .goAway(let status, _)? = try raw.frames().last else {
                 Issue.record("expected GoAway before the idle close")
                 return

@@ -61,4 +61,32 @@ import Testing
         _ = try await h.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), a)
         #expect(try await h.call(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), h.apiKey(bKey.key)).apiTokens.count == 1)
     }
+
+    @Test func teamAndRoleOperationsNeverReachAnotherAccount() async throws {
+        let h = try Harness()
+        let a = h.bearer(try await h.signupAdmin().sessionToken)
+        _ = try await h.call(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "A-ROLE", baseRole: "GUEST"), a)
+        _ = try await h.call(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "invited@example.com"), a)
+        _ = try await h.addMember(email: "a-member@example.com", role: "MEMBER")
+        let (b, _) = try await h.addOtherOrganization()
+
+        let team = try await h.call(Methods.TeamService.getTeamData, GetTeamDataRequest(), b)
+        #expect(team.users.map(\.login) == ["other-admin@example.com"])
+        #expect(team.pendingInvitations.isEmpty)
+        #expect(try await h.call(Methods.RoleService.getCustomRoles, GetCustomRolesRequest(), b).roles.isEmpty)
+        #expect(!(try await h.call(Methods.RoleService.getRoleHierarchy, GetRoleHierarchyRequest(), b).roleHierarchy.contains("A-ROLE")))
+
+        #expect(try await h.code(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "a-member@example.com", userRole: "ADMIN"), b) == .notFound)
+        #expect(try await h.code(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "a-member@example.com", userRole: "A-ROLE"), b) == .invalidArgument)
+        #expect(try await h.code(Methods.TeamService.updateUserScopeRoleMapping, UpdateUserScopeRoleMappingRequest(email: "admin@example.com"), b) == .notFound)
+        #expect(try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "a-member@example.com"), b) == .notFound)
+        #expect(try await h.code(Methods.TeamService.removeInvitation, RemoveInvitationRequest(email: "invited@example.com"), b) == .notFound)
+        #expect(try await h.code(Methods.RoleService.deleteCustomRole, DeleteCustomRoleRequest(roleName: "A-ROLE"), b) == .notFound)
+        #expect(try await h.code(Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "A-ROLE", baseRole: "ADMIN"), b) == .notFound)
+        // B may create a role of the same name in its own account without touching A's.
+        _ = try await h.call(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "A-ROLE", baseRole: "ADMIN"), b)
+        #expect(try await h.call(Methods.RoleService.getCustomRoles, GetCustomRolesRequest(), a).roles.map(\.baseRole) == ["GUEST"])
+        let aTeam = try await h.call(Methods.TeamService.getTeamData, GetTeamDataRequest(), a)
+        #expect(aTeam.users.count == 2 && aTeam.pendingInvitations.count == 1)
+    }
 }
