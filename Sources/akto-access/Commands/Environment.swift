@@ -49,7 +49,10 @@ enum Defaults {
 
 extension StringProtocol {
     /// The text without leading and trailing spaces.
-    var trimmingSpaces: String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    var trimmingSpaces: String { trimmingCharacters(in: " ") }
+
+    /// The text without leading and trailing characters of `set`.
+    func trimmingCharacters(in set: String) -> String {
+        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
     }
 }

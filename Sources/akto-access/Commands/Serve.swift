@@ -1,10 +1,12 @@
 import AccessCore
+import AccessGateway
 import AccessRPC
 import AccessServer
 import AccessService
 import AccessStore
 import ArgumentParser
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -24,8 +26,14 @@ struct Serve: AsyncParsableCommand {
     var socketPath: String?
     @Option(help: "Socket file permissions, octal (env AKTO_ACCESS_SOCKET_MODE; default 660).")
     var socketMode: String?
-    @Option(help: "HTTP/JSON gateway address host:port (env AKTO_ACCESS_HTTP_ADDRESS). Not in this build yet.")
+    @Option(help: "HTTP/JSON gateway address host:port, or 'off' (env AKTO_ACCESS_HTTP_ADDRESS; default 127.0.0.1:8080).")
     var httpAddress: String?
+    @Option(help: "Browser origins allowed by CORS and the CSRF check, comma-separated (env AKTO_ACCESS_ALLOWED_ORIGINS).")
+    var allowedOrigins: String?
+    @Option(help: "Largest HTTP request body in bytes (env AKTO_ACCESS_HTTP_MAX_BODY; default 1048576).")
+    var httpMaxBody: Int?
+    @Option(help: "Largest total of HTTP request headers in bytes (env AKTO_ACCESS_HTTP_MAX_HEADER_BYTES; default 16384).")
+    var httpMaxHeaderBytes: Int?
     @Option(help: "Largest request frame in bytes (env AKTO_ACCESS_MAX_FRAME_SIZE; default 1048576).")
     var maxFrameSize: Int?
     @Option(help: "Concurrent calls per connection (env AKTO_ACCESS_MAX_CONCURRENT_CALLS; default 128).")
@@ -88,23 +96,44 @@ struct Serve: AsyncParsableCommand {
                 Environment.resolve(maxMetadataBytes, "MAX_METADATA_BYTES", default: 8192), "max-metadata-bytes"),
             defaultTimeout: try seconds(Environment.resolve(defaultTimeout, "DEFAULT_TIMEOUT", default: 30), "default-timeout"),
             maxTimeout: try seconds(Environment.resolve(maxTimeout, "MAX_TIMEOUT", default: 300), "max-timeout"))
-        if let address = httpAddress ?? Environment.string("HTTP_ADDRESS") {
-            logger.warning("the HTTP/JSON gateway is not part of this build yet; ignoring --http-address", metadata: [
-                "http-address": "\(address)",
-            ])
+        let address = try Environment.resolve(httpAddress, "HTTP_ADDRESS", default: "127.0.0.1:8080")
+        let serviceConfiguration = try service.configuration()
+        var gatewayConfiguration: GatewayConfiguration?
+        if address.lowercased() != "off" {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+                (0...65535).contains(port), colon != address.startIndex
+            else { throw ValidationError("--http-address must be host:port or off, got \(address)") }
+            let origins = try Environment.resolve(allowedOrigins, "ALLOWED_ORIGINS", default: "")
+                .split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+            gatewayConfiguration = GatewayConfiguration(
+                host: String(address[..<colon]).trimmingCharacters(in: "[]"), port: port,
+                maxBodyBytes: try positive(Environment.resolve(httpMaxBody, "HTTP_MAX_BODY", default: 1 << 20), "http-max-body"),
+                maxHeaderBytes: try positive(
+                    Environment.resolve(httpMaxHeaderBytes, "HTTP_MAX_HEADER_BYTES", default: 16 * 1024), "http-max-header-bytes"),
+                allowedOrigins: Set(origins), publicBaseURL: serviceConfiguration.publicBaseURL,
+                sessionCookieMaxAge: serviceConfiguration.sessionLifetime.components.seconds)
         }
 
         let store = try service.openStore(dataDirectory: dataDirectory)
-        let accessService = try AccessService(store: store, configuration: try service.configuration())
+        let accessService = try AccessService(store: store, configuration: serviceConfiguration)
         let state = ServingState()
         var registry = MethodRegistry()
         try accessService.register(into: &registry)
         try BuiltinServices.register(into: &registry, state: state)
-        let dispatcher = Dispatcher(registry: registry, limits: limits, logger: logger)
+        // One dispatcher and one metrics registry serve both transports.
+        let metrics = PrometheusCollectorRegistry()
+        let dispatcher = Dispatcher(
+            registry: registry, limits: limits, logger: logger, metrics: PrometheusMetricsFactory(registry: metrics))
         let server = RPCServer(configuration: configuration, dispatcher: dispatcher, servingState: state, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let gatewayConfiguration {
+            let gateway = Gateway.application(
+                dispatcher: dispatcher, configuration: gatewayConfiguration, servingState: state,
+                metricsText: { metrics.emitToBuffer() }, logger: logger)
+            services.append(.init(service: gateway))
+        }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

@@ -1,0 +1,251 @@
+import AccessCore
+import AccessRPC
+import AccessWire
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Answers every HTTP request of the gateway: `POST /api/<lowerCamel(Method)>` for each `akto.access.v1`
+/// method of the registry (never listed by hand), plus `GET /healthz`, `/metrics` and `/openapi.json`.
+///
+/// An API call is JSON -> protobuf bytes (AccessWire) -> the shared `Dispatcher` -> protobuf bytes -> JSON, so the
+/// gateway adds only HTTP concerns: cookies, CORS, CSRF, limits and the status mapping.
+public struct GatewayResponder: HTTPResponder {
+    public typealias Context = GatewayContext
+
+    let dispatcher: Dispatcher
+    let configuration: GatewayConfiguration
+    let servingState: ServingState
+    let routes: [String: GatewayRoute]
+    let openAPI: [UInt8]
+    let metricsText: @Sendable () -> [UInt8]
+
+    /// Metadata keys taken from HTTP headers; nothing else reaches the dispatcher.
+    static let forwardedHeaders = ["x-api-key", "authorization", "x-context-source", "x-request-id"]
+
+    public init(
+        dispatcher: Dispatcher, configuration: GatewayConfiguration, servingState: ServingState,
+        metricsText: @escaping @Sendable () -> [UInt8]
+    ) {
+        self.dispatcher = dispatcher
+        self.configuration = configuration
+        self.servingState = servingState
+        self.metricsText = metricsText
+        self.routes = GatewayRoute.all(registry: dispatcher.registry)
+        self.openAPI = Array(OpenAPIDocument.build(routes: routes, configuration: configuration).serialized().utf8)
+    }
+
+    public func respond(to request: Request, context: GatewayContext) async throws -> Response {
+        var response = await route(request, context: context)
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.cacheControl] = "no-store"
+        response.headers[HTTPField.Name("referrer-policy")!] = "no-referrer"
+        if let origin = request.headers[.origin], configuration.allowedOrigins.contains(origin) {
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.accessControlAllowCredentials] = "true"
+            response.headers[.accessControlExposeHeaders] = "X-Request-Id"
+            response.headers[.vary] = "Origin"
+        }
+        return response
+    }
+
+    private func route(_ request: Request, context: GatewayContext) async -> Response {
+        let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count }
+        guard headerBytes <= configuration.maxHeaderBytes else {
+            return Self.error(
+                HTTPResponse.Status(code: 431, reasonPhrase: "Request Header Fields Too Large"), .resourceExhausted,
+                "request headers exceed \(configuration.maxHeaderBytes) bytes")
+        }
+        let path = request.uri.path
+        switch (request.method, path) {
+        case (.get, "/healthz"), (.head, "/healthz"):
+            let serving = servingState.isServing
+            return Self.json(
+                serving ? .ok : .serviceUnavailable, .object([("status", .string(serving ? "SERVING" : "NOT_SERVING"))]))
+        case (.get, "/metrics"):
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metricsText())))
+        case (.get, "/openapi.json"):
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPI)))
+        case (.options, _) where routes[path] != nil:
+            return preflight(request)
+        case (.post, _):
+            guard let method = routes[path] else { return Self.error(.notFound, .notFound, "no route \(path)") }
+            return await call(method, request, context: context)
+        default:
+            if routes[path] != nil {
+                var response = Self.error(.methodNotAllowed, .unimplemented, "\(path) accepts POST only")
+                response.headers[.allow] = "POST, OPTIONS"
+                return response
+            }
+            if ["/healthz", "/metrics", "/openapi.json"].contains(path) {
+                var response = Self.error(.methodNotAllowed, .unimplemented, "\(path) accepts GET only")
+                response.headers[.allow] = "GET"
+                return response
+            }
+            return Self.error(.notFound, .notFound, "no route \(path)")
+        }
+    }
+
+    /// CORS preflight: only configured origins, with credentials.
+    private func preflight(_ request: Request) -> Response {
+        guard let origin = request.headers[.origin], configuration.allowedOrigins.contains(origin) else {
+            return Self.error(.forbidden, .permissionDenied, "origin not allowed")
+        }
+        return Response(
+            status: .noContent,
+            headers: [
+                .accessControlAllowMethods: "POST",
+                .accessControlAllowHeaders: "content-type, x-api-key, authorization, x-context-source, x-request-id",
+                .accessControlMaxAge: "600",
+            ])
+    }
+
+    private func call(_ method: GatewayRoute, _ request: Request, context: GatewayContext) async -> Response {
+        // Credentials: headers first; the session cookie only when no header credential is present.
+        var metadata: [MetadataEntry] = []
+        for name in Self.forwardedHeaders {
+            if let field = HTTPField.Name(name), let value = request.headers[field] { metadata.append(MetadataEntry(name, value)) }
+        }
+        let hasHeaderCredential = metadata.contains { $0.key == "authorization" || $0.key == "x-api-key" }
+        if !hasHeaderCredential, let session = Self.cookie(configuration.cookieName, in: request.headers) {
+            if let refusal = csrfRefusal(request) { return refusal }
+            metadata.append(MetadataEntry("authorization", "Bearer " + session))
+        }
+
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            return Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch {
+            return Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
+        }
+        let json = body.readableBytes == 0 ? Array("{}".utf8) : Array(buffer: body)
+        let payload: [UInt8]
+        do {
+            payload = try MessageCodec.jsonToWire(json, schema: method.requestSchema, limits: dispatcher.limits.codec)
+        } catch let error as RPCError {
+            return Self.error(error)
+        } catch {
+            return Self.error(.badRequest, .invalidArgument, "the body is not valid JSON")
+        }
+
+        let result = await dispatch(
+            DispatchRequest(
+                method: method.descriptor.path, metadata: metadata, payload: payload,
+                peer: .address(context.remoteAddress?.description ?? "unknown"), transport: .http))
+        var response: Response
+        if result.status.code == .ok {
+            do {
+                let value = try MessageCodec.wireToJSON(result.payload, schema: method.responseSchema)
+                response = Self.json(.ok, value)
+                setSessionCookie(for: method, from: value, on: &response)
+            } catch {
+                response = Self.error(.internalServerError, .internal, "could not encode the response")
+            }
+        } else {
+            response = Self.error(result.status.error ?? RPCError(.unknown, "unknown error"))
+        }
+        if method.descriptor == Methods.SessionService.logout.descriptor {
+            response.headers.append(HTTPField(name: .setCookie, value: cookieHeader(value: "", maxAge: 0)))
+        }
+        if let id = result.metadata.first(where: { $0.key == "x-request-id" })?.value {
+            response.headers[HTTPField.Name("x-request-id")!] = id
+        }
+        return response
+    }
+
+    /// Runs the call with the dispatcher's default deadline: when it passes, the call is cancelled and answers
+    /// DEADLINE_EXCEEDED.
+    private func dispatch(_ request: DispatchRequest) async -> DispatchResult {
+        let signal = CancellationSignal()
+        let deadline = dispatcher.deadline(for: nil)
+        return await withTaskGroup(of: DispatchResult?.self) { group in
+            group.addTask { await dispatcher.dispatch(request, signal: signal) }
+            group.addTask {
+                guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return nil }
+                signal.fire(RPCError(.deadlineExceeded, "the call's deadline passed"))
+                return nil
+            }
+            while let next = await group.next() {
+                if let result = next {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            return DispatchResult(status: Status(code: .cancelled, message: "the call was cancelled"))
+        }
+    }
+
+    /// Cookie-authenticated POSTs must be JSON and come from our own pages: `Sec-Fetch-Site` same-origin/none, or
+    /// an allow-listed `Origin`. Anything else is refused (fails closed for clients that send neither).
+    private func csrfRefusal(_ request: Request) -> Response? {
+        let contentType = request.headers[.contentType]?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        guard contentType == "application/json" else {
+            return Self.error(.unsupportedMediaType, .invalidArgument, "cookie-authenticated requests must be application/json")
+        }
+        if let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased(), site == "same-origin" || site == "none" {
+            return nil
+        }
+        if let origin = request.headers[.origin], configuration.allowedOrigins.contains(origin) { return nil }
+        return Self.error(.forbidden, .permissionDenied, "cross-site request refused (CSRF check)")
+    }
+
+    private func setSessionCookie(for method: GatewayRoute, from value: JSONValue, on response: inout Response) {
+        let issuesSession =
+            method.descriptor == Methods.SessionService.login.descriptor
+            || method.descriptor == Methods.SessionService.signup.descriptor
+        guard issuesSession, case .string(let token)? = value["sessionToken"], !token.isEmpty else { return }
+        response.headers.append(
+            HTTPField(name: .setCookie, value: cookieHeader(value: token, maxAge: configuration.sessionCookieMaxAge)))
+    }
+
+    private func cookieHeader(value: String, maxAge: Int64) -> String {
+        var cookie = "\(configuration.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
+        if configuration.isSecure { cookie += "; Secure" }
+        return cookie
+    }
+
+    /// The value of a cookie from the `Cookie` headers.
+    static func cookie(_ name: String, in headers: HTTPFields) -> String? {
+        for header in headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name {
+                    return String(parts[1]).trimmingCharacters(in: .whitespaces)
+                }
+            }
+        }
+        return nil
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized())))
+    }
+
+    /// The error body `{"code", "message", "violations"}` with Connect's snake_case code names.
+    static func error(_ status: HTTPResponse.Status, _ code: StatusCode, _ message: String, violations: [FieldViolation] = [])
+        -> Response
+    {
+        json(
+            status,
+            .object([
+                ("code", .string(code.name)), ("message", .string(message)),
+                ("violations", .array(violations.map { .object([("field", .string($0.field)), ("description", .string($0.description))]) })),
+            ]))
+    }
+
+    static func error(_ error: RPCError) -> Response {
+        Self.error(error.code.httpStatus, error.code, error.message, violations: error.violations)
+    }
+}
