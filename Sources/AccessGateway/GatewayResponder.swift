@@ -73,7 +73,7 @@ public struct GatewayResponder: HTTPResponder {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPI)))
         case (.options, _) where routes[path] != nil:
             return preflight(request)
-        case (.post, _):
+        case (.post, _) where routes[path] != nil:
             guard let method = routes[path] else { return Self.error(.notFound, .notFound, "no route \(path)") }
             return await call(method, request, context: context)
         default:

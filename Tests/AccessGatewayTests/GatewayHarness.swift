@@ -1,0 +1,77 @@
+import AccessCore
+import AccessGateway
+import AccessRPC
+import AccessService
+import AccessStore
+import AccessWire
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Prometheus
+
+/// The real service on a temporary SQLite file behind the real gateway.
+struct GatewayHarness {
+    let dispatcher: Dispatcher
+    let metrics: PrometheusCollectorRegistry
+    let configuration: GatewayConfiguration
+
+    init(configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+        let directory = NSTemporaryDirectory() + "akto-gateway-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = try SQLiteAccessStore(configuration: SQLiteConfiguration(path: directory + "/g.sqlite"))
+        let service = try AccessService(
+            store: store,
+            configuration: ServiceConfiguration(
+                publicBaseURL: "http://localhost:8080", passwordHashing: ScryptParameters(logRounds: 10)))
+        var registry = MethodRegistry()
+        try service.register(into: &registry)
+        try BuiltinServices.register(into: &registry, state: ServingState())
+        metrics = PrometheusCollectorRegistry()
+        dispatcher = Dispatcher(
+            registry: registry, logger: Logger(label: "test"), metrics: PrometheusMetricsFactory(registry: metrics))
+        var configuration = GatewayConfiguration(port: 0, allowedOrigins: ["https://app.example.com"])
+        configure(&configuration)
+        self.configuration = configuration
+    }
+
+    func test<Value: Sendable>(_ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Value)
+        async throws -> Value
+    {
+        let metrics = self.metrics
+        let app = Gateway.application(
+            dispatcher: dispatcher, configuration: configuration, servingState: ServingState(),
+            metricsText: { metrics.emitToBuffer() }, logger: Logger(label: "test"))
+        return try await app.test(setup, body)
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs JSON to a gateway path.
+    func post(_ path: String, _ json: String = "{}", headers: HTTPFields = [:]) async throws -> TestResponse {
+        var all: HTTPFields = [.contentType: "application/json"]
+        all.append(contentsOf: headers)
+        return try await execute(uri: path, method: .post, headers: all, body: ByteBuffer(string: json))
+    }
+}
+
+extension TestResponse {
+    var json: JSONValue? { try? JSONValue.parse(Array(buffer: body)) }
+
+    /// The `code` of an error body.
+    var errorCode: String? {
+        if case .string(let code)? = json?["code"] { return code }
+        return nil
+    }
+}
+
+/// Signs up the first admin and returns its session token.
+func signup(_ client: any TestClientProtocol) async throws -> String {
+    let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123"}"#)
+    guard case .string(let token)? = response.json?["sessionToken"] else { throw RPCError(.internal, "no session") }
+    return token
+}
+
+func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer " + token] }
