@@ -14,6 +14,7 @@ enum OpenAPIDocument {
             collect(method.responseSchema, into: &schemas)
             let operation: JSONValue = .object([
                 ("operationId", .string(String(path.dropFirst(5)))),
+                ("x-akto-implemented", .bool(method.isImplemented)),
                 ("summary", .string(method.descriptor.path + (method.isImplemented ? "" : " (not implemented yet: 501)"))),
                 ("tags", .array([.string(String(method.descriptor.service.split(separator: ".").last ?? ""))])),
                 (

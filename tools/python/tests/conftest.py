@@ -24,13 +24,13 @@ def binary():
 class Server:
     """A running `akto-access serve` with its own data dir; `terminate()` sends SIGTERM and returns the exit code."""
 
-    def __init__(self, extra_args=(), data_dir=None):
+    def __init__(self, extra_args=(), data_dir=None, http_port=None):
         self.dir = data_dir or tempfile.mkdtemp(prefix="akto-py-")
         self.socket = os.path.join(self.dir, "akto-access.sock")
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
         self.process = subprocess.Popen(
             [binary(), "serve", "--data-dir", self.dir, "--log-level", "warning", "--scrypt-log-rounds", "10",
-             *extra_args],
+             "--http-address", f"127.0.0.1:{http_port}" if http_port else "off", *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
         # Ready means accepting connections: after a kill -9 a stale socket file exists before the new server
         # has replaced it.
@@ -59,6 +59,15 @@ class Server:
     def output(self):
         self.log.seek(0)
         return self.log.read()
+
+
+def free_port():
+    """A TCP port nothing listens on right now."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
 
 
 @pytest.fixture
