@@ -119,6 +119,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "AccessCoreTests",
+            dependencies: ["AccessCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "AccessWireTests",
             dependencies: [
                 "AccessWire", "AccessCore",

@@ -1,0 +1,51 @@
+import AccessCore
+import Testing
+
+@Suite struct RoleModelTests {
+    @Test func noAccessKeepsOnlyUserActions() {
+        for feature in Feature.allCases {
+            #expect(BuiltinRole.noAccess.access(to: feature) == (feature == .userActions ? .readWrite : .none))
+        }
+    }
+
+    @Test func onlyAdminMayAssignNoAccess() {
+        for role in BuiltinRole.allCases {
+            #expect(role.hierarchy.contains(.noAccess) == (role == .admin))
+        }
+    }
+
+    @Test func everyRoleManagesItselfButNoAccess() {
+        for role in BuiltinRole.allCases where role != .noAccess { #expect(role.hierarchy.contains(role)) }
+    }
+
+    @Test(arguments: ["admin", "Admin", "THREAT_VIEWER", "no_access"])
+    func builtinNamesInAnyCase(name: String) { #expect(BuiltinRole.isBuiltinName(name)) }
+
+    @Test func contextSourceDefaultsToAPIAndRefusesUnknownScopes() throws {
+        #expect(try Scope.fromContextSource(nil) == .api)
+        #expect(try Scope.fromContextSource("dast") == .dast)
+        #expect(throws: RPCError.self) { try Scope.fromContextSource("MARS") }
+    }
+}
+
+@Suite struct ApiKeyFormatTests {
+    @Test func crc32MatchesZlib() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(CRC32.checksum([]) == 0)
+    }
+
+    @Test func generatedKeysAreWellFormedAndEveryCharacterMatters() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<50 {
+            let key = ApiKeyFormat.generate(using: &generator)
+            #expect(key.count == 51 && key.hasPrefix("akto_"))
+            #expect(ApiKeyFormat.isWellFormed(key))
+            var bytes = Array(key.utf8)
+            let index = Int.random(in: 5..<bytes.count)
+            bytes[index] = bytes[index] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
+            #expect(!ApiKeyFormat.isWellFormed(String(decoding: bytes, as: UTF8.self)))
+        }
+        #expect(!ApiKeyFormat.isWellFormed("akto_short"))
+        #expect(!ApiKeyFormat.isWellFormed(String(repeating: "a", count: 51)))
+    }
+}
