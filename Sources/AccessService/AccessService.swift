@@ -6,13 +6,13 @@ import AccessWire
 /// resolves its caller and checks its `OperationPolicy` before the handler runs, and every mutation writes an
 /// audit row in its own transaction.
 public struct AccessService: Sendable {
-    let store: any AccessStore
+    let store: any ServiceStore
     let configuration: ServiceConfiguration
     let clock: any WallClock
     let hasher: PasswordHasher
     let authenticator: Authenticator
 
-    public init(store: any AccessStore, configuration: ServiceConfiguration, clock: any WallClock = SystemWallClock())
+    public init(store: any ServiceStore, configuration: ServiceConfiguration, clock: any WallClock = SystemWallClock())
         throws
     {
         self.store = store
@@ -31,6 +31,7 @@ public struct AccessService: Sendable {
         try registerNotificationOperations(into: &registry)
         try registerTeamOperations(into: &registry)
         try registerRoleOperations(into: &registry)
+        try registerInventoryOperations(into: &registry)
     }
 
     /// The current time in whole seconds.

@@ -54,6 +54,10 @@ struct Serve: AsyncParsableCommand {
     var allowedUid: [UInt32] = []
     @Option(help: "trace, debug, info, notice, warning, error, critical (env AKTO_ACCESS_LOG_LEVEL; default info).")
     var logLevel: String?
+    @Option(help: "Background job workers (env AKTO_ACCESS_JOB_WORKERS; default 2).")
+    var jobWorkers: Int?
+    @Option(help: "Seconds a worker holds a job without renewing its lease (env AKTO_ACCESS_JOB_LEASE; default 60).")
+    var jobLease: Int?
     @OptionGroup var service: ServiceOptions
 
     func run() async throws {
@@ -125,7 +129,11 @@ struct Serve: AsyncParsableCommand {
         let dispatcher = Dispatcher(
             registry: registry, limits: limits, logger: logger, metrics: PrometheusMetricsFactory(registry: metrics))
         let server = RPCServer(configuration: configuration, dispatcher: dispatcher, servingState: state, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        let workers = try positive(Environment.resolve(jobWorkers, "JOB_WORKERS", default: 2), "job-workers")
+        let lease = try positive(Environment.resolve(jobLease, "JOB_LEASE", default: 60), "job-lease")
+        let runner = JobRunner(
+            store: store, configuration: JobRunnerConfiguration(workers: workers, leaseSeconds: Int64(lease)), logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runner), .init(service: server)]
         if let gatewayConfiguration {
             let gateway = Gateway.application(
                 dispatcher: dispatcher, configuration: gatewayConfiguration, servingState: state,
