@@ -16,11 +16,14 @@ public struct Caller: Sendable, Hashable {
     /// The built-in role whose rights apply (a custom role's base role).
     public let baseRole: BuiltinRole
     public let credential: Credential
+    /// The collections a custom role is limited to; nil when the caller may use every collection.
+    public let collectionIDs: Set<Int32>?
 
     public init(
         userID: Int32, email: String, accountID: Int32, organizationID: String, scope: Scope, roleName: String,
-        baseRole: BuiltinRole, credential: Credential
+        baseRole: BuiltinRole, credential: Credential, collectionIDs: Set<Int32>? = nil
     ) {
+        self.collectionIDs = collectionIDs
         self.userID = userID
         self.email = email
         self.accountID = accountID
@@ -29,6 +32,16 @@ public struct Caller: Sendable, Hashable {
         self.roleName = roleName
         self.baseRole = baseRole
         self.credential = credential
+    }
+
+    /// True when the caller may use this collection.
+    public func mayUse(collection id: Int32) -> Bool { collectionIDs?.contains(id) ?? true }
+
+    /// PERMISSION_DENIED for callers limited to some collections (account-wide work is not theirs to start).
+    public func requireAllCollections(_ operation: String) throws {
+        guard collectionIDs == nil else {
+            throw RPCError(.permissionDenied, "role \(roleName) is limited to some collections and cannot run \(operation)")
+        }
     }
 
     /// True when the caller signed in with a session (not an API key).

@@ -74,16 +74,18 @@ public struct Authenticator: Sendable {
         }
         let roleName = membership?.roles[scope] ?? BuiltinRole.noAccess.rawValue
         let baseRole: BuiltinRole
+        var collections: Set<Int32>?
         if let builtin = BuiltinRole(rawValue: roleName) {
             baseRole = builtin
         } else if let custom = try await store.customRole(accountID: accountID, name: roleName) {
             baseRole = custom.baseRole
+            if !custom.apiCollectionIDs.isEmpty { collections = Set(custom.apiCollectionIDs) }
         } else {
             baseRole = .noAccess
         }
         return Caller(
             userID: userID, email: user.email, accountID: accountID, organizationID: account.organizationID, scope: scope,
-            roleName: roleName, baseRole: baseRole, credential: credential)
+            roleName: roleName, baseRole: baseRole, credential: credential, collectionIDs: collections)
     }
 
     private static func isBase64URL(_ byte: UInt8) -> Bool {

@@ -36,6 +36,11 @@ extension AccessService {
                 throw RPCError.invalidField("samples", "at most \(Self.maxSamplesPerBatch) per call")
             }
             let samples = try request.samples.enumerated().map { try validated($1, index: $0) }
+            for (index, sample) in samples.enumerated() where !caller.mayUse(collection: sample.collectionID) {
+                throw RPCError(
+                    .permissionDenied, "samples[\(index)]: role \(caller.roleName) may not use collection \(sample.collectionID)",
+                    violations: [FieldViolation(field: "samples[\(index)].apiCollectionId", description: "is outside your role's collections")])
+            }
             let recorded = try await store.recordSamples(
                 accountID: caller.accountID, samples: samples, now: now, audit: audit(caller, context, "RecordTrafficSamples"))
             return RecordTrafficSamplesResponse(accepted: Int32(recorded.accepted), newComponents: Int32(recorded.newComponents))
@@ -43,7 +48,7 @@ extension AccessService {
         try registry.register(
             Methods.InventoryService.getCollections, policy: OperationPolicy(.inventory, .read), service: self
         ) { request, caller, _ in
-            let collections = try await store.collections(accountID: caller.accountID)
+            let collections = try await store.collections(accountID: caller.accountID).filter { caller.mayUse(collection: $0.id) }
             var components: [Int32: [ApiComponentRecord]] = [:]
             if request.includeComponents {
                 for component in try await store.components(accountID: caller.accountID) {
@@ -80,6 +85,7 @@ extension AccessService {
         try registry.register(
             Methods.InventoryService.applyAccessType, policy: OperationPolicy(.adminActions, .readWrite), service: self
         ) { _, caller, context in
+            try caller.requireAllCollections("ApplyAccessType")
             let job = try await store.enqueue(
                 kind: .applyAccessType, accountID: caller.accountID, now: now, audit: audit(caller, context, "ApplyAccessType"))
             return ApplyAccessTypeResponse(jobId: job.job.id)
@@ -88,6 +94,7 @@ extension AccessService {
             Methods.InventoryService.resetCollectionAccessTypes, policy: OperationPolicy(.inventory, .readWrite),
             service: self
         ) { _, caller, context in
+            try caller.requireAllCollections("ResetCollectionAccessTypes")
             let job = try await store.enqueue(
                 kind: .resetCollectionAccessTypes, accountID: caller.accountID, now: now,
                 audit: audit(caller, context, "ResetCollectionAccessTypes"))

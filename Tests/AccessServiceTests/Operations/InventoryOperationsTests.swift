@@ -217,4 +217,28 @@ import Testing
             Methods.InventoryService.recordTrafficSamples,
             RecordTrafficSamplesRequest(samples: [sample(aCollection, "/x", "8.8.8.8")]), b) == .invalidArgument)
     }
+
+    @Test func aCustomRoleWithCollectionsSeesAndWritesOnlyThose() async throws {
+        let h = try Harness()
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        let mine = try #require(
+            try await h.call(Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "mine"), admin).apiCollection)
+        let theirs = try #require(
+            try await h.call(Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "theirs"), admin).apiCollection)
+        _ = try await h.call(
+            Methods.RoleService.createCustomRole,
+            CreateCustomRoleRequest(roleName: "SCOPED", baseRole: "MEMBER", apiCollectionIds: [mine.id]), admin)
+        let scoped = try await h.addMember(email: "s@example.com", role: "SCOPED")
+        let visible = try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), scoped)
+        #expect(visible.apiCollections.map(\.id) == [mine.id])
+        #expect(try await h.code(
+            Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: [sample(mine.id, "/ok", "8.8.8.8")]), scoped) == .ok)
+        #expect(try await h.code(
+            Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: [sample(theirs.id, "/no", "8.8.8.8")]), scoped)
+            == .permissionDenied)
+        #expect(try await h.code(Methods.InventoryService.resetCollectionAccessTypes, ResetCollectionAccessTypesRequest(), scoped) == .permissionDenied)
+        // With no collections listed, the role has its base role's full reach.
+        _ = try await h.call(Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "SCOPED", baseRole: "MEMBER"), admin)
+        #expect(try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), scoped).apiCollections.count == 6)
+    }
 }
