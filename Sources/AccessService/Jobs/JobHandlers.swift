@@ -5,6 +5,7 @@ import AccessWire
 struct JobHandlers: Sendable {
     let store: any ServiceStore
     let pageSize: Int
+    let billing: (any BillingProvider)?
 
     /// Runs the job and returns its result as JSON text.
     func run(_ job: JobRecord, lease: Lease) async throws -> String {
@@ -72,10 +73,18 @@ struct JobHandlers: Sendable {
         }
         try await lease.renew()
         try await store.recordUsage(organizationID: account.organizationID, measurements: measurements, now: job.createdAt)
-        return result([
+        var members: [(key: String, value: JSONValue)] = [
             ("accounts", .integer(counts.count)), ("measurements", .integer(measurements.count)),
-            ("reported", .bool(false)), ("reportSkippedReason", .string("billing is not configured")),
-        ])
+        ]
+        if let billing {
+            // A failure here fails the attempt; the retry re-stores the same rows and reports again.
+            try await billing.reportUsage(
+                organizationID: account.organizationID, measurements: measurements, deadline: .now + .seconds(30))
+            members.append(("reported", .bool(true)))
+        } else {
+            members += [("reported", .bool(false)), ("reportSkippedReason", .string("billing is not configured"))]
+        }
+        return result(members)
     }
 
     private func result(_ members: [(key: String, value: JSONValue)]) -> String {

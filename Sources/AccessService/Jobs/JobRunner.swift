@@ -41,9 +41,15 @@ public struct JobRunner: Service {
     let clock: any WallClock
     let logger: Logger
     let owner: String
+    let billing: (any BillingProvider)?
 
-    public init(store: any ServiceStore, configuration: JobRunnerConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    /// - Parameter billing: where the usage job reports usage; nil when billing is not configured.
+    public init(
+        store: any ServiceStore, configuration: JobRunnerConfiguration, billing: (any BillingProvider)? = nil,
+        clock: any WallClock = SystemWallClock(), logger: Logger
+    ) {
         self.store = store
+        self.billing = billing
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -89,7 +95,7 @@ public struct JobRunner: Service {
         jobLogger[metadataKey: "kind"] = "\(job.kind.rawValue)"
         let lease = Lease(store: store, id: job.id, owner: owner, seconds: configuration.leaseSeconds, clock: clock)
         do {
-            let result = try await JobHandlers(store: store, pageSize: configuration.pageSize).run(job, lease: lease)
+            let result = try await JobHandlers(store: store, pageSize: configuration.pageSize, billing: billing).run(job, lease: lease)
             try await store.complete(id: job.id, owner: owner, result: result, now: now)
             jobLogger.info("job succeeded", metadata: ["attempt": "\(job.attempts)"])
         } catch is CancellationError {

@@ -9,11 +9,11 @@ import Testing
 @testable import AccessStore
 
 @Suite struct InventoryOperationsTests {
-    private func runner(_ h: Harness, maxAttempts: Int32 = 5) -> JobRunner {
+    private func runner(_ h: Harness, maxAttempts: Int32 = 5, billing: (any BillingProvider)? = nil) -> JobRunner {
         JobRunner(
             store: h.store,
             configuration: JobRunnerConfiguration(workers: 1, leaseSeconds: 60, maxAttempts: maxAttempts, baseBackoffSeconds: 10, pageSize: 2),
-            clock: h.clock, logger: Logger(label: "test"))
+            billing: billing, clock: h.clock, logger: Logger(label: "test"))
     }
 
     private func sample(_ collection: Int32, _ path: String, _ source: String, outgoing: Bool = false, headers: [String: String] = [:])
@@ -240,5 +240,31 @@ import Testing
         // With no collections listed, the role has its base role's full reach.
         _ = try await h.call(Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "SCOPED", baseRole: "MEMBER"), admin)
         #expect(try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), scoped).apiCollections.count == 6)
+    }
+
+    /// A provider that records what it was sent, or fails.
+    final class RecordingBilling: BillingProvider, @unchecked Sendable {
+        var reports: [(String, Int)] = []
+        var failing = false
+        func reportUsage(organizationID: String, measurements: [UsageRecord], deadline: ContinuousClock.Instant) async throws {
+            if failing { throw RPCError(.unavailable, "billing is down") }
+            reports.append((organizationID, measurements.count))
+        }
+    }
+
+    @Test func theUsageJobReportsToTheProviderAndRetriesWhenItIsDown() async throws {
+        let h = try Harness()
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        let billing = RecordingBilling()
+        billing.failing = true
+        let jobID = try await h.call(Methods.BillingService.refreshUsageDataForOrg, RefreshUsageDataForOrgRequest(), admin).jobId
+        #expect(try await runner(h, billing: billing).runOnce())
+        #expect(try await jobRow(h, jobID).state == "QUEUED")  // retried later
+        billing.failing = false
+        h.clock.advance(16)
+        #expect(try await runner(h, billing: billing).runOnce())
+        let job = try await h.call(Methods.JobService.getJob, GetJobRequest(jobId: jobID), admin).job
+        #expect(job?.state == "SUCCEEDED" && job?.result.contains(#""reported":true"#) == true)
+        #expect(billing.reports.count == 1 && billing.reports.first?.1 == 5)
     }
 }
