@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -89,6 +90,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "AccessBilling",
+            dependencies: [
+                "AccessCore", "AccessWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "AccessGateway",
             dependencies: [
                 "AccessRPC", "AccessWire", "AccessCore",
@@ -111,7 +121,7 @@ let package = Package(
             name: "akto-access",
             dependencies: [
                 "AccessServer", "AccessClient", "AccessRPC", "AccessWire", "AccessCore", "AccessStore", "AccessService",
-                "AccessGateway",
+                "AccessGateway", "AccessBilling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,6 +166,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AccessBillingTests",
+            dependencies: [
+                "AccessBilling", "AccessService", "AccessStore", "AccessRPC", "AccessWire", "AccessCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),

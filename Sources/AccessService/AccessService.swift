@@ -11,11 +11,16 @@ public struct AccessService: Sendable {
     let clock: any WallClock
     let hasher: PasswordHasher
     let authenticator: Authenticator
+    let billing: (any BillingProvider)?
+    let checkouts = SingleFlight<CheckoutKey, CheckoutOutcome>()
 
-    public init(store: any ServiceStore, configuration: ServiceConfiguration, clock: any WallClock = SystemWallClock())
-        throws
-    {
+    /// - Parameter billing: the billing provider; nil when billing is not configured.
+    public init(
+        store: any ServiceStore, configuration: ServiceConfiguration, billing: (any BillingProvider)? = nil,
+        clock: any WallClock = SystemWallClock()
+    ) throws {
         self.store = store
+        self.billing = billing
         self.configuration = configuration
         self.clock = clock
         self.hasher = try PasswordHasher(parameters: configuration.passwordHashing)
@@ -32,6 +37,7 @@ public struct AccessService: Sendable {
         try registerTeamOperations(into: &registry)
         try registerRoleOperations(into: &registry)
         try registerInventoryOperations(into: &registry)
+        try registerBillingOperations(into: &registry)
     }
 
     /// The current time in whole seconds.

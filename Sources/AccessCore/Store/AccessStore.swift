@@ -123,6 +123,9 @@ public protocol AccessStore: Sendable {
     /// The endpoints of the user's web-push subscriptions, newest first.
     func pushSubscriptionEndpoints(userID: Int32) async throws -> [String]
 
+    /// Writes an audit row on its own (for mutations whose effect lives outside the database, e.g. billing).
+    func appendAudit(_ entry: AuditEntry) async throws
+
     /// The newest audit rows of an account, newest first, with ids below `beforeID` (0 = from the newest).
     func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
 }

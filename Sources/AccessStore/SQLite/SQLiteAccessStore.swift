@@ -419,6 +419,10 @@ public final class SQLiteAccessStore: AccessStore {
 
     // MARK: Audit
 
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await write { db in try Self.insertAudit(db, entry) }
+    }
+
     public func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)] {
         try await read { db in
             try Row.fetchAll(

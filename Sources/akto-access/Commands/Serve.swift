@@ -119,7 +119,9 @@ struct Serve: AsyncParsableCommand {
         }
 
         let store = try service.openStore(dataDirectory: dataDirectory)
-        let accessService = try AccessService(store: store, configuration: serviceConfiguration)
+        let billing = try service.billingProvider(logger: logger)
+        if billing == nil { logger.notice("billing is not configured: ProvisionSubscription answers FAILED_PRECONDITION") }
+        let accessService = try AccessService(store: store, configuration: serviceConfiguration, billing: billing)
         let state = ServingState()
         var registry = MethodRegistry()
         try accessService.register(into: &registry)
@@ -132,7 +134,8 @@ struct Serve: AsyncParsableCommand {
         let workers = try positive(Environment.resolve(jobWorkers, "JOB_WORKERS", default: 2), "job-workers")
         let lease = try positive(Environment.resolve(jobLease, "JOB_LEASE", default: 60), "job-lease")
         let runner = JobRunner(
-            store: store, configuration: JobRunnerConfiguration(workers: workers, leaseSeconds: Int64(lease)), logger: logger)
+            store: store, configuration: JobRunnerConfiguration(workers: workers, leaseSeconds: Int64(lease)),
+            billing: billing, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runner), .init(service: server)]
         if let gatewayConfiguration {
             let gateway = Gateway.application(

@@ -1,5 +1,7 @@
+import AccessBilling
 import AccessCore
 import AccessService
+import Logging
 import AccessStore
 import ArgumentParser
 
@@ -19,6 +21,26 @@ struct ServiceOptions: ParsableArguments {
     var maxApiTokens: Int?
     @Option(help: "scrypt cost: N = 2^this (env AKTO_ACCESS_SCRYPT_LOG_ROUNDS; default 15, range 10-20).")
     var scryptLogRounds: Int?
+    @Option(help: "Stigg GraphQL endpoint, e.g. https://api.stigg.io/graphql (env AKTO_ACCESS_STIGG_ENDPOINT).")
+    var stiggEndpoint: String?
+    @Option(help: "Stigg server API key; prefer the env AKTO_ACCESS_STIGG_API_KEY (never logged).")
+    var stiggApiKey: String?
+
+    /// The billing provider, or nil when billing is not configured.
+    func billingProvider(logger: Logger) throws -> (any BillingProvider)? {
+        let endpoint = try Environment.resolve(stiggEndpoint, "STIGG_ENDPOINT", default: "")
+        let key = try Environment.resolve(stiggApiKey, "STIGG_API_KEY", default: "")
+        switch (endpoint.isEmpty, key.isEmpty) {
+        case (true, true): return nil
+        case (false, false):
+            guard endpoint.hasPrefix("https://") || endpoint.hasPrefix("http://127.0.0.1") || endpoint.hasPrefix("http://localhost") else {
+                throw ValidationError("--stigg-endpoint must be https (http only on localhost)")
+            }
+            return StiggBillingProvider(configuration: StiggConfiguration(endpoint: endpoint, apiKey: key), logger: logger)
+        default:
+            throw ValidationError("billing needs both --stigg-endpoint and the Stigg API key (AKTO_ACCESS_STIGG_API_KEY)")
+        }
+    }
 
     func openStore(dataDirectory: String) throws -> SQLiteAccessStore {
         let mode = try Environment.resolve(sqliteSynchronous, "SQLITE_SYNCHRONOUS", default: "full")

@@ -3,6 +3,7 @@ import AccessRPC
 import AccessWire
 import GRDB
 import Logging
+import Synchronization
 import Testing
 
 @testable import AccessService
@@ -243,12 +244,25 @@ import Testing
     }
 
     /// A provider that records what it was sent, or fails.
-    final class RecordingBilling: BillingProvider, @unchecked Sendable {
-        var reports: [(String, Int)] = []
-        var failing = false
+    final class RecordingBilling: BillingProvider {
+        private let state = Mutex<(reports: [(String, Int)], failing: Bool)>(([], false))
+        var reports: [(String, Int)] { state.withLock { $0.reports } }
+        var failing: Bool {
+            get { state.withLock { $0.failing } }
+            set { state.withLock { $0.failing = newValue } }
+        }
+
         func reportUsage(organizationID: String, measurements: [UsageRecord], deadline: ContinuousClock.Instant) async throws {
-            if failing { throw RPCError(.unavailable, "billing is down") }
-            reports.append((organizationID, measurements.count))
+            try state.withLock { state in
+                if state.failing { throw RPCError(.unavailable, "billing is down") }
+                state.reports.append((organizationID, measurements.count))
+            }
+        }
+
+        func provisionSubscription(_ checkout: SubscriptionCheckout, deadline: ContinuousClock.Instant) async throws
+            -> CheckoutOutcome
+        {
+            throw RPCError(.unimplemented, "checkouts are not part of this test")
         }
     }
 
