@@ -1,11 +1,6 @@
-import AccessBilling
 import AccessCore
 import AccessRPC
-import AccessService
-import AccessStore
 import AccessWire
-import Foundation
-import Logging
 import Testing
 
 /// ProvisionSubscription (17) through the real dispatcher, the real Stigg provider and the fake Stigg server.
@@ -13,18 +8,16 @@ import Testing
     let fake = FakeStigg()
 
     struct Service {
-        let dispatcher: Dispatcher
-        let session: [MetadataEntry]
+        let harness: BillingHarness
         let organizationID: String
 
         func call(_ request: ProvisionSubscriptionRequest) async throws -> Result<CheckoutResult, RPCError> {
-            let result = await dispatcher.dispatch(
-                DispatchRequest(
-                    method: Methods.BillingService.provisionSubscription.path, metadata: session,
-                    payload: try MessageCodec.encode(request), timeout: .seconds(2)))
-            if let error = result.status.error { return .failure(error) }
-            return .success(
-                try #require(try MessageCodec.decode(ProvisionSubscriptionResponse.self, from: result.payload).checkoutResult))
+            do {
+                let answer = try await harness.call(Methods.BillingService.provisionSubscription, request, timeout: .seconds(2))
+                return .success(try #require(answer.checkoutResult))
+            } catch let error as RPCError {
+                return .failure(error)
+            }
         }
 
         func request(
@@ -37,32 +30,9 @@ import Testing
     }
 
     private func service(endpoint: String?) async throws -> Service {
-        let directory = NSTemporaryDirectory() + "akto-billing-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try SQLiteAccessStore(configuration: SQLiteConfiguration(path: directory + "/b.sqlite"))
-        let billing = endpoint.map {
-            StiggBillingProvider(
-                configuration: StiggConfiguration(endpoint: $0, apiKey: FakeStigg.apiKey, backoff: .milliseconds(50)),
-                logger: Logger(label: "test"))
-        }
-        let access = try AccessService(
-            store: store,
-            configuration: ServiceConfiguration(
-                redirectAllowList: ["https://app.example.com", "http://localhost:3000"],
-                passwordHashing: ScryptParameters(logRounds: 10)),
-            billing: billing)
-        var registry = MethodRegistry()
-        try access.register(into: &registry)
-        let dispatcher = Dispatcher(registry: registry, logger: Logger(label: "test"))
-        let signup = await dispatcher.dispatch(
-            DispatchRequest(
-                method: Methods.SessionService.signup.path,
-                payload: try MessageCodec.encode(SignupRequest(email: "admin@example.com", password: "Secret123"))))
-        let token = try MessageCodec.decode(SignupResponse.self, from: signup.payload).sessionToken
-        let session = [MetadataEntry("authorization", "Bearer " + token)]
-        let me = await dispatcher.dispatch(DispatchRequest(method: Methods.SessionService.me.path, metadata: session))
-        let organization = try #require(try MessageCodec.decode(MeResponse.self, from: me.payload).organization?.id)
-        return Service(dispatcher: dispatcher, session: session, organizationID: organization)
+        let harness = try await BillingHarness(endpoint: endpoint)
+        let organization = try #require(try await harness.call(Methods.SessionService.me, MeRequest()).organization?.id)
+        return Service(harness: harness, organizationID: organization)
     }
 
     @Test func returnsTheCheckoutURL() async throws {
