@@ -9,7 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "akto-access", targets: ["akto-access"]),
-        .library(name: "AccessClient", targets: ["AccessClient"]),
+        .library(name: "AccessClient", targets: ["AccessClient", "AccessCore", "AccessWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
