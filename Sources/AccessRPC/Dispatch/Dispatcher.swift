@@ -48,6 +48,7 @@ public struct Dispatcher: Sendable {
     public let limits: DispatchLimits
     private let logger: Logger
     private let metrics: any MetricsFactory
+    private let instruments: Instruments
 
     /// - Parameter metrics: where the per-method counters and timers go; the process-wide factory by default.
     public init(
@@ -58,6 +59,7 @@ public struct Dispatcher: Sendable {
         self.limits = limits
         self.logger = logger
         self.metrics = metrics
+        self.instruments = Instruments(factory: metrics)
     }
 
     /// The deadline for a caller's timeout: the default when none, never past the maximum.
@@ -171,15 +173,8 @@ public struct Dispatcher: Sendable {
         let known = registry.method(request.method) != nil
         let method = known ? request.method : "unknown"
         let code = result.status.code
-        Counter(
-            label: "akto_access_rpc_requests_total",
-            dimensions: [("method", method), ("code", code.grpcName), ("transport", request.transport.rawValue)],
-            factory: metrics
-        ).increment()
-        Timer(
-            label: "akto_access_rpc_duration_seconds",
-            dimensions: [("method", method), ("transport", request.transport.rawValue)], factory: metrics
-        ).recordNanoseconds(duration.nanosecondsClamped)
+        instruments.counter(method: method, code: code, transport: request.transport).increment()
+        instruments.timer(method: method, transport: request.transport).recordNanoseconds(duration.nanosecondsClamped)
         var fields: Logger.Metadata = [
             "method": "\(known ? request.method : String(request.method.prefix(128)))",
             "code": "\(code.grpcName)",
