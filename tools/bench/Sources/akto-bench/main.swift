@@ -305,8 +305,9 @@ report += """
     Memory (server RSS): idle \(String(format: "%.1f", idleRSS)) MiB; with \(idle.count) idle connections \
     \(String(format: "%.1f", busyRSS)) MiB.
 
-    Not measured yet: the grpc-swift-2 peer (case 3) and the HTTP gateway under load (case 4).
-
     """
+let notes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("NOTES.md")
+if let analysis = try? String(contentsOf: notes, encoding: .utf8) { report += "\n" + analysis }
 print(report)
 try report.write(toFile: output, atomically: true, encoding: .utf8)
