@@ -116,4 +116,14 @@ import Testing
             #expect(error.violations.first?.field == "username")
         }
     }
+
+    @Test func auditLogPagingIsBounded() async throws {
+        let h = try Harness()
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        #expect(try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(limit: 501), admin) == .invalidArgument)
+        #expect(try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(limit: -1), admin) == .invalidArgument)
+        #expect(try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(beforeId: -5), admin) == .invalidArgument)
+        let page = try await h.call(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(limit: 1), admin)
+        #expect(page.auditLogs.map(\.operation) == ["Signup"] && page.nextBeforeId == page.auditLogs.first?.id)
+    }
 }

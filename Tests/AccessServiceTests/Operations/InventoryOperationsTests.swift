@@ -281,4 +281,30 @@ import Testing
         #expect(job?.state == "SUCCEEDED" && job?.result.contains(#""reported":true"#) == true)
         #expect(billing.reports.count == 1 && billing.reports.first?.1 == 5)
     }
+
+    @Test func batchesAndHeadersAreBounded() async throws {
+        let h = try Harness()
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        let collection = try #require(
+            try await h.call(Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "c"), admin).apiCollection)
+        let tooMany = Array(repeating: sample(collection.id, "/a", "8.8.8.8"), count: AccessService.maxSamplesPerBatch + 1)
+        let batch = try await #require(throws: RPCError.self) {
+            try await h.call(Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: tooMany), admin)
+        }
+        #expect(batch.violations.first?.field == "samples")
+        #expect(try await h.code(Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: []), admin) == .invalidArgument)
+        let manyHeaders = Dictionary(uniqueKeysWithValues: (0..<33).map { ("h\($0)", "v") })
+        let longValue = ["x-forwarded-for": String(repeating: "1", count: 1025)]
+        for headers in [manyHeaders, longValue] {
+            let error = try await #require(throws: RPCError.self) {
+                try await h.call(
+                    Methods.InventoryService.recordTrafficSamples,
+                    RecordTrafficSamplesRequest(samples: [sample(collection.id, "/a", "8.8.8.8", headers: headers)]), admin)
+            }
+            #expect(error.violations.first?.field == "samples[0].headers")
+        }
+        // Nothing of the refused batches was stored.
+        #expect(try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), admin)
+            .apiCollections.first { $0.id == collection.id }?.urlsCount == 0)
+    }
 }
