@@ -175,15 +175,19 @@ public final class RPCServer: Service, Sendable {
         }
     }
 
-    /// Runs the calls of one connection until it closes; each call is a child task.
+    /// Runs the calls of one connection until it closes; each call is a child task. The loop and the call
+    /// tasks prefer the connection's event loop as their executor, so a call hops threads only when its
+    /// handler awaits something that runs elsewhere (the database).
     private func serve(_ connection: AcceptedConnection) async {
-        await withDiscardingTaskGroup { calls in
-            for await work in connection.work {
-                calls.addTask {
-                    self.runningCalls.add(1, ordering: .relaxed)
-                    let result = await self.dispatcher.dispatch(work.request, signal: work.signal)
-                    self.runningCalls.subtract(1, ordering: .relaxed)
-                    work.complete(result)
+        await withTaskExecutorPreference(EventLoopTaskExecutor(connection.channel.eventLoop)) {
+            await withDiscardingTaskGroup { calls in
+                for await work in connection.work {
+                    calls.addTask {
+                        self.runningCalls.add(1, ordering: .relaxed)
+                        let result = await self.dispatcher.dispatch(work.request, signal: work.signal)
+                        self.runningCalls.subtract(1, ordering: .relaxed)
+                        work.complete(result)
+                    }
                 }
             }
         }

@@ -3,16 +3,24 @@ import Synchronization
 
 /// Tells a running call to stop: fired by a transport when the caller cancels or the deadline passes.
 ///
-/// The first `fire` wins and records why; `wait()` returns once it has fired, or when the waiting task is
-/// itself cancelled.
+/// The first `fire` wins and records why. A call runs its handler inside `cancelling(_:)`, so firing cancels
+/// the handler's task directly — no watcher task per call. `wait()` is for code that wants to suspend until
+/// the signal fires.
 public final class CancellationSignal: Sendable {
-    private enum State {
-        case idle
-        case waiting(CheckedContinuation<Void, Never>)
-        case fired(RPCError)
+    private struct State: ~Copyable {
+        var reason: RPCError?
+        var waiter: CheckedContinuation<Void, Never>?
+        /// The task running inside `cancelling(_:)`; only stored while that call is on the stack, and cleared
+        /// under the lock before it returns, so `fire` never touches a task that has finished.
+        var task: RunningTask?
     }
 
-    private let state = Mutex<State>(.idle)
+    /// `UnsafeCurrentTask` is not Sendable; the lock and the clear-before-return rule above make sharing it safe.
+    private struct RunningTask: @unchecked Sendable {
+        let task: UnsafeCurrentTask
+    }
+
+    private let state = Mutex<State>(State())
 
     public init() {}
 
@@ -20,16 +28,12 @@ public final class CancellationSignal: Sendable {
     @discardableResult
     public func fire(_ reason: RPCError) -> Bool {
         let (won, waiter): (Bool, CheckedContinuation<Void, Never>?) = state.withLock { state in
-            switch state {
-            case .fired:
-                return (false, nil)
-            case .idle:
-                state = .fired(reason)
-                return (true, nil)
-            case .waiting(let continuation):
-                state = .fired(reason)
-                return (true, continuation)
-            }
+            guard state.reason == nil else { return (false, nil) }
+            state.reason = reason
+            // Cancelling under the lock: the task cannot leave `cancelling` (which clears it) meanwhile.
+            state.task?.task.cancel()
+            defer { state.waiter = nil }
+            return (true, state.waiter)
         }
         waiter?.resume()
         return won
@@ -37,10 +41,25 @@ public final class CancellationSignal: Sendable {
 
     /// Why the signal fired, nil while it has not.
     public var reason: RPCError? {
-        state.withLock { state in
-            if case .fired(let reason) = state { return reason }
-            return nil
+        state.withLock { $0.reason }
+    }
+
+    /// Runs `body` in the current task, cancelling that task if the signal fires before `body` returns (or
+    /// at once if it already fired). One `cancelling` at a time per signal.
+    public func cancelling<T>(_ body: () async throws -> T) async throws -> T {
+        withUnsafeCurrentTask { task in
+            guard let task else { return }
+            let running = RunningTask(task: task)
+            state.withLock { state in
+                if state.reason != nil {
+                    running.task.cancel()
+                } else {
+                    state.task = running
+                }
+            }
         }
+        defer { state.withLock { $0.task = nil } }
+        return try await body()
     }
 
     /// Suspends until the signal fires or the calling task is cancelled. One waiter at a time.
@@ -50,23 +69,16 @@ public final class CancellationSignal: Sendable {
                 // Checked under the lock: a cancellation that ran `onCancel` before the continuation was stored
                 // has already set the flag, so it cannot be lost.
                 let resumeNow = state.withLock { state -> Bool in
-                    switch state {
-                    case .fired: return true
-                    case .idle, .waiting:
-                        if Task.isCancelled { return true }
-                        state = .waiting(continuation)
-                        return false
-                    }
+                    if state.reason != nil || Task.isCancelled { return true }
+                    state.waiter = continuation
+                    return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
-                if case .waiting(let continuation) = state {
-                    state = .idle
-                    return continuation
-                }
-                return nil
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
             }
             waiter?.resume()
         }

@@ -106,19 +106,9 @@ public struct Dispatcher: Sendable {
             peer: request.peer, transport: request.transport, requestID: requestID, logger: callLogger,
             codecLimits: limits.codec)
         guard let signal else { return try await method.handler(request.payload, context) }
-        return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
-            group.addTask { try await method.handler(request.payload, context) }
-            group.addTask {
-                await signal.wait()
-                return nil
-            }
-            defer { group.cancelAll() }
-            while let outcome = try await group.next() {
-                if let payload = outcome { return payload }
-                if let reason = signal.reason { throw reason }
-            }
-            throw CancellationError()
-        }
+        // The signal cancels this task when it fires; the handler sees an ordinary task cancellation, and
+        // `rpcError` reports the signal's reason.
+        return try await signal.cancelling { try await method.handler(request.payload, context) }
     }
 
     private func validate(metadata: [MetadataEntry]) throws {

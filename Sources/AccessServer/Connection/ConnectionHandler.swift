@@ -166,7 +166,14 @@ final class ConnectionHandler: ChannelInboundHandler {
                     method: request.method, metadata: request.metadata, payload: request.payload, timeout: timeout,
                     peer: peer, transport: .socket),
                 signal: signal,
-                complete: { result in eventLoop.execute { bound.value.finish(callID, result) } }))
+                complete: { result in
+                    // Call tasks usually finish on this connection's loop (see `EventLoopTaskExecutor`).
+                    if eventLoop.inEventLoop {
+                        bound.value.finish(callID, result)
+                    } else {
+                        eventLoop.execute { bound.value.finish(callID, result) }
+                    }
+                }))
     }
 
     /// Writes the Response of an open call, once.
