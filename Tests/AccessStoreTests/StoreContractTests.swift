@@ -18,6 +18,24 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.all)
+    func principalReadsUserAccountMembershipAndTheScopesCustomRole(backend: StoreBackend) async throws {
+        let (store, user, _) = try await seeded(backend)
+        let role = CustomRoleRecord(
+            accountID: 1_000_000, name: "AUDITOR", baseRole: .guest, apiCollectionIDs: [], isDefaultInviteRole: false,
+            allowedFeatures: [], lastModifiedAt: 1)
+        try await store.createCustomRole(role, audit: entry("CreateCustomRole"))
+        try await store.setMemberRoles(
+            accountID: 1_000_000, userID: user.id, roles: [.dast: "AUDITOR"], audit: entry("UpdateUserScopeRoleMapping"))
+        let api = try #require(try await store.principal(userID: user.id, accountID: 1_000_000, scope: .api))
+        #expect(api.user.email == "a@example.com" && api.account.id == 1_000_000)
+        #expect(api.membership?.roles[.api] == "ADMIN" && api.customRole == nil)
+        let dast = try #require(try await store.principal(userID: user.id, accountID: 1_000_000, scope: .dast))
+        #expect(dast.customRole == role)
+        #expect(try await store.principal(userID: 9_999, accountID: 1_000_000, scope: .api) == nil)
+        #expect(try await store.principal(userID: user.id, accountID: 4_242, scope: .api) == nil)
+    }
+
+    @Test(arguments: StoreBackend.all)
     func onlyOneFirstUserEvenUnderARace(backend: StoreBackend) async throws {
         let store = try backend.make()
         let successes = await withTaskGroup(of: Bool.self) { group in

@@ -33,6 +33,10 @@ public protocol AccessStore: Sendable {
     /// Every account the user belongs to, with the user's roles there, by account id.
     func memberships(userID: Int32) async throws -> [(account: AccountRecord, membership: MembershipRecord)]
     func customRole(accountID: Int32, name: String) async throws -> CustomRoleRecord?
+    /// What authenticating a credential needs, read together: the user, the account, the user's membership
+    /// there (nil when not a member) and the custom role that membership holds in `scope` (nil when the role is
+    /// built-in or unknown). Nil when the user or the account no longer exists.
+    func principal(userID: Int32, accountID: Int32, scope: Scope) async throws -> PrincipalRecord?
 
     func apiToken(digest: [UInt8]) async throws -> ApiTokenRecord?
     /// Records a token's use; may be coarse (it is not audited).
@@ -128,4 +132,17 @@ public protocol AccessStore: Sendable {
 
     /// The newest audit rows of an account, newest first, with ids below `beforeID` (0 = from the newest).
     func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
+}
+
+extension AccessStore {
+    /// Composed from the single lookups; a backend overrides it with one round trip.
+    public func principal(userID: Int32, accountID: Int32, scope: Scope) async throws -> PrincipalRecord? {
+        guard let user = try await user(id: userID), let account = try await account(id: accountID) else { return nil }
+        let membership = try await membership(userID: userID, accountID: accountID)
+        var custom: CustomRoleRecord?
+        if let name = membership?.roles[scope], BuiltinRole(rawValue: name) == nil {
+            custom = try await customRole(accountID: accountID, name: name)
+        }
+        return PrincipalRecord(user: user, account: account, membership: membership, customRole: custom)
+    }
 }

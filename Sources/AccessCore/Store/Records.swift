@@ -123,6 +123,21 @@ public struct MembershipRecord: Sendable, Hashable {
     }
 }
 
+/// The records behind an authenticated caller (see `AccessStore.principal`).
+public struct PrincipalRecord: Sendable, Hashable {
+    public var user: UserRecord
+    public var account: AccountRecord
+    public var membership: MembershipRecord?
+    public var customRole: CustomRoleRecord?
+
+    public init(user: UserRecord, account: AccountRecord, membership: MembershipRecord?, customRole: CustomRoleRecord?) {
+        self.user = user
+        self.account = account
+        self.membership = membership
+        self.customRole = customRole
+    }
+}
+
 /// One audit row: who did what to what, when, and from where. Never holds a secret.
 public struct AuditEntry: Sendable, Hashable {
     public var actorUserID: Int32?

@@ -165,6 +165,8 @@ public struct Dispatcher: Sendable {
         let code = result.status.code
         instruments.counter(method: method, code: code, transport: request.transport).increment()
         instruments.timer(method: method, transport: request.transport).recordNanoseconds(duration.nanosecondsClamped)
+        let level: Logger.Level = code == .internal || code == .unknown || code == .dataLoss ? .error : .info
+        guard logger.logLevel <= level else { return }  // no metadata built for a line nobody will see
         var fields: Logger.Metadata = [
             "method": "\(known ? request.method : String(request.method.prefix(128)))",
             "code": "\(code.grpcName)",
@@ -174,7 +176,6 @@ public struct Dispatcher: Sendable {
             "request-id": "\(requestID)",
         ]
         if let cause { fields["cause"] = "\(cause)" }
-        let level: Logger.Level = code == .internal || code == .unknown || code == .dataLoss ? .error : .info
         logger.log(level: level, "call", metadata: fields)
     }
 }

@@ -65,10 +65,10 @@ public struct Authenticator: Sendable {
     private func resolve(userID: Int32, accountID: Int32, scope: Scope, credential: Caller.Credential) async throws
         -> Caller
     {
-        guard let user = try await store.user(id: userID), let account = try await store.account(id: accountID) else {
+        guard let principal = try await store.principal(userID: userID, accountID: accountID, scope: scope) else {
             throw RPCError(.unauthenticated, "the credential's user or account no longer exists")
         }
-        let membership = try await store.membership(userID: userID, accountID: accountID)
+        let membership = principal.membership
         if case .apiKey = credential, membership == nil {
             throw RPCError(.unauthenticated, "the API key's owner is no longer a member of its account")
         }
@@ -77,14 +77,14 @@ public struct Authenticator: Sendable {
         var collections: Set<Int32>?
         if let builtin = BuiltinRole(rawValue: roleName) {
             baseRole = builtin
-        } else if let custom = try await store.customRole(accountID: accountID, name: roleName) {
+        } else if let custom = principal.customRole {
             baseRole = custom.baseRole
             if !custom.apiCollectionIDs.isEmpty { collections = Set(custom.apiCollectionIDs) }
         } else {
             baseRole = .noAccess
         }
         return Caller(
-            userID: userID, email: user.email, accountID: accountID, organizationID: account.organizationID, scope: scope,
+            userID: userID, email: principal.user.email, accountID: accountID, organizationID: principal.account.organizationID, scope: scope,
             roleName: roleName, baseRole: baseRole, credential: credential, collectionIDs: collections)
     }
 

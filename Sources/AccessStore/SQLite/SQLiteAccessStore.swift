@@ -11,19 +11,29 @@ public struct SQLiteConfiguration: Sendable {
     public var synchronous: Synchronous
     /// How long a writer waits for another process's write lock before failing.
     public var busyTimeout: Double
+    /// Group commit: at most this many concurrent write calls share one transaction (one fsync). 1 turns
+    /// group commit off (one transaction per call).
+    public var maxWritesPerCommit: Int
 
-    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Double = 5) {
+    public static let defaultMaxWritesPerCommit = 256
+
+    public init(
+        path: String, synchronous: Synchronous = .full, busyTimeout: Double = 5,
+        maxWritesPerCommit: Int = SQLiteConfiguration.defaultMaxWritesPerCommit
+    ) {
         self.path = path
         self.synchronous = synchronous
         self.busyTimeout = busyTimeout
+        self.maxWritesPerCommit = maxWritesPerCommit
     }
 }
 
 /// The embedded default store: one SQLite file in WAL mode (GRDB `DatabasePool`), foreign keys on,
-/// `synchronous=FULL`, write transactions started IMMEDIATE. A call returns only after its transaction has
-/// committed.
+/// `synchronous=FULL`, write transactions started IMMEDIATE. Concurrent writes share transactions (group
+/// commit, see `GroupCommitter`); a call returns only after the transaction holding its change has committed.
 public final class SQLiteAccessStore: AccessStore {
     let pool: DatabasePool
+    private let committer: GroupCommitter
 
     /// Opens (creating if needed) the database and runs pending migrations.
     public init(configuration: SQLiteConfiguration) throws {
@@ -39,29 +49,23 @@ public final class SQLiteAccessStore: AccessStore {
             // `prepareDatabase` ran; the writer is one long-lived connection, so setting it here sticks.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
             try Migrations.migrator.migrate(pool)
+            committer = GroupCommitter(pool: pool, maxBatch: configuration.maxWritesPerCommit)
         } catch {
             throw RPCError(.unavailable, "cannot open the database \(configuration.path)", cause: "\(error)")
         }
     }
 
-    /// Runs `body` in one IMMEDIATE write transaction; database failures become UNAVAILABLE, rule violations
-    /// thrown as `RPCError` pass through (and roll the transaction back).
+    /// Runs `body` in an IMMEDIATE write transaction (shared with concurrent writes, each in its own
+    /// savepoint); database failures become UNAVAILABLE, rule violations thrown as `RPCError` pass through
+    /// (and roll back this call's changes only).
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await pool.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                guard let result else { throw RPCError(.internal, "transaction produced no result") }
-                return result
-            }
-        } catch let error as RPCError {
-            throw error
-        } catch {
-            throw RPCError(.unavailable, "the database is unavailable", cause: "\(error)")
-        }
+        try await committer.write(body)
+    }
+
+    /// A database failure as callers see it: UNAVAILABLE, with the cause kept for the log only.
+    static func unavailable(_ error: any Error) -> RPCError {
+        if let error = error as? RPCError { return error }
+        return RPCError(.unavailable, "the database is unavailable", cause: "\(error)")
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -217,6 +221,25 @@ public final class SQLiteAccessStore: AccessStore {
                 db, sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?",
                 arguments: [accountID, name.uppercased()]
             ).map(Self.customRole)
+        }
+    }
+
+    public func principal(userID: Int32, accountID: Int32, scope: Scope) async throws -> PrincipalRecord? {
+        try await read { db in
+            guard
+                let user = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userID]).map(Self.user),
+                let account = try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID])
+                    .map(Self.account)
+            else { return nil }
+            let membership = try Self.membership(db, userID: userID, accountID: accountID)
+            var custom: CustomRoleRecord?
+            if let name = membership?.roles[scope], BuiltinRole(rawValue: name) == nil {
+                custom = try Row.fetchOne(
+                    db, sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?",
+                    arguments: [accountID, name.uppercased()]
+                ).map(Self.customRole)
+            }
+            return PrincipalRecord(user: user, account: account, membership: membership, customRole: custom)
         }
     }
 

@@ -9,6 +9,8 @@ import ArgumentParser
 struct ServiceOptions: ParsableArguments {
     @Option(help: "SQLite synchronous mode: full or normal (env AKTO_ACCESS_SQLITE_SYNCHRONOUS; default full).")
     var sqliteSynchronous: String?
+    @Option(help: "Group commit: most concurrent writes per SQLite transaction, 1-4096; 1 turns it off (env AKTO_ACCESS_SQLITE_MAX_WRITES_PER_COMMIT; default 256).")
+    var sqliteMaxWritesPerCommit: Int?
     @Option(help: "Public dashboard URL, base of reset links (env AKTO_ACCESS_PUBLIC_BASE_URL; default http://localhost:8080).")
     var publicBaseUrl: String?
     @Option(help: "SSO/Auth0 logout URL Logout sends browsers to (env AKTO_ACCESS_LOGOUT_URL; default none).")
@@ -47,8 +49,14 @@ struct ServiceOptions: ParsableArguments {
         guard let synchronous = SQLiteConfiguration.Synchronous(rawValue: mode.uppercased()) else {
             throw ValidationError("--sqlite-synchronous must be full or normal, got \(mode)")
         }
+        let batch = try Environment.resolve(
+            sqliteMaxWritesPerCommit, "SQLITE_MAX_WRITES_PER_COMMIT", default: SQLiteConfiguration.defaultMaxWritesPerCommit)
+        guard (1...4096).contains(batch) else {
+            throw ValidationError("--sqlite-max-writes-per-commit must be 1-4096, got \(batch)")
+        }
         return try SQLiteAccessStore(
-            configuration: SQLiteConfiguration(path: dataDirectory + "/akto-access.sqlite", synchronous: synchronous))
+            configuration: SQLiteConfiguration(
+                path: dataDirectory + "/akto-access.sqlite", synchronous: synchronous, maxWritesPerCommit: batch))
     }
 
     func configuration() throws -> ServiceConfiguration {
