@@ -33,6 +33,16 @@ import Testing
         #expect(dast.customRole == role)
         #expect(try await store.principal(userID: 9_999, accountID: 1_000_000, scope: .api) == nil)
         #expect(try await store.principal(userID: user.id, accountID: 4_242, scope: .api) == nil)
+        // The credential lookups return the same principal in the same read.
+        let (session, viaSession) = try #require(try await store.sessionPrincipal(digest: digest("s1"), scope: .dast))
+        #expect(session.userID == user.id && viaSession == dast)
+        #expect(try await store.sessionPrincipal(digest: digest("nope"), scope: .api) == nil)
+        let token = try await store.createApiToken(
+            accountID: 1_000_000, userID: user.id, utility: .externalAPI, name: "k", digest: digest("k1"), now: 1, maxLive: 5,
+            audit: entry("AddApiToken"))
+        let (found, viaKey) = try #require(try await store.apiKeyPrincipal(digest: digest("k1"), scope: .api))
+        #expect(found == token && viaKey == api)
+        #expect(try await store.apiKeyPrincipal(digest: digest("k2"), scope: .api) == nil)
     }
 
     @Test(arguments: StoreBackend.all)

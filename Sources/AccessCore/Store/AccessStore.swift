@@ -19,7 +19,9 @@ public protocol AccessStore: Sendable {
 
     /// Opens a session in `accountID` (the user's most recent account when nil; FAILED_PRECONDITION when the user
     /// belongs to none) and records the login.
-    func createSession(userID: Int32, accountID: Int32?, digest: [UInt8], now: Int64, expiresAt: Int64, audit: AuditEntry)
+    func createSession(
+        userID: Int32, accountID: Int32?, digest: [UInt8], now: Int64, expiresAt: Int64, audit: AuditEntry
+    )
         async throws -> SessionRecord
 
     func session(digest: [UInt8]) async throws -> SessionRecord?
@@ -37,6 +39,14 @@ public protocol AccessStore: Sendable {
     /// there (nil when not a member) and the custom role that membership holds in `scope` (nil when the role is
     /// built-in or unknown). Nil when the user or the account no longer exists.
     func principal(userID: Int32, accountID: Int32, scope: Scope) async throws -> PrincipalRecord?
+    /// The API token with this digest and its owner's principal, read together; nil when no token matches.
+    func apiKeyPrincipal(digest: [UInt8], scope: Scope) async throws -> (
+        token: ApiTokenRecord, principal: PrincipalRecord?
+    )?
+    /// The session with this digest and its principal, read together; nil when no session matches.
+    func sessionPrincipal(digest: [UInt8], scope: Scope) async throws -> (
+        session: SessionRecord, principal: PrincipalRecord?
+    )?
 
     func apiToken(digest: [UInt8]) async throws -> ApiTokenRecord?
     /// Records a token's use; may be coarse (it is not audited).
@@ -144,5 +154,19 @@ extension AccessStore {
             custom = try await customRole(accountID: accountID, name: name)
         }
         return PrincipalRecord(user: user, account: account, membership: membership, customRole: custom)
+    }
+
+    public func apiKeyPrincipal(digest: [UInt8], scope: Scope) async throws
+        -> (token: ApiTokenRecord, principal: PrincipalRecord?)?
+    {
+        guard let token = try await apiToken(digest: digest) else { return nil }
+        return (token, try await principal(userID: token.userID, accountID: token.accountID, scope: scope))
+    }
+
+    public func sessionPrincipal(digest: [UInt8], scope: Scope) async throws
+        -> (session: SessionRecord, principal: PrincipalRecord?)?
+    {
+        guard let session = try await session(digest: digest) else { return nil }
+        return (session, try await principal(userID: session.userID, accountID: session.accountID, scope: scope))
     }
 }

@@ -38,34 +38,36 @@ public struct Authenticator: Sendable {
         guard token.utf8.count == 43, token.utf8.allSatisfy(Self.isBase64URL) else {
             throw RPCError(.unauthenticated, "invalid session token")
         }
-        guard let session = try await store.session(digest: Secrets.digest(token)) else {
+        guard let (session, principal) = try await store.sessionPrincipal(digest: Secrets.digest(token), scope: scope)
+        else {
             throw RPCError(.unauthenticated, "invalid session token")
         }
         guard !session.isRevoked, Double(session.expiresAt) > clock.now() else {
             throw RPCError(.unauthenticated, "the session has expired or was signed out; sign in again")
         }
-        return try await resolve(
-            userID: session.userID, accountID: session.accountID, scope: scope, credential: .session(id: session.id))
+        return try caller(
+            principal, userID: session.userID, accountID: session.accountID, scope: scope,
+            credential: .session(id: session.id))
     }
 
     private func apiKeyCaller(_ key: String, scope: Scope) async throws -> Caller {
         guard ApiKeyFormat.isWellFormed(key) else { throw RPCError(.unauthenticated, "invalid API key") }
-        guard let token = try await store.apiToken(digest: Secrets.digest(key)) else {
+        guard let (token, principal) = try await store.apiKeyPrincipal(digest: Secrets.digest(key), scope: scope) else {
             throw RPCError(.unauthenticated, "invalid API key")
         }
         let now = Int64(clock.now())
         // Last use is kept to the minute, so most calls need no write transaction.
         if now - token.lastUsedAt >= 60 { try await store.touchApiToken(id: token.id, now: now) }
-        let caller = try await resolve(
-            userID: token.userID, accountID: token.accountID, scope: scope,
+        return try caller(
+            principal, userID: token.userID, accountID: token.accountID, scope: scope,
             credential: .apiKey(id: token.id, utility: token.utility))
-        return caller
     }
 
-    private func resolve(userID: Int32, accountID: Int32, scope: Scope, credential: Caller.Credential) async throws
-        -> Caller
-    {
-        guard let principal = try await store.principal(userID: userID, accountID: accountID, scope: scope) else {
+    /// The caller a credential stands for, from the records read with it (one round trip to the store).
+    private func caller(
+        _ principal: PrincipalRecord?, userID: Int32, accountID: Int32, scope: Scope, credential: Caller.Credential
+    ) throws -> Caller {
+        guard let principal else {
             throw RPCError(.unauthenticated, "the credential's user or account no longer exists")
         }
         let membership = principal.membership
@@ -84,12 +86,14 @@ public struct Authenticator: Sendable {
             baseRole = .noAccess
         }
         return Caller(
-            userID: userID, email: principal.user.email, accountID: accountID, organizationID: principal.account.organizationID, scope: scope,
+            userID: userID, email: principal.user.email, accountID: accountID,
+            organizationID: principal.account.organizationID, scope: scope,
             roleName: roleName, baseRole: baseRole, credential: credential, collectionIDs: collections)
     }
 
     private static func isBase64URL(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+        (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
             || byte == UInt8(ascii: "_")
     }

@@ -10,28 +10,35 @@ extension SQLiteAccessStore {
         expiresAt: Int64, audit: AuditEntry
     ) async throws -> InvitationRecord {
         try await write { db in
-            let isMember = try Bool.fetchOne(
-                db,
-                sql: "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = ? AND m.account_id = ?)",
-                arguments: [email, accountID]) ?? false
+            let isMember =
+                try Bool.fetchOne(
+                    try db.cachedStatement(
+                        sql:
+                            "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = ? AND m.account_id = ?)"
+                    ),
+                    arguments: [email, accountID]) ?? false
             guard !isMember else { throw RPCError(.alreadyExists, "\(email) is already a member of this account") }
-            try db.execute(sql: "DELETE FROM invitations WHERE account_id = ? AND email = ?", arguments: [accountID, email])
-            try db.execute(
+            try db.cachedStatement(sql: "DELETE FROM invitations WHERE account_id = ? AND email = ?").execute(
+                arguments: [accountID, email])
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO invitations (account_id, email, inviter_user_id, code_digest, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [accountID, email, inviterUserID, Data(codeDigest), now, expiresAt])
             let id = db.lastInsertedRowID
             for (scope, role) in roles {
-                try db.execute(
-                    sql: "INSERT INTO invitation_roles (invitation_id, scope, role) VALUES (?, ?, ?)",
+                try db.cachedStatement(
+                    sql: "INSERT INTO invitation_roles (invitation_id, scope, role) VALUES (?, ?, ?)"
+                ).execute(
                     arguments: [id, scope.rawValue, role])
             }
             var entry = audit
             entry.target = "invitation:\(email)"
             try Self.insertAudit(db, entry)
-            let inviter = try String.fetchOne(db, sql: "SELECT email FROM users WHERE id = ?", arguments: [inviterUserID])
+            let inviter = try String.fetchOne(
+                try db.cachedStatement(sql: "SELECT email FROM users WHERE id = ?"), arguments: [inviterUserID])
             return InvitationRecord(
                 id: id, accountID: accountID, email: email, inviterUserID: inviterUserID, inviterEmail: inviter ?? "",
                 roles: roles, createdAt: now, expiresAt: expiresAt)
@@ -50,7 +57,7 @@ extension SQLiteAccessStore {
 
     public func deleteInvitation(id: Int64, audit: AuditEntry) async throws {
         try await write { db in
-            try db.execute(sql: "DELETE FROM invitations WHERE id = ?", arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM invitations WHERE id = ?").execute(arguments: [id])
             guard db.changesCount == 1 else { throw RPCError(.notFound, "the invitation no longer exists") }
             try Self.insertAudit(db, audit)
         }
@@ -66,21 +73,26 @@ extension SQLiteAccessStore {
                     db, where: "i.code_digest = ? AND i.expires_at > ?", arguments: [Data(codeDigest), now]
                 ).first, invitation.email == email
             else { throw RPCError(.permissionDenied, "the invite code is invalid or has expired") }
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users WHERE email = ?)", arguments: [email]) == false
+            guard
+                try Bool.fetchOne(
+                    try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users WHERE email = ?)"),
+                    arguments: [email]) == false
             else { throw RPCError(.alreadyExists, "a user with this e-mail exists; sign in instead") }
-            try db.execute(
-                sql: "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)"
+            ).execute(
                 arguments: [email, name, passwordHash, now, now])
             let userID = Int32(db.lastInsertedRowID)
-            try db.execute(
-                sql: "INSERT INTO members (user_id, account_id, joined_at) VALUES (?, ?, ?)",
-                arguments: [userID, invitation.accountID, now])
+            try db.cachedStatement(sql: "INSERT INTO members (user_id, account_id, joined_at) VALUES (?, ?, ?)")
+                .execute(
+                    arguments: [userID, invitation.accountID, now])
             for (scope, role) in invitation.roles {
-                try db.execute(
-                    sql: "INSERT INTO member_roles (user_id, account_id, scope, role) VALUES (?, ?, ?, ?)",
+                try db.cachedStatement(
+                    sql: "INSERT INTO member_roles (user_id, account_id, scope, role) VALUES (?, ?, ?, ?)"
+                ).execute(
                     arguments: [userID, invitation.accountID, scope.rawValue, role])
             }
-            try db.execute(sql: "DELETE FROM invitations WHERE id = ?", arguments: [invitation.id])
+            try db.cachedStatement(sql: "DELETE FROM invitations WHERE id = ?").execute(arguments: [invitation.id])
             let session = try Self.insertSession(
                 db, userID: userID, accountID: invitation.accountID, digest: sessionDigest, now: now,
                 expiresAt: sessionExpiresAt)
@@ -88,8 +100,10 @@ extension SQLiteAccessStore {
             entry.actorUserID = userID
             entry.accountID = invitation.accountID
             try Self.insertAudit(db, entry)
-            return (UserRecord(id: userID, email: email, name: name, passwordHash: passwordHash, createdAt: now),
-                invitation.accountID, session)
+            return (
+                UserRecord(id: userID, email: email, name: name, passwordHash: passwordHash, createdAt: now),
+                invitation.accountID, session
+            )
         }
     }
 
@@ -98,8 +112,10 @@ extension SQLiteAccessStore {
     public func teamMembers(accountID: Int32) async throws -> [TeamMemberRecord] {
         try await read { db in
             let users = try Row.fetchAll(
-                db,
-                sql: "SELECT u.* FROM users u JOIN members m ON m.user_id = u.id WHERE m.account_id = ? ORDER BY u.id",
+                try db.cachedStatement(
+                    sql:
+                        "SELECT u.* FROM users u JOIN members m ON m.user_id = u.id WHERE m.account_id = ? ORDER BY u.id"
+                ),
                 arguments: [accountID])
             return try users.map { row in
                 let user = Self.user(row)
@@ -109,17 +125,19 @@ extension SQLiteAccessStore {
         }
     }
 
-    public func setMemberRoles(accountID: Int32, userID: Int32, roles: [Scope: String], audit: AuditEntry) async throws {
+    public func setMemberRoles(accountID: Int32, userID: Int32, roles: [Scope: String], audit: AuditEntry) async throws
+    {
         try await write { db in
             guard try Self.membership(db, userID: userID, accountID: accountID) != nil else {
                 throw RPCError(.notFound, "no member of this account has that e-mail")
             }
             for (scope, role) in roles {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO member_roles (user_id, account_id, scope, role) VALUES (?, ?, ?, ?)
                         ON CONFLICT (user_id, account_id, scope) DO UPDATE SET role = excluded.role
-                        """,
+                        """
+                ).execute(
                     arguments: [userID, accountID, scope.rawValue, role])
             }
             try Self.requireAnAdmin(db, accountID: accountID)
@@ -129,12 +147,13 @@ extension SQLiteAccessStore {
 
     public func removeMember(accountID: Int32, userID: Int32, audit: AuditEntry) async throws {
         try await write { db in
-            try db.execute(
-                sql: "DELETE FROM members WHERE user_id = ? AND account_id = ?", arguments: [userID, accountID])
+            try db.cachedStatement(sql: "DELETE FROM members WHERE user_id = ? AND account_id = ?").execute(arguments: [
+                userID, accountID,
+            ])
             guard db.changesCount == 1 else { throw RPCError(.notFound, "no member of this account has that e-mail") }
             try Self.requireAnAdmin(db, accountID: accountID)
-            try db.execute(
-                sql: "DELETE FROM api_tokens WHERE user_id = ? AND account_id = ?", arguments: [userID, accountID])
+            try db.cachedStatement(sql: "DELETE FROM api_tokens WHERE user_id = ? AND account_id = ?").execute(
+                arguments: [userID, accountID])
             try Self.insertAudit(db, audit)
         }
     }
@@ -142,13 +161,14 @@ extension SQLiteAccessStore {
     /// Throws (rolling the transaction back) when no member is ADMIN in the API scope, directly or through a
     /// custom role based on ADMIN.
     static func requireAnAdmin(_ db: Database, accountID: Int32) throws {
-        let admins = try Int.fetchOne(
-            db,
-            sql: """
-                SELECT COUNT(*) FROM member_roles r WHERE r.account_id = ? AND r.scope = 'API' AND (r.role = 'ADMIN'
-                  OR r.role IN (SELECT name FROM custom_roles WHERE account_id = ? AND base_role = 'ADMIN'))
-                """,
-            arguments: [accountID, accountID]) ?? 0
+        let admins =
+            try Int.fetchOne(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT COUNT(*) FROM member_roles r WHERE r.account_id = ? AND r.scope = 'API' AND (r.role = 'ADMIN'
+                          OR r.role IN (SELECT name FROM custom_roles WHERE account_id = ? AND base_role = 'ADMIN'))
+                        """),
+                arguments: [accountID, accountID]) ?? 0
         guard admins > 0 else {
             throw RPCError(.failedPrecondition, "the account must keep at least one ADMIN in the API scope")
         }
@@ -158,8 +178,11 @@ extension SQLiteAccessStore {
 
     public func customRoles(accountID: Int32) async throws -> [CustomRoleRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM custom_roles WHERE account_id = ? ORDER BY name", arguments: [accountID])
-                .map(Self.customRole)
+            try Row.fetchAll(
+                try db.cachedStatement(sql: "SELECT * FROM custom_roles WHERE account_id = ? ORDER BY name"),
+                arguments: [accountID]
+            )
+            .map(Self.customRole)
         }
     }
 
@@ -167,15 +190,17 @@ extension SQLiteAccessStore {
         try await write { db in
             guard
                 try Bool.fetchOne(
-                    db, sql: "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = ? AND name = ?)",
+                    try db.cachedStatement(
+                        sql: "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = ? AND name = ?)"),
                     arguments: [role.accountID, role.name]) == false
             else { throw RPCError(.alreadyExists, "a custom role named \(role.name) exists") }
             try Self.checkCustomRole(db, role)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO custom_roles (account_id, name, base_role, api_collection_ids, default_invite_role,
                       allowed_features, last_modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: Self.customRoleArguments(role))
             try Self.insertAudit(db, audit)
         }
@@ -184,11 +209,12 @@ extension SQLiteAccessStore {
     public func updateCustomRole(_ role: CustomRoleRecord, audit: AuditEntry) async throws {
         try await write { db in
             try Self.checkCustomRole(db, role)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE custom_roles SET base_role = ?, api_collection_ids = ?, default_invite_role = ?,
                       allowed_features = ?, last_modified_at = ? WHERE account_id = ? AND name = ?
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     role.baseRole.rawValue, Self.json(role.apiCollectionIDs), role.isDefaultInviteRole,
                     Self.json(role.allowedFeatures), role.lastModifiedAt, role.accountID, role.name,
@@ -204,22 +230,25 @@ extension SQLiteAccessStore {
         try await write { db in
             guard
                 try Bool.fetchOne(
-                    db, sql: "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = ? AND name = ?)",
+                    try db.cachedStatement(
+                        sql: "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = ? AND name = ?)"),
                     arguments: [accountID, name]) == true
             else { throw RPCError(.notFound, "no custom role named \(name)") }
-            let inUse = try Bool.fetchOne(
-                db,
-                sql: """
-                    SELECT EXISTS (SELECT 1 FROM member_roles WHERE account_id = ? AND role = ?)
-                        OR EXISTS (SELECT 1 FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id
-                                   WHERE i.account_id = ? AND r.role = ?)
-                    """,
-                arguments: [accountID, name, accountID, name]) ?? true
+            let inUse =
+                try Bool.fetchOne(
+                    try db.cachedStatement(
+                        sql: """
+                            SELECT EXISTS (SELECT 1 FROM member_roles WHERE account_id = ? AND role = ?)
+                                OR EXISTS (SELECT 1 FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id
+                                           WHERE i.account_id = ? AND r.role = ?)
+                            """),
+                    arguments: [accountID, name, accountID, name]) ?? true
             guard !inUse else {
                 throw RPCError(
                     .failedPrecondition, "\(name) is assigned to a member or a pending invitation; reassign them first")
             }
-            try db.execute(sql: "DELETE FROM custom_roles WHERE account_id = ? AND name = ?", arguments: [accountID, name])
+            try db.cachedStatement(sql: "DELETE FROM custom_roles WHERE account_id = ? AND name = ?").execute(
+                arguments: [accountID, name])
             try Self.insertAudit(db, audit)
         }
     }
@@ -227,7 +256,8 @@ extension SQLiteAccessStore {
     static func checkCustomRole(_ db: Database, _ role: CustomRoleRecord) throws {
         if role.isDefaultInviteRole {
             let other = try String.fetchOne(
-                db, sql: "SELECT name FROM custom_roles WHERE account_id = ? AND default_invite_role = 1 AND name != ?",
+                try db.cachedStatement(
+                    sql: "SELECT name FROM custom_roles WHERE account_id = ? AND default_invite_role = 1 AND name != ?"),
                 arguments: [role.accountID, role.name])
             if let other {
                 throw RPCError(.failedPrecondition, "\(other) is already the default invite role; unset it first")
@@ -237,7 +267,8 @@ extension SQLiteAccessStore {
         if !ids.isEmpty {
             let known = Set(
                 try Int32.fetchAll(
-                    db, sql: "SELECT id FROM api_collections WHERE account_id = ?", arguments: [role.accountID]))
+                    try db.cachedStatement(sql: "SELECT id FROM api_collections WHERE account_id = ?"),
+                    arguments: [role.accountID]))
             let unknown = ids.subtracting(known).sorted()
             if !unknown.isEmpty {
                 throw RPCError.invalidField(
@@ -255,10 +286,12 @@ extension SQLiteAccessStore {
 
     static func customRole(_ row: Row) -> CustomRoleRecord {
         CustomRoleRecord(
-            accountID: row["account_id"], name: row["name"], baseRole: BuiltinRole(rawValue: row["base_role"]) ?? .noAccess,
+            accountID: row["account_id"], name: row["name"],
+            baseRole: BuiltinRole(rawValue: row["base_role"]) ?? .noAccess,
             apiCollectionIDs: decodeJSON([Int32].self, row["api_collection_ids"]) ?? [],
             isDefaultInviteRole: row["default_invite_role"],
-            allowedFeatures: decodeJSON([String].self, row["allowed_features"]) ?? [], lastModifiedAt: row["last_modified_at"])
+            allowedFeatures: decodeJSON([String].self, row["allowed_features"]) ?? [],
+            lastModifiedAt: row["last_modified_at"])
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
@@ -269,22 +302,24 @@ extension SQLiteAccessStore {
         -> [InvitationRecord]
     {
         try Row.fetchAll(
-            db,
-            sql: """
-                SELECT i.*, COALESCE(u.email, '') AS inviter_email FROM invitations i
-                LEFT JOIN users u ON u.id = i.inviter_user_id WHERE \(condition) ORDER BY i.id
-                """,
+            try db.cachedStatement(
+                sql: """
+                    SELECT i.*, COALESCE(u.email, '') AS inviter_email FROM invitations i
+                    LEFT JOIN users u ON u.id = i.inviter_user_id WHERE \(condition) ORDER BY i.id
+                    """),
             arguments: arguments
         ).map { row in
             var roles: [Scope: String] = [:]
             for roleRow in try Row.fetchAll(
-                db, sql: "SELECT scope, role FROM invitation_roles WHERE invitation_id = ?", arguments: [row["id"] as Int64])
+                try db.cachedStatement(sql: "SELECT scope, role FROM invitation_roles WHERE invitation_id = ?"),
+                arguments: [row["id"] as Int64])
             {
                 if let scope = Scope(rawValue: roleRow["scope"]) { roles[scope] = roleRow["role"] }
             }
             return InvitationRecord(
                 id: row["id"], accountID: row["account_id"], email: row["email"], inviterUserID: row["inviter_user_id"],
-                inviterEmail: row["inviter_email"], roles: roles, createdAt: row["created_at"], expiresAt: row["expires_at"])
+                inviterEmail: row["inviter_email"], roles: roles, createdAt: row["created_at"],
+                expiresAt: row["expires_at"])
         }
     }
 }

@@ -5,7 +5,10 @@ import GRDB
 /// Settings of the embedded SQLite store.
 public struct SQLiteConfiguration: Sendable {
     /// `FULL` (default) makes every acknowledged commit survive power loss; `NORMAL` only process crashes.
-    public enum Synchronous: String, Sendable { case full = "FULL", normal = "NORMAL" }
+    public enum Synchronous: String, Sendable {
+        case full = "FULL"
+        case normal = "NORMAL"
+    }
 
     public var path: String
     public var synchronous: Synchronous
@@ -81,7 +84,9 @@ public final class SQLiteAccessStore: AccessStore {
     // MARK: Users and sessions
 
     public func hasUsers() async throws -> Bool {
-        try await read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users)") ?? false }
+        try await read { db in
+            try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users)")) ?? false
+        }
     }
 
     public func createFirstUser(
@@ -89,15 +94,17 @@ public final class SQLiteAccessStore: AccessStore {
         now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
     ) async throws -> (user: UserRecord, account: AccountRecord, session: SessionRecord?) {
         try await write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users)") == false else {
+            guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users)")) == false else {
                 throw RPCError(.failedPrecondition, "this install already has users; sign up with an invite code")
             }
             let organizationID = UUID().uuidString.lowercased()
-            try db.execute(
-                sql: "INSERT INTO organizations (id, name, admin_email, created_at) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT INTO organizations (id, name, admin_email, created_at) VALUES (?, ?, ?, ?)"
+            ).execute(
                 arguments: [organizationID, organizationName, email, now])
-            try db.execute(
-                sql: "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)"
+            ).execute(
                 arguments: [email, name, passwordHash, now, now])
             let userID = Int32(db.lastInsertedRowID)
             let account = try Self.insertAccount(db, organizationID: organizationID, name: "My account", now: now)
@@ -117,13 +124,15 @@ public final class SQLiteAccessStore: AccessStore {
 
     public func user(email: String) async throws -> UserRecord? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Self.user)
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM users WHERE email = ?"), arguments: [email])
+                .map(Self.user)
         }
     }
 
     public func user(id: Int32) async throws -> UserRecord? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user)
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]).map(
+                Self.user)
         }
     }
 
@@ -134,26 +143,31 @@ public final class SQLiteAccessStore: AccessStore {
             let chosen: Int32?
             if let accountID {
                 chosen = try Int32.fetchOne(
-                    db, sql: "SELECT account_id FROM members WHERE user_id = ? AND account_id = ?",
+                    try db.cachedStatement(sql: "SELECT account_id FROM members WHERE user_id = ? AND account_id = ?"),
                     arguments: [userID, accountID])
             } else {
                 // The account of the user's latest session, else the one they joined first.
                 chosen =
                     try Int32.fetchOne(
-                        db,
-                        sql: """
-                            SELECT s.account_id FROM sessions s JOIN members m
-                              ON m.user_id = s.user_id AND m.account_id = s.account_id
-                            WHERE s.user_id = ? ORDER BY s.id DESC LIMIT 1
-                            """, arguments: [userID])
+                        try db.cachedStatement(
+                            sql: """
+                                SELECT s.account_id FROM sessions s JOIN members m
+                                  ON m.user_id = s.user_id AND m.account_id = s.account_id
+                                WHERE s.user_id = ? ORDER BY s.id DESC LIMIT 1
+                                """), arguments: [userID])
                     ?? Int32.fetchOne(
-                        db, sql: "SELECT account_id FROM members WHERE user_id = ? ORDER BY joined_at, account_id LIMIT 1",
+                        try db.cachedStatement(
+                            sql:
+                                "SELECT account_id FROM members WHERE user_id = ? ORDER BY joined_at, account_id LIMIT 1"
+                        ),
                         arguments: [userID])
             }
             guard let chosen else { throw RPCError(.failedPrecondition, "the user belongs to no account") }
             let session = try Self.insertSession(
                 db, userID: userID, accountID: chosen, digest: digest, now: now, expiresAt: expiresAt)
-            try db.execute(sql: "UPDATE users SET last_login_at = ? WHERE id = ?", arguments: [now, userID])
+            try db.cachedStatement(sql: "UPDATE users SET last_login_at = ? WHERE id = ?").execute(arguments: [
+                now, userID,
+            ])
             var entry = audit
             entry.accountID = chosen
             try Self.insertAudit(db, entry)
@@ -163,19 +177,24 @@ public final class SQLiteAccessStore: AccessStore {
 
     public func session(digest: [UInt8]) async throws -> SessionRecord? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE token_digest = ?", arguments: [Data(digest)])
-                .map(Self.session)
+            try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM sessions WHERE token_digest = ?"), arguments: [Data(digest)]
+            )
+            .map(Self.session)
         }
     }
 
     public func revokeSessions(sessionID: Int64, allOfUser: Bool, audit: AuditEntry) async throws {
         try await write { db in
             if allOfUser {
-                try db.execute(
-                    sql: "UPDATE sessions SET revoked = 1 WHERE user_id = (SELECT user_id FROM sessions WHERE id = ?)",
+                try db.cachedStatement(
+                    sql: "UPDATE sessions SET revoked = 1 WHERE user_id = (SELECT user_id FROM sessions WHERE id = ?)"
+                ).execute(
                     arguments: [sessionID])
             } else {
-                try db.execute(sql: "UPDATE sessions SET revoked = 1 WHERE id = ?", arguments: [sessionID])
+                try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE id = ?").execute(arguments: [
+                    sessionID
+                ])
             }
             try Self.insertAudit(db, audit)
         }
@@ -185,15 +204,17 @@ public final class SQLiteAccessStore: AccessStore {
 
     public func account(id: Int32) async throws -> AccountRecord? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(Self.account)
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM accounts WHERE id = ?"), arguments: [id]).map(
+                Self.account)
         }
     }
 
     public func organization(id: String) async throws -> OrganizationRecord? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM organizations WHERE id = ?", arguments: [id]).map { row in
-                OrganizationRecord(id: row["id"], name: row["name"], adminEmail: row["admin_email"])
-            }
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM organizations WHERE id = ?"), arguments: [id])
+                .map { row in
+                    OrganizationRecord(id: row["id"], name: row["name"], adminEmail: row["admin_email"])
+                }
         }
     }
 
@@ -204,13 +225,18 @@ public final class SQLiteAccessStore: AccessStore {
     public func memberships(userID: Int32) async throws -> [(account: AccountRecord, membership: MembershipRecord)] {
         try await read { db in
             let accounts = try Row.fetchAll(
-                db,
-                sql: "SELECT a.* FROM accounts a JOIN members m ON m.account_id = a.id WHERE m.user_id = ? ORDER BY a.id",
+                try db.cachedStatement(
+                    sql:
+                        "SELECT a.* FROM accounts a JOIN members m ON m.account_id = a.id WHERE m.user_id = ? ORDER BY a.id"
+                ),
                 arguments: [userID]
             ).map(Self.account)
             return try accounts.map { account in
-                (account, try Self.membership(db, userID: userID, accountID: account.id)
-                    ?? MembershipRecord(userID: userID, accountID: account.id, roles: [:]))
+                (
+                    account,
+                    try Self.membership(db, userID: userID, accountID: account.id)
+                        ?? MembershipRecord(userID: userID, accountID: account.id, roles: [:])
+                )
             }
         }
     }
@@ -218,45 +244,79 @@ public final class SQLiteAccessStore: AccessStore {
     public func customRole(accountID: Int32, name: String) async throws -> CustomRoleRecord? {
         try await read { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?",
+                try db.cachedStatement(sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?"),
                 arguments: [accountID, name.uppercased()]
             ).map(Self.customRole)
         }
     }
 
     public func principal(userID: Int32, accountID: Int32, scope: Scope) async throws -> PrincipalRecord? {
+        try await read { db in try Self.principal(db, userID: userID, accountID: accountID, scope: scope) }
+    }
+
+    public func apiKeyPrincipal(digest: [UInt8], scope: Scope) async throws
+        -> (token: ApiTokenRecord, principal: PrincipalRecord?)?
+    {
         try await read { db in
             guard
-                let user = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userID]).map(Self.user),
-                let account = try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID])
-                    .map(Self.account)
+                let token = try Row.fetchOne(
+                    try db.cachedStatement(sql: "SELECT * FROM api_tokens WHERE key_digest = ?"),
+                    arguments: [Data(digest)]
+                ).map(Self.apiToken)
             else { return nil }
-            let membership = try Self.membership(db, userID: userID, accountID: accountID)
-            var custom: CustomRoleRecord?
-            if let name = membership?.roles[scope], BuiltinRole(rawValue: name) == nil {
-                custom = try Row.fetchOne(
-                    db, sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?",
-                    arguments: [accountID, name.uppercased()]
-                ).map(Self.customRole)
-            }
-            return PrincipalRecord(user: user, account: account, membership: membership, customRole: custom)
+            return (token, try Self.principal(db, userID: token.userID, accountID: token.accountID, scope: scope))
         }
     }
 
-    // MARK: API tokens
+    public func sessionPrincipal(digest: [UInt8], scope: Scope) async throws
+        -> (session: SessionRecord, principal: PrincipalRecord?)?
+    {
+        try await read { db in
+            guard
+                let session = try Row.fetchOne(
+                    try db.cachedStatement(sql: "SELECT * FROM sessions WHERE token_digest = ?"),
+                    arguments: [Data(digest)]
+                ).map(Self.session)
+            else { return nil }
+            return (session, try Self.principal(db, userID: session.userID, accountID: session.accountID, scope: scope))
+        }
+    }
+
+    static func principal(_ db: Database, userID: Int32, accountID: Int32, scope: Scope) throws -> PrincipalRecord? {
+        guard
+            let user = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [userID]
+            )
+            .map(Self.user),
+            let account = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM accounts WHERE id = ?"), arguments: [accountID]
+            ).map(Self.account)
+        else { return nil }
+        let membership = try Self.membership(db, userID: userID, accountID: accountID)
+        var custom: CustomRoleRecord?
+        if let name = membership?.roles[scope], BuiltinRole(rawValue: name) == nil {
+            custom = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?"),
+                arguments: [accountID, name.uppercased()]
+            ).map(Self.customRole)
+        }
+        return PrincipalRecord(user: user, account: account, membership: membership, customRole: custom)
+    }
 
     public func apiToken(digest: [UInt8]) async throws -> ApiTokenRecord? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE key_digest = ?", arguments: [Data(digest)])
-                .map(Self.apiToken)
+            try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM api_tokens WHERE key_digest = ?"), arguments: [Data(digest)]
+            )
+            .map(Self.apiToken)
         }
     }
 
     public func touchApiToken(id: Int32, now: Int64) async throws {
         try await write { db in
-            try db.execute(
-                sql: "UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?",
-                arguments: [now, id, now - 60])
+            try db.cachedStatement(sql: "UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?")
+                .execute(
+                    arguments: [now, id, now - 60])
         }
     }
 
@@ -265,32 +325,36 @@ public final class SQLiteAccessStore: AccessStore {
         audit: AuditEntry
     ) async throws -> ApiTokenRecord {
         try await write { db in
-            let live = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM api_tokens WHERE account_id = ? AND user_id = ?",
-                arguments: [accountID, userID]) ?? 0
+            let live =
+                try Int.fetchOne(
+                    try db.cachedStatement(sql: "SELECT COUNT(*) FROM api_tokens WHERE account_id = ? AND user_id = ?"),
+                    arguments: [accountID, userID]) ?? 0
             guard live < maxLive else {
-                throw RPCError(.resourceExhausted, "you already have \(maxLive) API tokens in this account; delete one first")
+                throw RPCError(
+                    .resourceExhausted, "you already have \(maxLive) API tokens in this account; delete one first")
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO api_tokens (account_id, user_id, utility, name, key_digest, created_at)
                     VALUES (?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [accountID, userID, utility.rawValue, name, Data(digest), now])
             let id = Int32(db.lastInsertedRowID)
             var entry = audit
             entry.target = "api-token:\(id)"
             try Self.insertAudit(db, entry)
             return ApiTokenRecord(
-                id: id, accountID: accountID, userID: userID, utility: utility, name: name, createdAt: now, lastUsedAt: 0)
+                id: id, accountID: accountID, userID: userID, utility: utility, name: name, createdAt: now,
+                lastUsedAt: 0)
         }
     }
 
     public func deleteApiToken(id: Int32, userID: Int32, accountID: Int32, audit: AuditEntry) async throws -> Bool {
         try await write { db in
-            try db.execute(
-                sql: "DELETE FROM api_tokens WHERE id = ? AND user_id = ? AND account_id = ?",
-                arguments: [id, userID, accountID])
+            try db.cachedStatement(sql: "DELETE FROM api_tokens WHERE id = ? AND user_id = ? AND account_id = ?")
+                .execute(
+                    arguments: [id, userID, accountID])
             guard db.changesCount > 0 else { return false }
             try Self.insertAudit(db, audit)
             return true
@@ -300,7 +364,8 @@ public final class SQLiteAccessStore: AccessStore {
     public func apiTokens(userID: Int32, accountID: Int32) async throws -> [ApiTokenRecord] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM api_tokens WHERE user_id = ? AND account_id = ? ORDER BY id",
+                try db.cachedStatement(
+                    sql: "SELECT * FROM api_tokens WHERE user_id = ? AND account_id = ? ORDER BY id"),
                 arguments: [userID, accountID]
             ).map(Self.apiToken)
         }
@@ -313,14 +378,19 @@ public final class SQLiteAccessStore: AccessStore {
         audit: AuditEntry
     ) async throws -> AccountRecord {
         try await write { db in
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members WHERE user_id = ?", arguments: [userID]) ?? 0
+            let count =
+                try Int.fetchOne(
+                    try db.cachedStatement(sql: "SELECT COUNT(*) FROM members WHERE user_id = ?"), arguments: [userID])
+                ?? 0
             guard count < maxAccountsPerUser else {
                 throw RPCError(.failedPrecondition, "a user may belong to at most \(maxAccountsPerUser) accounts")
             }
             let account = try Self.insertAccount(db, organizationID: organizationID, name: name, now: now)
             try Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
             if let sessionID {
-                try db.execute(sql: "UPDATE sessions SET account_id = ? WHERE id = ?", arguments: [account.id, sessionID])
+                try db.cachedStatement(sql: "UPDATE sessions SET account_id = ? WHERE id = ?").execute(arguments: [
+                    account.id, sessionID,
+                ])
             }
             var entry = audit
             entry.target = "account:\(account.id)"
@@ -331,11 +401,12 @@ public final class SQLiteAccessStore: AccessStore {
 
     public func switchSession(sessionID: Int64, accountID: Int32, audit: AuditEntry) async throws -> Bool {
         try await write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE sessions SET account_id = ? WHERE id = ? AND revoked = 0
                       AND EXISTS (SELECT 1 FROM members WHERE members.user_id = sessions.user_id AND members.account_id = ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [accountID, sessionID, accountID])
             guard db.changesCount == 1 else { return false }
             var entry = audit
@@ -351,10 +422,11 @@ public final class SQLiteAccessStore: AccessStore {
         let organizationID = organization?.id
         let organizationName = organization?.name
         try await write { db in
-            try db.execute(sql: "UPDATE users SET name = ? WHERE id = ?", arguments: [name, userID])
+            try db.cachedStatement(sql: "UPDATE users SET name = ? WHERE id = ?").execute(arguments: [name, userID])
             if let organizationID, let organizationName {
-                try db.execute(
-                    sql: "UPDATE organizations SET name = ? WHERE id = ?", arguments: [organizationName, organizationID])
+                try db.cachedStatement(sql: "UPDATE organizations SET name = ? WHERE id = ?").execute(arguments: [
+                    organizationName, organizationID,
+                ])
             }
             try Self.insertAudit(db, audit)
         }
@@ -366,19 +438,22 @@ public final class SQLiteAccessStore: AccessStore {
     ) async throws {
         try await write { db in
             if let last = try Int64.fetchOne(
-                db, sql: "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = ?", arguments: [userID]),
+                try db.cachedStatement(sql: "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = ?"),
+                arguments: [userID]),
                 now - last < minimumInterval
             {
                 let minutes = (minimumInterval - (now - last) + 59) / 60
                 throw RPCError(
                     .resourceExhausted,
-                    "a reset token was issued for this user recently; try again in \(minutes) minute\(minutes == 1 ? "" : "s")")
+                    "a reset token was issued for this user recently; try again in \(minutes) minute\(minutes == 1 ? "" : "s")"
+                )
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO password_reset_tokens (user_id, token_digest, issued_by, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [userID, Data(digest), issuedBy, now, expiresAt])
             try Self.insertAudit(db, audit)
         }
@@ -388,18 +463,23 @@ public final class SQLiteAccessStore: AccessStore {
         async throws -> Int32?
     {
         try await write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE password_reset_tokens SET used_at = ?
                     WHERE token_digest = ? AND used_at IS NULL AND expires_at > ?
-                    """,
+                    """
+            ).execute(
                 arguments: [now, Data(digest), now])
             guard db.changesCount == 1,
                 let userID = try Int32.fetchOne(
-                    db, sql: "SELECT user_id FROM password_reset_tokens WHERE token_digest = ?", arguments: [Data(digest)])
+                    try db.cachedStatement(sql: "SELECT user_id FROM password_reset_tokens WHERE token_digest = ?"),
+                    arguments: [Data(digest)])
             else { return nil }
-            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userID])
-            try db.execute(sql: "UPDATE sessions SET revoked = 1 WHERE user_id = ?", arguments: [userID])
+            try db.cachedStatement(sql: "UPDATE users SET password_hash = ? WHERE id = ?").execute(arguments: [
+                passwordHash, userID,
+            ])
+            try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE user_id = ?").execute(arguments: [userID]
+            )
             var entry = audit
             entry.actorUserID = userID
             entry.target = "user:\(userID)"
@@ -413,20 +493,22 @@ public final class SQLiteAccessStore: AccessStore {
         maxPerUser: Int, audit: AuditEntry
     ) async throws {
         try await write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, expiration_time, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (user_id, endpoint) DO UPDATE SET
                       p256dh = excluded.p256dh, auth = excluded.auth, expiration_time = excluded.expiration_time,
                       updated_at = excluded.updated_at
-                    """,
+                    """
+            ).execute(
                 arguments: [userID, endpoint, Data(p256dh), Data(auth), expirationTime, now, now])
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     DELETE FROM push_subscriptions WHERE user_id = ? AND id NOT IN (
                       SELECT id FROM push_subscriptions WHERE user_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [userID, userID, maxPerUser])
             try Self.insertAudit(db, audit)
         }
@@ -435,7 +517,8 @@ public final class SQLiteAccessStore: AccessStore {
     public func pushSubscriptionEndpoints(userID: Int32) async throws -> [String] {
         try await read { db in
             try String.fetchAll(
-                db, sql: "SELECT endpoint FROM push_subscriptions WHERE user_id = ? ORDER BY updated_at DESC, id DESC",
+                try db.cachedStatement(
+                    sql: "SELECT endpoint FROM push_subscriptions WHERE user_id = ? ORDER BY updated_at DESC, id DESC"),
                 arguments: [userID])
         }
     }
@@ -446,11 +529,12 @@ public final class SQLiteAccessStore: AccessStore {
         try await write { db in try Self.insertAudit(db, entry) }
     }
 
-    public func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)] {
+    public func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
+    {
         try await read { db in
             try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM audit_log WHERE account_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
+                try db.cachedStatement(
+                    sql: "SELECT * FROM audit_log WHERE account_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?"),
                 arguments: [accountID, beforeID, beforeID, limit]
             ).map { row in
                 (
@@ -466,29 +550,33 @@ public final class SQLiteAccessStore: AccessStore {
 
     // MARK: Row helpers (inside transactions)
 
-    static func insertAccount(_ db: Database, organizationID: String, name: String, now: Int64) throws -> AccountRecord {
-        let id = try Int32.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 999999) + 1 FROM accounts") ?? 1_000_000
-        try db.execute(
-            sql: "INSERT INTO accounts (id, organization_id, name, created_at) VALUES (?, ?, ?, ?)",
-            arguments: [id, organizationID, name, now])
+    static func insertAccount(_ db: Database, organizationID: String, name: String, now: Int64) throws -> AccountRecord
+    {
+        let id =
+            try Int32.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(MAX(id), 999999) + 1 FROM accounts"))
+            ?? 1_000_000
+        try db.cachedStatement(sql: "INSERT INTO accounts (id, organization_id, name, created_at) VALUES (?, ?, ?, ?)")
+            .execute(
+                arguments: [id, organizationID, name, now])
         // "Default" for the API scope, plus one collection per product context so every scope has a home.
         for (collection, context) in [
             ("Default", "API"), ("MCP Default", "MCP"), ("GenAI Default", "GEN_AI"), ("Endpoint Default", "ENDPOINT"),
         ] {
-            try db.execute(
-                sql: "INSERT INTO api_collections (account_id, name, context_source, created_at) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT INTO api_collections (account_id, name, context_source, created_at) VALUES (?, ?, ?, ?)"
+            ).execute(
                 arguments: [id, collection, context, now])
         }
         return AccountRecord(id: id, name: name, organizationID: organizationID, createdAt: now)
     }
 
     static func insertMember(_ db: Database, userID: Int32, accountID: Int32, role: String, now: Int64) throws {
-        try db.execute(
-            sql: "INSERT INTO members (user_id, account_id, joined_at) VALUES (?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO members (user_id, account_id, joined_at) VALUES (?, ?, ?)").execute(
             arguments: [userID, accountID, now])
         for scope in Scope.allCases {
-            try db.execute(
-                sql: "INSERT INTO member_roles (user_id, account_id, scope, role) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT INTO member_roles (user_id, account_id, scope, role) VALUES (?, ?, ?, ?)"
+            ).execute(
                 arguments: [userID, accountID, scope.rawValue, role])
         }
     }
@@ -496,8 +584,10 @@ public final class SQLiteAccessStore: AccessStore {
     static func insertSession(
         _ db: Database, userID: Int32, accountID: Int32, digest: [UInt8], now: Int64, expiresAt: Int64
     ) throws -> SessionRecord {
-        try db.execute(
-            sql: "INSERT INTO sessions (token_digest, user_id, account_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        try db.cachedStatement(
+            sql:
+                "INSERT INTO sessions (token_digest, user_id, account_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"
+        ).execute(
             arguments: [Data(digest), userID, accountID, now, expiresAt])
         return SessionRecord(
             id: db.lastInsertedRowID, userID: userID, accountID: accountID, createdAt: now, expiresAt: expiresAt,
@@ -505,11 +595,12 @@ public final class SQLiteAccessStore: AccessStore {
     }
 
     static func insertAudit(_ db: Database, _ entry: AuditEntry) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit_log (actor_user_id, actor_email, account_id, operation, target, timestamp, transport, peer)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 entry.actorUserID, entry.actorEmail, entry.accountID, entry.operation, entry.target, entry.timestamp,
                 entry.transport, entry.peer,
@@ -519,12 +610,13 @@ public final class SQLiteAccessStore: AccessStore {
     static func membership(_ db: Database, userID: Int32, accountID: Int32) throws -> MembershipRecord? {
         guard
             try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM members WHERE user_id = ? AND account_id = ?)",
+                try db.cachedStatement(
+                    sql: "SELECT EXISTS (SELECT 1 FROM members WHERE user_id = ? AND account_id = ?)"),
                 arguments: [userID, accountID]) == true
         else { return nil }
         var roles: [Scope: String] = [:]
         for row in try Row.fetchAll(
-            db, sql: "SELECT scope, role FROM member_roles WHERE user_id = ? AND account_id = ?",
+            try db.cachedStatement(sql: "SELECT scope, role FROM member_roles WHERE user_id = ? AND account_id = ?"),
             arguments: [userID, accountID])
         {
             if let scope = Scope(rawValue: row["scope"]) { roles[scope] = row["role"] }
@@ -539,7 +631,8 @@ public final class SQLiteAccessStore: AccessStore {
     }
 
     static func account(_ row: Row) -> AccountRecord {
-        AccountRecord(id: row["id"], name: row["name"], organizationID: row["organization_id"], createdAt: row["created_at"])
+        AccountRecord(
+            id: row["id"], name: row["name"], organizationID: row["organization_id"], createdAt: row["created_at"])
     }
 
     static func session(_ row: Row) -> SessionRecord {
