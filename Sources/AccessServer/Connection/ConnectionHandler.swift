@@ -39,6 +39,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Completes when the last frame written has reached the kernel; closing waits for it.
     private var lastWrite: EventLoopFuture<Void>?
     private var lastActivity = NIODeadline.now()
+    private var flushScheduled = false
 
     /// - Parameter refusal: set when the connection is not admitted (uid allow-list, connection cap,
     ///   shutdown); the handler then answers with `GoAway(refusal)` and closes.
@@ -186,11 +187,20 @@ final class ConnectionHandler: ChannelInboundHandler {
         if state == .draining && openCalls.isEmpty { close() }
     }
 
+    /// Writes a frame; the flush is deferred to the end of the event loop's current batch of jobs, so the
+    /// responses of calls finishing together leave in one syscall instead of one each.
     private func write(_ frame: Frame) {
         guard state != .closed, let context else { return }
         let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.frame(frame)), promise: promise)
+        context.write(wrapOutboundOut(.frame(frame)), promise: promise)
         lastWrite = promise.futureResult
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { [weak self] in
+            guard let self else { return }
+            self.flushScheduled = false
+            self.context?.flush()
+        }
     }
 
     /// Protocol error: GoAway with the reason, then close. In-flight calls are abandoned.
