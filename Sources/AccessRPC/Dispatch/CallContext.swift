@@ -37,8 +37,16 @@ public struct CallContext: Sendable {
     public let transport: Transport
     /// The caller's `x-request-id`, or one generated for the call; echoed in the response metadata.
     public let requestID: String
-    /// A logger already carrying the method and request id.
-    public let logger: Logger
+    /// The dispatcher's logger; `logger` adds the call's fields when a handler asks for it.
+    let baseLogger: Logger
+    /// A logger carrying the method and request id. Built on use: most calls never log, and copying the
+    /// metadata into a logger per call showed up in the profile (issue 8).
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "method"] = "\(method.path)"
+        logger[metadataKey: "request-id"] = "\(requestID)"
+        return logger
+    }
     /// Bounds for decoding the request payload.
     public let codecLimits: CodecLimits
 

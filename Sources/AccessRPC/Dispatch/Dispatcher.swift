@@ -98,12 +98,9 @@ public struct Dispatcher: Sendable {
             }
             throw RPCError(.unimplemented, "unknown method \(request.method)")
         }
-        var callLogger = logger
-        callLogger[metadataKey: "method"] = "\(method.descriptor.path)"
-        callLogger[metadataKey: "request-id"] = "\(requestID)"
         let context = CallContext(
             method: method.descriptor, metadata: request.metadata, deadline: deadline(for: request.timeout, from: start),
-            peer: request.peer, transport: request.transport, requestID: requestID, logger: callLogger,
+            peer: request.peer, transport: request.transport, requestID: requestID, baseLogger: logger,
             codecLimits: limits.codec)
         guard let signal else { return try await method.handler(request.payload, context) }
         // The signal cancels this task when it fires; the handler sees an ordinary task cancellation, and

@@ -58,8 +58,13 @@ public enum FrameCodec {
         try body.withUnsafeBytes { try decode($0, limits: limits) }
     }
 
-    /// Encodes one frame body (without the length prefix).
+    /// Encodes one frame body (without the length prefix), directly in the wire format (`EnvelopeWriter`).
     public static func encode(_ frame: Frame) throws -> [UInt8] {
+        try EnvelopeWriter.frame(frame)
+    }
+
+    /// Encodes one frame body through protobuf-c's packer: the reference `EnvelopeWriter` is tested against.
+    static func encodeWithProtobufC(_ frame: Frame) throws -> [UInt8] {
         let s = schemas
         let number: UInt32
         let inner: MessageValue

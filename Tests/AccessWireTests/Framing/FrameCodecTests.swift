@@ -105,3 +105,59 @@ import Testing
         #expect(status.message.hasPrefix("undecodable frame"))
     }
 }
+
+/// `EnvelopeWriter` (the direct encoder every response and request goes through) against protobuf-c's packer.
+@Suite struct EnvelopeWriterTests {
+    static let frames: [Frame] = {
+        var frames: [Frame] = [
+            .cancel(callID: 0), .cancel(callID: .max), .ping(nonce: 0), .ping(nonce: .max), .pong(nonce: 1 << 35),
+            .goAway(status: .ok, lastCallID: 0),
+            .goAway(
+                status: Status(code: .unavailable, message: "bye", violations: [FieldViolation(field: "", description: "")]),
+                lastCallID: 128),
+            .request(RequestFrame(callID: 0, method: "")),
+            .request(
+                RequestFrame(
+                    callID: 300, method: "/akto.access.v1.RoleService/UpdateCustomRole", timeoutMilliseconds: 16_384,
+                    metadata: [MetadataEntry("x-api-key", "k"), MetadataEntry("", ""), MetadataEntry("é", "→ ✓")],
+                    payload: Array(repeating: 7, count: 20_000))),
+            .response(ResponseFrame(callID: 1, status: .ok)),
+            .response(
+                ResponseFrame(
+                    callID: .max, status: Status(code: .invalidArgument, message: "roleName: is required", violations: [
+                        FieldViolation(field: "roleName", description: "is required"),
+                        FieldViolation(field: "baseRole", description: String(repeating: "x", count: 200)),
+                    ]), metadata: [MetadataEntry("x-request-id", "0123456789abcdef")])),
+            .response(ResponseFrame(callID: 5, status: .ok, metadata: [], payload: Array(0...255))),
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let metadata = (0..<Int.random(in: 0...3, using: &generator)).map { i in
+                MetadataEntry("k\(i)", String(repeating: "v", count: Int.random(in: 0...150, using: &generator)))
+            }
+            let payload = (0..<Int.random(in: 0...400, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let code = StatusCode.allCases.randomElement(using: &generator)!
+            frames.append(
+                .response(
+                    ResponseFrame(
+                        callID: UInt32.random(in: 0...UInt32.max, using: &generator),
+                        status: Status(code: code, message: code == .ok ? "" : "m\(code)"), metadata: metadata,
+                        payload: payload)))
+        }
+        return frames
+    }()
+
+    @Test func writesExactlyWhatProtobufCPacks() throws {
+        for frame in Self.frames {
+            let direct = try FrameCodec.encode(frame)
+            #expect(direct == (try FrameCodec.encodeWithProtobufC(frame)), "\(frame)")
+            #expect(try FrameCodec.decode(direct) == frame)
+        }
+    }
+
+    @Test func refusesNULInStringsLikeTheGenericPath() {
+        let frame = Frame.response(ResponseFrame(callID: 1, status: Status(code: .internal, message: "a\u{0}b")))
+        #expect(throws: RPCError.self) { try FrameCodec.encode(frame) }
+        #expect(throws: RPCError.self) { try FrameCodec.encodeWithProtobufC(frame) }
+    }
+}
