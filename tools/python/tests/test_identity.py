@@ -123,3 +123,39 @@ def test_admin_bootstrap_then_login():
     assert status.code == 0 and login.active_account_id == 1000000
     client.close()
     assert server.terminate() == 0
+
+
+def test_group_commit_limit_is_validated_and_one_means_a_transaction_per_write():
+    import subprocess
+    import tempfile
+    from conftest import binary
+    for bad in ["0", "4097", "many"]:
+        data = tempfile.mkdtemp(prefix="akto-gc-")
+        run = subprocess.run([binary(), "serve", "--data-dir", data, "--http-address", "off",
+                              "--sqlite-max-writes-per-commit", bad], capture_output=True, text=True, timeout=60)
+        assert run.returncode != 0 and "sqlite-max-writes-per-commit" in run.stderr, (bad, run.stderr)
+    # Group commit off: concurrent writes from several connections still all land, each once.
+    server = Server(extra_args=["--sqlite-max-writes-per-commit", "1"])
+    client = AkrpClient.connect(server.socket)
+    session = signup(client)
+    errors = []
+
+    def add_tokens():
+        own = AkrpClient.connect(server.socket)
+        for _ in range(5):
+            status, _ = own.call(ADD_TOKEN, token_pb2.AddApiTokenRequest(token_utility="CICD"), metadata=session)
+            if status.code != 0:
+                errors.append(status)
+        own.close()
+
+    threads = [threading.Thread(target=add_tokens) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    status, tokens = client.call(FETCH_TOKENS, token_pb2.FetchApiTokensRequest(), token_pb2.FetchApiTokensResponse,
+                                 metadata=session)
+    assert status.code == 0 and len(tokens.api_tokens) == 20
+    client.close()
+    assert server.terminate() == 0

@@ -1,5 +1,10 @@
-// akto-bench: measures the server against the physical limit (a C ping-pong) and the SQLite floor, in one run,
-// and prints a markdown table with ratios. Run through tools/bench/run.
+// akto-bench: measures akto-access against the physical limit (a C ping-pong), the grpc-swift-2 peer and the
+// SQLite floor, in one run, and prints a markdown table with ratios. Run through tools/bench/run.
+//
+//   akto-bench AKTO_ACCESS_BINARY PINGPONG_BINARY [SECONDS_PER_CASE] [OUTPUT.md]
+//   akto-bench grpc-server SOCKET HEX_RESPONSE      (the peer's server process; started by the run)
+//
+// AKTO_BENCH_CASES=c,health,peer,mutation,gateway,memory picks cases (default: all).
 import AccessClient
 import AccessCore
 import AccessWire
@@ -8,160 +13,10 @@ import GRDB
 import Histogram
 import Synchronization
 
-// MARK: Process helpers
-
-struct Measured {
-    var calls: Int
-    var seconds: Double
-    var p50: Double
-    var p99: Double
-    var serverCPUPerCall: Double  // microseconds
-    var rate: Double { Double(calls) / seconds }
-}
-
-func cpuMicros(pid: Int32) -> Double {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return 0 }
-    let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-    // After ")": state is field 0; utime is field 11, stime field 12 (0-based here).
-    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-    return (user + system) * 1_000_000 / Double(sysconf(Int32(_SC_CLK_TCK)))
-}
-
-func rssMiB(pid: Int32) -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
-    }
-    return 0
-}
-
-func run(_ command: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = command
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// Runs the C ping-pong and parses its line.
-func pingpong(_ binary: String, seconds: Double, payload: Int, connections: Int, inflight: Int, pinned: Bool) throws -> Measured {
-    var command = [binary, String(seconds), String(payload), String(connections), String(inflight)]
-    if pinned { command = ["taskset", "-c", "0"] + command }
-    let line = try run(command)
-    var values: [String: Double] = [:]
-    for pair in line.split(whereSeparator: \.isWhitespace) {
-        let parts = pair.split(separator: "=")
-        if parts.count == 2 { values[String(parts[0])] = Double(parts[1]) }
-    }
-    let calls = Int(values["calls"] ?? 0)
-    return Measured(
-        calls: calls, seconds: values["seconds"] ?? 1, p50: values["p50_us"] ?? 0, p99: values["p99_us"] ?? 0,
-        serverCPUPerCall: (values["server_cpu_us"] ?? 0) / Double(max(calls, 1)))
-}
-
-/// Drives `connections` x `inflight` concurrent calls for `seconds`; records latency of every call.
-func drive(
-    socket: String, serverPID: Int32, seconds: Double, connections: Int, inflight: Int, metadata: [MetadataEntry],
-    call: @escaping @Sendable (AccessClient) async -> Bool
-) async throws -> Measured {
-    let tally = Tally()
-    let cpuBefore = cpuMicros(pid: serverPID)
-    let start = ContinuousClock.now
-    let end = start + .milliseconds(Int64(seconds * 1000))
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for _ in 0..<connections {
-            group.addTask {
-                try await AccessClient.withConnection(socketPath: socket, defaultMetadata: metadata) { client in
-                    await withTaskGroup(of: Void.self) { inner in
-                        for _ in 0..<inflight {
-                            inner.addTask {
-                                while ContinuousClock.now < end {
-                                    let t = ContinuousClock.now
-                                    let ok = await call(client)
-                                    let micros = UInt64(max(1, (ContinuousClock.now - t).components.attoseconds / 1_000_000_000_000))
-                                    tally.record(micros, ok: ok)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        try await group.waitForAll()
-    }
-    let elapsed = Double((ContinuousClock.now - start).components.attoseconds) / 1e18
-        + Double((ContinuousClock.now - start).components.seconds)
-    let done = tally.calls.load(ordering: .relaxed)
-    let failed = tally.failures.load(ordering: .relaxed)
-    if failed > 0 { print("  (\(failed) failed calls)") }
-    let cpu = cpuMicros(pid: serverPID) - cpuBefore
-    return tally.histogram.withLock { h in
-        Measured(
-            calls: done, seconds: elapsed, p50: Double(h.valueAtPercentile(50)), p99: Double(h.valueAtPercentile(99)),
-            serverCPUPerCall: cpu / Double(max(done, 1)))
-    }
-}
-
-/// Counts and latencies shared by the calling tasks of one case.
-final class Tally: Sendable {
-    let histogram = Mutex(Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three))
-    let calls = Atomic<Int>(0)
-    let failures = Atomic<Int>(0)
-
-    func record(_ micros: UInt64, ok: Bool) {
-        _ = histogram.withLock { $0.record(micros) }
-        if ok { calls.add(1, ordering: .relaxed) } else { failures.add(1, ordering: .relaxed) }
-    }
-}
-
-/// Raw single-row write transactions per second with the server's pragmas, one writer.
-func sqliteFloor(directory: String, seconds: Double) throws -> Measured {
-    var config = Configuration()
-    config.prepareDatabase { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
-    let pool = try DatabasePool(path: directory + "/floor.sqlite", configuration: config)
-    try pool.writeWithoutTransaction { db in
-        try db.execute(sql: "PRAGMA synchronous = FULL")
-        try db.execute(sql: "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-    }
-    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-    let start = Date()
-    var count = 0
-    while Date().timeIntervalSince(start) < seconds {
-        let t = Date()
-        try pool.writeWithoutTransaction { db in
-            try db.inTransaction(.immediate) {
-                try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: ["x"])
-                return .commit
-            }
-        }
-        _ = histogram.record(UInt64(max(1, Date().timeIntervalSince(t) * 1e6)))
-        count += 1
-    }
-    return Measured(
-        calls: count, seconds: Date().timeIntervalSince(start), p50: Double(histogram.valueAtPercentile(50)),
-        p99: Double(histogram.valueAtPercentile(99)), serverCPUPerCall: 0)
-}
-
-// MARK: The run
-
-struct Row {
-    let name: String
-    let shape: String
-    let runs: [Measured]
-    let ratio: String
-
-    func median(_ key: (Measured) -> Double) -> Double { runs.map(key).sorted()[runs.count / 2] }
-    func spread(_ key: (Measured) -> Double) -> String {
-        let values = runs.map(key).sorted()
-        return String(format: "%.0f [%.0f–%.0f]", values[values.count / 2], values.first ?? 0, values.last ?? 0)
-    }
-}
-
 let arguments = CommandLine.arguments
+if arguments.count == 4, arguments[1] == "grpc-server" {
+    try await runPeerServer(socket: arguments[2], responseHex: arguments[3])
+}
 guard arguments.count >= 3 else {
     print("usage: akto-bench AKTO_ACCESS_BINARY PINGPONG_BINARY [SECONDS_PER_CASE] [OUTPUT.md]")
     exit(2)
@@ -172,30 +27,55 @@ let seconds = arguments.count > 3 ? Double(arguments[3]) ?? 2 : 2
 let output = arguments.count > 4 ? arguments[4] : "BENCHMARKS.md"
 let repetitions = 3
 let payloadBytes = 120  // about one Health request/response frame
+let cases = Set((ProcessInfo.processInfo.environment["AKTO_BENCH_CASES"] ?? "c,health,peer,mutation,gateway,memory")
+    .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
 
 let directory = NSTemporaryDirectory() + "akto-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 let socket = directory + "/bench.sock"
+let httpPort = try freePort()
+
+/// A loopback TCP port nobody listens on right now.
+func freePort() throws -> Int {
+    let fd = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func waitForSocket(_ path: String) {
+    while !FileManager.default.fileExists(atPath: path) { usleep(20_000) }
+    usleep(200_000)
+}
+
 let server = Process()
 server.executableURL = URL(fileURLWithPath: serverBinary)
 server.arguments = [
-    "serve", "--data-dir", directory, "--socket-path", socket, "--http-address", "off", "--log-level", "error",
-    "--max-concurrent-calls", "1024",
+    "serve", "--data-dir", directory, "--socket-path", socket, "--http-address", "127.0.0.1:\(httpPort)",
+    "--log-level", "error", "--max-concurrent-calls", "1024",
 ]
 try server.run()
 let serverPID = server.processIdentifier
 defer { server.terminate() }
-while !FileManager.default.fileExists(atPath: socket) { usleep(20_000) }
-usleep(200_000)
-let idleRSS = rssMiB(pid: serverPID)
+waitForSocket(socket)
 
-// Seed: an admin, an API key, a custom role to update.
-let key: String = try await AccessClient.withConnection(socketPath: socket) { client in
+// Seed: an admin, an API key, a custom role to update; and the exact Health response bytes for the peer.
+let (key, healthResponse): (String, [UInt8]) = try await AccessClient.withConnection(socketPath: socket) { client in
     let signup = try await client.call(Methods.SessionService.signup, SignupRequest(email: "bench@example.com", password: "Bench12345"))
     let session = [MetadataEntry("authorization", "Bearer " + signup.sessionToken)]
     _ = try await client.call(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "BENCH", baseRole: "GUEST"), metadata: session)
-    return try await client.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), metadata: session)
+    let key = try await client.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), metadata: session)
         .apiTokenList[0].key
+    let health = await client.call(method: Methods.Health.check.path, payload: try MessageCodec.encode(HealthCheckRequest()))
+    return (key, health.payload)
 }
 let health = try MessageCodec.encode(HealthCheckRequest())
 let healthCall: @Sendable (AccessClient) async -> Bool = { client in
@@ -216,69 +96,149 @@ func repeatMeasure(_ body: () async throws -> Measured) async throws -> [Measure
 }
 
 func pin(_ pids: [Int32], _ cpus: String) { for pid in pids { _ = try? run(["taskset", "-pc", cpus, String(pid)]) } }
+func median(_ runs: [Measured], _ key: (Measured) -> Double) -> Double { runs.map(key).sorted()[runs.count / 2] }
 
-var rows: [Row] = []
+var rows: [ReportRow] = []
 let myPID = getpid()
-print("measuring (\(repetitions) x \(seconds) s per case)…")
+let allCPUs = "0-\(ProcessInfo.processInfo.activeProcessorCount - 1)"
+let shapes = [(1, 16), (4, 16), (16, 64)]
+print("measuring (\(repetitions) × \(seconds) s per case; cases: \(cases.sorted().joined(separator: ",")))…")
 
-let cUnpinned = try await repeatMeasure { try pingpong(pingpongBinary, seconds: seconds, payload: payloadBytes, connections: 1, inflight: 1, pinned: false) }
-let cPinned = try await repeatMeasure { try pingpong(pingpongBinary, seconds: seconds, payload: payloadBytes, connections: 1, inflight: 1, pinned: true) }
-let cThroughput = try await repeatMeasure { try pingpong(pingpongBinary, seconds: seconds, payload: payloadBytes, connections: 4, inflight: 16, pinned: false) }
-rows.append(Row(name: "C ping-pong (physical limit)", shape: "1×1", runs: cUnpinned, ratio: "1.00 (baseline)"))
-rows.append(Row(name: "C ping-pong (physical limit)", shape: "1×1 pinned", runs: cPinned, ratio: "1.00 (baseline)"))
-rows.append(Row(name: "C ping-pong (physical limit)", shape: "4×16", runs: cThroughput, ratio: "1.00 (baseline)"))
+/// 1×1 unpinned and pinned, then the throughput shapes, for one contender.
+func contender(
+    _ name: String, pid: Int32, measure: @escaping (_ connections: Int, _ inflight: Int) async throws -> Measured
+) async throws -> [String: [Measured]] {
+    var results: [String: [Measured]] = [:]
+    results["1×1"] = try await repeatMeasure { try await measure(1, 1) }
+    pin([pid, myPID], "0")
+    results["1×1 pinned"] = try await repeatMeasure { try await measure(1, 1) }
+    pin([pid, myPID], allCPUs)
+    for (connections, inflight) in shapes {
+        results["\(connections)×\(inflight)"] = try await repeatMeasure { try await measure(connections, inflight) }
+    }
+    print("  \(name) done")
+    return results
+}
 
-let healthUnpinned = try await repeatMeasure {
-    try await drive(socket: socket, serverPID: serverPID, seconds: seconds, connections: 1, inflight: 1, metadata: [], call: healthCall)
+var cRuns: [String: [Measured]] = [:]
+if cases.contains("c") {
+    cRuns["1×1"] = try await repeatMeasure { try pingpong(pingpongBinary, seconds: seconds, payload: payloadBytes, connections: 1, inflight: 1, pinned: false) }
+    cRuns["1×1 pinned"] = try await repeatMeasure { try pingpong(pingpongBinary, seconds: seconds, payload: payloadBytes, connections: 1, inflight: 1, pinned: true) }
+    cRuns["4×16"] = try await repeatMeasure { try pingpong(pingpongBinary, seconds: seconds, payload: payloadBytes, connections: 4, inflight: 16, pinned: false) }
+    for shape in ["1×1", "1×1 pinned", "4×16"] {
+        rows.append(ReportRow(name: "C ping-pong (physical limit)", shape: shape, runs: cRuns[shape]!, ratio: "1.00 (baseline)"))
+    }
 }
-pin([serverPID, myPID], "0")
-let healthPinned = try await repeatMeasure {
-    try await drive(socket: socket, serverPID: serverPID, seconds: seconds, connections: 1, inflight: 1, metadata: [], call: healthCall)
+
+var peerRuns: [String: [Measured]] = [:]
+if cases.contains("peer") {
+    let peerSocket = directory + "/grpc.sock"
+    let peer = Process()
+    peer.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    peer.arguments = ["grpc-server", peerSocket, healthResponse.map { String(format: "%02x", $0) }.joined()]
+    try peer.run()
+    defer { peer.terminate() }
+    waitForSocket(peerSocket)
+    peerRuns = try await contender("grpc-swift-2 peer", pid: peer.processIdentifier) { connections, inflight in
+        try await drivePeer(socket: peerSocket, serverPID: peer.processIdentifier, seconds: seconds, connections: connections, inflight: inflight)
+    }
+    peer.terminate()
+    for shape in ["1×1", "1×1 pinned"] + shapes.map({ "\($0.0)×\($0.1)" }) {
+        rows.append(ReportRow(name: "grpc-swift-2 peer Health/Check", shape: shape, runs: peerRuns[shape]!, ratio: "1.00 (baseline)"))
+    }
 }
-pin([serverPID, myPID], "0-\(ProcessInfo.processInfo.activeProcessorCount - 1)")
-func p50Ratio(_ runs: [Measured], _ base: [Measured]) -> String {
-    String(format: "p50 %.2f× C", Row(name: "", shape: "", runs: runs, ratio: "").median(\.p50) / max(0.1, Row(name: "", shape: "", runs: base, ratio: "").median(\.p50)))
-}
-rows.append(Row(name: "akto-access Health/Check", shape: "1×1", runs: healthUnpinned, ratio: p50Ratio(healthUnpinned, cUnpinned)))
-rows.append(Row(name: "akto-access Health/Check", shape: "1×1 pinned", runs: healthPinned, ratio: p50Ratio(healthPinned, cPinned)))
-for (connections, inflight) in [(1, 16), (4, 16), (16, 64)] {
-    let runs = try await repeatMeasure {
+
+if cases.contains("health") {
+    let runs = try await contender("akto-access Health", pid: serverPID) { connections, inflight in
         try await drive(socket: socket, serverPID: serverPID, seconds: seconds, connections: connections, inflight: inflight, metadata: [], call: healthCall)
     }
-    let base = Row(name: "", shape: "", runs: cThroughput, ratio: "")
-    let me = Row(name: "", shape: "", runs: runs, ratio: "")
-    rows.append(Row(
-        name: "akto-access Health/Check", shape: "\(connections)×\(inflight)", runs: runs,
-        ratio: String(format: "rate %.2f× C 4×16; CPU/call %.1f× C", me.median(\.rate) / base.median(\.rate),
-            me.median(\.serverCPUPerCall) / max(0.01, base.median(\.serverCPUPerCall)))))
-}
-let floor = try await repeatMeasure { try sqliteFloor(directory: directory, seconds: seconds) }
-rows.append(Row(name: "SQLite floor (1 writer, FULL)", shape: "1×1", runs: floor, ratio: "1.00 (baseline)"))
-for (connections, inflight) in [(1, 1), (16, 64)] {
-    let runs = try await repeatMeasure {
-        try await drive(socket: socket, serverPID: serverPID, seconds: seconds, connections: connections, inflight: inflight, metadata: apiKey, call: mutationCall)
+    for shape in ["1×1", "1×1 pinned"] + shapes.map({ "\($0.0)×\($0.1)" }) {
+        let me = runs[shape]!
+        var ratios: [String] = []
+        if shape.hasPrefix("1×1") {
+            if let c = cRuns[shape] { ratios.append(String(format: "p50 %.2f× C", median(me, \.p50) / max(0.1, median(c, \.p50)))) }
+        } else if let c = cRuns["4×16"] {
+            ratios.append(String(format: "CPU/call %.0f× C", median(me, \.serverCPUPerCall) / max(0.01, median(c, \.serverCPUPerCall))))
+        }
+        if let peer = peerRuns[shape] {
+            if shape.hasPrefix("1×1") {
+                ratios.append(String(format: "p50 %.2f× gRPC", median(me, \.p50) / max(0.1, median(peer, \.p50))))
+            }
+            ratios.append(String(format: "rate %.2f× gRPC", median(me, \.rate) / max(0.1, median(peer, \.rate))))
+            ratios.append(String(format: "CPU/call %.2f× gRPC", median(me, \.serverCPUPerCall) / max(0.01, median(peer, \.serverCPUPerCall))))
+        }
+        rows.append(ReportRow(name: "akto-access Health/Check", shape: shape, runs: me, ratio: ratios.joined(separator: "; ")))
     }
-    let me = Row(name: "", shape: "", runs: runs, ratio: "")
-    rows.append(Row(
-        name: "akto-access UpdateCustomRole (durable)", shape: "\(connections)×\(inflight)", runs: runs,
-        ratio: String(format: "rate %.2f× SQLite floor", me.median(\.rate) / Row(name: "", shape: "", runs: floor, ratio: "").median(\.rate))))
 }
 
-// Memory with 1,000 idle connections (preface sent, nothing else).
-var idle: [Int32] = []
-for _ in 0..<1000 {
-    let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(socket.utf8)) }
-    let ok = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
-    if ok == 0 { _ = Preface.bytes.withUnsafeBytes { write(fd, $0.baseAddress, 8) }; idle.append(fd) } else { close(fd) }
+var floor: [Measured] = []
+var mutationRuns: [String: [Measured]] = [:]
+if cases.contains("mutation") || cases.contains("gateway") {
+    floor = try await repeatMeasure { try sqliteFloor(directory: directory, seconds: seconds) }
+    rows.append(ReportRow(name: "SQLite floor (1 writer, FULL; CPU is the writer's)", shape: "1×1", runs: floor, ratio: "1.00 (baseline)"))
 }
-usleep(500_000)
-let busyRSS = rssMiB(pid: serverPID)
-for fd in idle { close(fd) }
+if cases.contains("mutation") {
+    for (connections, inflight) in [(1, 1), (1, 16), (4, 16), (16, 64)] {
+        let runs = try await repeatMeasure {
+            try await drive(socket: socket, serverPID: serverPID, seconds: seconds, connections: connections, inflight: inflight, metadata: apiKey, call: mutationCall)
+        }
+        mutationRuns["\(connections)×\(inflight)"] = runs
+        rows.append(ReportRow(
+            name: "akto-access UpdateCustomRole (durable)", shape: "\(connections)×\(inflight)", runs: runs,
+            ratio: String(format: "rate %.2f× SQLite floor", median(runs, \.rate) / median(floor, \.rate))))
+    }
+}
+if cases.contains("gateway") {
+    for (connections, inflight) in [(1, 1), (1, 16), (4, 16), (16, 64)] {
+        let total = connections * inflight
+        let runs = try await repeatMeasure {
+            try driveGateway(port: httpPort, apiKey: key, serverPID: serverPID, seconds: seconds, connections: total, directory: directory)
+        }
+        var ratio = String(format: "rate %.2f× SQLite floor", median(runs, \.rate) / median(floor, \.rate))
+        if let binary = mutationRuns["\(connections)×\(inflight)"] {
+            ratio += String(format: "; rate %.2f× binary RPC", median(runs, \.rate) / median(binary, \.rate))
+        }
+        rows.append(ReportRow(
+            name: "gateway POST /api/updateCustomRole (durable)", shape: "\(total) conns (≙ \(connections)×\(inflight))",
+            runs: runs, ratio: ratio))
+    }
+}
+
+// Memory: a fresh server with the default configuration (socket and HTTP gateway), so the load cases above
+// leave no heap high-water mark behind; RSS idle, then with 1,000 idle connections (preface sent, nothing else).
+var idle: [Int32] = []
+var idleRSS = 0.0
+var busyRSS = 0.0
+if cases.contains("memory") {
+    let memoryDirectory = directory + "/memory"
+    try FileManager.default.createDirectory(atPath: memoryDirectory, withIntermediateDirectories: true)
+    let memorySocket = memoryDirectory + "/m.sock"
+    let fresh = Process()
+    fresh.executableURL = URL(fileURLWithPath: serverBinary)
+    fresh.arguments = [
+        "serve", "--data-dir", memoryDirectory, "--socket-path", memorySocket,
+        "--http-address", "127.0.0.1:\(try freePort())", "--log-level", "error",
+    ]
+    try fresh.run()
+    defer { fresh.terminate() }
+    waitForSocket(memorySocket)
+    usleep(800_000)
+    idleRSS = rssMiB(pid: fresh.processIdentifier)
+    for _ in 0..<1000 {
+        let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(memorySocket.utf8)) }
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if ok == 0 { _ = Preface.bytes.withUnsafeBytes { write(fd, $0.baseAddress, 8) }; idle.append(fd) } else { close(fd) }
+    }
+    usleep(800_000)
+    busyRSS = rssMiB(pid: fresh.processIdentifier)
+    for fd in idle { close(fd) }
+    fresh.terminate()
+}
 
 // MARK: Report
 
@@ -289,8 +249,11 @@ var report = """
 
     Produced by `tools/bench/run` on \(ProcessInfo.processInfo.activeProcessorCount) vCPUs (\(cpuModel)), \
     \(ProcessInfo.processInfo.operatingSystemVersionString), release builds, client and server on the same machine.
-    Each case runs \(repetitions) × \(seconds) s; figures are the median with [min–max]. Shapes are connections × calls
-    in flight. Latencies in µs; server CPU is the server process's utime+stime over the case ÷ calls.
+    Each case runs \(repetitions) × \(seconds) s after a warm-up; figures are the median with [min–max]. Shapes
+    are connections × calls in flight ("pinned": client and server on one CPU with taskset). Latencies in µs;
+    server CPU is the server process's utime+stime over the measured part ÷ calls. The gRPC peer is
+    grpc-swift-2 \(grpcVersion) with grpc-swift-nio-transport (HTTP/2 over a Unix socket) answering the same
+    bytes as Health/Check.
 
     | case | shape | p50 µs | p99 µs | calls/s | server CPU µs/call | ratio |
     |---|---|---|---|---|---|---|
@@ -300,12 +263,15 @@ for row in rows {
     report += "| \(row.name) | \(row.shape) | \(row.spread(\.p50)) | \(row.spread(\.p99)) | \(row.spread(\.rate)) | "
         + String(format: "%.1f", row.median(\.serverCPUPerCall)) + " | \(row.ratio) |\n"
 }
-report += """
+if cases.contains("memory") {
+    report += """
 
-    Memory (server RSS): idle \(String(format: "%.1f", idleRSS)) MiB; with \(idle.count) idle connections \
-    \(String(format: "%.1f", busyRSS)) MiB.
+        Memory (RSS of a fresh server with the default configuration, socket and HTTP gateway): idle \
+        \(String(format: "%.1f", idleRSS)) MiB (target ≤ 40); with \(idle.count) idle connections \
+        \(String(format: "%.1f", busyRSS)) MiB (target ≤ 150).
 
-    """
+        """
+}
 let notes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("NOTES.md")
 if let analysis = try? String(contentsOf: notes, encoding: .utf8) { report += "\n" + analysis }
