@@ -1,3 +1,4 @@
+import Synchronization
 import AccessCore
 import AccessRPC
 import AccessWire
@@ -18,7 +19,7 @@ public struct GatewayResponder: HTTPResponder {
     let configuration: GatewayConfiguration
     let servingState: ServingState
     let routes: [String: GatewayRoute]
-    let openAPI: [UInt8]
+    let openAPI: LazyDocument
     let metricsText: @Sendable () -> [UInt8]
 
     /// Metadata keys taken from HTTP headers; nothing else reaches the dispatcher.
@@ -33,7 +34,8 @@ public struct GatewayResponder: HTTPResponder {
         self.servingState = servingState
         self.metricsText = metricsText
         self.routes = GatewayRoute.all(registry: dispatcher.registry)
-        self.openAPI = Array(OpenAPIDocument.build(routes: routes, configuration: configuration).serialized().utf8)
+        let (routes, configuration) = (self.routes, configuration)
+        self.openAPI = LazyDocument { Array(OpenAPIDocument.build(routes: routes, configuration: configuration).serialized().utf8) }
     }
 
     public func respond(to request: Request, context: GatewayContext) async throws -> Response {
@@ -70,7 +72,7 @@ public struct GatewayResponder: HTTPResponder {
         case (.get, "/openapi.json"):
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPI)))
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPI.bytes)))
         case (.options, _) where routes[path] != nil:
             return preflight(request)
         case (.post, _) where routes[path] != nil:
@@ -247,5 +249,25 @@ public struct GatewayResponder: HTTPResponder {
 
     static func error(_ error: RPCError) -> Response {
         Self.error(error.code.httpStatus, error.code, error.message, violations: error.violations)
+    }
+}
+
+/// The OpenAPI document, built on its first request and kept: most servers are never asked for it, and
+/// building it at start-up cost resident memory (issue 8's idle-RSS target).
+final class LazyDocument: Sendable {
+    private let build: @Sendable () -> [UInt8]
+    private let built = Mutex<[UInt8]?>(nil)
+
+    init(_ build: @escaping @Sendable () -> [UInt8]) {
+        self.build = build
+    }
+
+    var bytes: [UInt8] {
+        built.withLock { built in
+            if let built { return built }
+            let document = build()
+            built = document
+            return document
+        }
     }
 }
