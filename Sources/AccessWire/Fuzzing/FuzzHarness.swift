@@ -1,0 +1,92 @@
+import AccessCore
+import NIOCore
+
+/// What the libFuzzer targets (`tools/fuzz`) feed each input through, here so that the test suite replays
+/// every input a fuzzer ever flagged (`Tests/AccessWireTests/Fixtures/fuzz-regressions`) through the same code.
+///
+/// Rejections are the expected outcome for most inputs; a `Finding` is a broken invariant: a value the codec
+/// accepted must survive encode → decode → encode with the same bytes.
+public enum FuzzHarness {
+    public enum Target: String, CaseIterable, Sendable {
+        /// The socket's frame decoder (preface, length prefix, envelope); the first byte says whether the
+        /// stream starts with the preface.
+        case frame
+        /// protobuf-c unpack + Swift conversion of every generated message type; the first byte picks the type.
+        case message
+        /// The gateway's JSON → protobuf conversion of every generated message type; the first byte picks the type.
+        case json
+    }
+
+    public struct Finding: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    static let limits = CodecLimits.default
+
+    public static func run(_ target: Target, _ bytes: [UInt8]) throws {
+        switch target {
+        case .frame: try frames(bytes)
+        case .message: try message(bytes)
+        case .json: try json(bytes)
+        }
+    }
+
+    static func frames(_ bytes: [UInt8]) throws {
+        guard let first = bytes.first else { return }
+        var decoder = FrameDecoder(expectPreface: first & 1 == 1, maxFrameSize: 1 << 16, limits: limits)
+        var buffer = ByteBuffer(bytes: bytes.dropFirst())
+        var frames: [Frame] = []
+        do {
+            while let inbound = try decoder.decode(buffer: &buffer) {
+                if case .frame(let frame) = inbound { frames.append(frame) }
+            }
+            _ = try decoder.decodeLast(buffer: &buffer, seenEOF: true)
+        } catch {
+            // Rejected: fine; the frames decoded before the rejection are still checked.
+        }
+        for frame in frames {
+            let encoded = try FrameCodec.encode(frame)
+            let again = try FrameCodec.encode(try FrameCodec.decode(encoded, limits: limits))
+            guard again == encoded else { throw Finding(description: "frame round trip changed \(frame)") }
+        }
+    }
+
+    private static func pick(_ bytes: [UInt8]) -> (any ProtoMessage.Type, [UInt8])? {
+        guard let first = bytes.first else { return nil }
+        let types = ProtoCatalog.messageTypes
+        return (types[Int(first) % types.count], Array(bytes.dropFirst()))
+    }
+
+    static func message(_ bytes: [UInt8]) throws {
+        guard let (type, payload) = pick(bytes) else { return }
+        try roundTrip(type, payload)
+    }
+
+    static func json(_ bytes: [UInt8]) throws {
+        guard let (type, body) = pick(bytes) else { return }
+        try jsonToMessage(type, body)
+    }
+
+    private static func roundTrip<T: ProtoMessage>(_ type: T.Type, _ payload: [UInt8]) throws {
+        guard let value = try? MessageCodec.decode(T.self, from: payload, limits: limits) else { return }
+        // Compared as bytes, not with ==: a NaN is a legal double and never equals itself.
+        let encoded: [UInt8]
+        let again: [UInt8]
+        do {
+            encoded = try MessageCodec.encode(value)
+            again = try MessageCodec.encode(try MessageCodec.decode(T.self, from: encoded, limits: limits))
+        } catch {
+            throw Finding(description: "\(T.protoName) decoded but does not round-trip: \(error)")
+        }
+        guard again == encoded else { throw Finding(description: "\(T.protoName) round trip changed its bytes") }
+    }
+
+    private static func jsonToMessage<T: ProtoMessage>(_ type: T.Type, _ body: [UInt8]) throws {
+        guard let schema = try? MessageCodec.schema(for: T.self),
+            let json = try? JSONValue.parse(body, maxDepth: limits.maxJSONDepth),
+            let value = try? ProtoJSON.decode(json, schema: schema, limits: limits),
+            let payload = try? MessageCodec.encodeValue(value)
+        else { return }
+        try roundTrip(T.self, payload)
+    }
+}
