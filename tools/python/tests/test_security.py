@@ -1,0 +1,141 @@
+"""Security checks end to end on the real binary (issue 9, part 4): secrets never in logs, audit rows or the
+database file in the clear; mass assignment through the gateway changes nothing; the socket's mode is never
+wider than configured. (Cross-account access for every operation, admin-only operations for every lesser role
+and API-token utility, and the URL checks run in the Swift suites: CrossAccountTests, PermissionMatrixTests,
+RedirectPolicy/notification/billing tests; CSRF and CORS in GatewayTests and the browser test.)"""
+import glob
+import os
+import sqlite3
+import stat
+import time
+import urllib.request
+
+from akrp_client import AkrpClient
+from akto.access.v1 import session_pb2, team_pb2, token_pb2
+from conftest import Server, free_port
+from test_gateway import post
+
+PREFIX = "/akto.access.v1."
+OK = 0
+
+
+def start_with_gateway(extra_args=()):
+    port = free_port()
+    server = Server(extra_args=list(extra_args), http_port=port)
+    deadline = time.time() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return server, port
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def call(client, method, request, response_type=None, session=None):
+    status, answer = client.call(PREFIX + method, request, response_type, metadata=session)
+    assert status.code == OK, (method, status)
+    return answer
+
+
+def admin_and_member(client):
+    """The first user (ADMIN) and a MEMBER who joined with an invite code; returns their secrets too."""
+    admin_password, member_password = "Adm1n-Passw0rd-x", "Memb3r-Passw0rd-y"
+    signup = call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com",
+                  password=admin_password), session_pb2.SignupResponse)
+    admin = {"authorization": "Bearer " + signup.session_token}
+    invite = call(client, "TeamService/InviteUsers", team_pb2.InviteUsersRequest(
+        invitee_email="member@example.com", invitee_role="MEMBER"), team_pb2.InviteUsersResponse, admin)
+    joined = call(client, "SessionService/Signup", session_pb2.SignupRequest(
+        email="member@example.com", password=member_password, invite_code=invite.final_invite_code),
+        session_pb2.SignupResponse)
+    member = {"authorization": "Bearer " + joined.session_token}
+    secrets = {"admin password": admin_password, "member password": member_password,
+               "admin session": signup.session_token, "member session": joined.session_token,
+               "invite code": invite.final_invite_code}
+    return admin, member, secrets
+
+
+def test_secrets_never_reach_logs_audit_rows_or_the_database_file():
+    server, port = start_with_gateway(["--log-level", "trace"])
+    client = AkrpClient.connect(server.socket)
+    admin, member, secrets = admin_and_member(client)
+    key = call(client, "TokenService/AddApiToken", token_pb2.AddApiTokenRequest(token_utility="EXTERNAL_API"),
+               token_pb2.AddApiTokenResponse, admin).api_token_list[0].key
+    secrets["api key"] = key
+    reset = call(client, "TeamService/ResetUserPassword", team_pb2.ResetUserPasswordRequest(
+        user_email="member@example.com"), team_pb2.ResetUserPasswordResponse, admin)
+    secrets["reset token"] = reset.password_reset_token
+    # The same secrets through the gateway too: a key in a header, a password in a body, a failed login.
+    status, _, _ = post(port, "/api/me", {}, {"x-api-key": key})
+    assert status == 200
+    status, _, _ = post(port, "/api/login", {"email": "admin@example.com", "password": secrets["admin password"]})
+    assert status == 200
+    post(port, "/api/login", {"email": "admin@example.com", "password": "Wrong-" + secrets["admin password"]})
+    call(client, "SessionService/ResetPassword", session_pb2.ResetPasswordRequest(
+        token=reset.password_reset_token, new_password="N3w-Member-Passw0rd"), session_pb2.ResetPasswordResponse)
+    secrets["new member password"] = "N3w-Member-Passw0rd"
+    client.close()
+    assert server.terminate() == 0
+
+    log = server.output()
+    assert log.count("TeamService/ResetUserPassword") >= 1, "the trace log should record the calls"
+    database = b"".join(open(path, "rb").read() for path in glob.glob(os.path.join(server.dir, "akto-access.sqlite*")))
+    db = sqlite3.connect(os.path.join(server.dir, "akto-access.sqlite"))
+    audit = "\n".join(" ".join(str(v) for v in row) for row in db.execute("SELECT * FROM audit_log"))
+    db.close()
+    assert "ResetUserPassword" in audit and "AddApiToken" in audit
+    assert b"member@example.com" in database  # the file is searchable: plain values do show up in it
+    for name, secret in secrets.items():
+        assert secret and secret not in log, f"the {name} is in the log"
+        assert secret.encode() not in database, f"the {name} is in the database file in the clear"
+        assert secret not in audit, f"the {name} is in an audit row"
+
+
+def test_mass_assignment_through_the_gateway_changes_nothing():
+    server, port = start_with_gateway()
+    client = AkrpClient.connect(server.socket)
+    admin, member, _ = admin_and_member(client)
+    member_key = call(client, "TokenService/AddApiToken", token_pb2.AddApiTokenRequest(token_utility="EXTERNAL_API"),
+                      token_pb2.AddApiTokenResponse, member).api_token_list[0].key
+    before = call(client, "SessionService/Me", session_pb2.MeRequest(), session_pb2.MeResponse, member)
+    injected = {"accountId": 4242, "activeAccountId": 4242, "userId": 1, "id": 1, "role": "ADMIN", "userRole": "ADMIN",
+                "isAdmin": True, "scopeRoleMapping": {"API": "ADMIN"}, "email": "admin@example.com",
+                "login": "admin@example.com", "organizationId": "other"}
+    # A member renames themselves with privilege fields smuggled in: only the name changes.
+    status, _, _ = post(port, "/api/updateUsernameAndOrganization", {"username": "Renamed", **injected},
+                        {"x-api-key": member_key})
+    assert status == 200
+    after = call(client, "SessionService/Me", session_pb2.MeRequest(), session_pb2.MeResponse, member)
+    assert after.user.name == "Renamed"
+    assert after.user.login == before.user.login == "member@example.com" and after.user.id == before.user.id
+    assert after.active_account_id == before.active_account_id
+    assert [dict(a.scope_role_mapping) for a in after.accounts] == [dict(a.scope_role_mapping) for a in before.accounts]
+    assert all(role == "MEMBER" for a in after.accounts for role in a.scope_role_mapping.values())
+    # A key minted with an owner and account smuggled in belongs to the caller, in the caller's account.
+    status, body, _ = post(port, "/api/addApiToken", {"tokenUtility": "CICD", "userId": 1, "accountId": 4242,
+                                                       "key": "akto_chosen", "utility": "EXTERNAL_API"},
+                           member)  # a session (API keys may not mint keys)
+    assert status == 200
+    minted = body["apiTokenList"][0]
+    assert minted["key"] != "akto_chosen" and minted["utility"] == "CICD"
+    tokens = call(client, "TokenService/FetchApiTokens", token_pb2.FetchApiTokensRequest(),
+                  token_pb2.FetchApiTokensResponse, member).api_tokens
+    assert minted["id"] in [t.id for t in tokens]
+    admin_tokens = call(client, "TokenService/FetchApiTokens", token_pb2.FetchApiTokensRequest(),
+                        token_pb2.FetchApiTokensResponse, admin).api_tokens
+    assert minted["id"] not in [t.id for t in admin_tokens]
+    # The admin is still the only admin; the member still cannot do admin things.
+    status, _, _ = post(port, "/api/createCustomRole", {"roleName": "SNEAKY", "baseRole": "GUEST", "isAdmin": True,
+                                                      "role": "ADMIN"}, {"x-api-key": member_key})
+    assert status == 403
+    client.close()
+    assert server.terminate() == 0
+
+
+def test_the_socket_is_never_wider_than_configured():
+    for mode in ("600", "660"):
+        server = Server(["--socket-mode", mode])
+        assert stat.S_IMODE(os.stat(server.socket).st_mode) == int(mode, 8)
+        assert server.terminate() == 0
