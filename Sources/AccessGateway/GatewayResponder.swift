@@ -256,7 +256,7 @@ public struct GatewayResponder: HTTPResponder {
 /// building it at start-up cost resident memory (issue 8's idle-RSS target).
 final class LazyDocument: Sendable {
     private let build: @Sendable () -> [UInt8]
-    private let built = Mutex<[UInt8]?>(nil)
+    private let built = Locked<[UInt8]?>(nil)
 
     init(_ build: @escaping @Sendable () -> [UInt8]) {
         self.build = build

@@ -35,7 +35,7 @@ public final class RPCServer: Service, Sendable {
     private let servingState: ServingState
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
-    private let shared = Mutex(Shared())
+    private let shared = Locked(Shared())
     private let runningCalls = Atomic<Int>(0)
 
     public init(

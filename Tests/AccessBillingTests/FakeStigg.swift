@@ -12,8 +12,8 @@ import Synchronization
 /// first; customer `missing-customer` gets CustomerNotFound.
 final class FakeStigg: Sendable {
     static let apiKey = "test-stigg-key"
-    private let recorded = Mutex<[JSONValue]>([])
-    private let flakyFailures = Mutex(0)
+    private let recorded = Locked<[JSONValue]>([])
+    private let flakyFailures = Locked(0)
 
     var requests: [JSONValue] { recorded.withLock { $0 } }
     var provisionCalls: Int { requests.filter { $0["query"].map { "\($0)".contains("provisionSubscription") } ?? false }.count }
@@ -22,7 +22,7 @@ final class FakeStigg: Sendable {
     func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router()
         router.post("/graphql") { request, context -> Response in try await self.answer(request) }
-        let port = Mutex<Int?>(nil)
+        let port = Locked<Int?>(nil)
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },

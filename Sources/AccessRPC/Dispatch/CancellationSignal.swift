@@ -7,7 +7,7 @@ import Synchronization
 /// the handler's task directly — no watcher task per call. `wait()` is for code that wants to suspend until
 /// the signal fires.
 public final class CancellationSignal: Sendable {
-    private struct State: ~Copyable {
+    private struct State {
         var reason: RPCError?
         var waiter: CheckedContinuation<Void, Never>?
         /// The task running inside `cancelling(_:)`; only stored while that call is on the stack, and cleared
@@ -20,7 +20,7 @@ public final class CancellationSignal: Sendable {
         let task: UnsafeCurrentTask
     }
 
-    private let state = Mutex<State>(State())
+    private let state = Locked<State>(State())
 
     public init() {}
 

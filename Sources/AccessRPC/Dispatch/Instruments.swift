@@ -17,8 +17,8 @@ final class Instruments: Sendable {
     }
 
     private let factory: any MetricsFactory
-    private let counters = Mutex<[CounterKey: Counter]>([:])
-    private let timers = Mutex<[TimerKey: Timer]>([:])
+    private let counters = Locked<[CounterKey: Counter]>([:])
+    private let timers = Locked<[TimerKey: Timer]>([:])
 
     init(factory: any MetricsFactory) {
         self.factory = factory

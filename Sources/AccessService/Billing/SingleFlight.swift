@@ -1,9 +1,10 @@
+import AccessCore
 import Synchronization
 
 /// Runs one operation per key at a time: callers arriving while it runs wait for, and share, its result.
 /// The first caller does the work in its own task, so nothing runs unstructured.
 final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private let waiting = Mutex<[Key: [CheckedContinuation<Value, any Error>]]>([:])
+    private let waiting = Locked<[Key: [CheckedContinuation<Value, any Error>]]>([:])
 
     func run(_ key: Key, _ operation: @Sendable () async throws -> Value) async throws -> Value {
         let isLeader: Bool = waiting.withLock { table in

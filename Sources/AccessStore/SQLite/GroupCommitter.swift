@@ -22,14 +22,14 @@ final class GroupCommitter: Sendable {
         let fail: @Sendable (any Error) -> Void
     }
 
-    private struct State: ~Copyable {
+    private struct State {
         var queue: [Pending] = []
         var draining = false
     }
 
     private let pool: DatabasePool
     private let maxBatch: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Transactions committed so far (each holding one or more calls).
     let committedTransactions = Atomic<Int>(0)
 

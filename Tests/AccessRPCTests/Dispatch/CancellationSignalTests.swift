@@ -25,7 +25,7 @@ import Testing
     @Test func aWaiterThatWasCancelledBeforeWaitingReturns() async {
         // Regression: onCancel ran before the continuation was stored, so nothing ever resumed it.
         let signal = CancellationSignal()
-        let finished = await finishes(within: .seconds(5)) {
+        let finished = await finishes(within: .seconds(30)) {
             await Task {
                 withUnsafeCurrentTask { $0?.cancel() }
                 await signal.wait()
@@ -37,7 +37,7 @@ import Testing
 
     @Test func aWaiterCancelledWhileWaitingReturns() async {
         let signal = CancellationSignal()
-        let finished = await finishes(within: .seconds(5)) {
+        let finished = await finishes(within: .seconds(30)) {
             let task = Task { await signal.wait() }
             try? await Task.sleep(for: .milliseconds(20))
             task.cancel()
@@ -48,7 +48,7 @@ import Testing
 
     @Test func firingWakesTheWaiterAndTheFirstReasonWins() async {
         let signal = CancellationSignal()
-        let finished = await finishes(within: .seconds(5)) {
+        let finished = await finishes(within: .seconds(30)) {
             async let waiting: Void = signal.wait()
             try? await Task.sleep(for: .milliseconds(20))
             signal.fire(RPCError(.cancelled, "first"))
@@ -62,7 +62,7 @@ import Testing
     @Test func waitingAfterFiringReturnsAtOnce() async {
         let signal = CancellationSignal()
         signal.fire(RPCError(.cancelled, "done"))
-        #expect(await finishes(within: .seconds(5)) { await signal.wait() })
+        #expect(await finishes(within: .seconds(30)) { await signal.wait() })
     }
 }
 

@@ -81,7 +81,7 @@ final class RawConnection: Sendable {
     private let sink: ByteSink
 
     private final class ByteSink: Sendable {
-        let bytes = Mutex<[UInt8]>([])
+        let bytes = Locked<[UInt8]>([])
     }
 
     private final class Recorder: ChannelInboundHandler, Sendable {

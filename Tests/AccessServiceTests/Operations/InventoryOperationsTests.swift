@@ -245,7 +245,7 @@ import Testing
 
     /// A provider that records what it was sent, or fails.
     final class RecordingBilling: BillingProvider {
-        private let state = Mutex<(reports: [(String, Int)], failing: Bool)>(([], false))
+        private let state = Locked<(reports: [(String, Int)], failing: Bool)>(([], false))
         var reports: [(String, Int)] { state.withLock { $0.reports } }
         var failing: Bool {
             get { state.withLock { $0.failing } }

@@ -11,7 +11,7 @@ import Synchronization
 
 /// A wall clock tests move by hand.
 final class TestClock: WallClock {
-    private let seconds = Mutex<Double>(1_800_000_000)
+    private let seconds = Locked<Double>(1_800_000_000)
     func now() -> Double { seconds.withLock { $0 } }
     func advance(_ delta: Double) { seconds.withLock { $0 += delta } }
 }
