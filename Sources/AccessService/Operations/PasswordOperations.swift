@@ -45,7 +45,7 @@ extension AccessService {
         let entry = audit(nil, context, "ResetPassword")
         guard
             try await store.consumePasswordResetToken(
-                digest: Secrets.digest(token), passwordHash: try hasher.hash(password), now: now, audit: entry) != nil
+                digest: Secrets.digest(token), passwordHash: try await hasher.hash(password), now: now, audit: entry) != nil
         else { throw RPCError(.permissionDenied, "the reset token is invalid, used or expired") }
         return ResetPasswordResponse(passwordReset: true)
     }

@@ -37,7 +37,7 @@ extension AccessService {
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds
         let created = try await store.createFirstUser(
-            email: email, name: name, passwordHash: try hasher.hash(password), organizationName: organization,
+            email: email, name: name, passwordHash: try await hasher.hash(password), organizationName: organization,
             sessionDigest: Secrets.digest(token), now: now, sessionExpiresAt: expiresAt,
             audit: audit(nil, context, "Signup", target: "user:\(email)"))
         context.logger.notice("first user signed up", metadata: ["user-id": "\(created.user.id)"])
@@ -57,7 +57,7 @@ extension AccessService {
             actorUserID: nil, actorEmail: email, accountID: nil, operation: "Bootstrap", target: "user:\(email)",
             timestamp: now, transport: "cli", peer: "local")
         let created = try await store.createFirstUser(
-            email: email, name: name, passwordHash: try hasher.hash(password), organizationName: organization,
+            email: email, name: name, passwordHash: try await hasher.hash(password), organizationName: organization,
             sessionDigest: nil, now: now, sessionExpiresAt: 0, audit: entry)
         return (created.user.email, created.user.id, created.account.id)
     }
@@ -71,8 +71,8 @@ extension AccessService {
             throw RPCError.invalidField("password", "is required (at most 1024 characters)")
         }
         let user = try await store.user(email: email)
-        guard let user, hasher.verify(request.password, against: user.passwordHash) else {
-            if user == nil { hasher.verifyDecoy(request.password) }
+        guard let user, await hasher.verify(request.password, against: user.passwordHash) else {
+            if user == nil { await hasher.verifyDecoy(request.password) }
             throw RPCError(.unauthenticated, "wrong e-mail or password")
         }
         let token = Secrets.token()

@@ -97,7 +97,7 @@ extension AccessService {
         let expiresAt = now + configuration.sessionLifetime.components.seconds
         let joined = try await store.acceptInvitation(
             codeDigest: Secrets.digest(request.inviteCode.trimmed), email: email, name: name,
-            passwordHash: try hasher.hash(password), sessionDigest: Secrets.digest(token), now: now,
+            passwordHash: try await hasher.hash(password), sessionDigest: Secrets.digest(token), now: now,
             sessionExpiresAt: expiresAt, audit: audit(nil, context, "Signup", target: "user:\(email)"))
         return SignupResponse(
             user: userInfo(joined.user), activeAccountId: joined.accountID, sessionToken: token, expiresAt: expiresAt)

@@ -2,6 +2,9 @@ import AccessCore
 import AccessWire
 import Crypto
 import CryptoExtras
+import Dispatch
+import Foundation
+import Synchronization
 
 /// scrypt cost parameters (N = 2^logRounds).
 public struct ScryptParameters: Sendable, Hashable {
@@ -63,10 +66,49 @@ public struct PasswordHasher: Sendable {
         _ = verify(password, against: decoy)
     }
 
+    // MARK: Off the event loops
+    //
+    // scrypt costs ~100 ms of CPU and 32 MiB at the default cost. Handlers run on their connection's event loop
+    // (issue 8), so hashing inline would stall every other connection of that loop; these run it on
+    // `BlockingWork`, a few threads of its own (one per core), which also bounds the memory concurrent logins use.
+
+    public func hash(_ password: String) async throws -> String {
+        try await BlockingWork.shared.run { try self.hash(password) }
+    }
+
+    public func verify(_ password: String, against stored: String) async -> Bool {
+        (try? await BlockingWork.shared.run { self.verify(password, against: stored) }) ?? false
+    }
+
+    public func verifyDecoy(_ password: String) async {
+        _ = try? await BlockingWork.shared.run { self.verifyDecoy(password) }
+    }
+
     private static func derive(_ password: String, salt: [UInt8], parameters: ScryptParameters) throws -> [UInt8] {
         let key = try KDF.Scrypt.deriveKey(
             from: Array(password.utf8), salt: salt, outputByteCount: 32, rounds: 1 << parameters.logRounds,
             blockSize: parameters.blockSize, parallelism: parameters.parallelism)
         return key.withUnsafeBytes { Array($0) }
+    }
+}
+
+/// CPU-heavy work kept off the event loops and the cooperative pool: one serial queue per core, taken in turn,
+/// so at most that many such jobs run at once.
+final class BlockingWork: Sendable {
+    static let shared = BlockingWork(width: ProcessInfo.processInfo.activeProcessorCount)
+
+    private let queues: [DispatchQueue]
+    private let next = Atomic<Int>(0)
+
+    init(width: Int) {
+        queues = (0..<max(1, width)).map { DispatchQueue(label: "akto-access.blocking-work.\($0)") }
+    }
+
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let index = next.add(1, ordering: .relaxed).oldValue
+        let queue = queues[Int(UInt(bitPattern: index) % UInt(queues.count))]
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
     }
 }

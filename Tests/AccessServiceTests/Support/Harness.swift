@@ -67,7 +67,7 @@ struct Harness {
     func addMember(email: String, role: String, accountID: Int32 = 1_000_000, password: String = "Secret123") async throws
         -> [MetadataEntry]
     {
-        let hash = try PasswordHasher(parameters: ScryptParameters(logRounds: 10)).hash(password)
+        let hash = try await PasswordHasher(parameters: ScryptParameters(logRounds: 10)).hash(password)
         let now = Int64(clock.now())
         try await store.pool.write { db in
             try db.execute(
