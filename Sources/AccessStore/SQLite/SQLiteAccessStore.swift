@@ -87,20 +87,16 @@ public final class SQLiteAccessStore: AccessStore {
     func pointRead<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try pointReader.read(body)
-        } catch let error as RPCError {
-            throw error
         } catch {
-            throw RPCError(.unavailable, "the database is unavailable", cause: "\(error)")
+            throw Self.unavailable(error)
         }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
-        } catch let error as RPCError {
-            throw error
         } catch {
-            throw RPCError(.unavailable, "the database is unavailable", cause: "\(error)")
+            throw Self.unavailable(error)
         }
     }
 

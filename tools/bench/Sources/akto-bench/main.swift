@@ -27,8 +27,13 @@ let seconds = arguments.count > 3 ? Double(arguments[3]) ?? 2 : 2
 let output = arguments.count > 4 ? arguments[4] : "BENCHMARKS.md"
 let repetitions = 3
 let payloadBytes = 120  // about one Health request/response frame
-let cases = Set((ProcessInfo.processInfo.environment["AKTO_BENCH_CASES"] ?? "c,health,peer,mutation,gateway,memory")
+let knownCases: Set<String> = ["c", "health", "peer", "mutation", "gateway", "memory"]
+let cases = Set((ProcessInfo.processInfo.environment["AKTO_BENCH_CASES"] ?? knownCases.sorted().joined(separator: ","))
     .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+guard cases.isSubset(of: knownCases), !cases.isEmpty else {
+    print("AKTO_BENCH_CASES takes a comma-separated subset of \(knownCases.sorted().joined(separator: ",")); got \(cases.sorted())")
+    exit(2)
+}
 
 let directory = NSTemporaryDirectory() + "akto-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
