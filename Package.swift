@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -54,6 +55,16 @@ let package = Package(
             dependencies: [
                 "AccessCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AccessPostgres",
+            dependencies: [
+                "AccessCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -121,7 +132,7 @@ let package = Package(
             name: "akto-access",
             dependencies: [
                 "AccessServer", "AccessClient", "AccessRPC", "AccessWire", "AccessCore", "AccessStore", "AccessService",
-                "AccessGateway", "AccessBilling",
+                "AccessGateway", "AccessBilling", "AccessPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +167,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AccessStoreTests",
-            dependencies: ["AccessStore", "AccessCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AccessStore", "AccessPostgres", "AccessCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

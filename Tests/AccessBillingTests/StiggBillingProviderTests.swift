@@ -6,6 +6,9 @@ import Testing
 
 @Suite struct StiggBillingProviderTests {
     let fake = FakeStigg()
+    /// Deadline of calls whose outcome, not timing, is under test: generous, so sanitizer builds (5-15x slower
+    /// HTTP round trips) still finish every attempt.
+    static let generous = Duration.seconds(60)
 
     private func provider(_ endpoint: String, key: String = FakeStigg.apiKey) -> StiggBillingProvider {
         StiggBillingProvider(
@@ -21,9 +24,9 @@ import Testing
 
     @Test func provisionsAndSendsTheExpectedRequest() async throws {
         try await fake.run { endpoint in
-            let outcome = try await provider(endpoint).provisionSubscription(checkout("pro"), deadline: .now + .seconds(5))
+            let outcome = try await provider(endpoint).provisionSubscription(checkout("pro"), deadline: .now + Self.generous)
             #expect(outcome == CheckoutOutcome(status: "PAYMENT_REQUIRED", checkoutURL: "https://checkout.stigg.example/s/1", subscriptionID: nil, planID: "pro"))
-            let basic = try await provider(endpoint).provisionSubscription(checkout("basic"), deadline: .now + .seconds(5))
+            let basic = try await provider(endpoint).provisionSubscription(checkout("basic"), deadline: .now + Self.generous)
             #expect(basic.status == "SUCCESS" && basic.subscriptionID == "sub-basic")
         }
         let input = try #require(fake.requests.first?["variables"]?["input"])
@@ -35,7 +38,7 @@ import Testing
     func graphQLErrorsMapToStatuses(plan: String, customer: String, code: StatusCode) async throws {
         try await fake.run { endpoint in
             let error = try await #require(throws: RPCError.self) {
-                try await provider(endpoint).provisionSubscription(checkout(plan, customer: customer), deadline: .now + .seconds(5))
+                try await provider(endpoint).provisionSubscription(checkout(plan, customer: customer), deadline: .now + Self.generous)
             }
             #expect(error.code == code)
         }
@@ -44,7 +47,7 @@ import Testing
     @Test func aWrongAPIKeyIsAConfigurationProblemAndIsNotRetried() async throws {
         try await fake.run { endpoint in
             let error = try await #require(throws: RPCError.self) {
-                try await provider(endpoint, key: "wrong").provisionSubscription(checkout("basic"), deadline: .now + .seconds(5))
+                try await provider(endpoint, key: "wrong").provisionSubscription(checkout("basic"), deadline: .now + Self.generous)
             }
             #expect(error.code == .failedPrecondition)
             #expect(!error.message.contains("wrong"))  // the key is never echoed
@@ -53,7 +56,7 @@ import Testing
 
     @Test func transientFailuresAreRetriedAtMostThreeTimes() async throws {
         try await fake.run { endpoint in
-            let outcome = try await provider(endpoint).provisionSubscription(checkout("flaky"), deadline: .now + .seconds(5))
+            let outcome = try await provider(endpoint).provisionSubscription(checkout("flaky"), deadline: .now + Self.generous)
             #expect(outcome.status == "SUCCESS")
         }
     }
@@ -84,7 +87,7 @@ import Testing
                 measurements: [
                     UsageRecord(accountID: 1, metric: "USERS", value: 2, measuredAt: 1),
                     UsageRecord(accountID: 2, metric: "USERS", value: 3, measuredAt: 1),
-                ], deadline: .now + .seconds(5))
+                ], deadline: .now + Self.generous)
         }
         let usages = fake.requests.first?["variables"]?["input"]?["usages"]
         #expect(usages == .array([.object([("customerId", .string("org-1")), ("featureId", .string("USERS")), ("value", .number("5"))])]))

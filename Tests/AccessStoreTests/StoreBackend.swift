@@ -1,11 +1,15 @@
 import AccessCore
+import AccessPostgres
 import AccessStore
 import Foundation
+import Logging
 
-/// A store implementation the contract suite runs against. A new backend (PostgreSQL) adds itself to `all`.
+/// A store implementation the contract suite runs against: SQLite always; PostgreSQL when
+/// `AKTO_TEST_POSTGRES_URL` points at a cluster (tools/test starts a throw-away one), each test in a fresh
+/// database of its own.
 struct StoreBackend: Sendable, CustomTestStringConvertible {
     let name: String
-    let make: @Sendable () throws -> any AccessStore
+    let make: @Sendable () async throws -> any ServiceStore
 
     var testDescription: String { name }
 
@@ -15,7 +19,30 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
         return try SQLiteAccessStore(configuration: SQLiteConfiguration(path: directory + "/contract.sqlite"))
     }
 
-    static let all: [StoreBackend] = [.sqlite]
+    static let postgres = StoreBackend(name: "PostgreSQL") {
+        guard let url = PostgresTestCluster.url else { throw PostgresTestCluster.notConfigured }
+        return try await PostgresTestCluster.freshStore(url: url)
+    }
+
+    static let all: [StoreBackend] = PostgresTestCluster.url == nil ? [.sqlite] : [.sqlite, .postgres]
+}
+
+/// The PostgreSQL cluster of the test run, if any.
+enum PostgresTestCluster {
+    static let url = ProcessInfo.processInfo.environment["AKTO_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    /// tools/test sets this: a run that should cover PostgreSQL fails instead of skipping it.
+    static let required = ProcessInfo.processInfo.environment["AKTO_TEST_REQUIRE_POSTGRES"] == "1"
+    static let skipMessage =
+        "PostgreSQL suites skipped: set AKTO_TEST_POSTGRES_URL (tools/test starts a throw-away cluster with tools/pg-test-cluster)"
+    static let notConfigured = RPCError(.failedPrecondition, skipMessage)
+
+    static func freshStore(url: String, maxConnections: Int = 4) async throws -> PostgresAccountStore {
+        let logger = Logger(label: "test-postgres")
+        let name = "akto_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let database = try await PostgresAdmin.createDatabase(url: url, name: name, logger: logger)
+        return try await PostgresAccountStore(
+            configuration: PostgresConfiguration(url: database, maxConnections: maxConnections), logger: logger)
+    }
 }
 
 import Testing
@@ -28,8 +55,8 @@ func entry(_ operation: String, actor: Int32? = 1, account: Int32? = 1_000_000) 
 }
 
 /// A fresh store with its first user (id 1, ADMIN of account 1000000) and that user's session.
-func seeded(_ backend: StoreBackend) async throws -> (store: any AccessStore, user: UserRecord, session: SessionRecord) {
-    let store = try backend.make()
+func seeded(_ backend: StoreBackend) async throws -> (store: any ServiceStore, user: UserRecord, session: SessionRecord) {
+    let store = try await backend.make()
     let created = try await store.createFirstUser(
         email: "a@example.com", name: "A", passwordHash: "scrypt$x", organizationName: "Org", sessionDigest: digest("s1"),
         now: 1_800_000_000, sessionExpiresAt: 1_800_086_400, audit: entry("Signup", actor: nil, account: nil))
@@ -41,4 +68,13 @@ func digest(_ text: String) -> [UInt8] {
     var bytes = Array(text.utf8)
     while bytes.count < 32 { bytes.append(0) }
     return Array(bytes.prefix(32))
+}
+
+/// Whether the PostgreSQL suites ran: skipped with a message locally, a failure where they are required.
+@Suite struct PostgresAvailabilityTests {
+    @Test(.enabled(if: PostgresTestCluster.url == nil, "PostgreSQL is configured; its suites run"))
+    func postgresSuitesNeedAClusterURL() {
+        #expect(!PostgresTestCluster.required, "AKTO_TEST_REQUIRE_POSTGRES=1 but AKTO_TEST_POSTGRES_URL is not set")
+        print(PostgresTestCluster.skipMessage)
+    }
 }

@@ -47,7 +47,7 @@ import Testing
 
     @Test(arguments: StoreBackend.all)
     func onlyOneFirstUserEvenUnderARace(backend: StoreBackend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let successes = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<10 {
                 group.addTask {

@@ -1,0 +1,658 @@
+import AccessCore
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The scale-out store: the same protocols as `SQLiteAccessStore`, on PostgreSQL, so several `akto-access`
+/// processes share one database. Every mutation is one transaction (READ COMMITTED) that writes its audit row;
+/// rules spanning rows take the row lock of their account or user first (`FOR NO KEY UPDATE`), so they hold
+/// across processes; serialization failures, deadlocks and lost unique-insert races are retried a bounded
+/// number of times, then ABORTED. Nothing is cached in the process.
+public final class PostgresAccountStore: Sendable {
+    let executor: PostgresExecutor
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    public let configuration: PostgresConfiguration
+
+    /// Connects, runs pending migrations and returns the store; UNAVAILABLE when the database cannot be reached
+    /// within the connect timeout. Call `shutdown()` when done.
+    public init(configuration: PostgresConfiguration, logger: Logger) async throws {
+        self.configuration = configuration
+        var options = PostgresClient.Configuration.Options()
+        options.maximumConnections = configuration.maxConnections
+        options.minimumConnections = 0
+        options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
+        var client: PostgresClient.Configuration
+        if let socket = configuration.unixSocketPath {
+            client = .init(
+                unixSocketPath: socket, username: configuration.username, password: configuration.password,
+                database: configuration.database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS =
+                switch configuration.tls {
+                case .disable: .disable
+                case .prefer: .prefer(.makeClientConfiguration())
+                case .require: .require(.makeClientConfiguration())
+                }
+            client = .init(
+                host: configuration.host ?? "localhost", port: configuration.port, username: configuration.username,
+                password: configuration.password, database: configuration.database, tls: tls)
+        }
+        client.options = options
+        let postgres = PostgresClient(configuration: client, backgroundLogger: logger)
+        self.client = postgres
+        runner = Task { await postgres.run() }
+        executor = PostgresExecutor(
+            client: postgres, logger: logger, maxAttempts: configuration.maxTransactionAttempts)
+        do {
+            let ran = try await withDeadline(seconds: configuration.connectTimeout) { [executor] in
+                try await executor.read { db in try await PostgresMigrations.migrate(db) }
+            }
+            if !ran.isEmpty { logger.notice("database migrated", metadata: ["applied": "\(ran.joined(separator: ","))"]) }
+        } catch {
+            runner.cancel()
+            throw RPCError(
+                .unavailable, "cannot open the database \(configuration.redacted)",
+                cause: String(reflecting: (error as? RPCError)?.cause ?? "\(error)"))
+        }
+    }
+
+    /// A store nobody holds any more closes its pool.
+    deinit { runner.cancel() }
+
+    /// Closes the pool's connections and waits until they are closed.
+    public func shutdown() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    @discardableResult
+    func write<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
+        try await executor.write(body)
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
+        try await executor.read(body)
+    }
+
+    func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
+        try await executor.snapshot(body)
+    }
+}
+
+/// Runs `body`, failing with DEADLINE_EXCEEDED-like UNAVAILABLE when it takes longer than `seconds`.
+func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            throw RPCError(.unavailable, "the database did not answer within \(seconds) s")
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+extension PostgresAccountStore: AccessStore {
+    // MARK: Users and sessions
+
+    public func hasUsers() async throws -> Bool {
+        try await read { db in try await db.value("SELECT EXISTS (SELECT 1 FROM users)", as: Bool.self) ?? false }
+    }
+
+    public func createFirstUser(
+        email: String, name: String, passwordHash: String, organizationName: String, sessionDigest: [UInt8]?,
+        now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
+    ) async throws -> (user: UserRecord, account: AccountRecord, session: SessionRecord?) {
+        try await write { db in
+            // Two processes' first sign-ups must not both create an organization.
+            try await db.execute("SELECT pg_advisory_xact_lock(\(Self.firstUserLock))")
+            guard try await db.value("SELECT EXISTS (SELECT 1 FROM users)", as: Bool.self) == false else {
+                throw RPCError(.failedPrecondition, "this install already has users; sign up with an invite code")
+            }
+            let organizationID = UUID().uuidString.lowercased()
+            try await db.execute(
+                "INSERT INTO organizations (id, name, admin_email, created_at) VALUES (\(organizationID), \(organizationName), \(email), \(now))"
+            )
+            guard
+                let userID = try await db.value(
+                    """
+                    INSERT INTO users (email, name, password_hash, created_at, last_login_at)
+                    VALUES (\(email), \(name), \(passwordHash), \(now), \(now)) RETURNING id
+                    """, as: Int32.self)
+            else { throw RPCError(.internal, "the new user has no id") }
+            let account = try await Self.insertAccount(db, organizationID: organizationID, name: "My account", now: now)
+            try await Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
+            var session: SessionRecord?
+            if let sessionDigest {
+                session = try await Self.insertSession(
+                    db, userID: userID, accountID: account.id, digest: sessionDigest, now: now,
+                    expiresAt: sessionExpiresAt)
+            }
+            var entry = audit
+            entry.actorUserID = userID
+            entry.accountID = account.id
+            try await Self.insertAudit(db, entry)
+            let user = UserRecord(id: userID, email: email, name: name, passwordHash: passwordHash, createdAt: now)
+            return (user, account, session)
+        }
+    }
+
+    static let firstUserLock: Int64 = 0x616B_746F_6669_7273  // "aktofirs"
+
+    public func user(email: String) async throws -> UserRecord? {
+        try await read { db in try await db.row("SELECT * FROM users WHERE email = \(email)").map(Self.user) }
+    }
+
+    public func user(id: Int32) async throws -> UserRecord? {
+        try await read { db in try await db.row("SELECT * FROM users WHERE id = \(id)").map(Self.user) }
+    }
+
+    public func createSession(
+        userID: Int32, accountID: Int32?, digest: [UInt8], now: Int64, expiresAt: Int64, audit: AuditEntry
+    ) async throws -> SessionRecord {
+        try await write { db in
+            var chosen: Int32?
+            if let accountID {
+                chosen = try await db.value(
+                    "SELECT account_id FROM members WHERE user_id = \(userID) AND account_id = \(accountID)",
+                    as: Int32.self)
+            } else {
+                // The account of the user's latest session, else the one they joined first.
+                chosen = try await db.value(
+                    """
+                    SELECT s.account_id FROM sessions s JOIN members m
+                      ON m.user_id = s.user_id AND m.account_id = s.account_id
+                    WHERE s.user_id = \(userID) ORDER BY s.id DESC LIMIT 1
+                    """, as: Int32.self)
+                if chosen == nil {
+                    chosen = try await db.value(
+                        "SELECT account_id FROM members WHERE user_id = \(userID) ORDER BY joined_at, account_id LIMIT 1",
+                        as: Int32.self)
+                }
+            }
+            guard let chosen else { throw RPCError(.failedPrecondition, "the user belongs to no account") }
+            let session = try await Self.insertSession(
+                db, userID: userID, accountID: chosen, digest: digest, now: now, expiresAt: expiresAt)
+            try await db.execute("UPDATE users SET last_login_at = \(now) WHERE id = \(userID)")
+            var entry = audit
+            entry.accountID = chosen
+            try await Self.insertAudit(db, entry)
+            return session
+        }
+    }
+
+    public func session(digest: [UInt8]) async throws -> SessionRecord? {
+        try await read { db in
+            try await db.row("SELECT * FROM sessions WHERE token_digest = \(Data(digest))").map(Self.session)
+        }
+    }
+
+    public func revokeSessions(sessionID: Int64, allOfUser: Bool, audit: AuditEntry) async throws {
+        try await write { db in
+            if allOfUser {
+                try await db.execute(
+                    "UPDATE sessions SET revoked = true WHERE user_id = (SELECT user_id FROM sessions WHERE id = \(sessionID))"
+                )
+            } else {
+                try await db.execute("UPDATE sessions SET revoked = true WHERE id = \(sessionID)")
+            }
+            try await Self.insertAudit(db, audit)
+        }
+    }
+
+    // MARK: Accounts and memberships
+
+    public func account(id: Int32) async throws -> AccountRecord? {
+        try await read { db in try await db.row("SELECT * FROM accounts WHERE id = \(id)").map(Self.account) }
+    }
+
+    public func organization(id: String) async throws -> OrganizationRecord? {
+        try await read { db in
+            try await db.row("SELECT * FROM organizations WHERE id = \(id)").map { row in
+                OrganizationRecord(id: try row["id"], name: try row["name"], adminEmail: try row["admin_email"])
+            }
+        }
+    }
+
+    public func membership(userID: Int32, accountID: Int32) async throws -> MembershipRecord? {
+        try await read { db in try await Self.membership(db, userID: userID, accountID: accountID) }
+    }
+
+    public func memberships(userID: Int32) async throws -> [(account: AccountRecord, membership: MembershipRecord)] {
+        let rows = try await snapshot { db in
+            let accounts = try await db.rows(
+                "SELECT a.* FROM accounts a JOIN members m ON m.account_id = a.id WHERE m.user_id = \(userID) ORDER BY a.id"
+            ).map(Self.account)
+            var result: [(AccountRecord, MembershipRecord)] = []
+            for account in accounts {
+                result.append(
+                    (
+                        account,
+                        try await Self.membership(db, userID: userID, accountID: account.id)
+                            ?? MembershipRecord(userID: userID, accountID: account.id, roles: [:])
+                    ))
+            }
+            return result.map { Pair(first: $0.0, second: $0.1) }
+        }
+        return rows.map { (account: $0.first, membership: $0.second) }
+    }
+
+    public func customRole(accountID: Int32, name: String) async throws -> CustomRoleRecord? {
+        try await read { db in
+            try await db.row(
+                "SELECT * FROM custom_roles WHERE account_id = \(accountID) AND name = \(name.uppercased())"
+            ).map(Self.customRole)
+        }
+    }
+
+    public func principal(userID: Int32, accountID: Int32, scope: Scope) async throws -> PrincipalRecord? {
+        try await read { db in try await Self.principal(db, userID: userID, accountID: accountID, scope: scope) }
+    }
+
+    public func apiKeyPrincipal(digest: [UInt8], scope: Scope) async throws
+        -> (token: ApiTokenRecord, principal: PrincipalRecord?)?
+    {
+        let found = try await read { db -> Pair<ApiTokenRecord, PrincipalRecord?>? in
+            guard let token = try await db.row("SELECT * FROM api_tokens WHERE key_digest = \(Data(digest))").map(Self.apiToken)
+            else { return nil }
+            return Pair(
+                first: token,
+                second: try await Self.principal(db, userID: token.userID, accountID: token.accountID, scope: scope))
+        }
+        return found.map { ($0.first, $0.second) }
+    }
+
+    public func sessionPrincipal(digest: [UInt8], scope: Scope) async throws
+        -> (session: SessionRecord, principal: PrincipalRecord?)?
+    {
+        let found = try await read { db -> Pair<SessionRecord, PrincipalRecord?>? in
+            guard let session = try await db.row("SELECT * FROM sessions WHERE token_digest = \(Data(digest))").map(Self.session)
+            else { return nil }
+            return Pair(
+                first: session,
+                second: try await Self.principal(db, userID: session.userID, accountID: session.accountID, scope: scope))
+        }
+        return found.map { ($0.first, $0.second) }
+    }
+
+    /// The user, the account, the membership with its roles (one statement, so one snapshot) and, when the
+    /// role in `scope` is custom, that role.
+    static func principal(_ db: PostgresDatabase, userID: Int32, accountID: Int32, scope: Scope) async throws
+        -> PrincipalRecord?
+    {
+        guard
+            let row = try await db.row(
+                """
+                SELECT u.id AS u_id, u.email, u.name AS u_name, u.password_hash, u.created_at AS u_created_at,
+                  a.id AS a_id, a.name AS a_name, a.organization_id, a.created_at AS a_created_at,
+                  EXISTS (SELECT 1 FROM members m WHERE m.user_id = u.id AND m.account_id = a.id) AS is_member,
+                  COALESCE((SELECT json_object_agg(r.scope, r.role)::text FROM member_roles r
+                            WHERE r.user_id = u.id AND r.account_id = a.id), '{}') AS roles
+                FROM users u, accounts a WHERE u.id = \(userID) AND a.id = \(accountID)
+                """)
+        else { return nil }
+        let user = UserRecord(
+            id: try row["u_id"], email: try row["email"], name: try row["u_name"], passwordHash: try row["password_hash"],
+            createdAt: try row["u_created_at"])
+        let account = AccountRecord(
+            id: try row["a_id"], name: try row["a_name"], organizationID: try row["organization_id"],
+            createdAt: try row["a_created_at"])
+        var membership: MembershipRecord?
+        if try row["is_member"] as Bool {
+            membership = MembershipRecord(
+                userID: userID, accountID: accountID, roles: Self.roles(try row.json("roles", as: [String: String].self)))
+        }
+        var custom: CustomRoleRecord?
+        if let name = membership?.roles[scope], BuiltinRole(rawValue: name) == nil {
+            custom = try await db.row(
+                "SELECT * FROM custom_roles WHERE account_id = \(accountID) AND name = \(name.uppercased())"
+            ).map(Self.customRole)
+        }
+        return PrincipalRecord(user: user, account: account, membership: membership, customRole: custom)
+    }
+
+    public func apiToken(digest: [UInt8]) async throws -> ApiTokenRecord? {
+        try await read { db in
+            try await db.row("SELECT * FROM api_tokens WHERE key_digest = \(Data(digest))").map(Self.apiToken)
+        }
+    }
+
+    public func touchApiToken(id: Int32, now: Int64) async throws {
+        try await write { db in
+            try await db.execute(
+                "UPDATE api_tokens SET last_used_at = \(now) WHERE id = \(id) AND last_used_at < \(now - 60)")
+        }
+    }
+
+    public func createApiToken(
+        accountID: Int32, userID: Int32, utility: TokenUtility, name: String, digest: [UInt8], now: Int64, maxLive: Int,
+        audit: AuditEntry
+    ) async throws -> ApiTokenRecord {
+        try await write { db in
+            try await db.lockUser(userID)
+            let live =
+                try await db.value(
+                    "SELECT COUNT(*) FROM api_tokens WHERE account_id = \(accountID) AND user_id = \(userID)",
+                    as: Int64.self) ?? 0
+            guard live < maxLive else {
+                throw RPCError(
+                    .resourceExhausted, "you already have \(maxLive) API tokens in this account; delete one first")
+            }
+            guard
+                let id = try await db.value(
+                    """
+                    INSERT INTO api_tokens (account_id, user_id, utility, name, key_digest, created_at)
+                    VALUES (\(accountID), \(userID), \(utility.rawValue), \(name), \(Data(digest)), \(now)) RETURNING id
+                    """, as: Int32.self)
+            else { throw RPCError(.internal, "the new token has no id") }
+            var entry = audit
+            entry.target = "api-token:\(id)"
+            try await Self.insertAudit(db, entry)
+            return ApiTokenRecord(
+                id: id, accountID: accountID, userID: userID, utility: utility, name: name, createdAt: now,
+                lastUsedAt: 0)
+        }
+    }
+
+    public func deleteApiToken(id: Int32, userID: Int32, accountID: Int32, audit: AuditEntry) async throws -> Bool {
+        try await write { db in
+            guard
+                try await db.execute(
+                    "DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) AND account_id = \(accountID) RETURNING id"
+                ) > 0
+            else { return false }
+            try await Self.insertAudit(db, audit)
+            return true
+        }
+    }
+
+    public func apiTokens(userID: Int32, accountID: Int32) async throws -> [ApiTokenRecord] {
+        try await read { db in
+            try await db.rows(
+                "SELECT * FROM api_tokens WHERE user_id = \(userID) AND account_id = \(accountID) ORDER BY id"
+            ).map(Self.apiToken)
+        }
+    }
+
+    // MARK: Account operations
+
+    public func createAccount(
+        userID: Int32, organizationID: String, name: String, maxAccountsPerUser: Int, sessionID: Int64?, now: Int64,
+        audit: AuditEntry
+    ) async throws -> AccountRecord {
+        try await write { db in
+            try await db.lockUser(userID)
+            let count = try await db.value("SELECT COUNT(*) FROM members WHERE user_id = \(userID)", as: Int64.self) ?? 0
+            guard count < maxAccountsPerUser else {
+                throw RPCError(.failedPrecondition, "a user may belong to at most \(maxAccountsPerUser) accounts")
+            }
+            let account = try await Self.insertAccount(db, organizationID: organizationID, name: name, now: now)
+            try await Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
+            if let sessionID {
+                try await db.execute("UPDATE sessions SET account_id = \(account.id) WHERE id = \(sessionID)")
+            }
+            var entry = audit
+            entry.target = "account:\(account.id)"
+            try await Self.insertAudit(db, entry)
+            return account
+        }
+    }
+
+    public func switchSession(sessionID: Int64, accountID: Int32, audit: AuditEntry) async throws -> Bool {
+        try await write { db in
+            guard
+                try await db.execute(
+                    """
+                    UPDATE sessions SET account_id = \(accountID) WHERE id = \(sessionID) AND NOT revoked
+                      AND EXISTS (SELECT 1 FROM members WHERE members.user_id = sessions.user_id
+                                  AND members.account_id = \(accountID))
+                    RETURNING id
+                    """) == 1
+            else { return false }
+            var entry = audit
+            entry.accountID = accountID
+            try await Self.insertAudit(db, entry)
+            return true
+        }
+    }
+
+    public func rename(userID: Int32, name: String, organization: (id: String, name: String)?, audit: AuditEntry)
+        async throws
+    {
+        let organizationID = organization?.id
+        let organizationName = organization?.name
+        try await write { db in
+            try await db.execute("UPDATE users SET name = \(name) WHERE id = \(userID)")
+            if let organizationID, let organizationName {
+                try await db.execute("UPDATE organizations SET name = \(organizationName) WHERE id = \(organizationID)")
+            }
+            try await Self.insertAudit(db, audit)
+        }
+    }
+
+    public func issuePasswordResetToken(
+        userID: Int32, issuedBy: Int32, digest: [UInt8], now: Int64, expiresAt: Int64, minimumInterval: Int64,
+        audit: AuditEntry
+    ) async throws {
+        try await write { db in
+            // The user's row lock makes the interval rule hold across processes.
+            try await db.lockUser(userID)
+            if let last = try await db.value(
+                "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = \(userID)", as: Int64.self),
+                now - last < minimumInterval
+            {
+                let minutes = (minimumInterval - (now - last) + 59) / 60
+                throw RPCError(
+                    .resourceExhausted,
+                    "a reset token was issued for this user recently; try again in \(minutes) minute\(minutes == 1 ? "" : "s")"
+                )
+            }
+            try await db.execute(
+                """
+                INSERT INTO password_reset_tokens (user_id, token_digest, issued_by, created_at, expires_at)
+                VALUES (\(userID), \(Data(digest)), \(issuedBy), \(now), \(expiresAt))
+                """)
+            try await Self.insertAudit(db, audit)
+        }
+    }
+
+    public func consumePasswordResetToken(digest: [UInt8], passwordHash: String, now: Int64, audit: AuditEntry)
+        async throws -> Int32?
+    {
+        try await write { db in
+            guard
+                let userID = try await db.value(
+                    """
+                    UPDATE password_reset_tokens SET used_at = \(now)
+                    WHERE token_digest = \(Data(digest)) AND used_at IS NULL AND expires_at > \(now)
+                    RETURNING user_id
+                    """, as: Int32.self)
+            else { return nil }
+            try await db.execute("UPDATE users SET password_hash = \(passwordHash) WHERE id = \(userID)")
+            try await db.execute("UPDATE sessions SET revoked = true WHERE user_id = \(userID)")
+            var entry = audit
+            entry.actorUserID = userID
+            entry.target = "user:\(userID)"
+            try await Self.insertAudit(db, entry)
+            return userID
+        }
+    }
+
+    public func saveSubscription(
+        userID: Int32, endpoint: String, p256dh: [UInt8], auth: [UInt8], expirationTime: Int64?, now: Int64,
+        maxPerUser: Int, audit: AuditEntry
+    ) async throws {
+        try await write { db in
+            try await db.lockUser(userID)
+            try await db.execute(
+                """
+                INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, expiration_time, created_at, updated_at)
+                VALUES (\(userID), \(endpoint), \(Data(p256dh)), \(Data(auth)), \(expirationTime), \(now), \(now))
+                ON CONFLICT (user_id, endpoint) DO UPDATE SET
+                  p256dh = excluded.p256dh, auth = excluded.auth, expiration_time = excluded.expiration_time,
+                  updated_at = excluded.updated_at
+                """)
+            try await db.execute(
+                """
+                DELETE FROM push_subscriptions WHERE user_id = \(userID) AND id NOT IN (
+                  SELECT id FROM push_subscriptions WHERE user_id = \(userID)
+                  ORDER BY updated_at DESC, id DESC LIMIT \(Int64(maxPerUser)))
+                """)
+            try await Self.insertAudit(db, audit)
+        }
+    }
+
+    public func pushSubscriptionEndpoints(userID: Int32) async throws -> [String] {
+        try await read { db in
+            try await db.values(
+                "SELECT endpoint FROM push_subscriptions WHERE user_id = \(userID) ORDER BY updated_at DESC, id DESC",
+                as: String.self)
+        }
+    }
+
+    // MARK: Audit
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await write { db in try await Self.insertAudit(db, entry) }
+    }
+
+    public func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
+    {
+        let rows = try await read { db in
+            try await db.rows(
+                """
+                SELECT * FROM audit_log WHERE account_id = \(accountID) AND (\(beforeID) = 0 OR id < \(beforeID))
+                ORDER BY id DESC LIMIT \(Int64(limit))
+                """
+            ).map { row in
+                Pair(
+                    first: try row["id"] as Int64,
+                    second: AuditEntry(
+                        actorUserID: try row["actor_user_id"], actorEmail: try row["actor_email"],
+                        accountID: try row["account_id"], operation: try row["operation"], target: try row["target"],
+                        timestamp: try row["timestamp"], transport: try row["transport"], peer: try row["peer"]))
+            }
+        }
+        return rows.map { (id: $0.first, entry: $0.second) }
+    }
+
+    // MARK: Row helpers (inside transactions)
+
+    static func insertAccount(_ db: PostgresDatabase, organizationID: String, name: String, now: Int64) async throws
+        -> AccountRecord
+    {
+        // Account ids are allocated MAX + 1 (Akto's ids start at 1000000); the advisory lock serializes the
+        // allocation across processes, and a lost race would surface as a unique violation and be retried.
+        try await db.execute("SELECT pg_advisory_xact_lock(\(accountIDLock))")
+        guard let id = try await db.value("SELECT COALESCE(MAX(id), 999999) + 1 FROM accounts", as: Int32.self) else {
+            throw RPCError(.internal, "cannot allocate an account id")
+        }
+        try await db.execute(
+            "INSERT INTO accounts (id, organization_id, name, created_at) VALUES (\(id), \(organizationID), \(name), \(now))"
+        )
+        // "Default" for the API scope, plus one collection per product context so every scope has a home.
+        for (collection, context) in [
+            ("Default", "API"), ("MCP Default", "MCP"), ("GenAI Default", "GEN_AI"), ("Endpoint Default", "ENDPOINT"),
+        ] {
+            try await db.execute(
+                "INSERT INTO api_collections (account_id, name, context_source, created_at) VALUES (\(id), \(collection), \(context), \(now))"
+            )
+        }
+        return AccountRecord(id: id, name: name, organizationID: organizationID, createdAt: now)
+    }
+
+    static let accountIDLock: Int64 = 0x616B_746F_6163_6374  // "aktoacct"
+
+    static func insertMember(_ db: PostgresDatabase, userID: Int32, accountID: Int32, role: String, now: Int64)
+        async throws
+    {
+        try await db.execute(
+            "INSERT INTO members (user_id, account_id, joined_at) VALUES (\(userID), \(accountID), \(now))")
+        for scope in Scope.allCases {
+            try await db.execute(
+                "INSERT INTO member_roles (user_id, account_id, scope, role) VALUES (\(userID), \(accountID), \(scope.rawValue), \(role))"
+            )
+        }
+    }
+
+    static func insertSession(
+        _ db: PostgresDatabase, userID: Int32, accountID: Int32, digest: [UInt8], now: Int64, expiresAt: Int64
+    ) async throws -> SessionRecord {
+        guard
+            let id = try await db.value(
+                """
+                INSERT INTO sessions (token_digest, user_id, account_id, created_at, expires_at)
+                VALUES (\(Data(digest)), \(userID), \(accountID), \(now), \(expiresAt)) RETURNING id
+                """, as: Int64.self)
+        else { throw RPCError(.internal, "the new session has no id") }
+        return SessionRecord(
+            id: id, userID: userID, accountID: accountID, createdAt: now, expiresAt: expiresAt, isRevoked: false)
+    }
+
+    static func insertAudit(_ db: PostgresDatabase, _ entry: AuditEntry) async throws {
+        try await db.execute(
+            """
+            INSERT INTO audit_log (actor_user_id, actor_email, account_id, operation, target, timestamp, transport, peer)
+            VALUES (\(entry.actorUserID), \(entry.actorEmail), \(entry.accountID), \(entry.operation), \(entry.target),
+                    \(entry.timestamp), \(entry.transport), \(entry.peer))
+            """)
+    }
+
+    static func membership(_ db: PostgresDatabase, userID: Int32, accountID: Int32) async throws -> MembershipRecord? {
+        guard
+            let row = try await db.row(
+                """
+                SELECT COALESCE((SELECT json_object_agg(r.scope, r.role)::text FROM member_roles r
+                                 WHERE r.user_id = m.user_id AND r.account_id = m.account_id), '{}') AS roles
+                FROM members m WHERE m.user_id = \(userID) AND m.account_id = \(accountID)
+                """)
+        else { return nil }
+        return MembershipRecord(
+            userID: userID, accountID: accountID, roles: roles(try row.json("roles", as: [String: String].self)))
+    }
+
+    static func roles(_ raw: [String: String]?) -> [Scope: String] {
+        var roles: [Scope: String] = [:]
+        for (scope, role) in raw ?? [:] {
+            if let scope = Scope(rawValue: scope) { roles[scope] = role }
+        }
+        return roles
+    }
+
+    static func user(_ row: PostgresRecord) throws -> UserRecord {
+        UserRecord(
+            id: try row["id"], email: try row["email"], name: try row["name"], passwordHash: try row["password_hash"],
+            createdAt: try row["created_at"])
+    }
+
+    static func account(_ row: PostgresRecord) throws -> AccountRecord {
+        AccountRecord(
+            id: try row["id"], name: try row["name"], organizationID: try row["organization_id"],
+            createdAt: try row["created_at"])
+    }
+
+    static func session(_ row: PostgresRecord) throws -> SessionRecord {
+        SessionRecord(
+            id: try row["id"], userID: try row["user_id"], accountID: try row["account_id"],
+            createdAt: try row["created_at"], expiresAt: try row["expires_at"], isRevoked: try row["revoked"])
+    }
+
+    static func apiToken(_ row: PostgresRecord) throws -> ApiTokenRecord {
+        ApiTokenRecord(
+            id: try row["id"], accountID: try row["account_id"], userID: try row["user_id"],
+            utility: TokenUtility(rawValue: try row["utility"]) ?? .burp, name: try row["name"],
+            createdAt: try row["created_at"], lastUsedAt: try row["last_used_at"])
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        (try? String(decoding: JSONEncoder().encode(value), as: UTF8.self)) ?? "[]"
+    }
+}
+
+/// Two values carried out of a `@Sendable` closure (tuples with labels do not cross it as `sending`).
+struct Pair<First: Sendable, Second: Sendable>: Sendable {
+    let first: First
+    let second: Second
+}

@@ -1,0 +1,104 @@
+import AccessCore
+import Foundation
+
+/// Settings of the PostgreSQL store, parsed from a `postgres://` URL plus the named limits.
+public struct PostgresConfiguration: Sendable {
+    public enum TLSMode: String, Sendable {
+        /// Plain TCP (loopback, a Unix socket, or a network you trust).
+        case disable
+        /// TLS when the server offers it (libpq's default).
+        case prefer
+        /// TLS required, certificate and host name verified.
+        case require
+    }
+
+    /// TCP host, or nil when `unixSocketPath` is set.
+    public var host: String?
+    public var port: Int
+    /// The server's Unix socket (`?host=/run/postgresql` in the URL), e.g. `/run/postgresql/.s.PGSQL.5432`.
+    public var unixSocketPath: String?
+    public var username: String
+    public var password: String?
+    public var database: String
+    public var tls: TLSMode
+    /// Pooled connections this process opens at most.
+    public var maxConnections: Int
+    /// Tries of a transaction that hit a serialization failure, a deadlock or a concurrent unique insert before
+    /// the call fails with ABORTED.
+    public var maxTransactionAttempts: Int
+    /// Seconds to wait for a connection (the pool's and the TCP connect).
+    public var connectTimeout: Double
+
+    public static let defaultMaxConnections = 10
+    public static let defaultMaxTransactionAttempts = 10
+
+    /// Parses `postgres://user:password@host:port/database?sslmode=disable|prefer|require` (also `postgresql://`;
+    /// `?host=/path/to/socket/dir` for a Unix socket). Errors name what is wrong and never echo the password.
+    public init(
+        url text: String, maxConnections: Int = PostgresConfiguration.defaultMaxConnections,
+        maxTransactionAttempts: Int = PostgresConfiguration.defaultMaxTransactionAttempts, connectTimeout: Double = 10
+    ) throws {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "postgres" || scheme == "postgresql"
+        else { throw RPCError(.invalidArgument, "the database URL must look like postgres://user:password@host:5432/database") }
+        guard let user = components.user?.removingPercentEncoding, !user.isEmpty else {
+            throw RPCError(.invalidArgument, "the database URL names no user (postgres://USER@host/database)")
+        }
+        let name = String(components.path.drop(while: { $0 == "/" })).removingPercentEncoding ?? ""
+        guard !name.isEmpty, !name.contains("/") else {
+            throw RPCError(.invalidArgument, "the database URL names no database (postgres://user@host/DATABASE)")
+        }
+        var tls = TLSMode.prefer
+        var socketDirectory: String?
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                switch item.value ?? "" {
+                case "disable": tls = .disable
+                case "allow", "prefer": tls = .prefer
+                case "require", "verify-ca", "verify-full": tls = .require
+                default: throw RPCError(.invalidArgument, "sslmode must be disable, prefer or require, got \(item.value ?? "")")
+                }
+            case "host":
+                guard let value = item.value, value.hasPrefix("/") else {
+                    throw RPCError(.invalidArgument, "the host parameter must be a socket directory such as /run/postgresql")
+                }
+                socketDirectory = value
+            default:
+                throw RPCError(.invalidArgument, "unknown database URL parameter \(item.name) (known: sslmode, host)")
+            }
+        }
+        guard (1...1000).contains(maxConnections) else {
+            throw RPCError(.invalidArgument, "the database pool size must be 1-1000, got \(maxConnections)")
+        }
+        guard (1...100).contains(maxTransactionAttempts) else {
+            throw RPCError(.invalidArgument, "transaction attempts must be 1-100, got \(maxTransactionAttempts)")
+        }
+        self.port = components.port ?? 5432
+        guard (1...65535).contains(port) else { throw RPCError(.invalidArgument, "the database port must be 1-65535") }
+        if let socketDirectory {
+            host = nil
+            unixSocketPath = socketDirectory + "/.s.PGSQL.\(port)"
+            self.tls = .disable
+        } else {
+            guard let host = components.host, !host.isEmpty else {
+                throw RPCError(.invalidArgument, "the database URL names no host (postgres://user@HOST/database)")
+            }
+            self.host = host
+            unixSocketPath = nil
+            self.tls = tls
+        }
+        username = user
+        password = components.password?.removingPercentEncoding
+        database = name
+        self.maxConnections = maxConnections
+        self.maxTransactionAttempts = maxTransactionAttempts
+        self.connectTimeout = connectTimeout
+    }
+
+    /// The URL without its password, for logs.
+    public var redacted: String {
+        let place = unixSocketPath.map { "[\($0)]" } ?? "\(host ?? ""):\(port)"
+        return "postgres://\(username)@\(place)/\(database)"
+    }
+}

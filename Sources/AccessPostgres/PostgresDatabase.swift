@@ -1,0 +1,157 @@
+import AccessCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// One connection lent to a store operation (inside a transaction for writes): runs queries and reads rows.
+struct PostgresDatabase: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    /// Every row of a query.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRecord] {
+        try await connection.query(query, logger: logger).collect().map { PostgresRecord(cells: $0.makeRandomAccess()) }
+    }
+
+    /// The first row of a query, nil when it returns none.
+    func row(_ query: PostgresQuery) async throws -> PostgresRecord? {
+        try await rows(query).first
+    }
+
+    /// The first column of the first row, nil when there is no row or the value is NULL.
+    func value<T: PostgresDecodable>(_ query: PostgresQuery, as type: T.Type = T.self) async throws -> T? {
+        guard let row = try await row(query) else { return nil }
+        let cell = row.cells[0]
+        return cell.bytes == nil ? nil : try cell.decode(T.self)
+    }
+
+    /// The first column of every row.
+    func values<T: PostgresDecodable>(_ query: PostgresQuery, as type: T.Type = T.self) async throws -> [T] {
+        try await rows(query).map { try $0.cells[0].decode(T.self) }
+    }
+
+    /// Runs a statement and returns how many rows it returned (statements that report changes use `RETURNING`).
+    @discardableResult
+    func execute(_ query: PostgresQuery) async throws -> Int {
+        try await rows(query).count
+    }
+
+    /// Takes the account's row lock until the transaction ends: every mutation whose rule spans the account
+    /// (the last admin, the custom roles in use, invitations, collection names) runs one at a time per account,
+    /// across every server process. `FOR NO KEY UPDATE` leaves foreign-key checks (KEY SHARE) unblocked.
+    func lockAccount(_ id: Int32) async throws {
+        _ = try await execute("SELECT id FROM accounts WHERE id = \(id) FOR NO KEY UPDATE")
+    }
+
+    /// Takes the user's row lock until the transaction ends (per-user caps and rate limits).
+    func lockUser(_ id: Int32) async throws {
+        _ = try await execute("SELECT id FROM users WHERE id = \(id) FOR NO KEY UPDATE")
+    }
+}
+
+/// A row read by column name.
+struct PostgresRecord: @unchecked Sendable {
+    let cells: PostgresRandomAccessRow
+
+    subscript<T: PostgresDecodable>(_ column: String) -> T {
+        get throws { try cells[column].decode(T.self) }
+    }
+
+    func json<T: Decodable>(_ column: String, as type: T.Type) throws -> T? {
+        let text: String = try self[column]
+        return try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}
+
+/// How the store talks to PostgreSQL: a bounded pool, transactions retried on the failures PostgreSQL asks
+/// clients to retry, and errors mapped to the status callers see.
+final class PostgresExecutor: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    let maxAttempts: Int
+
+    init(client: PostgresClient, logger: Logger, maxAttempts: Int) {
+        self.client = client
+        self.logger = logger
+        self.maxAttempts = maxAttempts
+    }
+
+    /// SQLSTATEs that mean "run the transaction again": serialization_failure, deadlock_detected, and
+    /// unique_violation (a concurrent insert won; the re-run's checks then answer properly).
+    static let retryable: Set<String> = ["40001", "40P01", "23505"]
+
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// A database failure as callers see it: UNAVAILABLE, the cause kept for the log only.
+    static func unavailable(_ error: any Error) -> RPCError {
+        if let error = error as? RPCError { return error }
+        return RPCError(.unavailable, "the database is unavailable", cause: String(reflecting: error))
+    }
+
+    /// Runs `body` in one READ COMMITTED transaction and commits; rule violations thrown as `RPCError` roll it
+    /// back and pass through. Retryable failures run it again (up to `maxAttempts`, with jittered back-off),
+    /// then fail with ABORTED; anything else is UNAVAILABLE.
+    func write<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await client.withConnection { connection in
+                    let db = PostgresDatabase(connection: connection, logger: self.logger)
+                    try await db.execute("BEGIN")
+                    do {
+                        let result = try await body(db)
+                        try await db.execute("COMMIT")
+                        return result
+                    } catch {
+                        _ = try? await db.execute("ROLLBACK")
+                        throw error
+                    }
+                }
+            } catch let error where Self.sqlState(error).map(Self.retryable.contains) == true {
+                guard attempt < maxAttempts else {
+                    logger.warning(
+                        "transaction gave up after retries",
+                        metadata: ["attempts": "\(attempt)", "sqlstate": "\(Self.sqlState(error) ?? "")"])
+                    throw RPCError(
+                        .aborted, "the change conflicted with concurrent changes \(attempt) times; try again",
+                        cause: String(reflecting: error))
+                }
+                // 1, 2, 4 … ms (capped at 64) with full jitter, so the contenders spread out.
+                let cap = UInt64(1) << UInt64(min(attempt - 1, 6))
+                try? await Task.sleep(nanoseconds: UInt64.random(in: 0...(cap * 1_000_000)))
+            } catch {
+                throw Self.unavailable(error)
+            }
+        }
+    }
+
+    /// Runs one or more statements on a pooled connection outside a transaction (each statement sees the
+    /// data committed before it started).
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await body(PostgresDatabase(connection: connection, logger: self.logger))
+            }
+        } catch {
+            throw Self.unavailable(error)
+        }
+    }
+
+    /// Like `read`, in a REPEATABLE READ read-only transaction: several statements see one snapshot.
+    func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
+        try await read { db in
+            try await db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                let result = try await body(db)
+                try await db.execute("COMMIT")
+                return result
+            } catch {
+                _ = try? await db.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}
