@@ -3,7 +3,7 @@ import Foundation
 import PostgresNIO
 
 extension PostgresAccountStore: JobQueue {
-    public func enqueue(kind: JobKind, accountID: Int32, now: Int64, audit: AuditEntry) async throws
+    public func enqueue(kind: JobKind, accountID: Int32, now: Int64, runAfter: Int64, audit: AuditEntry) async throws
         -> (job: JobRecord, isNew: Bool)
     {
         let queued = try await write { db -> Pair<JobRecord, Bool> in
@@ -12,7 +12,7 @@ extension PostgresAccountStore: JobQueue {
             let inserted = try await db.value(
                 """
                 INSERT INTO jobs (kind, account_id, state, run_after, created_at, updated_at)
-                VALUES (\(kind.rawValue), \(accountID), 'QUEUED', \(now), \(now), \(now))
+                VALUES (\(kind.rawValue), \(accountID), 'QUEUED', \(runAfter), \(now), \(now))
                 ON CONFLICT DO NOTHING RETURNING id
                 """, as: Int64.self)
             guard

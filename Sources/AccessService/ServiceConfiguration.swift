@@ -19,13 +19,18 @@ public struct ServiceConfiguration: Sendable {
     public var resetTokenLifetime: Duration
     /// Web-push subscriptions kept per user (the oldest are dropped).
     public var maxPushSubscriptionsPerUser: Int
+    /// Seconds a queued background job (ApplyAccessType, ResetCollectionAccessTypes, usage refresh) waits
+    /// before it may run; requests arriving meanwhile fold into it. 0 runs it as soon as a worker is free.
+    public var jobCoalesceSeconds: Int64
 
     public init(
         publicBaseURL: String = "http://localhost:8080", logoutURL: String = "", redirectAllowList: Set<String> = [],
         sessionLifetime: Duration = .seconds(7 * 24 * 3600), maxApiTokensPerUser: Int = 50,
         passwordHashing: ScryptParameters = .standard, maxAccountsPerUser: Int = 10,
-        resetTokenLifetime: Duration = .seconds(2 * 3600), maxPushSubscriptionsPerUser: Int = 10
+        resetTokenLifetime: Duration = .seconds(2 * 3600), maxPushSubscriptionsPerUser: Int = 10,
+        jobCoalesceSeconds: Int64 = 0
     ) {
+        self.jobCoalesceSeconds = jobCoalesceSeconds
         self.publicBaseURL = publicBaseURL
         self.logoutURL = logoutURL
         self.redirectAllowList = redirectAllowList

@@ -9,7 +9,7 @@ import Testing
         let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<20 {
                 group.addTask {
-                    try await store.enqueue(kind: .applyAccessType, accountID: 1_000_000, now: 10, audit: entry("ApplyAccessType")).isNew
+                    try await store.enqueue(kind: .applyAccessType, accountID: 1_000_000, now: 10, runAfter: 10, audit: entry("ApplyAccessType")).isNew
                 }
             }
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -28,7 +28,7 @@ import Testing
     @Test(arguments: StoreBackend.all)
     func anExpiredLeaseIsClaimedByAnotherWorkerAndTheStaleOwnerCannotFinish(backend: StoreBackend) async throws {
         let (store, _, _) = try await seeded(backend)
-        let job = try await store.enqueue(kind: .applyAccessType, accountID: 1_000_000, now: 10, audit: entry("ApplyAccessType")).job
+        let job = try await store.enqueue(kind: .applyAccessType, accountID: 1_000_000, now: 10, runAfter: 10, audit: entry("ApplyAccessType")).job
         let first = try #require(try await store.claim(owner: "dead", now: 10, leaseSeconds: 5))
         #expect(first.id == job.id)
         #expect(try await store.claim(owner: "other", now: 14, leaseSeconds: 5) == nil)  // still leased

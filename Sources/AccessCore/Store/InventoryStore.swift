@@ -39,8 +39,10 @@ public protocol InventoryStore: Sendable {
 
 /// The durable job queue: enqueue inside the request's transaction, claim with a lease, finish or retry.
 public protocol JobQueue: Sendable {
-    /// Enqueues a job, or returns the queued one of the same kind for the account (no pile-up).
-    func enqueue(kind: JobKind, accountID: Int32, now: Int64, audit: AuditEntry) async throws -> (job: JobRecord, isNew: Bool)
+    /// Enqueues a job due at `runAfter`, or returns the queued one of the same kind for the account (no
+    /// pile-up: requests while it waits fold into it).
+    func enqueue(kind: JobKind, accountID: Int32, now: Int64, runAfter: Int64, audit: AuditEntry) async throws
+        -> (job: JobRecord, isNew: Bool)
     func job(id: Int64, accountID: Int32) async throws -> JobRecord?
     /// Claims the oldest runnable job (queued and due, or running with an expired lease).
     func claim(owner: String, now: Int64, leaseSeconds: Int64) async throws -> JobRecord?

@@ -1,4 +1,5 @@
 import AccessCore
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -53,8 +54,10 @@ public struct JobRunner: Service {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
+        // host:pid:random, so an operator (or a test) can tell which process holds a job's lease.
         var generator = SystemRandomNumberGenerator()
-        self.owner = "worker-" + String(generator.next() as UInt64, radix: 36)
+        let process = ProcessInfo.processInfo
+        self.owner = "\(process.hostName):\(process.processIdentifier):" + String(generator.next() as UInt64, radix: 36)
     }
 
     public func run() async throws {

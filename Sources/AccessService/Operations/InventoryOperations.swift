@@ -87,7 +87,7 @@ extension AccessService {
         ) { _, caller, context in
             try caller.requireAllCollections("ApplyAccessType")
             let job = try await store.enqueue(
-                kind: .applyAccessType, accountID: caller.accountID, now: now, audit: audit(caller, context, "ApplyAccessType"))
+                kind: .applyAccessType, accountID: caller.accountID, now: now, runAfter: now + configuration.jobCoalesceSeconds, audit: audit(caller, context, "ApplyAccessType"))
             return ApplyAccessTypeResponse(jobId: job.job.id)
         }
         try registry.register(
@@ -96,7 +96,7 @@ extension AccessService {
         ) { _, caller, context in
             try caller.requireAllCollections("ResetCollectionAccessTypes")
             let job = try await store.enqueue(
-                kind: .resetCollectionAccessTypes, accountID: caller.accountID, now: now,
+                kind: .resetCollectionAccessTypes, accountID: caller.accountID, now: now, runAfter: now + configuration.jobCoalesceSeconds,
                 audit: audit(caller, context, "ResetCollectionAccessTypes"))
             return ResetCollectionAccessTypesResponse(
                 jobId: job.job.id, started: true,
@@ -109,7 +109,7 @@ extension AccessService {
                 throw RPCError(.notFound, "the account's organization does not exist")
             }
             let job = try await store.enqueue(
-                kind: .refreshUsageData, accountID: caller.accountID, now: now,
+                kind: .refreshUsageData, accountID: caller.accountID, now: now, runAfter: now + configuration.jobCoalesceSeconds,
                 audit: audit(caller, context, "RefreshUsageDataForOrg"))
             return RefreshUsageDataForOrgResponse(jobId: job.job.id)
         }

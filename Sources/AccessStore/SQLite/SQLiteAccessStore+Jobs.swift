@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 extension SQLiteAccessStore: JobQueue {
-    public func enqueue(kind: JobKind, accountID: Int32, now: Int64, audit: AuditEntry) async throws
+    public func enqueue(kind: JobKind, accountID: Int32, now: Int64, runAfter: Int64, audit: AuditEntry) async throws
         -> (job: JobRecord, isNew: Bool)
     {
         try await write { db in
@@ -14,7 +14,7 @@ extension SQLiteAccessStore: JobQueue {
                     VALUES (?, ?, 'QUEUED', ?, ?, ?) ON CONFLICT DO NOTHING
                     """
             ).execute(
-                arguments: [kind.rawValue, accountID, now, now, now])
+                arguments: [kind.rawValue, accountID, runAfter, now, now])
             let isNew = db.changesCount == 1
             guard
                 let row = try Row.fetchOne(

@@ -1,6 +1,7 @@
 import AccessCore
 import AccessService
 import ArgumentParser
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -33,13 +34,20 @@ struct Admin: AsyncParsableCommand {
             if mkdir(dataDirectory, 0o700) != 0 && errno != EEXIST {
                 throw ValidationError("cannot create the data directory \(dataDirectory)")
             }
-            let store = try service.openStore(dataDirectory: dataDirectory)
-            let access = try AccessService(store: store, configuration: try service.configuration())
+            var logger = Logger(label: "akto-access.admin")
+            logger.logLevel = .warning
+            let opened = try await service.openStore(dataDirectory: dataDirectory, logger: logger)
             do {
+                let access = try AccessService(store: opened.store, configuration: try service.configuration())
                 let created = try await access.bootstrap(email: email, name: name, organization: organization, password: line)
+                await opened.close()
                 print("created \(created.email) (user \(created.userID)) as ADMIN of account \(created.accountID)")
             } catch let error as RPCError {
+                await opened.close()
                 throw ValidationError(error.description)
+            } catch {
+                await opened.close()
+                throw error
             }
         }
     }

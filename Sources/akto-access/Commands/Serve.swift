@@ -118,7 +118,8 @@ struct Serve: AsyncParsableCommand {
                 sessionCookieMaxAge: serviceConfiguration.sessionLifetime.components.seconds)
         }
 
-        let store = try service.openStore(dataDirectory: dataDirectory)
+        let opened = try await service.openStore(dataDirectory: dataDirectory, logger: logger)
+        let store = opened.store
         let billing = try service.billingProvider(logger: logger)
         if billing == nil { logger.notice("billing is not configured: ProvisionSubscription answers FAILED_PRECONDITION") }
         let accessService = try AccessService(store: store, configuration: serviceConfiguration, billing: billing)
@@ -145,7 +146,13 @@ struct Serve: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await opened.close()
+            throw error
+        }
+        await opened.close()
     }
 
     private func makeDirectory(_ path: String) throws {

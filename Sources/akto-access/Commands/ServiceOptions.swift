@@ -1,5 +1,6 @@
 import AccessBilling
 import AccessCore
+import AccessPostgres
 import AccessService
 import Logging
 import AccessStore
@@ -7,6 +8,12 @@ import ArgumentParser
 
 /// Options of the store and the operations, shared by `serve` and `admin bootstrap`.
 struct ServiceOptions: ParsableArguments {
+    @Option(help: "PostgreSQL instead of the embedded SQLite: postgres://user:password@host:5432/db?sslmode=disable|prefer|require; prefer the env AKTO_ACCESS_DATABASE_URL (the password is never logged).")
+    var databaseUrl: String?
+    @Option(help: "PostgreSQL pool size of this process, 1-1000 (env AKTO_ACCESS_DATABASE_MAX_CONNECTIONS; default 10).")
+    var databaseMaxConnections: Int?
+    @Option(help: "Tries of a PostgreSQL transaction that conflicts (serialization failure, deadlock) before ABORTED, 1-100 (env AKTO_ACCESS_DATABASE_MAX_ATTEMPTS; default 10).")
+    var databaseMaxAttempts: Int?
     @Option(help: "SQLite synchronous mode: full or normal (env AKTO_ACCESS_SQLITE_SYNCHRONOUS; default full).")
     var sqliteSynchronous: String?
     @Option(help: "Group commit: most concurrent writes per SQLite transaction, 1-4096; 1 turns it off (env AKTO_ACCESS_SQLITE_MAX_WRITES_PER_COMMIT; default 256).")
@@ -23,6 +30,8 @@ struct ServiceOptions: ParsableArguments {
     var maxApiTokens: Int?
     @Option(help: "scrypt cost: N = 2^this (env AKTO_ACCESS_SCRYPT_LOG_ROUNDS; default 15, range 10-20).")
     var scryptLogRounds: Int?
+    @Option(help: "Seconds a queued background job waits so that repeated requests fold into it, 0-3600 (env AKTO_ACCESS_JOB_COALESCE; default 0).")
+    var jobCoalesce: Int?
     @Option(help: "Stigg GraphQL endpoint, e.g. https://api.stigg.io/graphql (env AKTO_ACCESS_STIGG_ENDPOINT).")
     var stiggEndpoint: String?
     @Option(help: "Stigg server API key; prefer the env AKTO_ACCESS_STIGG_API_KEY (never logged).")
@@ -44,7 +53,35 @@ struct ServiceOptions: ParsableArguments {
         }
     }
 
-    func openStore(dataDirectory: String) throws -> SQLiteAccessStore {
+    /// The configured store: PostgreSQL when a database URL is given, else SQLite under the data directory.
+    func openStore(dataDirectory: String, logger: Logger) async throws -> OpenedStore {
+        let url = try Environment.resolve(databaseUrl, "DATABASE_URL", default: "")
+        guard !url.isEmpty else {
+            let store = try openSQLite(dataDirectory: dataDirectory)
+            logger.info("store: SQLite", metadata: ["path": "\(dataDirectory)/akto-access.sqlite"])
+            return OpenedStore(store: store, close: {})
+        }
+        if sqliteSynchronous != nil || sqliteMaxWritesPerCommit != nil {
+            throw ValidationError("the --sqlite-* options do not apply with --database-url (PostgreSQL)")
+        }
+        let pool = try Environment.resolve(
+            databaseMaxConnections, "DATABASE_MAX_CONNECTIONS", default: PostgresConfiguration.defaultMaxConnections)
+        let attempts = try Environment.resolve(
+            databaseMaxAttempts, "DATABASE_MAX_ATTEMPTS", default: PostgresConfiguration.defaultMaxTransactionAttempts)
+        let configuration: PostgresConfiguration
+        do {
+            configuration = try PostgresConfiguration(url: url, maxConnections: pool, maxTransactionAttempts: attempts)
+        } catch let error as RPCError {
+            throw ValidationError("--database-url: \(error.message)")
+        }
+        let store = try await PostgresAccountStore(configuration: configuration, logger: logger)
+        logger.info(
+            "store: PostgreSQL",
+            metadata: ["database": "\(configuration.redacted)", "max-connections": "\(pool)", "max-attempts": "\(attempts)"])
+        return OpenedStore(store: store, close: { await store.shutdown() })
+    }
+
+    private func openSQLite(dataDirectory: String) throws -> SQLiteAccessStore {
         let mode = try Environment.resolve(sqliteSynchronous, "SQLITE_SYNCHRONOUS", default: "full")
         guard let synchronous = SQLiteConfiguration.Synchronous(rawValue: mode.uppercased()) else {
             throw ValidationError("--sqlite-synchronous must be full or normal, got \(mode)")
@@ -79,9 +116,17 @@ struct ServiceOptions: ParsableArguments {
         guard (1...10_000).contains(tokens) else { throw ValidationError("--max-api-tokens must be 1-10000") }
         let rounds = try Environment.resolve(scryptLogRounds, "SCRYPT_LOG_ROUNDS", default: 15)
         guard (10...20).contains(rounds) else { throw ValidationError("--scrypt-log-rounds must be 10-20") }
+        let coalesce = try Environment.resolve(jobCoalesce, "JOB_COALESCE", default: 0)
+        guard (0...3600).contains(coalesce) else { throw ValidationError("--job-coalesce must be 0-3600") }
         return ServiceConfiguration(
             publicBaseURL: base, logoutURL: logout, redirectAllowList: Set(origins),
             sessionLifetime: .seconds(lifetime), maxApiTokensPerUser: tokens,
-            passwordHashing: ScryptParameters(logRounds: rounds))
+            passwordHashing: ScryptParameters(logRounds: rounds), jobCoalesceSeconds: Int64(coalesce))
     }
+}
+
+/// A store and how to close it when the process is done with it.
+struct OpenedStore {
+    let store: any ServiceStore
+    let close: @Sendable () async -> Void
 }

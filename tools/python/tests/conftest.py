@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -21,17 +22,59 @@ def binary():
     return path
 
 
-class Server:
-    """A running `akto-access serve` with its own data dir; `terminate()` sends SIGTERM and returns the exit code."""
+POSTGRES_URL = os.environ.get("AKTO_TEST_POSTGRES_URL") or None
+# tools/test sets AKTO_TEST_REQUIRE_POSTGRES=1: there a missing cluster fails the PostgreSQL tests instead of
+# skipping them.
+POSTGRES_REQUIRED = os.environ.get("AKTO_TEST_REQUIRE_POSTGRES") == "1"
+# AKTO_TEST_BACKEND=postgres runs every Server on a fresh PostgreSQL database instead of SQLite.
+BACKEND = os.environ.get("AKTO_TEST_BACKEND", "sqlite")
+_databases = {}
 
-    def __init__(self, extra_args=(), data_dir=None, http_port=None):
+
+def require_postgres():
+    """The cluster URL, or a skip (a failure where tools/test requires PostgreSQL)."""
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    message = "PostgreSQL tests skipped: set AKTO_TEST_POSTGRES_URL (tools/pg-test-cluster start DIR prints one)"
+    if POSTGRES_REQUIRED:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def fresh_database():
+    """A new empty database in the test cluster; returns its URL."""
+    url = require_postgres()
+    name = "akto_py_" + uuid.uuid4().hex
+    subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    return url.replace("/postgres?", f"/{name}?") if "/postgres?" in url else url.rsplit("/", 1)[0] + "/" + name
+
+
+def psql(database_url, sql):
+    """Rows of a query as lists of strings."""
+    out = subprocess.run(["psql", database_url, "-AtF", "\t", "-c", sql], check=True, capture_output=True, text=True)
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+class Server:
+    """A running `akto-access serve` with its own data dir; `terminate()` sends SIGTERM and returns the exit code.
+    With `database_url` (or AKTO_TEST_BACKEND=postgres, one fresh database per data dir) it runs on PostgreSQL."""
+
+    def __init__(self, extra_args=(), data_dir=None, http_port=None, database_url=None):
         self.dir = data_dir or tempfile.mkdtemp(prefix="akto-py-")
         self.socket = os.path.join(self.dir, "akto-access.sock")
+        if database_url is None and BACKEND == "postgres":
+            if self.dir not in _databases:
+                _databases[self.dir] = fresh_database()
+            database_url = _databases[self.dir]
+        self.database_url = database_url
+        env = dict(os.environ)
+        if database_url:
+            env["AKTO_ACCESS_DATABASE_URL"] = database_url
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
         self.process = subprocess.Popen(
             [binary(), "serve", "--data-dir", self.dir, "--log-level", "warning", "--scrypt-log-rounds", "10",
              "--http-address", f"127.0.0.1:{http_port}" if http_port else "off", *extra_args],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
         # Ready means accepting connections: after a kill -9 a stale socket file exists before the new server
         # has replaced it.
         deadline = time.time() + 30

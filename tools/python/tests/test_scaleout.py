@@ -1,0 +1,212 @@
+"""Scale-out (issue 10): two `akto-access serve` processes, each with its own socket and gateway port, sharing
+one PostgreSQL database. Skipped without AKTO_TEST_POSTGRES_URL (tools/test starts a throw-away cluster and
+requires these tests)."""
+import json
+import signal
+import threading
+import time
+import urllib.request
+
+from akrp_client import AkrpClient
+from akto.access.v1 import inventory_pb2, role_pb2, session_pb2, team_pb2
+from conftest import Server, free_port, fresh_database, psql, require_postgres
+from test_jobs import access_types, setup, wait_for
+
+PREFIX = "/akto.access.v1."
+OK, UNAUTHENTICATED, PERMISSION_DENIED = 0, 16, 7
+
+
+def pair(extra=()):
+    """Two servers on one fresh database, A started first (it applies the migrations)."""
+    require_postgres()
+    database = fresh_database()
+    ports = free_port(), free_port()
+    a = Server(list(extra), http_port=ports[0], database_url=database)
+    b = Server(list(extra), http_port=ports[1], database_url=database)
+    return database, (a, ports[0]), (b, ports[1])
+
+
+def call(client, method, request, response_type=None, session=None, expect=OK):
+    status, answer = client.call(PREFIX + method, request, response_type, metadata=session)
+    assert status.code == expect, (method, status)
+    return answer
+
+
+def post(port, path, body, headers):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", **headers}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def stop(*servers):
+    for server in servers:
+        assert server.terminate() == 0, server.output()[-2000:]
+
+
+def test_a_role_session_and_logout_made_on_one_process_hold_on_the_other():
+    database, (a, port_a), (b, port_b) = pair()
+    client_a, client_b = AkrpClient.connect(a.socket), AkrpClient.connect(b.socket)
+    signup = call(client_a, "SessionService/Signup", session_pb2.SignupRequest(
+        email="admin@example.com", password="Secret123"), session_pb2.SignupResponse)
+    admin = {"authorization": "Bearer " + signup.session_token}
+
+    # The session from A works on B, over the socket and over B's gateway.
+    me = call(client_b, "SessionService/Me", session_pb2.MeRequest(), session_pb2.MeResponse, admin)
+    assert me.user.login == "admin@example.com", me
+    status, _ = post(port_b, "/api/me", {}, {"Authorization": admin["authorization"]})
+    assert status == 200
+
+    # A role created through A is used through B at once: invite a member with it on B, sign them up on B.
+    call(client_a, "RoleService/CreateCustomRole", role_pb2.CreateCustomRoleRequest(
+        role_name="AUDITOR", base_role="GUEST"), session=admin)
+    invite = call(client_b, "TeamService/InviteUsers", team_pb2.InviteUsersRequest(
+        invitee_email="auditor@example.com", invitee_role="AUDITOR"), team_pb2.InviteUsersResponse, admin)
+    joined = call(client_b, "SessionService/Signup", session_pb2.SignupRequest(
+        email="auditor@example.com", password="Secret123", invite_code=invite.final_invite_code),
+        session_pb2.SignupResponse)
+    auditor = {"authorization": "Bearer " + joined.session_token}
+    me = call(client_a, "SessionService/Me", session_pb2.MeRequest(), session_pb2.MeResponse, auditor)
+    assert me.current_role == "AUDITOR", me
+    # The role's base (GUEST) limits the member on both processes: creating a role is ADMIN-only.
+    for client in (client_a, client_b):
+        call(client, "RoleService/CreateCustomRole", role_pb2.CreateCustomRoleRequest(
+            role_name="X", base_role="GUEST"), session=auditor, expect=PERMISSION_DENIED)
+    # A change of the role on B is seen by A's next call.
+    call(client_b, "RoleService/UpdateCustomRole", role_pb2.UpdateCustomRoleRequest(
+        role_name="AUDITOR", base_role="ADMIN"), session=admin)
+    call(client_a, "RoleService/CreateCustomRole", role_pb2.CreateCustomRoleRequest(
+        role_name="BY-AUDITOR", base_role="GUEST"), session=auditor)
+
+    # Logout on A revokes the session on B (socket and gateway).
+    call(client_a, "SessionService/Logout", session_pb2.LogoutRequest(), session_pb2.LogoutResponse, admin)
+    call(client_b, "SessionService/Me", session_pb2.MeRequest(), session_pb2.MeResponse, admin, expect=UNAUTHENTICATED)
+    status, _ = post(port_b, "/api/me", {}, {"Authorization": admin["authorization"]})
+    assert status == 401
+    client_a.close()
+    client_b.close()
+    stop(a, b)
+
+
+def test_fifty_racing_demotions_over_both_processes_keep_an_admin():
+    database, (a, _), (b, _) = pair()
+    client = AkrpClient.connect(a.socket)
+    signup = call(client, "SessionService/Signup", session_pb2.SignupRequest(
+        email="admin@example.com", password="Secret123"), session_pb2.SignupResponse)
+    first = {"authorization": "Bearer " + signup.session_token}
+    invite = call(client, "TeamService/InviteUsers", team_pb2.InviteUsersRequest(
+        invitee_email="second@example.com", invitee_role="ADMIN"), team_pb2.InviteUsersResponse, first)
+    joined = call(client, "SessionService/Signup", session_pb2.SignupRequest(
+        email="second@example.com", password="Secret123", invite_code=invite.final_invite_code),
+        session_pb2.SignupResponse)
+    second = {"authorization": "Bearer " + joined.session_token}
+    client.close()
+
+    sessions = {"admin@example.com": first, "second@example.com": second}
+    for round_ in range(10):
+        # Both are ADMIN again; then 50 demotions at once: even ones by admin@ (through A) of second@, odd
+        # ones by second@ (through B) of admin@. Each alone is allowed; together they must leave one admin.
+        admins = [row[0] for row in psql(database, "SELECT u.email FROM member_roles r JOIN users u ON u.id = r.user_id "
+                                                   "WHERE r.scope = 'API' AND r.role = 'ADMIN'")]
+        other = ({"admin@example.com", "second@example.com"} - set(admins))
+        if other:
+            c = AkrpClient.connect(b.socket)
+            call(c, "TeamService/MakeAdmin", team_pb2.MakeAdminRequest(email=other.pop(), user_role="ADMIN"),
+                 session=sessions[admins[0]])
+            c.close()
+        codes, barrier = [], threading.Barrier(50)
+
+        def demote(i):
+            server, actor, target = ((a, "admin@example.com", "second@example.com") if i % 2 == 0
+                                     else (b, "second@example.com", "admin@example.com"))
+            c = AkrpClient.connect(server.socket, timeout=60)
+            barrier.wait()
+            status, _ = c.call(PREFIX + "TeamService/UpdateUserScopeRoleMapping",
+                               team_pb2.UpdateUserScopeRoleMappingRequest(email=target, scope_role_mapping={"API": "MEMBER"}),
+                               None, metadata=sessions[actor])
+            codes.append(status.code)
+            c.close()
+
+        threads = [threading.Thread(target=demote, args=(i,)) for i in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        admins = psql(database, "SELECT u.email FROM member_roles r JOIN users u ON u.id = r.user_id "
+                                "WHERE r.scope = 'API' AND r.role = 'ADMIN'")
+        assert len(admins) == 1, (round_, admins, codes)
+        # OK; FAILED_PRECONDITION (would leave no admin); PERMISSION_DENIED (the actor was demoted first).
+        assert codes.count(OK) >= 1 and all(code in (OK, 9, PERMISSION_DENIED) for code in codes), codes
+    stop(a, b)
+
+
+def test_hundred_apply_access_type_requests_over_both_make_one_job_and_a_kill_9_is_finished_by_the_other():
+    components = 20000
+    # The uninterrupted run, for the expected result.
+    reference = Server(["--job-lease", "2"], database_url=fresh_database())
+    client, session = setup(reference, components)
+    status, started = client.call(PREFIX + "InventoryService/ApplyAccessType", inventory_pb2.ApplyAccessTypeRequest(),
+                                  inventory_pb2.ApplyAccessTypeResponse, metadata=session)
+    assert status.code == OK
+    assert wait_for(client, session, started.job_id, {"SUCCEEDED", "FAILED"}).state == "SUCCEEDED"
+    expected = access_types(client, session)
+    client.close()
+    stop(reference)
+
+    # Two processes, both running job workers as in production; queued jobs wait 2 s (--job-coalesce), so the
+    # burst of requests folds into one job before any worker may claim it.
+    database, (a, _), (b, _) = pair(["--job-lease", "2", "--job-coalesce", "2"])
+    client, session = setup(a, components)
+    ids, barrier = [], threading.Barrier(100)
+
+    def apply(i):
+        c = AkrpClient.connect((a if i % 2 == 0 else b).socket, timeout=60)
+        barrier.wait()
+        status, answer = c.call(PREFIX + "InventoryService/ApplyAccessType", inventory_pb2.ApplyAccessTypeRequest(),
+                                inventory_pb2.ApplyAccessTypeResponse, metadata=session)
+        assert status.code == OK, status
+        ids.append(answer.job_id)
+        c.close()
+
+    threads = [threading.Thread(target=apply, args=(i,)) for i in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 100
+    jobs = psql(database, "SELECT id FROM jobs WHERE kind = 'APPLY_ACCESS_TYPE'")
+    assert len(jobs) == 1 and set(ids) == {int(jobs[0][0])}, (jobs, set(ids))
+    job_id = int(jobs[0][0])
+
+    # Find the process holding the lease (owner = host:pid:…) and kill -9 it.
+    deadline, owner = time.time() + 60, None
+    while time.time() < deadline:
+        rows = psql(database, f"SELECT state, COALESCE(lease_owner, '') FROM jobs WHERE id = {job_id}")
+        if rows and rows[0][0] == "RUNNING" and rows[0][1]:
+            owner = rows[0][1]
+            break
+        assert rows[0][0] != "SUCCEEDED", "the job finished before it could be interrupted; seed more components"
+        time.sleep(0.01)
+    assert owner, "the job never started"
+    pid = int(owner.split(":")[1])
+    victim, survivor = (a, b) if pid == a.process.pid else (b, a)
+    assert pid == victim.process.pid, (owner, a.process.pid, b.process.pid)
+    client.close()
+    victim.process.send_signal(signal.SIGKILL)
+    victim.process.wait(timeout=10)
+
+    # The survivor picks the job up once the lease expires and finishes it.
+    client = AkrpClient.connect(survivor.socket, timeout=120)
+    login = call(client, "SessionService/Login", session_pb2.LoginRequest(email="admin@example.com", password="Secret123"),
+                 session_pb2.LoginResponse)
+    session = {"authorization": "Bearer " + login.session_token}
+    job = wait_for(client, session, job_id, {"SUCCEEDED", "FAILED"})
+    assert job.state == "SUCCEEDED" and job.attempts == 2, job
+    finished_by = psql(database, f"SELECT result FROM jobs WHERE id = {job_id}")
+    assert finished_by
+    assert access_types(client, session) == expected
+    client.close()
+    stop(survivor)
