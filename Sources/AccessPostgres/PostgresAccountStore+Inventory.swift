@@ -70,29 +70,44 @@ extension PostgresAccountStore: InventoryStore {
             for (index, sample) in samples.enumerated() where !owned.contains(sample.collectionID) {
                 throw RPCError.invalidField("samples[\(index)].apiCollectionId", "is not a collection of this account")
             }
-            var created = 0
+            // Components: one upsert of the distinct (collection, method, url) keys of the batch (a key may
+            // appear once per statement), atomic against concurrent first sightings from other processes.
+            var latest: [ComponentKey: Int64] = [:]
             for sample in samples {
-                // One atomic upsert per component: concurrent first sightings from several processes agree.
-                guard
-                    let row = try await db.row(
-                        """
-                        INSERT INTO api_components (collection_id, method, url, last_seen)
-                        VALUES (\(sample.collectionID), \(sample.method), \(sample.url), \(sample.timestamp))
-                        ON CONFLICT (collection_id, method, url)
-                          DO UPDATE SET last_seen = GREATEST(api_components.last_seen, excluded.last_seen)
-                        RETURNING id, (xmax = 0) AS inserted
-                        """)
-                else { throw RPCError(.internal, "the component upsert returned nothing") }
-                let componentID: Int64 = try row["id"]
-                if try row["inserted"] as Bool { created += 1 }
-                let direction = sample.observation.isOutgoing ? "OUTGOING" : "INCOMING"
-                try await db.execute(
-                    """
-                    INSERT INTO traffic_samples (component_id, source_ip, destination_ip, direction, headers, timestamp)
-                    VALUES (\(componentID), \(sample.observation.sourceIP), \(sample.observation.destinationIP),
-                            \(direction), \(Self.json(sample.observation.headers)), \(sample.timestamp))
-                    """)
+                let key = ComponentKey(collectionID: sample.collectionID, method: sample.method, url: sample.url)
+                latest[key] = max(latest[key] ?? .min, sample.timestamp)
             }
+            let keys = Array(latest.keys)
+            let upserted = try await db.rows(
+                """
+                INSERT INTO api_components (collection_id, method, url, last_seen)
+                SELECT * FROM unnest(\(keys.map(\.collectionID))::integer[], \(keys.map(\.method))::text[],
+                                     \(keys.map(\.url))::text[], \(keys.map { latest[$0]! })::bigint[])
+                ON CONFLICT (collection_id, method, url)
+                  DO UPDATE SET last_seen = GREATEST(api_components.last_seen, excluded.last_seen)
+                RETURNING id, collection_id, method, url, (xmax = 0) AS inserted
+                """)
+            var ids: [ComponentKey: Int64] = [:]
+            var created = 0
+            for row in upserted {
+                ids[ComponentKey(collectionID: try row["collection_id"], method: try row["method"], url: try row["url"])] =
+                    try row["id"]
+                if try row["inserted"] as Bool { created += 1 }
+            }
+            var componentIDs: [Int64] = []
+            for sample in samples {
+                guard let id = ids[ComponentKey(collectionID: sample.collectionID, method: sample.method, url: sample.url)]
+                else { throw RPCError(.internal, "a component of the batch was not stored") }
+                componentIDs.append(id)
+            }
+            try await db.execute(
+                """
+                INSERT INTO traffic_samples (component_id, source_ip, destination_ip, direction, headers, timestamp)
+                SELECT * FROM unnest(\(componentIDs)::bigint[], \(samples.map(\.observation.sourceIP))::text[],
+                  \(samples.map(\.observation.destinationIP))::text[],
+                  \(samples.map { $0.observation.isOutgoing ? "OUTGOING" : "INCOMING" })::text[],
+                  \(samples.map { Self.json($0.observation.headers) })::text[], \(samples.map(\.timestamp))::bigint[])
+                """)
             var entry = audit
             entry.target = "samples:\(samples.count)"
             try await Self.insertAudit(db, entry)
@@ -138,17 +153,17 @@ extension PostgresAccountStore: InventoryStore {
                   AND EXISTS (SELECT 1 FROM traffic_samples s WHERE s.component_id = p.id)
                 ORDER BY p.id LIMIT \(Int64(limit))
                 """, as: Int64.self)
-            var result: [Pair<Int64, [TrafficObservation]>] = []
-            for id in ids {
-                let samples = try await db.rows("SELECT * FROM traffic_samples WHERE component_id = \(id) ORDER BY id")
-                    .map { row in
-                        TrafficObservation(
-                            sourceIP: try row["source_ip"], destinationIP: try row["destination_ip"],
-                            isOutgoing: (try row["direction"] as String) == "OUTGOING",
-                            headers: try row.json("headers", as: [String: String].self) ?? [:])
-                    }
-                result.append(Pair(first: id, second: samples))
+            var byComponent: [Int64: [TrafficObservation]] = [:]
+            for row in try await db.rows(
+                "SELECT * FROM traffic_samples WHERE component_id = ANY(\(ids)::bigint[]) ORDER BY component_id, id")
+            {
+                byComponent[try row["component_id"], default: []].append(
+                    TrafficObservation(
+                        sourceIP: try row["source_ip"], destinationIP: try row["destination_ip"],
+                        isOutgoing: (try row["direction"] as String) == "OUTGOING",
+                        headers: try row.json("headers", as: [String: String].self) ?? [:]))
             }
+            let result = ids.map { Pair(first: $0, second: byComponent[$0] ?? []) }
             return result
         }
         return pages.map { (componentID: $0.first, samples: $0.second) }
@@ -156,11 +171,14 @@ extension PostgresAccountStore: InventoryStore {
 
     public func setComponentAccessTypes(_ updates: [(componentID: Int64, types: [String])]) async throws {
         guard !updates.isEmpty else { return }
-        let rows = updates.map { Pair(first: $0.componentID, second: Self.json($0.types)) }
+        let ids = updates.map(\.componentID)
+        let types = updates.map { Self.json($0.types) }
         try await write { db in
-            for row in rows {
-                try await db.execute("UPDATE api_components SET access_types = \(row.second) WHERE id = \(row.first)")
-            }
+            try await db.execute(
+                """
+                UPDATE api_components p SET access_types = u.types
+                FROM unnest(\(ids)::bigint[], \(types)::text[]) AS u(id, types) WHERE p.id = u.id
+                """)
         }
     }
 
@@ -286,4 +304,11 @@ struct UsageCountRow: Sendable {
     let mcp: Int64
     let ai: Int64
     let users: Int64
+}
+
+/// A component's identity within a batch of samples.
+struct ComponentKey: Hashable, Sendable {
+    let collectionID: Int32
+    let method: String
+    let url: String
 }
