@@ -55,6 +55,17 @@ def psql(database_url, sql):
     return [line.split("\t") for line in out.stdout.splitlines() if line]
 
 
+def database_env(data_dir):
+    """The environment of an `akto-access` command on `data_dir`: with AKTO_TEST_BACKEND=postgres, the database
+    URL of that data dir (the one its servers use), so `admin` commands reach the same store."""
+    env = dict(os.environ)
+    if BACKEND == "postgres":
+        if data_dir not in _databases:
+            _databases[data_dir] = fresh_database()
+        env["AKTO_ACCESS_DATABASE_URL"] = _databases[data_dir]
+    return env
+
+
 class Server:
     """A running `akto-access serve` with its own data dir; `terminate()` sends SIGTERM and returns the exit code.
     With `database_url` (or AKTO_TEST_BACKEND=postgres, one fresh database per data dir) it runs on PostgreSQL."""

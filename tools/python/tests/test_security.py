@@ -7,12 +7,13 @@ import glob
 import os
 import sqlite3
 import stat
+import subprocess
 import time
 import urllib.request
 
 from akrp_client import AkrpClient
 from akto.access.v1 import session_pb2, team_pb2, token_pb2
-from conftest import Server, free_port
+from conftest import Server, free_port, psql
 from test_gateway import post
 
 PREFIX = "/akto.access.v1."
@@ -81,10 +82,17 @@ def test_secrets_never_reach_logs_audit_rows_or_the_database_file():
 
     log = server.output()
     assert log.count("TeamService/ResetUserPassword") >= 1, "the trace log should record the calls"
-    database = b"".join(open(path, "rb").read() for path in glob.glob(os.path.join(server.dir, "akto-access.sqlite*")))
-    db = sqlite3.connect(os.path.join(server.dir, "akto-access.sqlite"))
-    audit = "\n".join(" ".join(str(v) for v in row) for row in db.execute("SELECT * FROM audit_log"))
-    db.close()
+    if server.database_url:
+        # PostgreSQL: every stored value, as pg_dump writes them out.
+        database = subprocess.run(["pg_dump", "--data-only", server.database_url], check=True,
+                                  capture_output=True).stdout
+        audit = "\n".join(" ".join(row) for row in psql(server.database_url, "SELECT * FROM audit_log"))
+    else:
+        database = b"".join(open(path, "rb").read()
+                            for path in glob.glob(os.path.join(server.dir, "akto-access.sqlite*")))
+        db = sqlite3.connect(os.path.join(server.dir, "akto-access.sqlite"))
+        audit = "\n".join(" ".join(str(v) for v in row) for row in db.execute("SELECT * FROM audit_log"))
+        db.close()
     assert "ResetUserPassword" in audit and "AddApiToken" in audit
     assert b"member@example.com" in database  # the file is searchable: plain values do show up in it
     for name, secret in secrets.items():
