@@ -70,6 +70,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "AccessTestSupport",
+            dependencies: ["AccessCore", "AccessPostgres", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "AccessService",
             dependencies: [
                 "AccessCore", "AccessRPC", "AccessWire",
@@ -168,15 +173,16 @@ let package = Package(
         .testTarget(
             name: "AccessStoreTests",
             dependencies: [
-                "AccessStore", "AccessPostgres", "AccessCore", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
+                "AccessStore", "AccessPostgres", "AccessTestSupport", "AccessCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AccessServiceTests",
             dependencies: [
-                "AccessService", "AccessStore", "AccessRPC", "AccessWire", "AccessCore",
+                "AccessService", "AccessStore", "AccessPostgres", "AccessTestSupport", "AccessRPC", "AccessWire", "AccessCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,8 +1,8 @@
 import AccessCore
 import AccessPostgres
 import AccessStore
+import AccessTestSupport
 import Foundation
-import Logging
 
 /// A store implementation the contract suite runs against: SQLite always; PostgreSQL when
 /// `AKTO_TEST_POSTGRES_URL` points at a cluster (tools/test starts a throw-away one), each test in a fresh
@@ -20,29 +20,10 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
     }
 
     static let postgres = StoreBackend(name: "PostgreSQL") {
-        guard let url = PostgresTestCluster.url else { throw PostgresTestCluster.notConfigured }
-        return try await PostgresTestCluster.freshStore(url: url)
+        try await PostgresTestCluster.freshStore()
     }
 
     static let all: [StoreBackend] = PostgresTestCluster.url == nil ? [.sqlite] : [.sqlite, .postgres]
-}
-
-/// The PostgreSQL cluster of the test run, if any.
-enum PostgresTestCluster {
-    static let url = ProcessInfo.processInfo.environment["AKTO_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    /// tools/test sets this: a run that should cover PostgreSQL fails instead of skipping it.
-    static let required = ProcessInfo.processInfo.environment["AKTO_TEST_REQUIRE_POSTGRES"] == "1"
-    static let skipMessage =
-        "PostgreSQL suites skipped: set AKTO_TEST_POSTGRES_URL (tools/test starts a throw-away cluster with tools/pg-test-cluster)"
-    static let notConfigured = RPCError(.failedPrecondition, skipMessage)
-
-    static func freshStore(url: String, maxConnections: Int = 4) async throws -> PostgresAccountStore {
-        let logger = Logger(label: "test-postgres")
-        let name = "akto_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let database = try await PostgresAdmin.createDatabase(url: url, name: name, logger: logger)
-        return try await PostgresAccountStore(
-            configuration: PostgresConfiguration(url: database, maxConnections: maxConnections), logger: logger)
-    }
 }
 
 import Testing

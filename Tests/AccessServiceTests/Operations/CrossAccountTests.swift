@@ -8,8 +8,9 @@ import Testing
 /// An ADMIN of account B (another organization) tries every identity operation against account A: nothing of A
 /// is readable or changeable.
 @Suite struct CrossAccountTests {
-    @Test func anAdminOfAnotherAccountSeesAndChangesNothingOfA() async throws {
-        let h = try Harness()
+    @Test(arguments: TestBackend.all)
+    func anAdminOfAnotherAccountSeesAndChangesNothingOfA(backend: TestBackend) async throws {
+        let h = try await Harness.make(backend)
         let a = h.bearer(try await h.signupAdmin().sessionToken)
         let aKey = try #require(
             try await h.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), a)
@@ -48,8 +49,9 @@ import Testing
         #expect(!aAudit.contains { $0.actorEmail == "other-admin@example.com" })
     }
 
-    @Test func aKeyOfAnotherAccountActsOnlyInItsOwn() async throws {
-        let h = try Harness()
+    @Test(arguments: TestBackend.all)
+    func aKeyOfAnotherAccountActsOnlyInItsOwn(backend: TestBackend) async throws {
+        let h = try await Harness.make(backend)
         let a = h.bearer(try await h.signupAdmin().sessionToken)
         let (b, bAccount) = try await h.addOtherOrganization()
         let bKey = try #require(
@@ -62,8 +64,9 @@ import Testing
         #expect(try await h.call(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), h.apiKey(bKey.key)).apiTokens.count == 1)
     }
 
-    @Test func teamAndRoleOperationsNeverReachAnotherAccount() async throws {
-        let h = try Harness()
+    @Test(arguments: TestBackend.all)
+    func teamAndRoleOperationsNeverReachAnotherAccount(backend: TestBackend) async throws {
+        let h = try await Harness.make(backend)
         let a = h.bearer(try await h.signupAdmin().sessionToken)
         _ = try await h.call(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "A-ROLE", baseRole: "GUEST"), a)
         _ = try await h.call(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "invited@example.com"), a)

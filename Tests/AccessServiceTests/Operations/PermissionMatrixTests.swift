@@ -152,9 +152,9 @@ import Testing
         return granted.rawValue >= operation.level.rawValue ? nil : .permissionDenied
     }
 
-    @Test(arguments: callers)
-    func everyOperationForEveryCaller(caller: CallerKind) async throws {
-        let h = try Harness()
+    @Test(arguments: TestBackend.all, callers)
+    func everyOperationForEveryCaller(backend: TestBackend, caller: CallerKind) async throws {
+        let h = try await Harness.make(backend)
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         let metadata: [MetadataEntry]
         switch caller {
@@ -169,27 +169,16 @@ import Testing
         case .anonymous: metadata = []
         }
         for (index, operation) in Self.operations.enumerated() {
-            let before = try await snapshot(h)
+            let before = try await h.tableSnapshot()
             let code = try await operation.call(h, metadata, index)
             let expectation = Self.expected(caller, operation)
             if let refusal = expectation {
                 #expect(code == refusal, "\(caller.testDescription) -> \(operation.name): \(code)")
-                #expect(try await snapshot(h) == before, "\(caller.testDescription) -> \(operation.name) changed the database")
+                #expect(try await h.tableSnapshot() == before, "\(caller.testDescription) -> \(operation.name) changed the database")
             } else {
                 #expect(
                     code != .permissionDenied && code != .unauthenticated,
                     "\(caller.testDescription) -> \(operation.name) should be allowed, got \(code)")
-            }
-        }
-    }
-
-    /// Every row of every table, as text.
-    private func snapshot(_ h: Harness) async throws -> [String] {
-        try await h.store.pool.read { db in
-            let tables = try String.fetchAll(
-                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            return try tables.flatMap { table in
-                try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY rowid").map { "\(table): \($0)" }
             }
         }
     }

@@ -1,4 +1,7 @@
 import AccessCore
+import AccessTestSupport
+import PostgresNIO
+import Testing
 import AccessRPC
 import AccessWire
 import Foundation
@@ -6,6 +9,7 @@ import GRDB
 import Logging
 import Synchronization
 
+@testable import AccessPostgres
 @testable import AccessService
 @testable import AccessStore
 
@@ -16,17 +20,63 @@ final class TestClock: WallClock {
     func advance(_ delta: Double) { seconds.withLock { $0 += delta } }
 }
 
-/// The real service on a temporary SQLite file, called through the real dispatcher.
+/// The store a harness runs on: SQLite always; PostgreSQL when the run has a cluster (AKTO_TEST_POSTGRES_URL).
+enum TestBackend: Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { self == .sqlite ? "SQLite" : "PostgreSQL" }
+
+    static let all: [TestBackend] = PostgresTestCluster.url == nil ? [.sqlite] : [.sqlite, .postgres]
+}
+
+/// The real service on a temporary SQLite file (or a fresh PostgreSQL database), called through the real
+/// dispatcher.
 struct Harness {
     let directory: String
-    let store: SQLiteAccessStore
+    /// The service's store, whatever the backend.
+    let services: any ServiceStore
+    private let sqlite: SQLiteAccessStore?
+    private let postgres: PostgresAccountStore?
     let clock: TestClock
     let dispatcher: Dispatcher
 
+    /// The SQLite store, for tests that look at its tables directly (SQLite-only tests).
+    var store: SQLiteAccessStore {
+        guard let sqlite else { preconditionFailure("this test reads SQLite tables; run it on the SQLite backend") }
+        return sqlite
+    }
+
     init(configure: (inout ServiceConfiguration) -> Void = { _ in }) throws {
-        directory = NSTemporaryDirectory() + "akto-service-" + UUID().uuidString
+        let directory = NSTemporaryDirectory() + "akto-service-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteAccessStore(configuration: SQLiteConfiguration(path: directory + "/test.sqlite"))
+        let store = try SQLiteAccessStore(configuration: SQLiteConfiguration(path: directory + "/test.sqlite"))
+        try self.init(directory: directory, sqlite: store, postgres: nil, configure: configure)
+    }
+
+    /// A harness on `backend`.
+    static func make(_ backend: TestBackend, configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws
+        -> Harness
+    {
+        switch backend {
+        case .sqlite: return try Harness(configure: configure)
+        case .postgres:
+            let directory = NSTemporaryDirectory() + "akto-service-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let store = try await PostgresTestCluster.freshStore()
+            return try Harness(directory: directory, sqlite: nil, postgres: store, configure: configure)
+        }
+    }
+
+    private init(
+        directory: String, sqlite: SQLiteAccessStore?, postgres: PostgresAccountStore?,
+        configure: (inout ServiceConfiguration) -> Void
+    ) throws {
+        self.directory = directory
+        self.sqlite = sqlite
+        self.postgres = postgres
+        let store: any ServiceStore = sqlite ?? postgres!
+        services = store
         clock = TestClock()
         var configuration = ServiceConfiguration(
             publicBaseURL: "https://app.example.com", redirectAllowList: ["https://docs.example.com"],
@@ -69,12 +119,22 @@ struct Harness {
     {
         let hash = try await PasswordHasher(parameters: ScryptParameters(logRounds: 10)).hash(password)
         let now = Int64(clock.now())
-        try await store.pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO users (email, name, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [email, "Member", hash, now])
-            try SQLiteAccessStore.insertMember(
-                db, userID: Int32(db.lastInsertedRowID), accountID: accountID, role: role, now: now)
+        if let postgres {
+            try await postgres.executor.write { db in
+                let id = try #require(
+                    try await db.value(
+                        "INSERT INTO users (email, name, password_hash, created_at) VALUES (\(email), 'Member', \(hash), \(now)) RETURNING id",
+                        as: Int32.self))
+                try await PostgresAccountStore.insertMember(db, userID: id, accountID: accountID, role: role, now: now)
+            }
+        } else {
+            try await store.pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO users (email, name, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [email, "Member", hash, now])
+                try SQLiteAccessStore.insertMember(
+                    db, userID: Int32(db.lastInsertedRowID), accountID: accountID, role: role, now: now)
+            }
         }
         let login = try await call(Methods.SessionService.login, LoginRequest(email: email, password: password))
         return bearer(login.sessionToken)
@@ -84,11 +144,20 @@ struct Harness {
     /// Signup creates an organization today) and returns that admin's session and the account id.
     func addOtherOrganization(email: String = "other-admin@example.com") async throws -> (session: [MetadataEntry], accountID: Int32) {
         let now = Int64(clock.now())
-        let accountID = try await store.pool.write { db -> Int32 in
-            try db.execute(
-                sql: "INSERT INTO organizations (id, name, admin_email, created_at) VALUES ('org-b', 'Org B', ?, ?)",
-                arguments: [email, now])
-            return try SQLiteAccessStore.insertAccount(db, organizationID: "org-b", name: "B", now: now).id
+        let accountID: Int32
+        if let postgres {
+            accountID = try await postgres.executor.write { db in
+                try await db.execute(
+                    "INSERT INTO organizations (id, name, admin_email, created_at) VALUES ('org-b', 'Org B', \(email), \(now))")
+                return try await PostgresAccountStore.insertAccount(db, organizationID: "org-b", name: "B", now: now).id
+            }
+        } else {
+            accountID = try await store.pool.write { db -> Int32 in
+                try db.execute(
+                    sql: "INSERT INTO organizations (id, name, admin_email, created_at) VALUES ('org-b', 'Org B', ?, ?)",
+                    arguments: [email, now])
+                return try SQLiteAccessStore.insertAccount(db, organizationID: "org-b", name: "B", now: now).id
+            }
         }
         return (try await addMember(email: email, role: "ADMIN", accountID: accountID), accountID)
     }
@@ -107,8 +176,40 @@ struct Harness {
 
     /// The number of audit rows for an operation.
     func auditCount(_ operation: String) async throws -> Int {
-        try await store.pool.read { db in
+        if let postgres {
+            return Int(
+                try await postgres.executor.read { db in
+                    try await db.value("SELECT COUNT(*) FROM audit_log WHERE operation = \(operation)", as: Int64.self)
+                } ?? 0)
+        }
+        return try await store.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log WHERE operation = ?", arguments: [operation]) ?? 0
+        }
+    }
+
+    /// Every row of every table, as text, in a stable order ("did this call change anything?").
+    func tableSnapshot() async throws -> [String] {
+        if let postgres {
+            return try await postgres.executor.snapshot { db in
+                let tables = try await db.values(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename", as: String.self)
+                var rows: [String] = []
+                for table in tables {
+                    let quoted = "\"" + table + "\""
+                    rows += try await db.values(
+                        PostgresQuery(unsafeSQL: "SELECT row_to_json(t)::text AS r FROM \(quoted) t ORDER BY 1"),
+                        as: String.self
+                    ).map { "\(table): \($0)" }
+                }
+                return rows
+            }
+        }
+        return try await store.pool.read { db in
+            let tables = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            return try tables.flatMap { table in
+                try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY rowid").map { "\(table): \($0)" }
+            }
         }
     }
 }
