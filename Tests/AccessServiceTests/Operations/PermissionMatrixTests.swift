@@ -168,6 +168,7 @@ import Testing
             metadata = h.apiKey(try #require(key.apiTokenList.first).key)
         case .anonymous: metadata = []
         }
+        #expect(try await h.tableSnapshot().contains { $0.hasPrefix("users: ") }, "the snapshot must see the tables")
         for (index, operation) in Self.operations.enumerated() {
             let before = try await h.tableSnapshot()
             let code = try await operation.call(h, metadata, index)
