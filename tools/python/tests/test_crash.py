@@ -17,7 +17,7 @@ import pytest
 
 from akrp_client import AkrpClient, ProtocolError
 from akto.access.v1 import inventory_pb2, job_pb2, role_pb2, session_pb2, token_pb2
-from conftest import Server
+from conftest import Server, binary
 from test_hostile import report
 
 KILLS = int(os.environ.get("AKTO_HARDEN_KILLS", "4"))
@@ -222,5 +222,52 @@ def test_a_full_disk_gives_unavailable_and_writes_resume_when_space_returns():
         tokens, _, _ = check_database(os.path.join(folder, "akto-access.sqlite"), acknowledged, set())
         report("disk-full", writes_before_full=len(codes) - 1, first_error="UNAVAILABLE", resumed=True,
                tokens_stored=tokens, integrity_check="ok")
+    finally:
+        subprocess.run(["umount", "-l", folder])
+
+
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs permission to mount a small tmpfs (run as root)")
+def test_a_read_only_data_dir_is_refused_clearly_and_loses_nothing():
+    """The data dir's file system goes read-only (a remount after an error, a full-disk protection): the server
+    refuses to start with a clear message and a non-zero exit, the database is untouched, and once the file
+    system is writable again the server starts with every row."""
+    folder = tempfile.mkdtemp(prefix="akto-ro-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", folder], check=True)
+    try:
+        server = Server(["--max-api-tokens", "100"], data_dir=folder)
+        client, session = signup(server)
+        acknowledged = set()
+        for _ in range(20):
+            status, added = call(client, "TokenService/AddApiToken", token_pb2.AddApiTokenRequest(token_utility="CICD"),
+                                 token_pb2.AddApiTokenResponse, session)
+            assert status.code == OK
+            acknowledged.add(added.api_token_list[0].id)
+        client.close()
+        assert server.terminate() == 0
+        before = {name: open(os.path.join(folder, name), "rb").read() for name in os.listdir(folder)
+                  if name.startswith("akto-access.sqlite")}
+
+        subprocess.run(["mount", "-o", "remount,ro", folder], check=True)
+        started = subprocess.run(
+            [binary(), "serve", "--data-dir", folder, "--log-level", "warning", "--http-address", "off"],
+            capture_output=True, text=True, timeout=60)
+        assert started.returncode != 0
+        message = started.stderr + started.stdout
+        assert "read-only" in message.lower() or "unavailable" in message.lower(), message
+        after = {name: open(os.path.join(folder, name), "rb").read() for name in os.listdir(folder)
+                 if name.startswith("akto-access.sqlite")}
+        assert after == before, "a refused start changed the database files"
+
+        subprocess.run(["mount", "-o", "remount,rw", folder], check=True)
+        server = Server(data_dir=folder)
+        client = AkrpClient.connect(server.socket)
+        status, login = call(client, "SessionService/Login", session_pb2.LoginRequest(
+            email="admin@example.com", password="Secret123"), session_pb2.LoginResponse)
+        assert status.code == OK
+        client.close()
+        assert server.terminate() == 0
+        tokens, _, _ = check_database(os.path.join(folder, "akto-access.sqlite"), acknowledged, set())
+        report("read-only-data-dir", refused_start=True, exit_code=started.returncode,
+               message=message.strip().splitlines()[-1][:160], files_unchanged=True, tokens_after_recovery=tokens)
     finally:
         subprocess.run(["umount", "-l", folder])

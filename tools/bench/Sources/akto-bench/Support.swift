@@ -68,7 +68,12 @@ typealias Connect = @Sendable (_ body: @Sendable (_ call: @escaping @Sendable ()
 
 /// Drives `connections` × `inflight` concurrent calls for `seconds` after a warm-up (a fifth of the time, at
 /// most 0.5 s, not recorded); records every call's latency and the server's CPU time over the measured part.
-func load(serverPID: Int32, seconds: Double, connections: Int, inflight: Int, connect: @escaping Connect) async throws -> Measured {
+func load(
+    serverPID: Int32, otherServerPIDs: [Int32] = [], seconds: Double, connections: Int, inflight: Int,
+    connect: @escaping Connect
+) async throws -> Measured {
+    let pids = [serverPID] + otherServerPIDs
+    let serverCPU: @Sendable () -> Double = { pids.reduce(0) { $0 + cpuMicros(pid: $1) } }
     let tally = Tally()
     let warmUp = Duration.milliseconds(Int64(min(500, seconds * 200)))
     let begin = ContinuousClock.now
@@ -77,7 +82,7 @@ func load(serverPID: Int32, seconds: Double, connections: Int, inflight: Int, co
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
             try await Task.sleep(until: measureFrom, clock: .continuous)
-            tally.cpuBefore.withLock { $0 = cpuMicros(pid: serverPID) }
+            tally.cpuBefore.withLock { $0 = serverCPU() }
             tally.recording.store(true, ordering: .relaxed)
         }
         for _ in 0..<connections {
@@ -101,7 +106,7 @@ func load(serverPID: Int32, seconds: Double, connections: Int, inflight: Int, co
         }
         try await group.waitForAll()
     }
-    let cpu = cpuMicros(pid: serverPID) - tally.cpuBefore.withLock { $0 }
+    let cpu = serverCPU() - tally.cpuBefore.withLock { $0 }
     let elapsed = ContinuousClock.now - measureFrom
     let done = tally.calls.load(ordering: .relaxed)
     let failed = tally.failures.load(ordering: .relaxed)

@@ -4,7 +4,8 @@
 //   akto-bench AKTO_ACCESS_BINARY PINGPONG_BINARY [SECONDS_PER_CASE] [OUTPUT.md]
 //   akto-bench grpc-server SOCKET HEX_RESPONSE      (the peer's server process; started by the run)
 //
-// AKTO_BENCH_CASES=c,health,peer,mutation,gateway,memory picks cases (default: all).
+// AKTO_BENCH_CASES=c,health,peer,mutation,gateway,memory,postgres picks cases (default: all). The postgres
+// case needs AKTO_BENCH_POSTGRES_URL (tools/bench/run starts a throw-away durable cluster for it).
 import AccessClient
 import AccessCore
 import AccessWire
@@ -27,7 +28,7 @@ let seconds = arguments.count > 3 ? Double(arguments[3]) ?? 2 : 2
 let output = arguments.count > 4 ? arguments[4] : "BENCHMARKS.md"
 let repetitions = 3
 let payloadBytes = 120  // about one Health request/response frame
-let knownCases: Set<String> = ["c", "health", "peer", "mutation", "gateway", "memory"]
+let knownCases: Set<String> = ["c", "health", "peer", "mutation", "gateway", "memory", "postgres"]
 let cases = Set((ProcessInfo.processInfo.environment["AKTO_BENCH_CASES"] ?? knownCases.sorted().joined(separator: ","))
     .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
 guard cases.isSubset(of: knownCases), !cases.isEmpty else {
@@ -206,6 +207,15 @@ if cases.contains("gateway") {
         rows.append(ReportRow(
             name: "gateway POST /api/updateCustomRole (durable)", shape: "\(total) conns (≙ \(connections)×\(inflight))",
             runs: runs, ratio: ratio))
+    }
+}
+
+if cases.contains("postgres") {
+    if let url = ProcessInfo.processInfo.environment["AKTO_BENCH_POSTGRES_URL"], !url.isEmpty {
+        rows += try await postgresCases(
+            serverBinary: serverBinary, clusterURL: url, seconds: seconds, repetitions: repetitions, median: median)
+    } else {
+        print("  postgres: skipped (AKTO_BENCH_POSTGRES_URL is not set; tools/bench/run sets it)")
     }
 }
 
