@@ -157,7 +157,12 @@ struct Serve: AsyncParsableCommand {
 
     private func makeDirectory(_ path: String) throws {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
-            throw ValidationError("cannot create the data directory \(path): errno \(errno)")
+            throw ValidationError("cannot create the data directory \(path): \(String(cString: strerror(errno)))")
+        }
+        // The socket (and the SQLite file) are created here: refuse a read-only or unwritable folder at once,
+        // with the reason, instead of failing later in bind or on the first write.
+        if access(path, W_OK | X_OK) != 0 {
+            throw ValidationError("the data directory \(path) is not writable: \(String(cString: strerror(errno)))")
         }
     }
 
