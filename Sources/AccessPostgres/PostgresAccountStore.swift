@@ -248,18 +248,27 @@ extension PostgresAccountStore: AccessStore {
     }
 
     public func principal(userID: Int32, accountID: Int32, scope: Scope) async throws -> PrincipalRecord? {
-        try await read { db in try await Self.principal(db, userID: userID, accountID: accountID, scope: scope) }
+        try await read { db in
+            try await db.row(
+                Self.principalQuery(
+                    select: "", from: "users u JOIN accounts a ON a.id = $2", where: "u.id = $1", scope: scope,
+                    binds: { $0.append(userID); $0.append(accountID) })
+            ).flatMap { try Self.principal($0, scope: scope) }
+        }
     }
 
     public func apiKeyPrincipal(digest: [UInt8], scope: Scope) async throws
         -> (token: ApiTokenRecord, principal: PrincipalRecord?)?
     {
         let found = try await read { db -> Pair<ApiTokenRecord, PrincipalRecord?>? in
-            guard let token = try await db.row("SELECT * FROM api_tokens WHERE key_digest = \(Data(digest))").map(Self.apiToken)
+            guard
+                let row = try await db.row(
+                    Self.principalQuery(
+                        select: "t.*,",
+                        from: "api_tokens t LEFT JOIN users u ON u.id = t.user_id LEFT JOIN accounts a ON a.id = t.account_id",
+                        where: "t.key_digest = $1", scope: scope, binds: { try $0.append(Data(digest)) }))
             else { return nil }
-            return Pair(
-                first: token,
-                second: try await Self.principal(db, userID: token.userID, accountID: token.accountID, scope: scope))
+            return Pair(first: try Self.apiToken(row), second: try Self.principal(row, scope: scope))
         }
         return found.map { ($0.first, $0.second) }
     }
@@ -268,47 +277,75 @@ extension PostgresAccountStore: AccessStore {
         -> (session: SessionRecord, principal: PrincipalRecord?)?
     {
         let found = try await read { db -> Pair<SessionRecord, PrincipalRecord?>? in
-            guard let session = try await db.row("SELECT * FROM sessions WHERE token_digest = \(Data(digest))").map(Self.session)
+            guard
+                let row = try await db.row(
+                    Self.principalQuery(
+                        select: "s.*,",
+                        from: "sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN accounts a ON a.id = s.account_id",
+                        where: "s.token_digest = $1", scope: scope, binds: { try $0.append(Data(digest)) }))
             else { return nil }
-            return Pair(
-                first: session,
-                second: try await Self.principal(db, userID: session.userID, accountID: session.accountID, scope: scope))
+            return Pair(first: try Self.session(row), second: try Self.principal(row, scope: scope))
         }
         return found.map { ($0.first, $0.second) }
     }
 
-    /// The user, the account, the membership with its roles (one statement, so one snapshot) and, when the
-    /// role in `scope` is custom, that role.
-    static func principal(_ db: PostgresDatabase, userID: Int32, accountID: Int32, scope: Scope) async throws
-        -> PrincipalRecord?
-    {
-        guard
-            let row = try await db.row(
-                """
-                SELECT u.id AS u_id, u.email, u.name AS u_name, u.password_hash, u.created_at AS u_created_at,
-                  a.id AS a_id, a.name AS a_name, a.organization_id, a.created_at AS a_created_at,
-                  EXISTS (SELECT 1 FROM members m WHERE m.user_id = u.id AND m.account_id = a.id) AS is_member,
+    /// One statement (one round trip, one snapshot) reading what authenticating a call needs: `select`'s
+    /// columns, the user `u` and account `a` that `from` joins, the membership, its roles, and the custom role
+    /// named by the membership's role in `scope`. The scope is bound after `binds`.
+    static func principalQuery(
+        select: String, from: String, where condition: String, scope: Scope,
+        binds: (inout PostgresBindings) throws -> Void
+    ) throws -> PostgresQuery {
+        var bindings = PostgresBindings()
+        try binds(&bindings)
+        bindings.append(scope.rawValue)
+        let scopeBind = "$\(bindings.count)"
+        return PostgresQuery(
+            unsafeSQL: """
+                SELECT \(select)
+                  u.id AS u_id, u.email AS u_email, u.name AS u_name, u.password_hash AS u_password_hash,
+                  u.created_at AS u_created_at,
+                  a.id AS a_id, a.name AS a_name, a.organization_id AS a_organization_id, a.created_at AS a_created_at,
+                  m.user_id IS NOT NULL AS is_member,
                   COALESCE((SELECT json_object_agg(r.scope, r.role)::text FROM member_roles r
-                            WHERE r.user_id = u.id AND r.account_id = a.id), '{}') AS roles
-                FROM users u, accounts a WHERE u.id = \(userID) AND a.id = \(accountID)
-                """)
-        else { return nil }
+                            WHERE r.user_id = u.id AND r.account_id = a.id), '{}') AS member_roles,
+                  c.name AS c_name, c.base_role AS c_base_role, c.api_collection_ids AS c_api_collection_ids,
+                  c.default_invite_role AS c_default_invite_role, c.allowed_features AS c_allowed_features,
+                  c.last_modified_at AS c_last_modified_at
+                FROM \(from)
+                  LEFT JOIN members m ON m.user_id = u.id AND m.account_id = a.id
+                  LEFT JOIN member_roles sr ON sr.user_id = u.id AND sr.account_id = a.id AND sr.scope = \(scopeBind)
+                  LEFT JOIN custom_roles c ON c.account_id = a.id AND c.name = upper(sr.role)
+                WHERE \(condition)
+                """, binds: bindings)
+    }
+
+    /// The principal of a `principalQuery` row; nil when its user or account no longer exists. The custom role
+    /// is kept only when the membership's role in `scope` is not a built-in one.
+    static func principal(_ row: PostgresRecord, scope: Scope) throws -> PrincipalRecord? {
+        guard let userID = try row["u_id"] as Int32?, let accountID = try row["a_id"] as Int32? else { return nil }
         let user = UserRecord(
-            id: try row["u_id"], email: try row["email"], name: try row["u_name"], passwordHash: try row["password_hash"],
+            id: userID, email: try row["u_email"], name: try row["u_name"], passwordHash: try row["u_password_hash"],
             createdAt: try row["u_created_at"])
         let account = AccountRecord(
-            id: try row["a_id"], name: try row["a_name"], organizationID: try row["organization_id"],
+            id: accountID, name: try row["a_name"], organizationID: try row["a_organization_id"],
             createdAt: try row["a_created_at"])
         var membership: MembershipRecord?
         if try row["is_member"] as Bool {
             membership = MembershipRecord(
-                userID: userID, accountID: accountID, roles: Self.roles(try row.json("roles", as: [String: String].self)))
+                userID: userID, accountID: accountID,
+                roles: Self.roles(try row.json("member_roles", as: [String: String].self)))
         }
         var custom: CustomRoleRecord?
-        if let name = membership?.roles[scope], BuiltinRole(rawValue: name) == nil {
-            custom = try await db.row(
-                "SELECT * FROM custom_roles WHERE account_id = \(accountID) AND name = \(name.uppercased())"
-            ).map(Self.customRole)
+        if let held = membership?.roles[scope], BuiltinRole(rawValue: held) == nil,
+            let name = try row["c_name"] as String?
+        {
+            custom = CustomRoleRecord(
+                accountID: accountID, name: name, baseRole: BuiltinRole(rawValue: try row["c_base_role"]) ?? .noAccess,
+                apiCollectionIDs: try row.json("c_api_collection_ids", as: [Int32].self) ?? [],
+                isDefaultInviteRole: try row["c_default_invite_role"],
+                allowedFeatures: try row.json("c_allowed_features", as: [String].self) ?? [],
+                lastModifiedAt: try row["c_last_modified_at"])
         }
         return PrincipalRecord(user: user, account: account, membership: membership, customRole: custom)
     }
