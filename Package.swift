@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "AccessBillingTests",
             dependencies: [
-                "AccessBilling", "AccessService", "AccessStore", "AccessRPC", "AccessWire", "AccessCore",
+                "AccessBilling", "AccessTestSupport", "AccessService", "AccessStore", "AccessRPC", "AccessWire", "AccessCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -213,7 +213,7 @@ let package = Package(
         .testTarget(
             name: "AccessServerTests",
             dependencies: [
-                "AccessServer", "AccessClient", "AccessRPC", "AccessWire", "AccessCore",
+                "AccessServer", "AccessTestSupport", "AccessClient", "AccessRPC", "AccessWire", "AccessCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -46,9 +46,12 @@ public final class PostgresAccountStore: Sendable {
         executor = PostgresExecutor(
             client: postgres, logger: logger, maxAttempts: configuration.maxTransactionAttempts)
         do {
-            let ran = try await withDeadline(seconds: configuration.connectTimeout) { [executor] in
-                try await executor.read { db in try await PostgresMigrations.migrate(db) }
+            // Reaching the database is bounded (the pool would otherwise keep retrying); the migrations that
+            // follow are not: on a large database they may take longer than a connect.
+            _ = try await withDeadline(seconds: configuration.connectTimeout) { [executor] in
+                try await executor.read { db in try await db.execute("SELECT 1") }
             }
+            let ran = try await executor.read { db in try await PostgresMigrations.migrate(db) }
             if !ran.isEmpty { logger.notice("database migrated", metadata: ["applied": "\(ran.joined(separator: ","))"]) }
         } catch {
             runner.cancel()
@@ -589,10 +592,7 @@ extension PostgresAccountStore: AccessStore {
         try await db.execute(
             "INSERT INTO accounts (id, organization_id, name, created_at) VALUES (\(id), \(organizationID), \(name), \(now))"
         )
-        // "Default" for the API scope, plus one collection per product context so every scope has a home.
-        for (collection, context) in [
-            ("Default", "API"), ("MCP Default", "MCP"), ("GenAI Default", "GEN_AI"), ("Endpoint Default", "ENDPOINT"),
-        ] {
+        for (collection, context) in AccountDefaults.collections {
             try await db.execute(
                 "INSERT INTO api_collections (account_id, name, context_source, created_at) VALUES (\(id), \(collection), \(context), \(now))"
             )

@@ -36,6 +36,19 @@ struct PostgresDatabase: Sendable {
         try await rows(query).count
     }
 
+    /// Runs `body` between `begin` and COMMIT; a thrown error rolls back and passes through.
+    func transaction<T>(begin: PostgresQuery = "BEGIN", _ body: (PostgresDatabase) async throws -> T) async throws -> T {
+        try await execute(begin)
+        do {
+            let result = try await body(self)
+            try await execute("COMMIT")
+            return result
+        } catch {
+            _ = try? await execute("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Takes the account's row lock until the transaction ends: every mutation whose rule spans the account
     /// (the last admin, the custom roles in use, invitations, collection names) runs one at a time per account,
     /// across every server process. `FOR NO KEY UPDATE` leaves foreign-key checks (KEY SHARE) unblocked.
@@ -99,16 +112,7 @@ final class PostgresExecutor: Sendable {
             attempt += 1
             do {
                 return try await client.withConnection { connection in
-                    let db = PostgresDatabase(connection: connection, logger: self.logger)
-                    try await db.execute("BEGIN")
-                    do {
-                        let result = try await body(db)
-                        try await db.execute("COMMIT")
-                        return result
-                    } catch {
-                        _ = try? await db.execute("ROLLBACK")
-                        throw error
-                    }
+                    try await PostgresDatabase(connection: connection, logger: self.logger).transaction(body)
                 }
             } catch let error where Self.sqlState(error).map(Self.retryable.contains) == true {
                 guard attempt < maxAttempts else {
@@ -142,16 +146,6 @@ final class PostgresExecutor: Sendable {
 
     /// Like `read`, in a REPEATABLE READ read-only transaction: several statements see one snapshot.
     func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
-        try await read { db in
-            try await db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            do {
-                let result = try await body(db)
-                try await db.execute("COMMIT")
-                return result
-            } catch {
-                _ = try? await db.execute("ROLLBACK")
-                throw error
-            }
-        }
+        try await read { db in try await db.transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body) }
     }
 }

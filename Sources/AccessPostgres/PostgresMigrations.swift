@@ -12,8 +12,7 @@ enum PostgresMigrations {
     static let lockKey: Int64 = 0x616B_746F_6D69_6772  // "aktomigr"
 
     static func migrate(_ db: PostgresDatabase) async throws -> [String] {
-        try await db.execute("BEGIN")
-        do {
+        try await db.transaction { db in
             try await db.execute("SELECT pg_advisory_xact_lock(\(lockKey))")
             try await db.execute(
                 "CREATE TABLE IF NOT EXISTS akto_schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
@@ -27,11 +26,7 @@ enum PostgresMigrations {
                 try await db.execute("INSERT INTO akto_schema_migrations (name) VALUES (\(migration.name))")
                 ran.append(migration.name)
             }
-            try await db.execute("COMMIT")
             return ran
-        } catch {
-            _ = try? await db.execute("ROLLBACK")
-            throw error
         }
     }
 

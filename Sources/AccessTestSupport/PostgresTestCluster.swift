@@ -25,3 +25,17 @@ public enum PostgresTestCluster {
             configuration: PostgresConfiguration(url: database, maxConnections: maxConnections), logger: logger)
     }
 }
+
+/// How much slower than a plain debug build the tests run: `AKTO_TEST_SLOWDOWN` (tools/sanitize sets it for
+/// the sanitizer builds, which run 5-15× slower). Time limits that guard against hangs scale with it; limits
+/// that are the behaviour under test (a deadline, an idle timeout) scale only where the test would otherwise
+/// race its own setup.
+public enum TestTiming {
+    public static let slowdown: Double = {
+        guard let text = ProcessInfo.processInfo.environment["AKTO_TEST_SLOWDOWN"], let value = Double(text), value >= 1
+        else { return 1 }
+        return value
+    }()
+
+    public static func scaled(_ duration: Duration) -> Duration { duration * slowdown }
+}

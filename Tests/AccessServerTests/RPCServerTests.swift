@@ -2,6 +2,7 @@ import AccessClient
 import AccessCore
 import AccessRPC
 import AccessServer
+import AccessTestSupport
 import AccessWire
 import Synchronization
 import Testing
@@ -197,10 +198,11 @@ import Glibc
     }
 
     @Test func idleConnectionsAreClosed() async throws {
-        try await withServer(configure: { $0.idleTimeout = .seconds(1) }) { _, path in
+        // Scaled: under a sanitizer, connecting and sending the preface can take longer than a second.
+        try await withServer(configure: { $0.idleTimeout = TestTiming.scaled(.seconds(1)) }) { _, path in
             let raw = try await RawConnection.connect(path)
             try await raw.send(Preface.bytes)
-            #expect(await raw.waitForClose(timeout: .seconds(15)))
+            #expect(await raw.waitForClose(timeout: TestTiming.scaled(.seconds(15))))
             guard case .goAway(let status, _)? = try raw.frames().last else {
                 Issue.record("expected GoAway before the idle close")
                 return

@@ -577,10 +577,7 @@ public final class SQLiteAccessStore: AccessStore {
         try db.cachedStatement(sql: "INSERT INTO accounts (id, organization_id, name, created_at) VALUES (?, ?, ?, ?)")
             .execute(
                 arguments: [id, organizationID, name, now])
-        // "Default" for the API scope, plus one collection per product context so every scope has a home.
-        for (collection, context) in [
-            ("Default", "API"), ("MCP Default", "MCP"), ("GenAI Default", "GEN_AI"), ("Endpoint Default", "ENDPOINT"),
-        ] {
+        for (collection, context) in AccountDefaults.collections {
             try db.cachedStatement(
                 sql: "INSERT INTO api_collections (account_id, name, context_source, created_at) VALUES (?, ?, ?, ?)"
             ).execute(
