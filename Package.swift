@@ -175,6 +175,8 @@ let package = Package(
             dependencies: [
                 "AccessStore", "AccessPostgres", "AccessTestSupport", "AccessCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
