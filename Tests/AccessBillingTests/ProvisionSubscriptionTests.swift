@@ -1,4 +1,5 @@
 import AccessCore
+import AccessTestSupport
 import AccessRPC
 import AccessWire
 import Testing
@@ -13,7 +14,7 @@ import Testing
 
         func call(_ request: ProvisionSubscriptionRequest) async throws -> Result<CheckoutResult, RPCError> {
             do {
-                let answer = try await harness.call(Methods.BillingService.provisionSubscription, request, timeout: .seconds(2))
+                let answer = try await harness.call(Methods.BillingService.provisionSubscription, request, timeout: TestTiming.scaled(.seconds(2)))
                 return .success(try #require(answer.checkoutResult))
             } catch let error as RPCError {
                 return .failure(error)
@@ -95,7 +96,7 @@ import Testing
             let start = ContinuousClock.now
             guard case .failure(let stalled) = try await s.call(s.request(plan: "slow")) else { return }
             #expect(stalled.code == .unavailable || stalled.code == .deadlineExceeded)
-            #expect(ContinuousClock.now - start < .seconds(3))  // the call's 2 s deadline bounds it
+            #expect(ContinuousClock.now - start < TestTiming.scaled(.seconds(3)))  // the call's 2 s deadline bounds it
         }
     }
 

@@ -2,6 +2,7 @@ import AccessClient
 import AccessCore
 import AccessRPC
 import AccessServer
+import AccessTestSupport
 import AccessWire
 import Logging
 import NIOCore
@@ -116,7 +117,7 @@ final class RawConnection: Sendable {
     }
 
     /// Waits (at most `timeout`) for the server to close the connection; true when it did.
-    func waitForClose(timeout: Duration = .seconds(5)) async -> Bool {
+    func waitForClose(timeout: Duration = TestTiming.scaled(.seconds(5))) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !channel.isActive { return true }
