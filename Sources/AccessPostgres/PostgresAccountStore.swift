@@ -44,7 +44,8 @@ public final class PostgresAccountStore: Sendable {
         self.client = postgres
         runner = Task { await postgres.run() }
         executor = PostgresExecutor(
-            client: postgres, logger: logger, maxAttempts: configuration.maxTransactionAttempts)
+            client: postgres, logger: logger, maxAttempts: configuration.maxTransactionAttempts,
+            acquireTimeout: .milliseconds(Int64(configuration.connectTimeout * 1000)))
         do {
             // Reaching the database is bounded (the pool would otherwise keep retrying); the migrations that
             // follow are not: on a large database they may take longer than a connect.

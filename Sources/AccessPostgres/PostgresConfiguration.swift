@@ -26,14 +26,15 @@ public struct PostgresConfiguration: Sendable {
     /// Tries of a transaction that hit a serialization failure, a deadlock or a concurrent unique insert before
     /// the call fails with ABORTED.
     public var maxTransactionAttempts: Int
-    /// Seconds to wait for a connection (the pool's and the TCP connect).
+    /// Seconds to wait for a connection: the TCP connect, and a call's wait for a pooled connection before
+    /// UNAVAILABLE (`?connect_timeout=` in the URL; default 10).
     public var connectTimeout: Double
 
     public static let defaultMaxConnections = 10
     public static let defaultMaxTransactionAttempts = 10
 
     /// Parses `postgres://user:password@host:port/database?sslmode=disable|prefer|require` (also `postgresql://`;
-    /// `?host=/path/to/socket/dir` for a Unix socket). Errors name what is wrong and never echo the password.
+    /// `?host=/path/to/socket/dir` for a Unix socket, `?connect_timeout=SECONDS`). Errors name what is wrong and never echo the password.
     public init(
         url text: String, maxConnections: Int = PostgresConfiguration.defaultMaxConnections,
         maxTransactionAttempts: Int = PostgresConfiguration.defaultMaxTransactionAttempts, connectTimeout: Double = 10
@@ -50,6 +51,7 @@ public struct PostgresConfiguration: Sendable {
         }
         var tls = TLSMode.prefer
         var socketDirectory: String?
+        var timeout = connectTimeout
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
@@ -59,13 +61,19 @@ public struct PostgresConfiguration: Sendable {
                 case "require", "verify-ca", "verify-full": tls = .require
                 default: throw RPCError(.invalidArgument, "sslmode must be disable, prefer or require, got \(item.value ?? "")")
                 }
+            case "connect_timeout":
+                guard let value = item.value.flatMap(Double.init), value >= 1, value <= 300 else {
+                    throw RPCError(.invalidArgument, "connect_timeout must be 1-300 seconds")
+                }
+                timeout = value
             case "host":
                 guard let value = item.value, value.hasPrefix("/") else {
                     throw RPCError(.invalidArgument, "the host parameter must be a socket directory such as /run/postgresql")
                 }
                 socketDirectory = value
             default:
-                throw RPCError(.invalidArgument, "unknown database URL parameter \(item.name) (known: sslmode, host)")
+                throw RPCError(
+                    .invalidArgument, "unknown database URL parameter \(item.name) (known: sslmode, host, connect_timeout)")
             }
         }
         guard (1...1000).contains(maxConnections) else {
@@ -93,7 +101,7 @@ public struct PostgresConfiguration: Sendable {
         database = name
         self.maxConnections = maxConnections
         self.maxTransactionAttempts = maxTransactionAttempts
-        self.connectTimeout = connectTimeout
+        self.connectTimeout = timeout
     }
 
     /// The URL without its password, for logs.

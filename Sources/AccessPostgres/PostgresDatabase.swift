@@ -82,11 +82,14 @@ final class PostgresExecutor: Sendable {
     let client: PostgresClient
     let logger: Logger
     let maxAttempts: Int
+    /// The longest wait for a pooled connection before UNAVAILABLE.
+    let acquireTimeout: Duration
 
-    init(client: PostgresClient, logger: Logger, maxAttempts: Int) {
+    init(client: PostgresClient, logger: Logger, maxAttempts: Int, acquireTimeout: Duration) {
         self.client = client
         self.logger = logger
         self.maxAttempts = maxAttempts
+        self.acquireTimeout = acquireTimeout
     }
 
     /// SQLSTATEs that mean "run the transaction again": serialization_failure, deadlock_detected, and
@@ -111,7 +114,7 @@ final class PostgresExecutor: Sendable {
         while true {
             attempt += 1
             do {
-                return try await client.withConnection { connection in
+                return try await withConnection { connection in
                     try await PostgresDatabase(connection: connection, logger: self.logger).transaction(body)
                 }
             } catch let error where Self.sqlState(error).map(Self.retryable.contains) == true {
@@ -132,11 +135,44 @@ final class PostgresExecutor: Sendable {
         }
     }
 
+    /// Leases a pooled connection for `body`. Waiting for the lease is bounded by `acquireTimeout`: when the
+    /// database is down the pool keeps trying to connect and a lease would otherwise wait until the call's
+    /// deadline; this answers UNAVAILABLE instead. `body` itself is not bounded here (the call's deadline is).
+    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
+        let leased = Locked(false)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await self.client.withConnection { connection in
+                    leased.withLock { $0 = true }
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: self.acquireTimeout)
+                guard leased.withLock({ $0 }) else {
+                    throw RPCError(
+                        .unavailable, "the database is unavailable or overloaded; try again",
+                        cause: "no pooled connection within \(self.acquireTimeout): PostgreSQL down or the pool saturated")
+                }
+                return nil
+            }
+            while let result = try await group.next() {
+                if let result {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw CancellationError()
+        }
+    }
+
     /// Runs one or more statements on a pooled connection outside a transaction (each statement sees the
     /// data committed before it started).
     func read<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in
+            return try await withConnection { connection in
                 try await body(PostgresDatabase(connection: connection, logger: self.logger))
             }
         } catch {

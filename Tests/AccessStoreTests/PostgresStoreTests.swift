@@ -16,12 +16,14 @@ import Testing
         let socket = try PostgresConfiguration(url: "postgresql://akto@/access?host=/run/postgresql")
         #expect(socket.unixSocketPath == "/run/postgresql/.s.PGSQL.5432" && socket.host == nil && socket.tls == .disable)
         #expect(try PostgresConfiguration(url: "postgres://a@h/d").tls == .prefer)
+        #expect(try PostgresConfiguration(url: "postgres://a@h/d").connectTimeout == 10)
+        #expect(try PostgresConfiguration(url: "postgres://a@h/d?connect_timeout=3").connectTimeout == 3)
     }
 
     @Test(arguments: [
         ("mysql://a@h/d", "postgres://"), ("postgres://h/d", "no user"), ("postgres://a@h", "no database"),
         ("postgres://a@h/d?sslmode=maybe", "sslmode"), ("postgres://a@h/d?pool=3", "unknown database URL parameter"),
-        ("postgres://a@h/d?host=relative", "socket directory"), ("postgres://a:hunter2@/d", "no host"),
+        ("postgres://a@h/d?host=relative", "socket directory"), ("postgres://a@h/d?connect_timeout=0", "connect_timeout"), ("postgres://a:hunter2@/d", "no host"),
     ])
     func refusesBadURLsClearly(url: String, mentions: String) {
         let error = #expect(throws: RPCError.self) { try PostgresConfiguration(url: url) }

@@ -210,3 +210,47 @@ def test_hundred_apply_access_type_requests_over_both_make_one_job_and_a_kill_9_
     assert access_types(client, session) == expected
     client.close()
     stop(survivor)
+
+
+def test_a_database_outage_answers_unavailable_quickly_and_the_server_recovers_by_itself():
+    """PostgreSQL stops under a running server: calls needing it answer UNAVAILABLE within the connect timeout
+    (not at their deadline), calls that do not (Health) go on, and once PostgreSQL is back the same server
+    serves again without a restart. Runs on a cluster of its own, since it stops it."""
+    import os
+    import subprocess
+    import tempfile
+    from conftest import ROOT
+    require_postgres()
+    tool = os.path.join(ROOT, "tools", "pg-test-cluster")
+    cluster = tempfile.mkdtemp(prefix="akto-outage-")
+    url = subprocess.run([tool, "start", cluster, "--fast"], check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        subprocess.run(["psql", url, "-qc", "CREATE DATABASE outage"], check=True, capture_output=True)
+        database = url.replace("/postgres?", "/outage?") + "&connect_timeout=2"
+        server = Server(database_url=database)
+        client = AkrpClient.connect(server.socket, timeout=60)
+        call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123"),
+             session_pb2.SignupResponse)
+        login = session_pb2.LoginRequest(email="admin@example.com", password="Secret123")
+
+        subprocess.run([tool, "stop", cluster], check=True)
+        start = time.time()
+        call(client, "SessionService/Login", login, session_pb2.LoginResponse, expect=14)  # UNAVAILABLE
+        assert time.time() - start < 10, "the outage should be reported within the connect timeout"
+        status, _ = client.call("/akto.rpc.v1.Health/Check", None)
+        assert status.code == OK
+
+        subprocess.run([tool, "start", cluster, "--fast"], check=True, capture_output=True)
+        deadline, answered = time.time() + 30, None
+        while time.time() < deadline:
+            status, _ = client.call(PREFIX + "SessionService/Login", login, session_pb2.LoginResponse)
+            answered = status.code
+            if answered == OK:
+                break
+            time.sleep(0.2)
+        assert answered == OK, f"the server did not recover after PostgreSQL came back: {answered}"
+        client.close()
+        stop(server)
+    finally:
+        subprocess.run([tool, "stop", cluster], capture_output=True)
+        subprocess.run(["rm", "-rf", cluster])
