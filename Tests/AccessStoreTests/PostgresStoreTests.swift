@@ -112,3 +112,68 @@ struct PostgresRetryTests {
 
 import Logging
 import PostgresNIO
+
+@Suite(.enabled(if: PostgresTestCluster.url != nil, "needs AKTO_TEST_POSTGRES_URL"))
+struct PostgresCopyTests {
+    @Test func aSQLiteInstallCopiesIntoPostgresWithItsIdsAndKeepsWorking() async throws {
+        let (sqlite, user, session) = try await seeded(.sqlite)
+        let source = try #require(sqlite as? SQLiteAccessStore)
+        let other = try await source.createAccount(
+            userID: user.id, organizationID: try #require(try await source.account(id: 1_000_000)).organizationID,
+            name: "B", maxAccountsPerUser: 10, sessionID: nil, now: 2, audit: entry("CreateNewAccount"))
+        let token = try await source.createApiToken(
+            accountID: 1_000_000, userID: user.id, utility: .externalAPI, name: "k", digest: digest("key"), now: 3,
+            maxLive: 5, audit: entry("AddApiToken"))
+        let role = CustomRoleRecord(
+            accountID: 1_000_000, name: "ANALYST", baseRole: .member, apiCollectionIDs: [1], isDefaultInviteRole: true,
+            allowedFeatures: ["AI_AGENTS"], lastModifiedAt: 4)
+        try await source.createCustomRole(role, audit: entry("CreateCustomRole"))
+        _ = try await source.createInvitation(
+            accountID: 1_000_000, email: "c@example.com", inviterUserID: user.id, roles: [.api: "ANALYST"],
+            codeDigest: digest("invite"), now: 5, expiresAt: 9_999_999_999, audit: entry("InviteUsers"))
+        try await source.saveSubscription(
+            userID: user.id, endpoint: "https://push.example.com/1", p256dh: [4, 5, 6], auth: [7, 8], expirationTime: nil,
+            now: 6, maxPerUser: 10, audit: entry("SaveSubscription"))
+        let sample = TrafficSampleInput(
+            collectionID: 1, method: "GET", url: "/a",
+            observation: TrafficObservation(sourceIP: "10.0.0.1", destinationIP: "10.0.0.2", isOutgoing: true, headers: ["h": "v"]),
+            timestamp: 7)
+        _ = try await source.recordSamples(accountID: 1_000_000, samples: [sample], now: 7, audit: entry("Samples"))
+        let job = try await source.enqueue(kind: .applyAccessType, accountID: 1_000_000, now: 8, runAfter: 8, audit: entry("ApplyAccessType")).job
+
+        let target = try await PostgresTestCluster.freshStore()
+        let copied = try await target.copy(from: source, pageSize: 2)  // small pages: the cursor is exercised
+        #expect(copied.first { $0.table == "users" }?.rows == 1)
+        #expect(copied.first { $0.table == "audit_log" }?.rows == 8)  // one per mutation above
+
+        // Everything reads back the same through the PostgreSQL store.
+        #expect(try await target.user(email: "a@example.com") == user)
+        #expect(try await target.session(digest: digest("s1")) == session)
+        #expect(try await target.apiKeyPrincipal(digest: digest("key"), scope: .api)?.token == token)
+        #expect(try await target.customRoles(accountID: 1_000_000) == [role])
+        #expect(try await target.invitations(accountID: 1_000_000) == (try await source.invitations(accountID: 1_000_000)))
+        #expect(try await target.pushSubscriptionEndpoints(userID: user.id) == ["https://push.example.com/1"])
+        #expect(try await target.components(accountID: 1_000_000) == (try await source.components(accountID: 1_000_000)))
+        #expect(try await target.collections(accountID: other.id) == (try await source.collections(accountID: other.id)))
+        #expect(try await target.job(id: job.id, accountID: 1_000_000) == job)
+        let audit = try await target.auditLog(accountID: 1_000_000, beforeID: 0, limit: 100)
+        #expect(audit.map(\.entry) == (try await source.auditLog(accountID: 1_000_000, beforeID: 0, limit: 100)).map(\.entry))
+
+        // The identity sequences moved past the copied ids: new rows get fresh ids.
+        let next = try await target.createApiToken(
+            accountID: 1_000_000, userID: user.id, utility: .cicd, name: "k2", digest: digest("key2"), now: 9, maxLive: 5,
+            audit: entry("AddApiToken"))
+        #expect(next.id == token.id + 1)
+        let account = try await target.createAccount(
+            userID: user.id, organizationID: other.organizationID, name: "C", maxAccountsPerUser: 10, sessionID: nil,
+            now: 10, audit: entry("CreateNewAccount"))
+        #expect(account.id == other.id + 1)
+
+        // A second copy into a database with data is refused.
+        let again = await #expect(throws: RPCError.self) { try await target.copy(from: source) }
+        #expect(again?.code == .failedPrecondition)
+        await target.shutdown()
+    }
+}
+
+@testable import AccessStore

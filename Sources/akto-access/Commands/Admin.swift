@@ -1,5 +1,8 @@
 import AccessCore
+import AccessPostgres
 import AccessService
+import AccessStore
+import Foundation
 import ArgumentParser
 import Logging
 
@@ -10,7 +13,7 @@ import Glibc
 /// `akto-access admin …`: offline administration on the data directory.
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Administer the data directory directly (no server needed).", subcommands: [Bootstrap.self])
+        abstract: "Administer the data directory directly (no server needed).", subcommands: [Bootstrap.self, CopyToPostgres.self])
 
     /// `admin bootstrap`: creates the first user, organization and account of an empty install.
     struct Bootstrap: AsyncParsableCommand {
@@ -48,6 +51,75 @@ struct Admin: AsyncParsableCommand {
             } catch {
                 await opened.close()
                 throw error
+            }
+        }
+    }
+
+    /// `admin copy-to-postgres`: moves a single-machine install (its SQLite file) to PostgreSQL for scale-out.
+    struct CopyToPostgres: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "copy-to-postgres",
+            abstract: "Copy every row of the SQLite store in the data directory into an empty PostgreSQL database.",
+            discussion: """
+                Stop the server first. The target database gets the schema (migrations) and then every row, ids
+                included, in one transaction; it must be empty. Then start the servers with the database URL.
+                """)
+
+        @Option(help: "Data directory holding akto-access.sqlite (env AKTO_ACCESS_DATA_DIR; default ./var).")
+        var dataDir: String?
+        @Option(help: "Target: postgres://user:password@host:5432/db; prefer the env AKTO_ACCESS_DATABASE_URL.")
+        var databaseUrl: String?
+
+        func run() async throws {
+            let dataDirectory = try Environment.resolve(dataDir, "DATA_DIR", default: Defaults.dataDirectory)
+            let url = try Environment.resolve(databaseUrl, "DATABASE_URL", default: "")
+            guard !url.isEmpty else { throw ValidationError("give the target with --database-url or AKTO_ACCESS_DATABASE_URL") }
+            let file = dataDirectory + "/akto-access.sqlite"
+            guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("there is no \(file) to copy") }
+            if Self.serverIsLive(socket: dataDirectory + "/akto-access.sock") {
+                throw ValidationError("a server is running on \(dataDirectory); stop it first so that nothing changes during the copy")
+            }
+            let configuration: PostgresConfiguration
+            do {
+                configuration = try PostgresConfiguration(url: url)
+            } catch let error as RPCError {
+                throw ValidationError("--database-url: \(error.message)")
+            }
+            var logger = Logger(label: "akto-access.admin")
+            logger.logLevel = .warning
+            let source = try SQLiteAccessStore(configuration: SQLiteConfiguration(path: file))
+            let target = try await PostgresAccountStore(configuration: configuration, logger: logger)
+            do {
+                let started = ContinuousClock.now
+                let copied = try await target.copy(from: source)
+                await target.shutdown()
+                for (table, rows) in copied { print("\(table): \(rows)") }
+                print("copied \(copied.reduce(0) { $0 + $1.rows }) rows to \(configuration.redacted) in \(ContinuousClock.now - started)")
+            } catch let error as RPCError {
+                await target.shutdown()
+                throw ValidationError(error.description)
+            } catch {
+                await target.shutdown()
+                throw error
+            }
+        }
+
+        /// True when something accepts connections on the server's socket.
+        static func serverIsLive(socket path: String) -> Bool {
+            let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+                for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+            }
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+                }
             }
         }
     }

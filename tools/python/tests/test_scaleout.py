@@ -254,3 +254,43 @@ def test_a_database_outage_answers_unavailable_quickly_and_the_server_recovers_b
     finally:
         subprocess.run([tool, "stop", cluster], capture_output=True)
         subprocess.run(["rm", "-rf", cluster])
+
+
+def test_a_single_machine_install_moves_to_postgres_with_admin_copy_to_postgres():
+    """`admin copy-to-postgres` refuses while the server runs, copies the stopped install's SQLite file into an
+    empty database (ids included), refuses a second copy, and servers on the database serve the same data."""
+    import subprocess
+    from conftest import binary
+    require_postgres()
+    server = Server()
+    client = AkrpClient.connect(server.socket)
+    signup = call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123"),
+                  session_pb2.SignupResponse)
+    admin = {"authorization": "Bearer " + signup.session_token}
+    call(client, "RoleService/CreateCustomRole", role_pb2.CreateCustomRoleRequest(role_name="AUDITOR", base_role="GUEST"),
+         session=admin)
+    database = fresh_database()
+    copy = [binary(), "admin", "copy-to-postgres", "--data-dir", server.dir]
+    env = {**__import__("os").environ, "AKTO_ACCESS_DATABASE_URL": database}
+    live = subprocess.run(copy, env=env, capture_output=True, text=True, timeout=60)
+    assert live.returncode != 0 and "stop it first" in live.stderr, live.stderr
+    client.close()
+    stop(server)
+
+    done = subprocess.run(copy, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "users: 1" in done.stdout and "custom_roles: 1" in done.stdout and "copied " in done.stdout, done.stdout
+    again = subprocess.run(copy, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode != 0 and "already has data" in again.stderr, again.stderr
+
+    moved = Server(database_url=database)
+    client = AkrpClient.connect(moved.socket)
+    me = call(client, "SessionService/Me", session_pb2.MeRequest(), session_pb2.MeResponse, admin)  # the same session
+    assert me.user.login == "admin@example.com" and me.active_account_id == 1000000
+    roles = call(client, "RoleService/GetCustomRoles", role_pb2.GetCustomRolesRequest(), role_pb2.GetCustomRolesResponse,
+                 admin)
+    assert [r.name for r in roles.roles] == ["AUDITOR"], roles
+    call(client, "RoleService/CreateCustomRole", role_pb2.CreateCustomRoleRequest(role_name="NEW", base_role="GUEST"),
+         session=admin)
+    client.close()
+    stop(moved)
