@@ -11,7 +11,7 @@ extension PostgresAccountStore: InventoryStore {
                 try await db.value(
                     "SELECT EXISTS (SELECT 1 FROM api_collections WHERE account_id = \(accountID) AND name = \(name))",
                     as: Bool.self) == false
-            else { throw RPCError(.alreadyExists, "a collection named \(name) exists") }
+            else { throw StoreRule.collectionExists(name) }
             guard
                 let id = try await db.value(
                     """
@@ -68,7 +68,7 @@ extension PostgresAccountStore: InventoryStore {
             let owned = Set(
                 try await db.values("SELECT id FROM api_collections WHERE account_id = \(accountID)", as: Int32.self))
             for (index, sample) in samples.enumerated() where !owned.contains(sample.collectionID) {
-                throw RPCError.invalidField("samples[\(index)].apiCollectionId", "is not a collection of this account")
+                throw StoreRule.foreignCollection(at: index)
             }
             // Components: one upsert of the distinct (collection, method, url) keys of the batch (a key may
             // appear once per statement), atomic against concurrent first sightings from other processes.
@@ -121,7 +121,7 @@ extension PostgresAccountStore: InventoryStore {
             guard
                 let row = try await db.row(
                     "SELECT private_cidr_list, partner_ip_list, timezone FROM accounts WHERE id = \(accountID)")
-            else { throw RPCError(.notFound, "account \(accountID) not found") }
+            else { throw StoreRule.accountNotFound(accountID) }
             return AccountSettingsRecord(
                 privateCIDRs: try row.json("private_cidr_list", as: [String].self) ?? [],
                 partnerIPs: try row.json("partner_ip_list", as: [String].self) ?? [], timezone: try row["timezone"])

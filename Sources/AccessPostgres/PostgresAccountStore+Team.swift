@@ -17,7 +17,7 @@ extension PostgresAccountStore {
                     SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id
                                    WHERE u.email = \(email) AND m.account_id = \(accountID))
                     """, as: Bool.self) ?? false
-            guard !isMember else { throw RPCError(.alreadyExists, "\(email) is already a member of this account") }
+            guard !isMember else { throw StoreRule.alreadyMember(email) }
             try await db.execute("DELETE FROM invitations WHERE account_id = \(accountID) AND email = \(email)")
             guard
                 let id = try await db.value(
@@ -55,7 +55,7 @@ extension PostgresAccountStore {
     public func deleteInvitation(id: Int64, audit: AuditEntry) async throws {
         try await write { db in
             guard try await db.execute("DELETE FROM invitations WHERE id = \(id) RETURNING id") == 1 else {
-                throw RPCError(.notFound, "the invitation no longer exists")
+                throw StoreRule.invitationGone
             }
             try await Self.insertAudit(db, audit)
         }
@@ -70,14 +70,14 @@ extension PostgresAccountStore {
                 let invitation = try await Self.invitations(
                     db, "WHERE i.code_digest = \(Data(codeDigest)) AND i.expires_at > \(now)"
                 ).first, invitation.email == email
-            else { throw RPCError(.permissionDenied, "the invite code is invalid or has expired") }
+            else { throw StoreRule.badInviteCode }
             try await db.lockAccount(invitation.accountID)
             // Consumed by this transaction or by a concurrent one that committed first.
             guard try await db.execute("DELETE FROM invitations WHERE id = \(invitation.id) RETURNING id") == 1 else {
-                throw RPCError(.permissionDenied, "the invite code is invalid or has expired")
+                throw StoreRule.badInviteCode
             }
             guard try await db.value("SELECT EXISTS (SELECT 1 FROM users WHERE email = \(email))", as: Bool.self) == false
-            else { throw RPCError(.alreadyExists, "a user with this e-mail exists; sign in instead") }
+            else { throw StoreRule.emailTaken }
             guard
                 let userID = try await db.value(
                     """
@@ -131,7 +131,7 @@ extension PostgresAccountStore {
         try await write { db in
             try await db.lockAccount(accountID)
             guard try await Self.membership(db, userID: userID, accountID: accountID) != nil else {
-                throw RPCError(.notFound, "no member of this account has that e-mail")
+                throw StoreRule.noSuchMember
             }
             for (scope, role) in roles {
                 try await db.execute(
@@ -152,7 +152,7 @@ extension PostgresAccountStore {
             guard
                 try await db.execute(
                     "DELETE FROM members WHERE user_id = \(userID) AND account_id = \(accountID) RETURNING user_id") == 1
-            else { throw RPCError(.notFound, "no member of this account has that e-mail") }
+            else { throw StoreRule.noSuchMember }
             try await Self.requireAnAdmin(db, accountID: accountID)
             try await db.execute("DELETE FROM api_tokens WHERE user_id = \(userID) AND account_id = \(accountID)")
             try await Self.insertAudit(db, audit)
@@ -169,7 +169,7 @@ extension PostgresAccountStore {
                   OR r.role IN (SELECT name FROM custom_roles WHERE account_id = \(accountID) AND base_role = 'ADMIN'))
                 """, as: Int64.self) ?? 0
         guard admins > 0 else {
-            throw RPCError(.failedPrecondition, "the account must keep at least one ADMIN in the API scope")
+            throw StoreRule.lastAdmin
         }
     }
 
@@ -189,7 +189,7 @@ extension PostgresAccountStore {
                 try await db.value(
                     "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = \(role.accountID) AND name = \(role.name))",
                     as: Bool.self) == false
-            else { throw RPCError(.alreadyExists, "a custom role named \(role.name) exists") }
+            else { throw StoreRule.roleExists(role.name) }
             try await Self.checkCustomRole(db, role)
             try await db.execute(
                 """
@@ -215,7 +215,7 @@ extension PostgresAccountStore {
                       last_modified_at = \(role.lastModifiedAt)
                     WHERE account_id = \(role.accountID) AND name = \(role.name) RETURNING name
                     """) == 1
-            else { throw RPCError(.notFound, "no custom role named \(role.name)") }
+            else { throw StoreRule.noSuchRole(role.name) }
             // A role based on ADMIN that stops being one must not leave the account without an admin.
             try await Self.requireAnAdmin(db, accountID: role.accountID)
             try await Self.insertAudit(db, audit)
@@ -229,7 +229,7 @@ extension PostgresAccountStore {
                 try await db.value(
                     "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = \(accountID) AND name = \(name))",
                     as: Bool.self) == true
-            else { throw RPCError(.notFound, "no custom role named \(name)") }
+            else { throw StoreRule.noSuchRole(name) }
             let inUse =
                 try await db.value(
                     """
@@ -238,8 +238,7 @@ extension PostgresAccountStore {
                                    WHERE i.account_id = \(accountID) AND r.role = \(name))
                     """, as: Bool.self) ?? true
             guard !inUse else {
-                throw RPCError(
-                    .failedPrecondition, "\(name) is assigned to a member or a pending invitation; reassign them first")
+                throw StoreRule.roleInUse(name)
             }
             try await db.execute("DELETE FROM custom_roles WHERE account_id = \(accountID) AND name = \(name)")
             try await Self.insertAudit(db, audit)
@@ -254,7 +253,7 @@ extension PostgresAccountStore {
                   AND name != \(role.name)
                 """, as: String.self)
             {
-                throw RPCError(.failedPrecondition, "\(other) is already the default invite role; unset it first")
+                throw StoreRule.defaultInviteRoleTaken(by: other)
             }
         }
         let ids = Set(role.apiCollectionIDs)
@@ -263,8 +262,7 @@ extension PostgresAccountStore {
                 try await db.values("SELECT id FROM api_collections WHERE account_id = \(role.accountID)", as: Int32.self))
             let unknown = ids.subtracting(known).sorted()
             if !unknown.isEmpty {
-                throw RPCError.invalidField(
-                    "apiCollectionIds", "unknown collection ids: \(unknown.map(String.init).joined(separator: ", "))")
+                throw StoreRule.unknownCollections(unknown)
             }
         }
     }

@@ -113,7 +113,7 @@ extension PostgresAccountStore: AccessStore {
             // Two processes' first sign-ups must not both create an organization.
             try await db.execute("SELECT pg_advisory_xact_lock(\(Self.firstUserLock))")
             guard try await db.value("SELECT EXISTS (SELECT 1 FROM users)", as: Bool.self) == false else {
-                throw RPCError(.failedPrecondition, "this install already has users; sign up with an invite code")
+                throw StoreRule.installHasUsers
             }
             let organizationID = UUID().uuidString.lowercased()
             try await db.execute(
@@ -176,7 +176,7 @@ extension PostgresAccountStore: AccessStore {
                         as: Int32.self)
                 }
             }
-            guard let chosen else { throw RPCError(.failedPrecondition, "the user belongs to no account") }
+            guard let chosen else { throw StoreRule.userHasNoAccount }
             let session = try await Self.insertSession(
                 db, userID: userID, accountID: chosen, digest: digest, now: now, expiresAt: expiresAt)
             try await db.execute("UPDATE users SET last_login_at = \(now) WHERE id = \(userID)")
@@ -378,8 +378,7 @@ extension PostgresAccountStore: AccessStore {
                     "SELECT COUNT(*) FROM api_tokens WHERE account_id = \(accountID) AND user_id = \(userID)",
                     as: Int64.self) ?? 0
             guard live < maxLive else {
-                throw RPCError(
-                    .resourceExhausted, "you already have \(maxLive) API tokens in this account; delete one first")
+                throw StoreRule.tooManyTokens(maxLive)
             }
             guard
                 let id = try await db.value(
@@ -427,7 +426,7 @@ extension PostgresAccountStore: AccessStore {
             try await db.lockUser(userID)
             let count = try await db.value("SELECT COUNT(*) FROM members WHERE user_id = \(userID)", as: Int64.self) ?? 0
             guard count < maxAccountsPerUser else {
-                throw RPCError(.failedPrecondition, "a user may belong to at most \(maxAccountsPerUser) accounts")
+                throw StoreRule.tooManyAccounts(maxAccountsPerUser)
             }
             let account = try await Self.insertAccount(db, organizationID: organizationID, name: name, now: now)
             try await Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
@@ -484,11 +483,7 @@ extension PostgresAccountStore: AccessStore {
                 "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = \(userID)", as: Int64.self),
                 now - last < minimumInterval
             {
-                let minutes = (minimumInterval - (now - last) + 59) / 60
-                throw RPCError(
-                    .resourceExhausted,
-                    "a reset token was issued for this user recently; try again in \(minutes) minute\(minutes == 1 ? "" : "s")"
-                )
+                throw StoreRule.resetTooSoon(elapsed: now - last, interval: minimumInterval)
             }
             try await db.execute(
                 """

@@ -12,7 +12,7 @@ extension SQLiteAccessStore: InventoryStore {
                     try db.cachedStatement(
                         sql: "SELECT EXISTS (SELECT 1 FROM api_collections WHERE account_id = ? AND name = ?)"),
                     arguments: [accountID, name]) == false
-            else { throw RPCError(.alreadyExists, "a collection named \(name) exists") }
+            else { throw StoreRule.collectionExists(name) }
             try db.cachedStatement(
                 sql: """
                     INSERT INTO api_collections (account_id, name, host_name, context_source, created_at)
@@ -76,7 +76,7 @@ extension SQLiteAccessStore: InventoryStore {
                     try db.cachedStatement(sql: "SELECT id FROM api_collections WHERE account_id = ?"),
                     arguments: [accountID]))
             for (index, sample) in samples.enumerated() where !owned.contains(sample.collectionID) {
-                throw RPCError.invalidField("samples[\(index)].apiCollectionId", "is not a collection of this account")
+                throw StoreRule.foreignCollection(at: index)
             }
             var created = 0
             for sample in samples {
@@ -124,7 +124,7 @@ extension SQLiteAccessStore: InventoryStore {
                     try db.cachedStatement(
                         sql: "SELECT private_cidr_list, partner_ip_list, timezone FROM accounts WHERE id = ?"),
                     arguments: [accountID])
-            else { throw RPCError(.notFound, "account \(accountID) not found") }
+            else { throw StoreRule.accountNotFound(accountID) }
             return AccountSettingsRecord(
                 privateCIDRs: Self.decodeJSON([String].self, row["private_cidr_list"]) ?? [],
                 partnerIPs: Self.decodeJSON([String].self, row["partner_ip_list"]) ?? [], timezone: row["timezone"])

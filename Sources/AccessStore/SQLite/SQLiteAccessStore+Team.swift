@@ -17,7 +17,7 @@ extension SQLiteAccessStore {
                             "SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id WHERE u.email = ? AND m.account_id = ?)"
                     ),
                     arguments: [email, accountID]) ?? false
-            guard !isMember else { throw RPCError(.alreadyExists, "\(email) is already a member of this account") }
+            guard !isMember else { throw StoreRule.alreadyMember(email) }
             try db.cachedStatement(sql: "DELETE FROM invitations WHERE account_id = ? AND email = ?").execute(
                 arguments: [accountID, email])
             try db.cachedStatement(
@@ -58,7 +58,7 @@ extension SQLiteAccessStore {
     public func deleteInvitation(id: Int64, audit: AuditEntry) async throws {
         try await write { db in
             try db.cachedStatement(sql: "DELETE FROM invitations WHERE id = ?").execute(arguments: [id])
-            guard db.changesCount == 1 else { throw RPCError(.notFound, "the invitation no longer exists") }
+            guard db.changesCount == 1 else { throw StoreRule.invitationGone }
             try Self.insertAudit(db, audit)
         }
     }
@@ -72,12 +72,12 @@ extension SQLiteAccessStore {
                 let invitation = try Self.invitations(
                     db, where: "i.code_digest = ? AND i.expires_at > ?", arguments: [Data(codeDigest), now]
                 ).first, invitation.email == email
-            else { throw RPCError(.permissionDenied, "the invite code is invalid or has expired") }
+            else { throw StoreRule.badInviteCode }
             guard
                 try Bool.fetchOne(
                     try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users WHERE email = ?)"),
                     arguments: [email]) == false
-            else { throw RPCError(.alreadyExists, "a user with this e-mail exists; sign in instead") }
+            else { throw StoreRule.emailTaken }
             try db.cachedStatement(
                 sql: "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)"
             ).execute(
@@ -129,7 +129,7 @@ extension SQLiteAccessStore {
     {
         try await write { db in
             guard try Self.membership(db, userID: userID, accountID: accountID) != nil else {
-                throw RPCError(.notFound, "no member of this account has that e-mail")
+                throw StoreRule.noSuchMember
             }
             for (scope, role) in roles {
                 try db.cachedStatement(
@@ -150,7 +150,7 @@ extension SQLiteAccessStore {
             try db.cachedStatement(sql: "DELETE FROM members WHERE user_id = ? AND account_id = ?").execute(arguments: [
                 userID, accountID,
             ])
-            guard db.changesCount == 1 else { throw RPCError(.notFound, "no member of this account has that e-mail") }
+            guard db.changesCount == 1 else { throw StoreRule.noSuchMember }
             try Self.requireAnAdmin(db, accountID: accountID)
             try db.cachedStatement(sql: "DELETE FROM api_tokens WHERE user_id = ? AND account_id = ?").execute(
                 arguments: [userID, accountID])
@@ -170,7 +170,7 @@ extension SQLiteAccessStore {
                         """),
                 arguments: [accountID, accountID]) ?? 0
         guard admins > 0 else {
-            throw RPCError(.failedPrecondition, "the account must keep at least one ADMIN in the API scope")
+            throw StoreRule.lastAdmin
         }
     }
 
@@ -193,7 +193,7 @@ extension SQLiteAccessStore {
                     try db.cachedStatement(
                         sql: "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = ? AND name = ?)"),
                     arguments: [role.accountID, role.name]) == false
-            else { throw RPCError(.alreadyExists, "a custom role named \(role.name) exists") }
+            else { throw StoreRule.roleExists(role.name) }
             try Self.checkCustomRole(db, role)
             try db.cachedStatement(
                 sql: """
@@ -219,7 +219,7 @@ extension SQLiteAccessStore {
                     role.baseRole.rawValue, Self.json(role.apiCollectionIDs), role.isDefaultInviteRole,
                     Self.json(role.allowedFeatures), role.lastModifiedAt, role.accountID, role.name,
                 ])
-            guard db.changesCount == 1 else { throw RPCError(.notFound, "no custom role named \(role.name)") }
+            guard db.changesCount == 1 else { throw StoreRule.noSuchRole(role.name) }
             // A role based on ADMIN that stops being one must not leave the account without an admin.
             try Self.requireAnAdmin(db, accountID: role.accountID)
             try Self.insertAudit(db, audit)
@@ -233,7 +233,7 @@ extension SQLiteAccessStore {
                     try db.cachedStatement(
                         sql: "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = ? AND name = ?)"),
                     arguments: [accountID, name]) == true
-            else { throw RPCError(.notFound, "no custom role named \(name)") }
+            else { throw StoreRule.noSuchRole(name) }
             let inUse =
                 try Bool.fetchOne(
                     try db.cachedStatement(
@@ -244,8 +244,7 @@ extension SQLiteAccessStore {
                             """),
                     arguments: [accountID, name, accountID, name]) ?? true
             guard !inUse else {
-                throw RPCError(
-                    .failedPrecondition, "\(name) is assigned to a member or a pending invitation; reassign them first")
+                throw StoreRule.roleInUse(name)
             }
             try db.cachedStatement(sql: "DELETE FROM custom_roles WHERE account_id = ? AND name = ?").execute(
                 arguments: [accountID, name])
@@ -260,7 +259,7 @@ extension SQLiteAccessStore {
                     sql: "SELECT name FROM custom_roles WHERE account_id = ? AND default_invite_role = 1 AND name != ?"),
                 arguments: [role.accountID, role.name])
             if let other {
-                throw RPCError(.failedPrecondition, "\(other) is already the default invite role; unset it first")
+                throw StoreRule.defaultInviteRoleTaken(by: other)
             }
         }
         let ids = Set(role.apiCollectionIDs)
@@ -271,8 +270,7 @@ extension SQLiteAccessStore {
                     arguments: [role.accountID]))
             let unknown = ids.subtracting(known).sorted()
             if !unknown.isEmpty {
-                throw RPCError.invalidField(
-                    "apiCollectionIds", "unknown collection ids: \(unknown.map(String.init).joined(separator: ", "))")
+                throw StoreRule.unknownCollections(unknown)
             }
         }
     }

@@ -114,7 +114,7 @@ public final class SQLiteAccessStore: AccessStore {
     ) async throws -> (user: UserRecord, account: AccountRecord, session: SessionRecord?) {
         try await write { db in
             guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users)")) == false else {
-                throw RPCError(.failedPrecondition, "this install already has users; sign up with an invite code")
+                throw StoreRule.installHasUsers
             }
             let organizationID = UUID().uuidString.lowercased()
             try db.cachedStatement(
@@ -181,7 +181,7 @@ public final class SQLiteAccessStore: AccessStore {
                         ),
                         arguments: [userID])
             }
-            guard let chosen else { throw RPCError(.failedPrecondition, "the user belongs to no account") }
+            guard let chosen else { throw StoreRule.userHasNoAccount }
             let session = try Self.insertSession(
                 db, userID: userID, accountID: chosen, digest: digest, now: now, expiresAt: expiresAt)
             try db.cachedStatement(sql: "UPDATE users SET last_login_at = ? WHERE id = ?").execute(arguments: [
@@ -349,8 +349,7 @@ public final class SQLiteAccessStore: AccessStore {
                     try db.cachedStatement(sql: "SELECT COUNT(*) FROM api_tokens WHERE account_id = ? AND user_id = ?"),
                     arguments: [accountID, userID]) ?? 0
             guard live < maxLive else {
-                throw RPCError(
-                    .resourceExhausted, "you already have \(maxLive) API tokens in this account; delete one first")
+                throw StoreRule.tooManyTokens(maxLive)
             }
             try db.cachedStatement(
                 sql: """
@@ -402,7 +401,7 @@ public final class SQLiteAccessStore: AccessStore {
                     try db.cachedStatement(sql: "SELECT COUNT(*) FROM members WHERE user_id = ?"), arguments: [userID])
                 ?? 0
             guard count < maxAccountsPerUser else {
-                throw RPCError(.failedPrecondition, "a user may belong to at most \(maxAccountsPerUser) accounts")
+                throw StoreRule.tooManyAccounts(maxAccountsPerUser)
             }
             let account = try Self.insertAccount(db, organizationID: organizationID, name: name, now: now)
             try Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
@@ -461,11 +460,7 @@ public final class SQLiteAccessStore: AccessStore {
                 arguments: [userID]),
                 now - last < minimumInterval
             {
-                let minutes = (minimumInterval - (now - last) + 59) / 60
-                throw RPCError(
-                    .resourceExhausted,
-                    "a reset token was issued for this user recently; try again in \(minutes) minute\(minutes == 1 ? "" : "s")"
-                )
+                throw StoreRule.resetTooSoon(elapsed: now - last, interval: minimumInterval)
             }
             try db.cachedStatement(
                 sql: """
