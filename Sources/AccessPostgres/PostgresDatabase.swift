@@ -36,7 +36,9 @@ struct PostgresDatabase: Sendable {
         try await rows(query).count
     }
 
-    /// Runs `body` between `begin` and COMMIT; a thrown error rolls back and passes through.
+    /// Runs `body` between `begin` and COMMIT; a thrown error (a rule, a failed statement, cancellation at the
+    /// call's deadline) rolls back and passes through. When the rollback itself fails the connection is closed,
+    /// so that a half-done transaction can never go back to the pool and be committed by its next user.
     func transaction<T>(begin: PostgresQuery = "BEGIN", _ body: (PostgresDatabase) async throws -> T) async throws -> T {
         try await execute(begin)
         do {
@@ -44,7 +46,12 @@ struct PostgresDatabase: Sendable {
             try await execute("COMMIT")
             return result
         } catch {
-            _ = try? await execute("ROLLBACK")
+            do {
+                try await execute("ROLLBACK")
+            } catch {
+                logger.warning("rollback failed; closing the connection", metadata: ["error": "\(error)"])
+                try? await connection.close()
+            }
             throw error
         }
     }

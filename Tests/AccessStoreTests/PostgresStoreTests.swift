@@ -177,3 +177,36 @@ struct PostgresCopyTests {
 }
 
 @testable import AccessStore
+
+@Suite(.enabled(if: PostgresTestCluster.url != nil, "needs AKTO_TEST_POSTGRES_URL"))
+struct PostgresCancellationTests {
+    /// A call cancelled (its deadline) in the middle of a transaction leaves nothing behind on the pooled
+    /// connection: the next transaction on it neither sees nor commits the half-done work.
+    @Test func aCancelledTransactionNeverLeaksIntoTheNextUserOfItsConnection() async throws {
+        let store = try await PostgresTestCluster.freshStore(maxConnections: 1)
+        for round in 0..<5 {
+            let started = Locked(false)
+            let task = Task {
+                try await store.executor.write { db in
+                    try await db.execute(
+                        "INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('half-done', 1, 't', 'p')")
+                    started.withLock { $0 = true }
+                    try await Task.sleep(for: .seconds(30))
+                }
+            }
+            while !started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            task.cancel()
+            _ = await task.result
+            _ = try await store.executor.write { db in
+                try await db.execute(
+                    "INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('next', \(Int64(round)), 't', 'p')")
+            }
+        }
+        let counts = try await store.executor.read { db in
+            try await db.rows("SELECT operation, COUNT(*)::bigint AS n FROM audit_log GROUP BY operation ORDER BY operation")
+                .map { "\(try $0["operation"] as String)=\(try $0["n"] as Int64)" }
+        }
+        #expect(counts == ["next=5"])
+        await store.shutdown()
+    }
+}
