@@ -14,6 +14,7 @@ import urllib.request
 from akrp_client import AkrpClient
 from akto.access.v1 import session_pb2, team_pb2, token_pb2
 from conftest import Server, free_port, psql
+from test_hostile import report
 from test_gateway import post
 
 PREFIX = "/akto.access.v1."
@@ -147,3 +148,88 @@ def test_the_socket_is_never_wider_than_configured():
         server = Server(["--socket-mode", mode])
         assert stat.S_IMODE(os.stat(server.socket).st_mode) == int(mode, 8)
         assert server.terminate() == 0
+
+
+# Every operation of the permission matrix (PermissionMatrixTests.swift) but Logout, which would end the session
+# under test: (service, method, pb2 module, JSON body in Akto's names).
+MATRIX_OPERATIONS = [
+    ("SessionService", "Me", "session_pb2", {}),
+    ("RoleService", "GetRoleHierarchy", "role_pb2", {}),
+    ("AccountService", "UpdateUsernameAndOrganization", "account_pb2", {"username": "Renamed", "organization": "Org"}),
+    ("AccountService", "GoToAccount", "account_pb2", {"newAccountId": 1000000}),
+    ("NotificationService", "SaveSubscription", "notification_pb2",
+     {"subscription": {"endpoint": "https://push.example.com/x",
+                       "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                                "auth": "AQEBAQEBAQEBAQEBAQEBAQ"}}}),
+    ("TokenService", "FetchApiTokens", "token_pb2", {}),
+    ("TokenService", "AddApiToken", "token_pb2", {"tokenUtility": "BURP"}),
+    ("TokenService", "DeleteApiToken", "token_pb2", {"apiTokenId": 999}),
+    ("TeamService", "GetTeamData", "team_pb2", {}),
+    ("TeamService", "InviteUsers", "team_pb2", {"inviteeEmail": "new@example.com", "inviteeRole": "GUEST"}),
+    ("TeamService", "RemoveInvitation", "team_pb2", {"email": "none@example.com"}),
+    ("RoleService", "GetCustomRoles", "role_pb2", {}),
+    ("AccountService", "CreateNewAccount", "account_pb2", {"newAccountName": "N"}),
+    ("AccountService", "FetchAuditLogs", "account_pb2", {}),
+    ("TeamService", "ResetUserPassword", "team_pb2", {"userEmail": "none@example.com"}),
+    ("TeamService", "RemoveUser", "team_pb2", {"email": "none@example.com"}),
+    ("TeamService", "MakeAdmin", "team_pb2", {"email": "none@example.com", "userRole": "GUEST"}),
+    ("TeamService", "UpdateUserScopeRoleMapping", "team_pb2", {"email": "none@example.com"}),
+    ("RoleService", "CreateCustomRole", "role_pb2", {"roleName": "R", "baseRole": "GUEST"}),
+    ("RoleService", "UpdateCustomRole", "role_pb2", {"roleName": "NONE", "baseRole": "GUEST"}),
+    ("RoleService", "DeleteCustomRole", "role_pb2", {"roleName": "NONE"}),
+]
+
+
+def test_every_matrix_operation_is_allowed_or_refused_alike_on_both_transports():
+    """The permission matrix end to end through both real transports: for every kind of caller (7 built-in roles,
+    a custom role, an EXTERNAL_API key, anonymous) and every operation, the Unix socket and the HTTP gateway agree
+    on the refusal (PERMISSION_DENIED ↔ 403, UNAUTHENTICATED ↔ 401) or on letting the call through. The Swift
+    matrix checks each outcome against SPEC.md's table; this checks that neither transport differs from it."""
+    import importlib
+    from google.protobuf import json_format
+    from akto.access.v1 import role_pb2
+    server, port = start_with_gateway()
+    client = AkrpClient.connect(server.socket)
+    signup = call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com",
+                  password="Adm1n-Passw0rd-x"), session_pb2.SignupResponse)
+    callers = {"ADMIN": "Bearer " + signup.session_token}
+    admin = {"authorization": callers["ADMIN"]}
+    call(client, "RoleService/CreateCustomRole", role_pb2.CreateCustomRoleRequest(role_name="ANALYST", base_role="MEMBER"),
+         session=admin)
+    for role in ["MEMBER", "DEVELOPER", "GUEST", "THREAT_ENGINEER", "THREAT_VIEWER", "NO_ACCESS", "ANALYST"]:
+        email = role.lower().replace("_", "-") + "@example.com"
+        invite = call(client, "TeamService/InviteUsers", team_pb2.InviteUsersRequest(invitee_email=email, invitee_role=role),
+                      team_pb2.InviteUsersResponse, admin)
+        joined = call(client, "SessionService/Signup", session_pb2.SignupRequest(
+            email=email, password="Memb3r-Passw0rd-y", invite_code=invite.final_invite_code), session_pb2.SignupResponse)
+        callers[role] = "Bearer " + joined.session_token
+    key = call(client, "TokenService/AddApiToken", token_pb2.AddApiTokenRequest(token_utility="EXTERNAL_API"),
+               token_pb2.AddApiTokenResponse, admin).api_token_list[0].key
+
+    refusals = {7: 403, 16: 401}
+    cells, refused, mismatches = 0, 0, []
+    for name, credential in [*callers.items(), ("EXTERNAL_API key", key), ("anonymous", None)]:
+        if credential is None:
+            socket_meta, http_headers = {}, {}
+        elif name == "EXTERNAL_API key":
+            socket_meta, http_headers = {"x-api-key": credential}, {"X-API-KEY": credential}
+        else:
+            socket_meta, http_headers = {"authorization": credential}, {"Authorization": credential}
+        for service, method, module, body in MATRIX_OPERATIONS:
+            request_class = getattr(importlib.import_module("akto.access.v1." + module), method + "Request")
+            request = json_format.ParseDict(body, request_class())
+            status, _ = client.call(PREFIX + service + "/" + method, request, None, metadata=socket_meta)
+            path = "/api/" + method[0].lower() + method[1:]
+            http_status, _, _ = post(port, path, body, http_headers)
+            socket_refused = status.code in refusals
+            http_refused = http_status in refusals.values()
+            cells += 1
+            refused += socket_refused
+            if socket_refused != http_refused or (socket_refused and refusals[status.code] != http_status):
+                mismatches.append((name, method, status.code, http_status))
+    client.close()
+    assert server.terminate() == 0
+    assert not mismatches, mismatches
+    assert cells == 10 * len(MATRIX_OPERATIONS) and refused > 50, (cells, refused)
+    report("transport-parity", callers=10, operations=len(MATRIX_OPERATIONS), cells=cells, refused_on_both=refused,
+           allowed_on_both=cells - refused)
