@@ -32,8 +32,8 @@ public final class PostgresAccountStore: Sendable {
             let tls: PostgresClient.Configuration.TLS =
                 switch configuration.tls {
                 case .disable: .disable
-                case .prefer: .prefer(.makeClientConfiguration())
-                case .require: .require(.makeClientConfiguration())
+                case .prefer: .prefer(configuration.clientTLS())
+                case .require: .require(configuration.clientTLS())
                 }
             client = .init(
                 host: configuration.host ?? "localhost", port: configuration.port, username: configuration.username,

@@ -17,8 +17,8 @@ public enum PostgresAdmin {
         let tls: PostgresConnection.Configuration.TLS =
             switch configuration.tls {
             case .disable: .disable
-            case .prefer: .prefer(try .init(configuration: .makeClientConfiguration()))
-            case .require: .require(try .init(configuration: .makeClientConfiguration()))
+            case .prefer: .prefer(try .init(configuration: configuration.clientTLS()))
+            case .require: .require(try .init(configuration: configuration.clientTLS()))
             }
         let connection: PostgresConnection
         if let socket = configuration.unixSocketPath {

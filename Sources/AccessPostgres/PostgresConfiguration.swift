@@ -1,5 +1,6 @@
 import AccessCore
 import Foundation
+import NIOSSL
 
 /// Settings of the PostgreSQL store, parsed from a `postgres://` URL plus the named limits.
 public struct PostgresConfiguration: Sendable {
@@ -8,7 +9,8 @@ public struct PostgresConfiguration: Sendable {
         case disable
         /// TLS when the server offers it (libpq's default).
         case prefer
-        /// TLS required, certificate and host name verified.
+        /// TLS required, the certificate and host name verified (against `rootCertificatePath`, else the system's
+        /// roots) — stricter than libpq's `require`, which does not verify.
         case require
     }
 
@@ -21,6 +23,8 @@ public struct PostgresConfiguration: Sendable {
     public var password: String?
     public var database: String
     public var tls: TLSMode
+    /// PEM file of the CA(s) that sign the server's certificate (`?sslrootcert=/path`), for a private CA.
+    public var rootCertificatePath: String?
     /// Pooled connections this process opens at most.
     public var maxConnections: Int
     /// Tries of a transaction that hit a serialization failure, a deadlock or a concurrent unique insert before
@@ -52,6 +56,7 @@ public struct PostgresConfiguration: Sendable {
         var tls = TLSMode.prefer
         var socketDirectory: String?
         var timeout = connectTimeout
+        var rootCertificate: String?
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
@@ -61,6 +66,11 @@ public struct PostgresConfiguration: Sendable {
                 case "require", "verify-ca", "verify-full": tls = .require
                 default: throw RPCError(.invalidArgument, "sslmode must be disable, prefer or require, got \(item.value ?? "")")
                 }
+            case "sslrootcert":
+                guard let path = item.value, path.hasPrefix("/"), FileManager.default.isReadableFile(atPath: path) else {
+                    throw RPCError(.invalidArgument, "sslrootcert must be the absolute path of a readable PEM file")
+                }
+                rootCertificate = path
             case "connect_timeout":
                 guard let value = item.value.flatMap(Double.init), value >= 1, value <= 300 else {
                     throw RPCError(.invalidArgument, "connect_timeout must be 1-300 seconds")
@@ -73,7 +83,7 @@ public struct PostgresConfiguration: Sendable {
                 socketDirectory = value
             default:
                 throw RPCError(
-                    .invalidArgument, "unknown database URL parameter \(item.name) (known: sslmode, host, connect_timeout)")
+                    .invalidArgument, "unknown database URL parameter \(item.name) (known: sslmode, sslrootcert, host, connect_timeout)")
             }
         }
         guard (1...1000).contains(maxConnections) else {
@@ -102,6 +112,17 @@ public struct PostgresConfiguration: Sendable {
         self.maxConnections = maxConnections
         self.maxTransactionAttempts = maxTransactionAttempts
         self.connectTimeout = timeout
+        self.rootCertificatePath = rootCertificate
+        if rootCertificate != nil && self.tls == .disable {
+            throw RPCError(.invalidArgument, "sslrootcert needs sslmode=require (TLS is off)")
+        }
+    }
+
+    /// The TLS settings of a client connection: full verification, against `rootCertificatePath` when given.
+    func clientTLS() -> NIOSSL.TLSConfiguration {
+        var configuration = NIOSSL.TLSConfiguration.makeClientConfiguration()
+        if let rootCertificatePath { configuration.trustRoots = .file(rootCertificatePath) }
+        return configuration
     }
 
     /// The URL without its password, for logs.

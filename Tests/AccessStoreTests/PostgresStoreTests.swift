@@ -18,12 +18,16 @@ import Testing
         #expect(try PostgresConfiguration(url: "postgres://a@h/d").tls == .prefer)
         #expect(try PostgresConfiguration(url: "postgres://a@h/d").connectTimeout == 10)
         #expect(try PostgresConfiguration(url: "postgres://a@h/d?connect_timeout=3").connectTimeout == 3)
+        let pinned = try PostgresConfiguration(url: "postgres://a@h/d?sslmode=require&sslrootcert=/etc/hostname")
+        #expect(pinned.rootCertificatePath == "/etc/hostname" && pinned.tls == .require)
     }
 
     @Test(arguments: [
         ("mysql://a@h/d", "postgres://"), ("postgres://h/d", "no user"), ("postgres://a@h", "no database"),
         ("postgres://a@h/d?sslmode=maybe", "sslmode"), ("postgres://a@h/d?pool=3", "unknown database URL parameter"),
-        ("postgres://a@h/d?host=relative", "socket directory"), ("postgres://a@h/d?connect_timeout=0", "connect_timeout"), ("postgres://a:hunter2@/d", "no host"),
+        ("postgres://a@h/d?host=relative", "socket directory"), ("postgres://a@h/d?connect_timeout=0", "connect_timeout"),
+        ("postgres://a@h/d?sslmode=require&sslrootcert=relative.pem", "sslrootcert"),
+        ("postgres://a@h/d?sslmode=disable&sslrootcert=/etc/hostname", "sslrootcert needs"), ("postgres://a:hunter2@/d", "no host"),
     ])
     func refusesBadURLsClearly(url: String, mentions: String) {
         let error = #expect(throws: RPCError.self) { try PostgresConfiguration(url: url) }

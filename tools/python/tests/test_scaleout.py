@@ -294,3 +294,40 @@ def test_a_single_machine_install_moves_to_postgres_with_admin_copy_to_postgres(
          session=admin)
     client.close()
     stop(moved)
+
+
+def test_tls_to_postgres_is_verified():
+    """`sslmode=require` encrypts and verifies: against the CA given with `sslrootcert` the server runs (and
+    PostgreSQL reports its connections as TLS); against the system roots, which do not know that CA, it refuses to
+    start. Runs on a TLS cluster of its own."""
+    import os
+    import subprocess
+    import tempfile
+    from conftest import ROOT, binary
+    require_postgres()
+    tool = os.path.join(ROOT, "tools", "pg-test-cluster")
+    cluster = tempfile.mkdtemp(prefix="akto-tls-")
+    url = subprocess.run([tool, "start", cluster, "--fast", "--tls"], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    try:
+        assert "sslmode=require" in url and "sslrootcert=" in url
+        subprocess.run(["psql", url, "-qc", "CREATE DATABASE tls"], check=True, capture_output=True)
+        database = url.replace("/postgres?", "/tls?")
+        server = Server(database_url=database)
+        client = AkrpClient.connect(server.socket)
+        call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123"),
+             session_pb2.SignupResponse)
+        rows = psql(url, "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = 'tls'")
+        assert rows and all(row[0] == "t" for row in rows), rows
+        client.close()
+        stop(server)
+
+        unverified = database.split("&sslrootcert=")[0] + "&connect_timeout=2"
+        refused = subprocess.run([binary(), "serve", "--data-dir", tempfile.mkdtemp(), "--http-address", "off"],
+                                 env={**os.environ, "AKTO_ACCESS_DATABASE_URL": unverified},
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode != 0 and "cannot open the database" in refused.stderr, refused.stderr[-2000:]
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr
+    finally:
+        subprocess.run([tool, "stop", cluster], capture_output=True)
+        subprocess.run(["rm", "-rf", cluster])
