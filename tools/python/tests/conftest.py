@@ -1,5 +1,7 @@
 """Starts the real `akto-access serve` binary on a temporary data dir for the interop tests."""
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,6 +49,21 @@ def fresh_database():
     name = "akto_py_" + uuid.uuid4().hex
     subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
     return url.replace("/postgres?", f"/{name}?") if "/postgres?" in url else url.rsplit("/", 1)[0] + "/" + name
+
+
+@contextlib.contextmanager
+def own_cluster(*options):
+    """A PostgreSQL cluster of the test's own (for tests that stop it or need TLS): yields (tool, folder, URL) and
+    stops and removes it afterwards. `options` go to tools/pg-test-cluster (--fast, --tls)."""
+    require_postgres()
+    tool = os.path.join(ROOT, "tools", "pg-test-cluster")
+    folder = tempfile.mkdtemp(prefix="akto-cluster-")
+    url = subprocess.run([tool, "start", folder, *options], check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        yield tool, folder, url
+    finally:
+        subprocess.run([tool, "stop", folder], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def psql(database_url, sql):

@@ -216,15 +216,9 @@ def test_a_database_outage_answers_unavailable_quickly_and_the_server_recovers_b
     """PostgreSQL stops under a running server: calls needing it answer UNAVAILABLE within the connect timeout
     (not at their deadline), calls that do not (Health) go on, and once PostgreSQL is back the same server
     serves again without a restart. Runs on a cluster of its own, since it stops it."""
-    import os
     import subprocess
-    import tempfile
-    from conftest import ROOT
-    require_postgres()
-    tool = os.path.join(ROOT, "tools", "pg-test-cluster")
-    cluster = tempfile.mkdtemp(prefix="akto-outage-")
-    url = subprocess.run([tool, "start", cluster, "--fast"], check=True, capture_output=True, text=True).stdout.strip()
-    try:
+    from conftest import own_cluster
+    with own_cluster("--fast") as (tool, cluster, url):
         subprocess.run(["psql", url, "-qc", "CREATE DATABASE outage"], check=True, capture_output=True)
         database = url.replace("/postgres?", "/outage?") + "&connect_timeout=2"
         server = Server(database_url=database)
@@ -251,9 +245,6 @@ def test_a_database_outage_answers_unavailable_quickly_and_the_server_recovers_b
         assert answered == OK, f"the server did not recover after PostgreSQL came back: {answered}"
         client.close()
         stop(server)
-    finally:
-        subprocess.run([tool, "stop", cluster], capture_output=True)
-        subprocess.run(["rm", "-rf", cluster])
 
 
 def test_a_single_machine_install_moves_to_postgres_with_admin_copy_to_postgres():
@@ -303,13 +294,8 @@ def test_tls_to_postgres_is_verified():
     import os
     import subprocess
     import tempfile
-    from conftest import ROOT, binary
-    require_postgres()
-    tool = os.path.join(ROOT, "tools", "pg-test-cluster")
-    cluster = tempfile.mkdtemp(prefix="akto-tls-")
-    url = subprocess.run([tool, "start", cluster, "--fast", "--tls"], check=True, capture_output=True,
-                         text=True).stdout.strip()
-    try:
+    from conftest import binary, own_cluster
+    with own_cluster("--fast", "--tls") as (_, _, url):
         assert "sslmode=require" in url and "sslrootcert=" in url
         subprocess.run(["psql", url, "-qc", "CREATE DATABASE tls"], check=True, capture_output=True)
         database = url.replace("/postgres?", "/tls?")
@@ -328,6 +314,3 @@ def test_tls_to_postgres_is_verified():
                                  capture_output=True, text=True, timeout=60)
         assert refused.returncode != 0 and "cannot open the database" in refused.stderr, refused.stderr[-2000:]
         assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr
-    finally:
-        subprocess.run([tool, "stop", cluster], capture_output=True)
-        subprocess.run(["rm", "-rf", cluster])
