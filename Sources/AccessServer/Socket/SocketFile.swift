@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// The socket file's life: refuse a path a live server owns, clear a stale one, and remove ours at exit.
-enum SocketFile {
+public enum SocketFile {
     /// Longest path a `sockaddr_un` holds (without the terminating NUL).
     static let maxPathLength = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
 
@@ -30,8 +30,9 @@ enum SocketFile {
         }
     }
 
-    /// True when a process accepts connections on the socket at `path`.
-    static func isLive(_ path: String) -> Bool {
+    /// True when a process accepts connections on the socket at `path` (also used by `admin` commands that
+    /// must not run beside a server).
+    public static func isLive(_ path: String) -> Bool {
         #if canImport(Glibc)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #else

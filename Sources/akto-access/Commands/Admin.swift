@@ -1,5 +1,6 @@
 import AccessCore
 import AccessPostgres
+import AccessServer
 import AccessService
 import AccessStore
 import Foundation
@@ -76,7 +77,7 @@ struct Admin: AsyncParsableCommand {
             guard !url.isEmpty else { throw ValidationError("give the target with --database-url or AKTO_ACCESS_DATABASE_URL") }
             let file = dataDirectory + "/akto-access.sqlite"
             guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("there is no \(file) to copy") }
-            if Self.serverIsLive(socket: dataDirectory + "/akto-access.sock") {
+            if SocketFile.isLive(dataDirectory + "/akto-access.sock") {
                 throw ValidationError("a server is running on \(dataDirectory); stop it first so that nothing changes during the copy")
             }
             let configuration: PostgresConfiguration
@@ -101,25 +102,6 @@ struct Admin: AsyncParsableCommand {
             } catch {
                 await target.shutdown()
                 throw error
-            }
-        }
-
-        /// True when something accepts connections on the server's socket.
-        static func serverIsLive(socket path: String) -> Bool {
-            let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { return false }
-            defer { close(fd) }
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(path.utf8)
-            guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-                for (index, byte) in bytes.enumerated() { buffer[index] = byte }
-            }
-            return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-                }
             }
         }
     }
