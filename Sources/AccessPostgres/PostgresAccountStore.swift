@@ -19,39 +19,15 @@ public final class PostgresAccountStore: Sendable {
     /// within the connect timeout. Call `shutdown()` when done.
     public init(configuration: PostgresConfiguration, logger: Logger) async throws {
         self.configuration = configuration
-        var options = PostgresClient.Configuration.Options()
-        options.maximumConnections = configuration.maxConnections
-        options.minimumConnections = 0
-        options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
-        var client: PostgresClient.Configuration
-        if let socket = configuration.unixSocketPath {
-            client = .init(
-                unixSocketPath: socket, username: configuration.username, password: configuration.password,
-                database: configuration.database)
-        } else {
-            let tls: PostgresClient.Configuration.TLS =
-                switch configuration.tls {
-                case .disable: .disable
-                case .prefer: .prefer(configuration.clientTLS())
-                case .require: .require(configuration.clientTLS())
-                }
-            client = .init(
-                host: configuration.host ?? "localhost", port: configuration.port, username: configuration.username,
-                password: configuration.password, database: configuration.database, tls: tls)
-        }
-        client.options = options
-        let postgres = PostgresClient(configuration: client, backgroundLogger: logger)
+        let postgres = PostgresClient(configuration: configuration.clientConfiguration(), backgroundLogger: logger)
         self.client = postgres
         runner = Task { await postgres.run() }
         executor = PostgresExecutor(
             client: postgres, logger: logger, maxAttempts: configuration.maxTransactionAttempts,
-            acquireTimeout: .milliseconds(Int64(configuration.connectTimeout * 1000)))
+            acquireTimeout: configuration.connectTimeoutDuration)
         do {
-            // Reaching the database is bounded (the pool would otherwise keep retrying); the migrations that
-            // follow are not: on a large database they may take longer than a connect.
-            _ = try await withDeadline(seconds: configuration.connectTimeout) { [executor] in
-                try await executor.read { db in try await db.execute("SELECT 1") }
-            }
+            // Reaching the database is bounded by the executor's wait for a connection (the pool would otherwise
+            // keep retrying); the migrations are not: on a large database they may take longer than a connect.
             let ran = try await executor.read { db in try await PostgresMigrations.migrate(db) }
             if !ran.isEmpty { logger.notice("database migrated", metadata: ["applied": "\(ran.joined(separator: ","))"]) }
         } catch {
@@ -82,19 +58,6 @@ public final class PostgresAccountStore: Sendable {
 
     func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
         try await executor.snapshot(body)
-    }
-}
-
-/// Runs `body`, failing with DEADLINE_EXCEEDED-like UNAVAILABLE when it takes longer than `seconds`.
-func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            throw RPCError(.unavailable, "the database did not answer within \(seconds) s")
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }
 

@@ -1,6 +1,7 @@
 import AccessCore
 import Foundation
 import NIOSSL
+import PostgresNIO
 
 /// Settings of the PostgreSQL store, parsed from a `postgres://` URL plus the named limits.
 public struct PostgresConfiguration: Sendable {
@@ -117,6 +118,30 @@ public struct PostgresConfiguration: Sendable {
             throw RPCError(.invalidArgument, "sslrootcert needs sslmode=require (TLS is off)")
         }
     }
+
+    /// The connection pool's settings: this database, TLS as configured, at most `maxConnections`.
+    func clientConfiguration() -> PostgresClient.Configuration {
+        var client: PostgresClient.Configuration
+        if let unixSocketPath {
+            client = .init(unixSocketPath: unixSocketPath, username: username, password: password, database: database)
+        } else {
+            let mode: PostgresClient.Configuration.TLS =
+                switch tls {
+                case .disable: .disable
+                case .prefer: .prefer(clientTLS())
+                case .require: .require(clientTLS())
+                }
+            client = .init(
+                host: host ?? "localhost", port: port, username: username, password: password, database: database,
+                tls: mode)
+        }
+        client.options.maximumConnections = maxConnections
+        client.options.minimumConnections = 0
+        client.options.connectTimeout = connectTimeoutDuration
+        return client
+    }
+
+    var connectTimeoutDuration: Duration { .milliseconds(Int64(connectTimeout * 1000)) }
 
     /// The TLS settings of a client connection: full verification, against `rootCertificatePath` when given.
     func clientTLS() -> NIOSSL.TLSConfiguration {
