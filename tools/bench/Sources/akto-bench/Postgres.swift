@@ -39,24 +39,8 @@ func postgresCases(
 
     let (a, socketA) = try start("a")
     defer { a.terminate() }
-    let key: String = try await AccessClient.withConnection(socketPath: socketA) { client in
-        let signup = try await client.call(
-            Methods.SessionService.signup, SignupRequest(email: "bench@example.com", password: "Bench12345"))
-        let session = [MetadataEntry("authorization", "Bearer " + signup.sessionToken)]
-        _ = try await client.call(
-            Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "BENCH", baseRole: "GUEST"),
-            metadata: session)
-        return try await client.call(
-            Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), metadata: session
-        ).apiTokenList[0].key
-    }
-    let flip = Atomic<Int>(0)
-    let mutation: @Sendable (AccessClient) async -> Bool = { client in
-        let value = flip.add(1, ordering: .relaxed).newValue % 2 == 0
-        let payload = try! MessageCodec.encode(
-            UpdateCustomRoleRequest(roleName: "BENCH", baseRole: "GUEST", defaultInviteRole: value))
-        return await client.call(method: Methods.RoleService.updateCustomRole.path, payload: payload).status.code == .ok
-    }
+    let key = try await seedMutationTarget(socket: socketA)
+    let mutation = makeMutationCall()
     let metadata = [MetadataEntry("x-api-key", key)]
 
     func drive(_ sockets: [String], _ pids: [Int32], connections: Int, inflight: Int) async throws -> Measured {

@@ -190,3 +190,30 @@ struct ReportRow {
         return String(format: "%.0f [%.0f–%.0f]", values[values.count / 2], values.first ?? 0, values.last ?? 0)
     }
 }
+
+/// Seeds the durable-mutation case on a fresh server: the first admin, the custom role BENCH to update, and an
+/// EXTERNAL_API key (returned) to call with.
+func seedMutationTarget(socket: String) async throws -> String {
+    try await AccessClient.withConnection(socketPath: socket) { client in
+        let signup = try await client.call(
+            Methods.SessionService.signup, SignupRequest(email: "bench@example.com", password: "Bench12345"))
+        let session = [MetadataEntry("authorization", "Bearer " + signup.sessionToken)]
+        _ = try await client.call(
+            Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "BENCH", baseRole: "GUEST"),
+            metadata: session)
+        return try await client.call(
+            Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), metadata: session
+        ).apiTokenList[0].key
+    }
+}
+
+/// The durable mutation: UpdateCustomRole of BENCH, flipping `defaultInviteRole` so every call changes the row.
+func makeMutationCall() -> @Sendable (AccessClient) async -> Bool {
+    let flip = Atomic<Int>(0)
+    return { client in
+        let value = flip.add(1, ordering: .relaxed).newValue % 2 == 0
+        let payload = try! MessageCodec.encode(
+            UpdateCustomRoleRequest(roleName: "BENCH", baseRole: "GUEST", defaultInviteRole: value))
+        return await client.call(method: Methods.RoleService.updateCustomRole.path, payload: payload).status.code == .ok
+    }
+}

@@ -74,25 +74,15 @@ defer { server.terminate() }
 waitForSocket(socket)
 
 // Seed: an admin, an API key, a custom role to update; and the exact Health response bytes for the peer.
-let (key, healthResponse): (String, [UInt8]) = try await AccessClient.withConnection(socketPath: socket) { client in
-    let signup = try await client.call(Methods.SessionService.signup, SignupRequest(email: "bench@example.com", password: "Bench12345"))
-    let session = [MetadataEntry("authorization", "Bearer " + signup.sessionToken)]
-    _ = try await client.call(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "BENCH", baseRole: "GUEST"), metadata: session)
-    let key = try await client.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), metadata: session)
-        .apiTokenList[0].key
-    let health = await client.call(method: Methods.Health.check.path, payload: try MessageCodec.encode(HealthCheckRequest()))
-    return (key, health.payload)
+let key = try await seedMutationTarget(socket: socket)
+let healthResponse: [UInt8] = try await AccessClient.withConnection(socketPath: socket) { client in
+    await client.call(method: Methods.Health.check.path, payload: try MessageCodec.encode(HealthCheckRequest())).payload
 }
 let health = try MessageCodec.encode(HealthCheckRequest())
 let healthCall: @Sendable (AccessClient) async -> Bool = { client in
     await client.call(method: Methods.Health.check.path, payload: health).status.code == .ok
 }
-let flip = Atomic<Int>(0)
-let mutationCall: @Sendable (AccessClient) async -> Bool = { client in
-    let value = flip.add(1, ordering: .relaxed).newValue % 2 == 0
-    let payload = try! MessageCodec.encode(UpdateCustomRoleRequest(roleName: "BENCH", baseRole: "GUEST", defaultInviteRole: value))
-    return await client.call(method: Methods.RoleService.updateCustomRole.path, payload: payload).status.code == .ok
-}
+let mutationCall = makeMutationCall()
 let apiKey = [MetadataEntry("x-api-key", key)]
 
 func repeatMeasure(_ body: () async throws -> Measured) async throws -> [Measured] {
