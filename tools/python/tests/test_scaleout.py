@@ -42,6 +42,37 @@ def post(port, path, body, headers):
         return error.code, json.loads(error.read() or b"{}")
 
 
+def race(count, socket_of, call_with):
+    """`count` calls released at once: call `i` runs `call_with(i, client)` on a connection of its own to
+    `socket_of(i)`, opened before the barrier. Returns the results by `i`; an exception in any call is raised."""
+    results, errors, barrier = [None] * count, [], threading.Barrier(count)
+
+    def run(i):
+        try:
+            client = AkrpClient.connect(socket_of(i), timeout=60)
+            barrier.wait()
+            results[i] = call_with(i, client)
+            client.close()
+        except Exception as error:  # noqa: BLE001 - re-raised below, in the test's thread
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def api_admins(database):
+    """The e-mails of the members who are ADMIN in the API scope."""
+    return [row[0] for row in psql(database, "SELECT u.email FROM member_roles r JOIN users u ON u.id = r.user_id "
+                                             "WHERE r.scope = 'API' AND r.role = 'ADMIN'")]
+
+
 def stop(*servers):
     for server in servers:
         assert server.terminate() == 0, server.output()[-2000:]
@@ -109,34 +140,26 @@ def test_fifty_racing_demotions_over_both_processes_keep_an_admin():
     for round_ in range(10):
         # Both are ADMIN again; then 50 demotions at once: even ones by admin@ (through A) of second@, odd
         # ones by second@ (through B) of admin@. Each alone is allowed; together they must leave one admin.
-        admins = [row[0] for row in psql(database, "SELECT u.email FROM member_roles r JOIN users u ON u.id = r.user_id "
-                                                   "WHERE r.scope = 'API' AND r.role = 'ADMIN'")]
+        admins = api_admins(database)
         other = ({"admin@example.com", "second@example.com"} - set(admins))
         if other:
             c = AkrpClient.connect(b.socket)
             call(c, "TeamService/MakeAdmin", team_pb2.MakeAdminRequest(email=other.pop(), user_role="ADMIN"),
                  session=sessions[admins[0]])
             c.close()
-        codes, barrier = [], threading.Barrier(50)
 
-        def demote(i):
-            server, actor, target = ((a, "admin@example.com", "second@example.com") if i % 2 == 0
-                                     else (b, "second@example.com", "admin@example.com"))
-            c = AkrpClient.connect(server.socket, timeout=60)
-            barrier.wait()
-            status, _ = c.call(PREFIX + "TeamService/UpdateUserScopeRoleMapping",
-                               team_pb2.UpdateUserScopeRoleMappingRequest(email=target, scope_role_mapping={"API": "MEMBER"}),
-                               None, metadata=sessions[actor])
-            codes.append(status.code)
-            c.close()
+        def demote(i, client):
+            actor, target = ("admin@example.com", "second@example.com") if i % 2 == 0 else (
+                "second@example.com", "admin@example.com")
+            status, _ = client.call(PREFIX + "TeamService/UpdateUserScopeRoleMapping",
+                                    team_pb2.UpdateUserScopeRoleMappingRequest(email=target,
+                                                                              scope_role_mapping={"API": "MEMBER"}),
+                                    None, metadata=sessions[actor])
+            return status.code
 
-        threads = [threading.Thread(target=demote, args=(i,)) for i in range(50)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        admins = psql(database, "SELECT u.email FROM member_roles r JOIN users u ON u.id = r.user_id "
-                                "WHERE r.scope = 'API' AND r.role = 'ADMIN'")
+        # Even calls by admin@ through A, odd ones by second@ through B.
+        codes = race(50, lambda i: (a if i % 2 == 0 else b).socket, demote)
+        admins = api_admins(database)
         assert len(admins) == 1, (round_, admins, codes)
         # OK; FAILED_PRECONDITION (would leave no admin); PERMISSION_DENIED (the actor was demoted first).
         assert codes.count(OK) >= 1 and all(code in (OK, 9, PERMISSION_DENIED) for code in codes), codes
@@ -160,22 +183,14 @@ def test_hundred_apply_access_type_requests_over_both_make_one_job_and_a_kill_9_
     # burst of requests folds into one job before any worker may claim it.
     database, (a, _), (b, _) = pair(["--job-lease", "2", "--job-coalesce", "2"])
     client, session = setup(a, components)
-    ids, barrier = [], threading.Barrier(100)
-
-    def apply(i):
-        c = AkrpClient.connect((a if i % 2 == 0 else b).socket, timeout=60)
-        barrier.wait()
-        status, answer = c.call(PREFIX + "InventoryService/ApplyAccessType", inventory_pb2.ApplyAccessTypeRequest(),
-                                inventory_pb2.ApplyAccessTypeResponse, metadata=session)
+    def apply(_, client):
+        status, answer = client.call(PREFIX + "InventoryService/ApplyAccessType",
+                                     inventory_pb2.ApplyAccessTypeRequest(), inventory_pb2.ApplyAccessTypeResponse,
+                                     metadata=session)
         assert status.code == OK, status
-        ids.append(answer.job_id)
-        c.close()
+        return answer.job_id
 
-    threads = [threading.Thread(target=apply, args=(i,)) for i in range(100)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    ids = race(100, lambda i: (a if i % 2 == 0 else b).socket, apply)
     assert len(ids) == 100
     jobs = psql(database, "SELECT id FROM jobs WHERE kind = 'APPLY_ACCESS_TYPE'")
     assert len(jobs) == 1 and set(ids) == {int(jobs[0][0])}, (jobs, set(ids))
