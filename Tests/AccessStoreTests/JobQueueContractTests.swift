@@ -65,3 +65,19 @@ import Testing
         #expect(page.count == 1 && page[0].samples.count == 8)
     }
 }
+
+/// `--job-coalesce`: a queued job waits until its `runAfter`, and requests meanwhile fold into it.
+@Suite struct JobCoalescingContractTests {
+    @Test(arguments: StoreBackend.all)
+    func aQueuedJobWaitsForItsRunAfterAndLaterRequestsFoldIntoIt(backend: StoreBackend) async throws {
+        let (store, _, _) = try await seeded(backend)
+        let first = try await store.enqueue(
+            kind: .applyAccessType, accountID: 1_000_000, now: 100, runAfter: 102, audit: entry("ApplyAccessType"))
+        #expect(first.isNew)
+        #expect(try await store.claim(owner: "w", now: 101, leaseSeconds: 30) == nil)  // not due yet
+        let second = try await store.enqueue(
+            kind: .applyAccessType, accountID: 1_000_000, now: 101, runAfter: 103, audit: entry("ApplyAccessType"))
+        #expect(!second.isNew && second.job.id == first.job.id)
+        #expect(try await store.claim(owner: "w", now: 102, leaseSeconds: 30)?.id == first.job.id)
+    }
+}
