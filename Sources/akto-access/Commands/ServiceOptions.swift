@@ -68,6 +68,12 @@ struct ServiceOptions: ParsableArguments {
             databaseMaxConnections, "DATABASE_MAX_CONNECTIONS", default: PostgresConfiguration.defaultMaxConnections)
         let attempts = try Environment.resolve(
             databaseMaxAttempts, "DATABASE_MAX_ATTEMPTS", default: PostgresConfiguration.defaultMaxTransactionAttempts)
+        guard (1...1000).contains(pool) else {
+            throw ValidationError("--database-max-connections must be 1-1000, got \(pool)")
+        }
+        guard (1...100).contains(attempts) else {
+            throw ValidationError("--database-max-attempts must be 1-100, got \(attempts)")
+        }
         let configuration: PostgresConfiguration
         do {
             configuration = try PostgresConfiguration(url: url, maxConnections: pool, maxTransactionAttempts: attempts)

@@ -329,3 +329,23 @@ def test_tls_to_postgres_is_verified():
                                  capture_output=True, text=True, timeout=60)
         assert refused.returncode != 0 and "cannot open the database" in refused.stderr, refused.stderr[-2000:]
         assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr
+
+
+def test_scale_out_options_are_validated_with_clear_errors():
+    """Bad scale-out options stop `serve` before it touches anything, naming the option (no database needed)."""
+    import subprocess
+    import tempfile
+    from conftest import binary
+    cases = [
+        (["--database-url", "mysql://a@h/d"], "--database-url: the database URL must look like postgres://"),
+        (["--database-url", "postgres://a:hunter2@h/d?sslmode=maybe"], "sslmode must be disable, prefer or require"),
+        (["--database-url", "postgres://a@h/d", "--database-max-connections", "0"], "--database-max-connections must be 1-1000"),
+        (["--database-url", "postgres://a@h/d", "--database-max-attempts", "500"], "--database-max-attempts must be 1-100"),
+        (["--database-url", "postgres://a@h/d", "--sqlite-synchronous", "normal"], "do not apply with --database-url"),
+        (["--job-coalesce", "9999"], "--job-coalesce must be 0-3600"),
+    ]
+    for args, message in cases:
+        done = subprocess.run([binary(), "serve", "--data-dir", tempfile.mkdtemp(), *args], capture_output=True,
+                              text=True, timeout=30)
+        assert done.returncode != 0 and message in done.stderr, (args, done.stderr)
+        assert "hunter2" not in done.stderr
