@@ -52,7 +52,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "AccessStore",
+            name: "AccessSQLite",
             dependencies: [
                 "AccessCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -138,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "akto-access",
             dependencies: [
-                "AccessServer", "AccessClient", "AccessRPC", "AccessWire", "AccessCore", "AccessStore", "AccessService",
+                "AccessServer", "AccessClient", "AccessRPC", "AccessWire", "AccessCore", "AccessSQLite", "AccessService",
                 "AccessGateway", "AccessBilling", "AccessPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -173,9 +173,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "AccessStoreTests",
+            name: "AccessSQLiteTests",
             dependencies: [
-                "AccessStore", "AccessPostgres", "AccessTestSupport", "AccessCore",
+                "AccessSQLite", "AccessPostgres", "AccessTestSupport", "AccessCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "AccessServiceTests",
             dependencies: [
-                "AccessService", "AccessStore", "AccessPostgres", "AccessTestSupport", "AccessRPC", "AccessWire", "AccessCore",
+                "AccessService", "AccessSQLite", "AccessPostgres", "AccessTestSupport", "AccessRPC", "AccessWire", "AccessCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "AccessBillingTests",
             dependencies: [
-                "AccessBilling", "AccessTestSupport", "AccessService", "AccessStore", "AccessRPC", "AccessWire", "AccessCore",
+                "AccessBilling", "AccessTestSupport", "AccessService", "AccessSQLite", "AccessRPC", "AccessWire", "AccessCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -206,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "AccessGatewayTests",
             dependencies: [
-                "AccessGateway", "AccessService", "AccessStore", "AccessRPC", "AccessWire", "AccessCore",
+                "AccessGateway", "AccessService", "AccessSQLite", "AccessRPC", "AccessWire", "AccessCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -7,11 +7,11 @@ extension PostgresAccountStore: InventoryStore {
         accountID: Int32, name: String, hostName: String, contextSource: String, now: Int64, audit: AuditEntry
     ) async throws -> ApiCollectionRecord {
         try await write { db in
-            guard
-                try await db.value(
+            try InventoryRules.createCollection(
+                name: name,
+                taken: try await db.value(
                     "SELECT EXISTS (SELECT 1 FROM api_collections WHERE account_id = \(accountID) AND name = \(name))",
-                    as: Bool.self) == false
-            else { throw StoreRule.collectionExists(name) }
+                    as: Bool.self) ?? true)
             guard
                 let id = try await db.value(
                     """
@@ -67,9 +67,7 @@ extension PostgresAccountStore: InventoryStore {
         let created = try await write { db -> Int in
             let owned = Set(
                 try await db.values("SELECT id FROM api_collections WHERE account_id = \(accountID)", as: Int32.self))
-            for (index, sample) in samples.enumerated() where !owned.contains(sample.collectionID) {
-                throw StoreRule.foreignCollection(at: index)
-            }
+            try InventoryRules.samples(collections: samples.map(\.collectionID), known: owned)
             // Components: one upsert of the distinct (collection, method, url) keys of the batch (a key may
             // appear once per statement), atomic against concurrent first sightings from other processes.
             var latest: [ComponentKey: Int64] = [:]
@@ -118,10 +116,10 @@ extension PostgresAccountStore: InventoryStore {
 
     public func settings(accountID: Int32) async throws -> AccountSettingsRecord {
         try await read { db in
-            guard
-                let row = try await db.row(
-                    "SELECT private_cidr_list, partner_ip_list, timezone FROM accounts WHERE id = \(accountID)")
-            else { throw StoreRule.accountNotFound(accountID) }
+            let row = try await db.row(
+                "SELECT private_cidr_list, partner_ip_list, timezone FROM accounts WHERE id = \(accountID)")
+            try InventoryRules.requireAccount(accountID, exists: row != nil)
+            guard let row else { return AccountSettingsRecord(privateCIDRs: [], partnerIPs: [], timezone: "UTC") }
             return AccountSettingsRecord(
                 privateCIDRs: try row.json("private_cidr_list", as: [String].self) ?? [],
                 partnerIPs: try row.json("partner_ip_list", as: [String].self) ?? [], timezone: try row["timezone"])

@@ -3,27 +3,103 @@ import Foundation
 import PostgresNIO
 
 extension PostgresAccountStore {
+    // MARK: Facts
+
+    /// What the authority rules need of one account, read in the transaction (the caller holds the account's
+    /// lock): nil when it does not exist.
+    static func accountFacts(_ db: PostgresDatabase, accountID: Int32, users: [Int32]) async throws -> AccountFacts? {
+        guard
+            let row = try await db.row(
+                """
+                SELECT a.organization_id, o.owner_user_id,
+                  COALESCE((SELECT json_object_agg(r.user_id::text, r.role)::text FROM member_roles r
+                            WHERE r.account_id = a.id AND r.scope = 'API'), '{}') AS api_roles
+                FROM accounts a JOIN organizations o ON o.id = a.organization_id WHERE a.id = \(accountID)
+                """)
+        else { return nil }
+        var customRoles: [String: CustomRoleRecord] = [:]
+        for role in try await db.rows("SELECT * FROM custom_roles WHERE account_id = \(accountID)").map(Self.customRole) {
+            customRoles[role.name] = role
+        }
+        var apiRoles: [Int32: String] = [:]
+        for (user, role) in try row.json("api_roles", as: [String: String].self) ?? [:] {
+            if let id = Int32(user) { apiRoles[id] = role }
+        }
+        var members: [Int32: [Scope: String]] = [:]
+        for user in Set(users) {
+            if let membership = try await Self.membership(db, userID: user, accountID: accountID) {
+                members[user] = membership.roles
+            }
+        }
+        return AccountFacts(
+            accountID: accountID, organizationID: try row["organization_id"], ownerUserID: try row["owner_user_id"],
+            customRoles: customRoles, members: members, apiRoles: apiRoles)
+    }
+
+    /// Locks every account `userID` belongs to (and `also`), in id order, and reads their facts with the roles of
+    /// `users` (identity-wide rules).
+    static func lockedAccountsFacts(_ db: PostgresDatabase, of userID: Int32, also: [Int32], users: [Int32])
+        async throws -> [AccountFacts]
+    {
+        let ids = try await db.values("SELECT account_id FROM members WHERE user_id = \(userID)", as: Int32.self)
+        try await db.lockAccounts(ids + also)
+        var facts: [AccountFacts] = []
+        // Membership may have changed before the locks were granted: read it again under them.
+        for id in try await db.values(
+            "SELECT account_id FROM members WHERE user_id = \(userID) ORDER BY account_id", as: Int32.self)
+        {
+            if let account = try await accountFacts(db, accountID: id, users: users) { facts.append(account) }
+        }
+        return facts
+    }
+
+    /// The account's facts under its lock.
+    static func lockedAccountFacts(_ db: PostgresDatabase, accountID: Int32, users: [Int32]) async throws -> AccountFacts {
+        try await db.lockAccount(accountID)
+        guard let facts = try await accountFacts(db, accountID: accountID, users: users) else {
+            throw AccountRules.accountNotFound(accountID)
+        }
+        return facts
+    }
+
+    static func userID(_ db: PostgresDatabase, email: String) async throws -> Int32? {
+        try await db.value("SELECT id FROM users WHERE email = \(email)", as: Int32.self)
+    }
+
+    static func user(_ db: PostgresDatabase, id: Int32) async throws -> UserRecord? {
+        try await db.row("SELECT * FROM users WHERE id = \(id)").map(Self.user)
+    }
+
     // MARK: Invitations
 
     public func createInvitation(
-        accountID: Int32, email: String, inviterUserID: Int32, roles: [Scope: String], codeDigest: [UInt8], now: Int64,
-        expiresAt: Int64, audit: AuditEntry
+        accountID: Int32, actorID: Int32, email: String, requested: InvitationRules.Requested, codeDigest: [UInt8],
+        now: Int64, expiresAt: Int64, maxPending: Int, audit: AuditEntry
     ) async throws -> InvitationRecord {
         try await write { db in
-            try await db.lockAccount(accountID)
+            let facts = try await Self.lockedAccountFacts(db, accountID: accountID, users: [actorID])
             let isMember =
                 try await db.value(
                     """
                     SELECT EXISTS (SELECT 1 FROM members m JOIN users u ON u.id = m.user_id
                                    WHERE u.email = \(email) AND m.account_id = \(accountID))
                     """, as: Bool.self) ?? false
-            guard !isMember else { throw StoreRule.alreadyMember(email) }
-            try await db.execute("DELETE FROM invitations WHERE account_id = \(accountID) AND email = \(email)")
+            let pending =
+                try await db.value(
+                    """
+                    SELECT COUNT(*) FROM invitations
+                    WHERE account_id = \(accountID) AND email != \(email) AND expires_at > \(now)
+                    """, as: Int64.self) ?? 0
+            let roles = try InvitationRules.create(
+                inviter: actorID, inviteeIsMember: isMember, email: email, requested: requested, pending: Int(pending),
+                maxPending: maxPending, facts: facts)
+            try await db.execute(
+                "DELETE FROM invitations WHERE account_id = \(accountID) AND (email = \(email) OR expires_at <= \(now))")
             guard
                 let id = try await db.value(
                     """
                     INSERT INTO invitations (account_id, email, inviter_user_id, code_digest, created_at, expires_at)
-                    VALUES (\(accountID), \(email), \(inviterUserID), \(Data(codeDigest)), \(now), \(expiresAt))
+                    VALUES (\(accountID), \(email), \(actorID), \(Data(codeDigest)), \(now), \(expiresAt))
                     RETURNING id
                     """, as: Int64.self)
             else { throw RPCError(.internal, "the new invitation has no id") }
@@ -35,9 +111,9 @@ extension PostgresAccountStore {
             var entry = audit
             entry.target = "invitation:\(email)"
             try await Self.insertAudit(db, entry)
-            let inviter = try await db.value("SELECT email FROM users WHERE id = \(inviterUserID)", as: String.self)
+            let inviter = try await db.value("SELECT email FROM users WHERE id = \(actorID)", as: String.self)
             return InvitationRecord(
-                id: id, accountID: accountID, email: email, inviterUserID: inviterUserID, inviterEmail: inviter ?? "",
+                id: id, accountID: accountID, email: email, inviterUserID: actorID, inviterEmail: inviter ?? "",
                 roles: roles, createdAt: now, expiresAt: expiresAt)
         }
     }
@@ -52,60 +128,85 @@ extension PostgresAccountStore {
         try await read { db in try await Self.invitations(db, "WHERE i.account_id = \(accountID)") }
     }
 
-    public func deleteInvitation(id: Int64, audit: AuditEntry) async throws {
+    public func deleteInvitation(accountID: Int32, actorID: Int32, email: String, audit: AuditEntry) async throws {
         try await write { db in
-            guard try await db.execute("DELETE FROM invitations WHERE id = \(id) RETURNING id") == 1 else {
-                throw StoreRule.invitationGone
-            }
+            let facts = try await Self.lockedAccountFacts(db, accountID: accountID, users: [actorID])
+            let invitation = try await Self.invitations(
+                db, "WHERE i.account_id = \(accountID) AND i.email = \(email)"
+            ).first
+            try InvitationRules.remove(actor: actorID, invitation: invitation, facts: facts)
+            guard let invitation,
+                try await db.execute("DELETE FROM invitations WHERE id = \(invitation.id) RETURNING id") == 1
+            else { throw InvitationRules.gone }
             try await Self.insertAudit(db, audit)
         }
     }
 
     public func acceptInvitation(
-        codeDigest: [UInt8], email: String, name: String, passwordHash: String, sessionDigest: [UInt8], now: Int64,
-        sessionExpiresAt: Int64, audit: AuditEntry
-    ) async throws -> (user: UserRecord, accountID: Int32, session: SessionRecord) {
-        let accepted = try await write { db -> Pair<UserRecord, SessionRecord> in
-            guard
-                let invitation = try await Self.invitations(
-                    db, "WHERE i.code_digest = \(Data(codeDigest)) AND i.expires_at > \(now)"
-                ).first, invitation.email == email
-            else { throw StoreRule.badInviteCode }
-            try await db.lockAccount(invitation.accountID)
-            // Consumed by this transaction or by a concurrent one that committed first.
-            guard try await db.execute("DELETE FROM invitations WHERE id = \(invitation.id) RETURNING id") == 1 else {
-                throw StoreRule.badInviteCode
+        codeDigest: [UInt8], joiner: Joiner, sessionDigest: [UInt8]?, now: Int64, sessionExpiresAt: Int64,
+        audit: AuditEntry
+    ) async throws -> (user: UserRecord, accountID: Int32, session: SessionRecord?) {
+        let accepted = try await write { db -> Pair<UserRecord, Pair<Int32, SessionRecord?>> in
+            var joinerID: Int32?
+            if case .existingUser(let id, _) = joiner { joinerID = id }
+            var invitation = try await Self.invitations(db, "WHERE i.code_digest = \(Data(codeDigest))").first
+            var facts: AccountFacts?
+            if let found = invitation {
+                try await db.lockAccount(found.accountID)
+                // Read again under the lock: a concurrent use or removal may have committed first.
+                invitation = try await Self.invitations(db, "WHERE i.code_digest = \(Data(codeDigest))").first
+                facts = try await Self.accountFacts(
+                    db, accountID: found.accountID, users: [found.inviterUserID] + (joinerID.map { [$0] } ?? []))
             }
-            guard try await db.value("SELECT EXISTS (SELECT 1 FROM users WHERE email = \(email))", as: Bool.self) == false
-            else { throw StoreRule.emailTaken }
-            guard
-                let userID = try await db.value(
-                    """
-                    INSERT INTO users (email, name, password_hash, created_at, last_login_at)
-                    VALUES (\(email), \(name), \(passwordHash), \(now), \(now)) RETURNING id
-                    """, as: Int32.self)
-            else { throw RPCError(.internal, "the new user has no id") }
+            try InvitationRules.accept(invitation: invitation, email: joiner.email, now: now, facts: facts)
+            guard let invitation, let facts else { throw InvitationRules.badCode }
+            guard try await db.execute("DELETE FROM invitations WHERE id = \(invitation.id) RETURNING id") == 1 else {
+                throw InvitationRules.badCode
+            }
+            let user: UserRecord
+            switch joiner {
+            case .newUser(let email, let name, let passwordHash):
+                try InvitationRules.join(
+                    existingUser: try await Self.userID(db, email: email) != nil, isMember: false, email: email)
+                guard
+                    let userID = try await db.value(
+                        """
+                        INSERT INTO users (email, name, password_hash, created_at, last_login_at)
+                        VALUES (\(email), \(name), \(passwordHash), \(now), \(now)) RETURNING id
+                        """, as: Int32.self)
+                else { throw RPCError(.internal, "the new user has no id") }
+                user = UserRecord(id: userID, email: email, name: name, passwordHash: passwordHash, createdAt: now)
+            case .existingUser(let id, let email):
+                try InvitationRules.join(existingUser: false, isMember: facts.isMember(id), email: email)
+                guard let existing = try await Self.user(db, id: id), existing.email == email else {
+                    throw InvitationRules.badCode
+                }
+                user = existing
+            }
             try await db.execute(
-                "INSERT INTO members (user_id, account_id, joined_at) VALUES (\(userID), \(invitation.accountID), \(now))")
+                "INSERT INTO members (user_id, account_id, joined_at) VALUES (\(user.id), \(invitation.accountID), \(now))")
             for (scope, role) in invitation.roles {
                 try await db.execute(
                     """
                     INSERT INTO member_roles (user_id, account_id, scope, role)
-                    VALUES (\(userID), \(invitation.accountID), \(scope.rawValue), \(role))
+                    VALUES (\(user.id), \(invitation.accountID), \(scope.rawValue), \(role))
                     """)
             }
-            let session = try await Self.insertSession(
-                db, userID: userID, accountID: invitation.accountID, digest: sessionDigest, now: now,
-                expiresAt: sessionExpiresAt)
+            var session: SessionRecord?
+            if let sessionDigest {
+                session = try await Self.insertSession(
+                    db, userID: user.id, accountID: invitation.accountID, digest: sessionDigest, now: now,
+                    expiresAt: sessionExpiresAt)
+            }
             var entry = audit
-            entry.actorUserID = userID
+            entry.actorUserID = user.id
+            entry.actorEmail = user.email
             entry.accountID = invitation.accountID
+            entry.target = "user:\(user.id)"
             try await Self.insertAudit(db, entry)
-            return Pair(
-                first: UserRecord(id: userID, email: email, name: name, passwordHash: passwordHash, createdAt: now),
-                second: session)
+            return Pair(first: user, second: Pair(first: invitation.accountID, second: session))
         }
-        return (accepted.first, accepted.second.accountID, accepted.second)
+        return (accepted.first, accepted.second.first, accepted.second.second)
     }
 
     // MARK: Members
@@ -126,50 +227,54 @@ extension PostgresAccountStore {
         }
     }
 
-    public func setMemberRoles(accountID: Int32, userID: Int32, roles: [Scope: String], audit: AuditEntry) async throws
+    public func setMemberRoles(accountID: Int32, actorID: Int32, email: String, requests: [RoleRequest], audit: AuditEntry)
+        async throws -> (user: UserRecord, roles: [Scope: String])
     {
-        try await write { db in
-            try await db.lockAccount(accountID)
-            guard try await Self.membership(db, userID: userID, accountID: accountID) != nil else {
-                throw StoreRule.noSuchMember
-            }
+        let changed = try await write { db -> Pair<UserRecord, [Scope: String]> in
+            let target = try await Self.userID(db, email: email)
+            let facts = try await Self.lockedAccountFacts(
+                db, accountID: accountID, users: [actorID] + (target.map { [$0] } ?? []))
+            let roles = try MembershipRules.changeRoles(actor: actorID, target: target, requests: requests, facts: facts)
+            guard let target, let user = try await Self.user(db, id: target) else { throw MembershipRules.noSuchMember }
             for (scope, role) in roles {
                 try await db.execute(
                     """
                     INSERT INTO member_roles (user_id, account_id, scope, role)
-                    VALUES (\(userID), \(accountID), \(scope.rawValue), \(role))
+                    VALUES (\(target), \(accountID), \(scope.rawValue), \(role))
                     ON CONFLICT (user_id, account_id, scope) DO UPDATE SET role = excluded.role
                     """)
             }
-            try await Self.requireAnAdmin(db, accountID: accountID)
-            try await Self.insertAudit(db, audit)
+            var entry = audit
+            entry.target = "user:\(target)" + (entry.target.isEmpty ? "" : " " + entry.target)
+            try await Self.insertAudit(db, entry)
+            return Pair(first: user, second: roles)
         }
+        return (changed.first, changed.second)
     }
 
-    public func removeMember(accountID: Int32, userID: Int32, audit: AuditEntry) async throws {
+    public func removeMember(accountID: Int32, actorID: Int32, email: String, now: Int64, audit: AuditEntry) async throws
+        -> UserRecord
+    {
         try await write { db in
-            try await db.lockAccount(accountID)
-            guard
-                try await db.execute(
-                    "DELETE FROM members WHERE user_id = \(userID) AND account_id = \(accountID) RETURNING user_id") == 1
-            else { throw StoreRule.noSuchMember }
-            try await Self.requireAnAdmin(db, accountID: accountID)
-            try await db.execute("DELETE FROM api_tokens WHERE user_id = \(userID) AND account_id = \(accountID)")
-            try await Self.insertAudit(db, audit)
-        }
-    }
-
-    /// Throws (rolling the transaction back) when no member is ADMIN in the API scope, directly or through a
-    /// custom role based on ADMIN. Callers hold the account's lock, so concurrent demotions see each other.
-    static func requireAnAdmin(_ db: PostgresDatabase, accountID: Int32) async throws {
-        let admins =
-            try await db.value(
+            let target = try await Self.userID(db, email: email)
+            let facts = try await Self.lockedAccountFacts(
+                db, accountID: accountID, users: [actorID] + (target.map { [$0] } ?? []))
+            try MembershipRules.remove(actor: actorID, target: target, facts: facts)
+            guard let target, let user = try await Self.user(db, id: target) else { throw MembershipRules.noSuchMember }
+            try await db.execute("DELETE FROM members WHERE user_id = \(target) AND account_id = \(accountID)")
+            try await db.execute("DELETE FROM api_tokens WHERE user_id = \(target) AND account_id = \(accountID)")
+            try await db.execute("DELETE FROM invitations WHERE inviter_user_id = \(target) AND account_id = \(accountID)")
+            try await db.execute(
                 """
-                SELECT COUNT(*) FROM member_roles r WHERE r.account_id = \(accountID) AND r.scope = 'API' AND (r.role = 'ADMIN'
-                  OR r.role IN (SELECT name FROM custom_roles WHERE account_id = \(accountID) AND base_role = 'ADMIN'))
-                """, as: Int64.self) ?? 0
-        guard admins > 0 else {
-            throw StoreRule.lastAdmin
+                UPDATE password_reset_tokens SET revoked_at = \(now)
+                WHERE issued_by = \(target) AND account_id = \(accountID) AND used_at IS NULL AND revoked_at IS NULL
+                """)
+            try await db.execute(
+                "UPDATE sessions SET revoked = true WHERE user_id = \(target) AND account_id = \(accountID)")
+            var entry = audit
+            entry.target = "user:\(target)"
+            try await Self.insertAudit(db, entry)
+            return user
         }
     }
 
@@ -182,15 +287,12 @@ extension PostgresAccountStore {
         }
     }
 
-    public func createCustomRole(_ role: CustomRoleRecord, audit: AuditEntry) async throws {
+    public func createCustomRole(_ role: CustomRoleRecord, actorID: Int32, scope: Scope, audit: AuditEntry) async throws {
         try await write { db in
-            try await db.lockAccount(role.accountID)
-            guard
-                try await db.value(
-                    "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = \(role.accountID) AND name = \(role.name))",
-                    as: Bool.self) == false
-            else { throw StoreRule.roleExists(role.name) }
-            try await Self.checkCustomRole(db, role)
+            let facts = try await Self.lockedAccountFacts(db, accountID: role.accountID, users: [actorID])
+            try CustomRoleRules.create(
+                role, actor: actorID, scope: scope, facts: facts,
+                collections: try await Self.collectionIDs(db, accountID: role.accountID))
             try await db.execute(
                 """
                 INSERT INTO custom_roles (account_id, name, base_role, api_collection_ids, default_invite_role,
@@ -202,34 +304,34 @@ extension PostgresAccountStore {
         }
     }
 
-    public func updateCustomRole(_ role: CustomRoleRecord, audit: AuditEntry) async throws {
+    public func updateCustomRole(_ patch: CustomRolePatch, actorID: Int32, scope: Scope, audit: AuditEntry) async throws
+        -> CustomRoleRecord
+    {
         try await write { db in
-            try await db.lockAccount(role.accountID)
-            try await Self.checkCustomRole(db, role)
-            guard
-                try await db.execute(
-                    """
-                    UPDATE custom_roles SET base_role = \(role.baseRole.rawValue),
-                      api_collection_ids = \(Self.json(role.apiCollectionIDs)),
-                      default_invite_role = \(role.isDefaultInviteRole), allowed_features = \(Self.json(role.allowedFeatures)),
-                      last_modified_at = \(role.lastModifiedAt)
-                    WHERE account_id = \(role.accountID) AND name = \(role.name) RETURNING name
-                    """) == 1
-            else { throw StoreRule.noSuchRole(role.name) }
-            // A role based on ADMIN that stops being one must not leave the account without an admin.
-            try await Self.requireAnAdmin(db, accountID: role.accountID)
+            let facts = try await Self.lockedAccountFacts(db, accountID: patch.accountID, users: [actorID])
+            guard let current = facts.customRoles[patch.name] else { throw CustomRoleRules.notFound(patch.name) }
+            let role = patch.applied(to: current)
+            try CustomRoleRules.update(
+                role, actor: actorID, scope: scope, facts: facts,
+                collections: try await Self.collectionIDs(db, accountID: patch.accountID))
+            try await db.execute(
+                """
+                UPDATE custom_roles SET base_role = \(role.baseRole.rawValue),
+                  api_collection_ids = \(Self.json(role.apiCollectionIDs)),
+                  default_invite_role = \(role.isDefaultInviteRole), allowed_features = \(Self.json(role.allowedFeatures)),
+                  last_modified_at = \(role.lastModifiedAt)
+                WHERE account_id = \(role.accountID) AND name = \(role.name)
+                """)
             try await Self.insertAudit(db, audit)
+            return role
         }
     }
 
-    public func deleteCustomRole(accountID: Int32, name: String, audit: AuditEntry) async throws {
+    public func deleteCustomRole(accountID: Int32, name: String, actorID: Int32, scope: Scope, audit: AuditEntry)
+        async throws
+    {
         try await write { db in
-            try await db.lockAccount(accountID)
-            guard
-                try await db.value(
-                    "SELECT EXISTS (SELECT 1 FROM custom_roles WHERE account_id = \(accountID) AND name = \(name))",
-                    as: Bool.self) == true
-            else { throw StoreRule.noSuchRole(name) }
+            let facts = try await Self.lockedAccountFacts(db, accountID: accountID, users: [actorID])
             let inUse =
                 try await db.value(
                     """
@@ -237,34 +339,14 @@ extension PostgresAccountStore {
                         OR EXISTS (SELECT 1 FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id
                                    WHERE i.account_id = \(accountID) AND r.role = \(name))
                     """, as: Bool.self) ?? true
-            guard !inUse else {
-                throw StoreRule.roleInUse(name)
-            }
+            try CustomRoleRules.delete(name: name, actor: actorID, scope: scope, facts: facts, isInUse: inUse)
             try await db.execute("DELETE FROM custom_roles WHERE account_id = \(accountID) AND name = \(name)")
             try await Self.insertAudit(db, audit)
         }
     }
 
-    static func checkCustomRole(_ db: PostgresDatabase, _ role: CustomRoleRecord) async throws {
-        if role.isDefaultInviteRole {
-            if let other = try await db.value(
-                """
-                SELECT name FROM custom_roles WHERE account_id = \(role.accountID) AND default_invite_role
-                  AND name != \(role.name)
-                """, as: String.self)
-            {
-                throw StoreRule.defaultInviteRoleTaken(by: other)
-            }
-        }
-        let ids = Set(role.apiCollectionIDs)
-        if !ids.isEmpty {
-            let known = Set(
-                try await db.values("SELECT id FROM api_collections WHERE account_id = \(role.accountID)", as: Int32.self))
-            let unknown = ids.subtracting(known).sorted()
-            if !unknown.isEmpty {
-                throw StoreRule.unknownCollections(unknown)
-            }
-        }
+    static func collectionIDs(_ db: PostgresDatabase, accountID: Int32) async throws -> Set<Int32> {
+        Set(try await db.values("SELECT id FROM api_collections WHERE account_id = \(accountID)", as: Int32.self))
     }
 
     static func customRole(_ row: PostgresRecord) throws -> CustomRoleRecord {

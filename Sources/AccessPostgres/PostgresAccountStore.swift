@@ -4,7 +4,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// The scale-out store: the same protocols as `SQLiteAccessStore`, on PostgreSQL, so several `akto-access`
+/// The scale-out store: the same protocols as `SQLiteAccountStore`, on PostgreSQL, so several `akto-access`
 /// processes share one database. Every mutation is one transaction (READ COMMITTED) that writes its audit row;
 /// rules spanning rows take the row lock of their account or user first (`FOR NO KEY UPDATE`), so they hold
 /// across processes; serialization failures, deadlocks and lost unique-insert races are retried a bounded
@@ -61,7 +61,7 @@ public final class PostgresAccountStore: Sendable {
     }
 }
 
-extension PostgresAccountStore: AccessStore {
+extension PostgresAccountStore: AccountStore {
     // MARK: Users and sessions
 
     public func hasUsers() async throws -> Bool {
@@ -75,13 +75,8 @@ extension PostgresAccountStore: AccessStore {
         try await write { db in
             // Two processes' first sign-ups must not both create an organization.
             try await db.execute("SELECT pg_advisory_xact_lock(\(Self.firstUserLock))")
-            guard try await db.value("SELECT EXISTS (SELECT 1 FROM users)", as: Bool.self) == false else {
-                throw StoreRule.installHasUsers
-            }
-            let organizationID = UUID().uuidString.lowercased()
-            try await db.execute(
-                "INSERT INTO organizations (id, name, admin_email, created_at) VALUES (\(organizationID), \(organizationName), \(email), \(now))"
-            )
+            try AccountRules.createFirstUser(
+                hasUsers: try await db.value("SELECT EXISTS (SELECT 1 FROM users)", as: Bool.self) ?? true)
             guard
                 let userID = try await db.value(
                     """
@@ -89,6 +84,12 @@ extension PostgresAccountStore: AccessStore {
                     VALUES (\(email), \(name), \(passwordHash), \(now), \(now)) RETURNING id
                     """, as: Int32.self)
             else { throw RPCError(.internal, "the new user has no id") }
+            let organizationID = UUID().uuidString.lowercased()
+            try await db.execute(
+                """
+                INSERT INTO organizations (id, name, admin_email, owner_user_id, created_at)
+                VALUES (\(organizationID), \(organizationName), \(email), \(userID), \(now))
+                """)
             let account = try await Self.insertAccount(db, organizationID: organizationID, name: "My account", now: now)
             try await Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
             var session: SessionRecord?
@@ -139,12 +140,12 @@ extension PostgresAccountStore: AccessStore {
                         as: Int32.self)
                 }
             }
-            guard let chosen else { throw StoreRule.userHasNoAccount }
+            let account = try AccountRules.sessionAccount(chosen)
             let session = try await Self.insertSession(
-                db, userID: userID, accountID: chosen, digest: digest, now: now, expiresAt: expiresAt)
+                db, userID: userID, accountID: account, digest: digest, now: now, expiresAt: expiresAt)
             try await db.execute("UPDATE users SET last_login_at = \(now) WHERE id = \(userID)")
             var entry = audit
-            entry.accountID = chosen
+            entry.accountID = account
             try await Self.insertAudit(db, entry)
             return session
         }
@@ -178,7 +179,9 @@ extension PostgresAccountStore: AccessStore {
     public func organization(id: String) async throws -> OrganizationRecord? {
         try await read { db in
             try await db.row("SELECT * FROM organizations WHERE id = \(id)").map { row in
-                OrganizationRecord(id: try row["id"], name: try row["name"], adminEmail: try row["admin_email"])
+                OrganizationRecord(
+                    id: try row["id"], name: try row["name"], adminEmail: try row["admin_email"],
+                    ownerUserID: try row["owner_user_id"])
             }
         }
     }
@@ -340,9 +343,7 @@ extension PostgresAccountStore: AccessStore {
                 try await db.value(
                     "SELECT COUNT(*) FROM api_tokens WHERE account_id = \(accountID) AND user_id = \(userID)",
                     as: Int64.self) ?? 0
-            guard live < maxLive else {
-                throw StoreRule.tooManyTokens(maxLive)
-            }
+            try AccountRules.createApiToken(live: Int(live), max: maxLive)
             guard
                 let id = try await db.value(
                     """
@@ -388,9 +389,7 @@ extension PostgresAccountStore: AccessStore {
         try await write { db in
             try await db.lockUser(userID)
             let count = try await db.value("SELECT COUNT(*) FROM members WHERE user_id = \(userID)", as: Int64.self) ?? 0
-            guard count < maxAccountsPerUser else {
-                throw StoreRule.tooManyAccounts(maxAccountsPerUser)
-            }
+            try AccountRules.createAccount(memberships: Int(count), max: maxAccountsPerUser)
             let account = try await Self.insertAccount(db, organizationID: organizationID, name: name, now: now)
             try await Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
             if let sessionID {
@@ -421,59 +420,122 @@ extension PostgresAccountStore: AccessStore {
         }
     }
 
-    public func rename(userID: Int32, name: String, organization: (id: String, name: String)?, audit: AuditEntry)
-        async throws
+    public func rename(userID: Int32, name: String, organizationID: String, organization: String?, audit: AuditEntry)
+        async throws -> String
     {
-        let organizationID = organization?.id
-        let organizationName = organization?.name
         try await write { db in
+            let row = try await db.row(
+                "SELECT name, owner_user_id FROM organizations WHERE id = \(organizationID) FOR NO KEY UPDATE")
+            let current: String = try row?["name"] ?? ""
+            let owner: Int32? = try row?["owner_user_id"] ?? nil
+            let renames = try AccountRules.renameOrganization(
+                actor: userID, ownerUserID: owner, current: current, requested: organization)
             try await db.execute("UPDATE users SET name = \(name) WHERE id = \(userID)")
-            if let organizationID, let organizationName {
-                try await db.execute("UPDATE organizations SET name = \(organizationName) WHERE id = \(organizationID)")
+            if renames, let organization {
+                try await db.execute("UPDATE organizations SET name = \(organization) WHERE id = \(organizationID)")
             }
             try await Self.insertAudit(db, audit)
+            return renames ? organization ?? current : current
+        }
+    }
+
+    public func transferOwnership(organizationID: String, actorID: Int32, email: String, audit: AuditEntry) async throws
+        -> UserRecord
+    {
+        try await write { db in
+            let owner = try await db.value(
+                "SELECT owner_user_id FROM organizations WHERE id = \(organizationID) FOR NO KEY UPDATE", as: Int32.self)
+            let newOwner = try await Self.userID(db, email: email)
+            let isMember =
+                try await db.value(
+                    """
+                    SELECT EXISTS (SELECT 1 FROM members m JOIN accounts a ON a.id = m.account_id
+                                   WHERE m.user_id = \(newOwner) AND a.organization_id = \(organizationID))
+                    """, as: Bool.self) ?? false
+            try AccountRules.transferOwnership(
+                actor: actorID, ownerUserID: owner, newOwner: newOwner, newOwnerIsMember: isMember)
+            guard let newOwner, let user = try await Self.user(db, id: newOwner) else {
+                throw MembershipRules.noSuchMember
+            }
+            try await db.execute(
+                "UPDATE organizations SET owner_user_id = \(newOwner), admin_email = \(user.email) WHERE id = \(organizationID)")
+            var entry = audit
+            entry.target = "user:\(newOwner)"
+            try await Self.insertAudit(db, entry)
+            return user
         }
     }
 
     public func issuePasswordResetToken(
-        userID: Int32, issuedBy: Int32, digest: [UInt8], now: Int64, expiresAt: Int64, minimumInterval: Int64,
-        audit: AuditEntry
-    ) async throws {
+        accountID: Int32, actorID: Int32, email: String, digest: [UInt8], now: Int64, expiresAt: Int64,
+        minimumInterval: Int64, audit: AuditEntry
+    ) async throws -> UserRecord {
         try await write { db in
-            // The user's row lock makes the interval rule hold across processes.
-            try await db.lockUser(userID)
-            if let last = try await db.value(
-                "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = \(userID)", as: Int64.self),
-                now - last < minimumInterval
-            {
-                throw StoreRule.resetTooSoon(elapsed: now - last, interval: minimumInterval)
+            let target = try await Self.userID(db, email: email)
+            let users = [actorID] + (target.map { [$0] } ?? [])
+            var accounts: [AccountFacts] = []
+            if let target {
+                accounts = try await Self.lockedAccountsFacts(db, of: target, also: [accountID], users: users)
+                // The user's row lock makes the interval rule hold across processes.
+                try await db.lockUser(target)
+            } else {
+                try await db.lockAccount(accountID)
             }
+            guard let active = try await Self.accountFacts(db, accountID: accountID, users: users) else {
+                throw AccountRules.accountNotFound(accountID)
+            }
+            let last = try await db.value(
+                "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = \(target)", as: Int64.self)
+            try ResetTokenRules.issue(
+                actor: actorID, target: target, activeAccount: active, accounts: accounts, lastIssuedAt: last, now: now,
+                interval: minimumInterval)
+            guard let target, let user = try await Self.user(db, id: target) else { throw MembershipRules.noSuchMember }
             try await db.execute(
                 """
-                INSERT INTO password_reset_tokens (user_id, token_digest, issued_by, created_at, expires_at)
-                VALUES (\(userID), \(Data(digest)), \(issuedBy), \(now), \(expiresAt))
+                INSERT INTO password_reset_tokens (user_id, token_digest, issued_by, account_id, created_at, expires_at)
+                VALUES (\(target), \(Data(digest)), \(actorID), \(accountID), \(now), \(expiresAt))
                 """)
-            try await Self.insertAudit(db, audit)
+            var entry = audit
+            entry.target = "user:\(target)"
+            try await Self.insertAudit(db, entry)
+            return user
         }
     }
 
     public func consumePasswordResetToken(digest: [UInt8], passwordHash: String, now: Int64, audit: AuditEntry)
-        async throws -> Int32?
+        async throws -> Int32
     {
         try await write { db in
-            guard
-                let userID = try await db.value(
+            let row = try await db.row("SELECT * FROM password_reset_tokens WHERE token_digest = \(Data(digest))")
+            var token: ResetTokenRules.Token?
+            if let row {
+                let used: Int64? = try row["used_at"]
+                let revoked: Int64? = try row["revoked_at"]
+                token = ResetTokenRules.Token(
+                    userID: try row["user_id"], issuedBy: try row["issued_by"], accountID: try row["account_id"],
+                    expiresAt: try row["expires_at"], isUsed: used != nil, isRevoked: revoked != nil)
+            }
+            var accounts: [AccountFacts] = []
+            if let token {
+                accounts = try await Self.lockedAccountsFacts(
+                    db, of: token.userID, also: token.accountID.map { [$0] } ?? [], users: [token.userID, token.issuedBy])
+            }
+            try ResetTokenRules.consume(token, now: now, accounts: accounts)
+            guard let token,
+                try await db.execute(
                     """
                     UPDATE password_reset_tokens SET used_at = \(now)
-                    WHERE token_digest = \(Data(digest)) AND used_at IS NULL AND expires_at > \(now)
-                    RETURNING user_id
-                    """, as: Int32.self)
-            else { return nil }
+                    WHERE token_digest = \(Data(digest)) AND used_at IS NULL AND revoked_at IS NULL RETURNING id
+                    """) == 1
+            else { throw ResetTokenRules.unusable }
+            let userID = token.userID
             try await db.execute("UPDATE users SET password_hash = \(passwordHash) WHERE id = \(userID)")
             try await db.execute("UPDATE sessions SET revoked = true WHERE user_id = \(userID)")
+            try await db.execute("DELETE FROM api_tokens WHERE user_id = \(userID)")
             var entry = audit
             entry.actorUserID = userID
-            entry.target = "user:\(userID)"
+            entry.accountID = token.accountID
+            entry.target = "user:\(userID) sessions and API tokens revoked"
             try await Self.insertAudit(db, entry)
             return userID
         }

@@ -63,6 +63,12 @@ struct PostgresDatabase: Sendable {
         _ = try await execute("SELECT id FROM accounts WHERE id = \(id) FOR NO KEY UPDATE")
     }
 
+    /// Takes the row locks of these accounts, in id order (so two transactions never wait on each other in a
+    /// cycle), until the transaction ends: the Authority rules read facts of every account they lock.
+    func lockAccounts(_ ids: [Int32]) async throws {
+        for id in Set(ids).sorted() { try await lockAccount(id) }
+    }
+
     /// Takes the user's row lock until the transaction ends (per-user caps and rate limits).
     func lockUser(_ id: Int32) async throws {
         _ = try await execute("SELECT id FROM users WHERE id = \(id) FOR NO KEY UPDATE")

@@ -6,7 +6,19 @@ import PostgresNIO
 /// schema as the SQLite store's migrations. A released migration is never edited; changes go in a new one.
 /// Every process runs `migrate` at start; an advisory lock makes concurrent starts apply each migration once.
 enum PostgresMigrations {
-    static let all: [(name: String, statements: [String])] = [("2026-11-29-v1-whole-model", v1)]
+    static let all: [(name: String, statements: [String])] = [
+        ("2026-11-29-v1-whole-model", v1), ("2026-12-02-v2-authority", v2),
+    ]
+
+    /// SPEC.md's Authority (as SQLite's v2): the organization's owner, reset tokens' account and revocation.
+    static let v2 = [
+        "ALTER TABLE organizations ADD COLUMN owner_user_id INTEGER",
+        "UPDATE organizations SET owner_user_id = (SELECT u.id FROM users u WHERE u.email = organizations.admin_email)",
+        "ALTER TABLE password_reset_tokens ADD COLUMN account_id INTEGER",
+        "ALTER TABLE password_reset_tokens ADD COLUMN revoked_at BIGINT",
+        "CREATE INDEX password_reset_tokens_by_issuer ON password_reset_tokens(issued_by, account_id)",
+        "CREATE INDEX invitations_by_inviter ON invitations(inviter_user_id, account_id)",
+    ]
 
     /// Any constant both processes agree on: the advisory lock key of migrations.
     static let lockKey: Int64 = 0x616B_746F_6D69_6772  // "aktomigr"

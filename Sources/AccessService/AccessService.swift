@@ -61,7 +61,7 @@ extension MethodRegistry {
         let authenticator = service.authenticator
         let operation = spec.descriptor.method
         try register(spec) { request, context in
-            let caller = try await authenticator.caller(for: context)
+            let caller = try await authenticator.caller(for: context, scope: policy.isAccountWide ? .api : nil)
             try policy.check(caller, operation: operation)
             return try await handler(request, caller, context)
         }

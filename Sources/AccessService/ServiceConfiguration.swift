@@ -22,14 +22,17 @@ public struct ServiceConfiguration: Sendable {
     /// Seconds a queued background job (ApplyAccessType, ResetCollectionAccessTypes, usage refresh) waits
     /// before it may run; requests arriving meanwhile fold into it. 0 runs it as soon as a worker is free.
     public var jobCoalesceSeconds: Int64
+    /// Unexpired invitations one account may have pending (a flood of invitations is refused past it).
+    public var maxPendingInvitations: Int
 
     public init(
         publicBaseURL: String = "http://localhost:8080", logoutURL: String = "", redirectAllowList: Set<String> = [],
         sessionLifetime: Duration = .seconds(7 * 24 * 3600), maxApiTokensPerUser: Int = 50,
         passwordHashing: ScryptParameters = .standard, maxAccountsPerUser: Int = 10,
         resetTokenLifetime: Duration = .seconds(2 * 3600), maxPushSubscriptionsPerUser: Int = 10,
-        jobCoalesceSeconds: Int64 = 0
+        jobCoalesceSeconds: Int64 = 0, maxPendingInvitations: Int = 1000
     ) {
+        self.maxPendingInvitations = maxPendingInvitations
         self.jobCoalesceSeconds = jobCoalesceSeconds
         self.publicBaseURL = publicBaseURL
         self.logoutURL = logoutURL

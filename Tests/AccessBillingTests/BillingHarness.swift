@@ -2,7 +2,7 @@ import AccessBilling
 import AccessCore
 import AccessRPC
 import AccessService
-import AccessStore
+import AccessSQLite
 import AccessWire
 import Foundation
 import Logging
@@ -10,7 +10,7 @@ import Logging
 /// The real service on a temporary SQLite file with the real Stigg provider (pointed at the fake), and a
 /// signed-up ADMIN.
 struct BillingHarness {
-    let store: SQLiteAccessStore
+    let store: SQLiteAccountStore
     let billing: StiggBillingProvider?
     let dispatcher: Dispatcher
     let session: [MetadataEntry]
@@ -18,7 +18,7 @@ struct BillingHarness {
     init(endpoint: String?) async throws {
         let directory = NSTemporaryDirectory() + "akto-billing-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteAccessStore(configuration: SQLiteConfiguration(path: directory + "/b.sqlite"))
+        store = try SQLiteAccountStore(configuration: SQLiteConfiguration(path: directory + "/b.sqlite"))
         billing = endpoint.map {
             StiggBillingProvider(
                 configuration: StiggConfiguration(endpoint: $0, apiKey: FakeStigg.apiKey, backoff: .milliseconds(50)),

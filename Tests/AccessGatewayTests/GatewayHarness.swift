@@ -2,7 +2,7 @@ import AccessCore
 import AccessGateway
 import AccessRPC
 import AccessService
-import AccessStore
+import AccessSQLite
 import AccessWire
 import Foundation
 import HTTPTypes
@@ -21,7 +21,7 @@ struct GatewayHarness {
     init(configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
         let directory = NSTemporaryDirectory() + "akto-gateway-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try SQLiteAccessStore(configuration: SQLiteConfiguration(path: directory + "/g.sqlite"))
+        let store = try SQLiteAccountStore(configuration: SQLiteConfiguration(path: directory + "/g.sqlite"))
         let service = try AccessService(
             store: store,
             configuration: ServiceConfiguration(

@@ -93,6 +93,34 @@ public struct UpdateUsernameAndOrganizationResponse: ProtoMessage {
     }
 }
 
+/// The `akto.access.v1.TransferOrganizationOwnershipRequest` message.
+public struct TransferOrganizationOwnershipRequest: ProtoMessage {
+    public static let protoName = "akto.access.v1.TransferOrganizationOwnershipRequest"
+    public var email: String
+
+    public init(email: String = "") {
+        self.email = email
+    }
+
+    public init() {
+        self.email = ""
+    }
+}
+
+/// The `akto.access.v1.TransferOrganizationOwnershipResponse` message.
+public struct TransferOrganizationOwnershipResponse: ProtoMessage {
+    public static let protoName = "akto.access.v1.TransferOrganizationOwnershipResponse"
+    public var ownerEmail: String
+
+    public init(ownerEmail: String = "") {
+        self.ownerEmail = ownerEmail
+    }
+
+    public init() {
+        self.ownerEmail = ""
+    }
+}
+
 /// The `akto.access.v1.AccountSettings` message.
 public struct AccountSettings: ProtoMessage {
     public static let protoName = "akto.access.v1.AccountSettings"
@@ -279,8 +307,10 @@ extension Methods {
             service: "akto.access.v1.AccountService", method: "FetchAdminSettings")
         public static let fetchAuditLogs = MethodSpec<FetchAuditLogsRequest, FetchAuditLogsResponse>(
             service: "akto.access.v1.AccountService", method: "FetchAuditLogs")
+        public static let transferOrganizationOwnership = MethodSpec<TransferOrganizationOwnershipRequest, TransferOrganizationOwnershipResponse>(
+            service: "akto.access.v1.AccountService", method: "TransferOrganizationOwnership")
 
         /// Every method of the service, in .proto order.
-        public static let all: [MethodDescriptor] = [createNewAccount.descriptor, goToAccount.descriptor, updateUsernameAndOrganization.descriptor, updatePrivateCidrIps.descriptor, updatePartnerIps.descriptor, fetchAdminSettings.descriptor, fetchAuditLogs.descriptor]
+        public static let all: [MethodDescriptor] = [createNewAccount.descriptor, goToAccount.descriptor, updateUsernameAndOrganization.descriptor, updatePrivateCidrIps.descriptor, updatePartnerIps.descriptor, fetchAdminSettings.descriptor, fetchAuditLogs.descriptor, transferOrganizationOwnership.descriptor]
     }
 }

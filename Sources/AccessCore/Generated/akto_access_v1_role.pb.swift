@@ -75,23 +75,26 @@ public struct UpdateCustomRoleRequest: ProtoMessage {
     public var roleName: String
     public var baseRole: String
     public var apiCollectionIds: [Int32]
-    public var defaultInviteRole: Bool
+    public var defaultInviteRole: Bool?
     public var allowedFeaturesForUser: [String]
+    public var updateMask: [String]
 
-    public init(roleName: String = "", baseRole: String = "", apiCollectionIds: [Int32] = [], defaultInviteRole: Bool = false, allowedFeaturesForUser: [String] = []) {
+    public init(roleName: String = "", baseRole: String = "", apiCollectionIds: [Int32] = [], defaultInviteRole: Bool? = nil, allowedFeaturesForUser: [String] = [], updateMask: [String] = []) {
         self.roleName = roleName
         self.baseRole = baseRole
         self.apiCollectionIds = apiCollectionIds
         self.defaultInviteRole = defaultInviteRole
         self.allowedFeaturesForUser = allowedFeaturesForUser
+        self.updateMask = updateMask
     }
 
     public init() {
         self.roleName = ""
         self.baseRole = ""
         self.apiCollectionIds = []
-        self.defaultInviteRole = false
+        self.defaultInviteRole = nil
         self.allowedFeaturesForUser = []
+        self.updateMask = []
     }
 }
 

@@ -257,6 +257,37 @@ public struct UpdateUserScopeRoleMappingResponse: ProtoMessage {
     }
 }
 
+/// The `akto.access.v1.AcceptInvitationRequest` message.
+public struct AcceptInvitationRequest: ProtoMessage {
+    public static let protoName = "akto.access.v1.AcceptInvitationRequest"
+    public var inviteCode: String
+
+    public init(inviteCode: String = "") {
+        self.inviteCode = inviteCode
+    }
+
+    public init() {
+        self.inviteCode = ""
+    }
+}
+
+/// The `akto.access.v1.AcceptInvitationResponse` message.
+public struct AcceptInvitationResponse: ProtoMessage {
+    public static let protoName = "akto.access.v1.AcceptInvitationResponse"
+    public var accountId: Int32
+    public var scopeRoleMapping: [String: String]
+
+    public init(accountId: Int32 = 0, scopeRoleMapping: [String: String] = [:]) {
+        self.accountId = accountId
+        self.scopeRoleMapping = scopeRoleMapping
+    }
+
+    public init() {
+        self.accountId = 0
+        self.scopeRoleMapping = [:]
+    }
+}
+
 extension Methods {
     /// The methods of `akto.access.v1.TeamService`.
     public enum TeamService {
@@ -274,8 +305,10 @@ extension Methods {
             service: "akto.access.v1.TeamService", method: "MakeAdmin")
         public static let updateUserScopeRoleMapping = MethodSpec<UpdateUserScopeRoleMappingRequest, UpdateUserScopeRoleMappingResponse>(
             service: "akto.access.v1.TeamService", method: "UpdateUserScopeRoleMapping")
+        public static let acceptInvitation = MethodSpec<AcceptInvitationRequest, AcceptInvitationResponse>(
+            service: "akto.access.v1.TeamService", method: "AcceptInvitation")
 
         /// Every method of the service, in .proto order.
-        public static let all: [MethodDescriptor] = [inviteUsers.descriptor, getTeamData.descriptor, removeUser.descriptor, removeInvitation.descriptor, resetUserPassword.descriptor, makeAdmin.descriptor, updateUserScopeRoleMapping.descriptor]
+        public static let all: [MethodDescriptor] = [inviteUsers.descriptor, getTeamData.descriptor, removeUser.descriptor, removeInvitation.descriptor, resetUserPassword.descriptor, makeAdmin.descriptor, updateUserScopeRoleMapping.descriptor, acceptInvitation.descriptor]
     }
 }

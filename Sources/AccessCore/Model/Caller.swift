@@ -10,7 +10,11 @@ public struct Caller: Sendable, Hashable {
     public let email: String
     public let accountID: Int32
     public let organizationID: String
-    public let scope: Scope
+    /// The scope whose role applies; nil for a context that is no scope (MCP, GEN_AI), where the caller has
+    /// NO_ACCESS.
+    public let scope: Scope?
+    /// The `x-context-source` the call named (upper-case), scope or not.
+    public let contextSource: String
     /// The role assigned in `scope`: a built-in name or a custom role's name.
     public let roleName: String
     /// The built-in role whose rights apply (a custom role's base role).
@@ -20,9 +24,10 @@ public struct Caller: Sendable, Hashable {
     public let collectionIDs: Set<Int32>?
 
     public init(
-        userID: Int32, email: String, accountID: Int32, organizationID: String, scope: Scope, roleName: String,
-        baseRole: BuiltinRole, credential: Credential, collectionIDs: Set<Int32>? = nil
+        userID: Int32, email: String, accountID: Int32, organizationID: String, scope: Scope?, roleName: String,
+        baseRole: BuiltinRole, credential: Credential, collectionIDs: Set<Int32>? = nil, contextSource: String? = nil
     ) {
+        self.contextSource = contextSource ?? scope?.rawValue ?? Scope.api.rawValue
         self.collectionIDs = collectionIDs
         self.userID = userID
         self.email = email
@@ -44,6 +49,15 @@ public struct Caller: Sendable, Hashable {
         }
     }
 
+    /// The caller's effective role in its scope.
+    public var role: EffectiveRole { EffectiveRole(name: roleName, base: baseRole, collections: collectionIDs) }
+
+    /// The scope a role write of this call goes to; PERMISSION_DENIED in a context that is no scope.
+    public func requireScope() throws -> Scope {
+        guard let scope else { throw RPCError(.permissionDenied, "\(contextSource) is not a scope roles can be set in") }
+        return scope
+    }
+
     /// True when the caller signed in with a session (not an API key).
     public var isSession: Bool {
         if case .session = credential { return true }
@@ -55,7 +69,7 @@ public struct Caller: Sendable, Hashable {
         guard baseRole.access(to: feature) >= level else {
             throw RPCError(
                 .permissionDenied,
-                "role \(roleName) in scope \(scope.rawValue) lacks \(level == .readWrite ? "write" : "read") access to \(feature.rawValue)")
+                "role \(roleName) in scope \(contextSource) lacks \(level == .readWrite ? "write" : "read") access to \(feature.rawValue)")
         }
     }
 }

@@ -54,4 +54,4 @@ public protocol JobQueue: Sendable {
 }
 
 /// Everything the service stores: identity, inventory and jobs.
-public typealias ServiceStore = AccessStore & InventoryStore & JobQueue
+public typealias ServiceStore = AccountStore & InventoryStore & JobQueue

@@ -4,16 +4,18 @@ import AccessRPC
 /// Resolves the caller of a call from its metadata, failing closed: missing, malformed, unknown, expired or
 /// revoked credentials are UNAUTHENTICATED; a role that cannot be resolved counts as NO_ACCESS.
 public struct Authenticator: Sendable {
-    let store: any AccessStore
+    let store: any AccountStore
     let clock: any WallClock
 
-    public init(store: any AccessStore, clock: any WallClock) {
+    public init(store: any AccountStore, clock: any WallClock) {
         self.store = store
         self.clock = clock
     }
 
-    public func caller(for context: CallContext) async throws -> Caller {
-        let scope = try Scope.fromContextSource(context.metadata("x-context-source"))
+    /// The caller, with the role of `scope` when given (account-wide operations), else of `x-context-source`.
+    public func caller(for context: CallContext, scope override: Scope? = nil) async throws -> Caller {
+        let source = try Scope.fromContextSource(context.metadata("x-context-source"))
+        let chosen = (name: override?.rawValue ?? source.name, scope: override ?? source.scope)
         let authorization = context.metadata("authorization")
         let apiKey = context.metadata("x-api-key")
         switch (authorization, apiKey) {
@@ -22,13 +24,13 @@ public struct Authenticator: Sendable {
         case (.some, .some):
             throw RPCError(.unauthenticated, "send either an authorization header or an x-api-key, not both")
         case (let authorization?, nil):
-            return try await sessionCaller(authorization, scope: scope)
+            return try await sessionCaller(authorization, context: chosen)
         case (nil, let key?):
-            return try await apiKeyCaller(key, scope: scope)
+            return try await apiKeyCaller(key, context: chosen)
         }
     }
 
-    private func sessionCaller(_ header: String, scope: Scope) async throws -> Caller {
+    private func sessionCaller(_ header: String, context: (name: String, scope: Scope?)) async throws -> Caller {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw RPCError(.unauthenticated, "the authorization header must be 'Bearer <session token>'")
@@ -38,7 +40,7 @@ public struct Authenticator: Sendable {
         guard token.utf8.count == 43, token.utf8.allSatisfy(Self.isBase64URL) else {
             throw RPCError(.unauthenticated, "invalid session token")
         }
-        guard let (session, principal) = try await store.sessionPrincipal(digest: Secrets.digest(token), scope: scope)
+        guard let (session, principal) = try await store.sessionPrincipal(digest: Secrets.digest(token), scope: context.scope ?? .api)
         else {
             throw RPCError(.unauthenticated, "invalid session token")
         }
@@ -46,35 +48,36 @@ public struct Authenticator: Sendable {
             throw RPCError(.unauthenticated, "the session has expired or was signed out; sign in again")
         }
         return try caller(
-            principal, userID: session.userID, accountID: session.accountID, scope: scope,
+            principal, userID: session.userID, accountID: session.accountID, context: context,
             credential: .session(id: session.id))
     }
 
-    private func apiKeyCaller(_ key: String, scope: Scope) async throws -> Caller {
+    private func apiKeyCaller(_ key: String, context: (name: String, scope: Scope?)) async throws -> Caller {
         guard ApiKeyFormat.isWellFormed(key) else { throw RPCError(.unauthenticated, "invalid API key") }
-        guard let (token, principal) = try await store.apiKeyPrincipal(digest: Secrets.digest(key), scope: scope) else {
+        guard let (token, principal) = try await store.apiKeyPrincipal(digest: Secrets.digest(key), scope: context.scope ?? .api) else {
             throw RPCError(.unauthenticated, "invalid API key")
         }
         let now = Int64(clock.now())
         // Last use is kept to the minute, so most calls need no write transaction.
         if now - token.lastUsedAt >= 60 { try await store.touchApiToken(id: token.id, now: now) }
         return try caller(
-            principal, userID: token.userID, accountID: token.accountID, scope: scope,
+            principal, userID: token.userID, accountID: token.accountID, context: context,
             credential: .apiKey(id: token.id, utility: token.utility))
     }
 
     /// The caller a credential stands for, from the records read with it (one round trip to the store).
     private func caller(
-        _ principal: PrincipalRecord?, userID: Int32, accountID: Int32, scope: Scope, credential: Caller.Credential
+        _ principal: PrincipalRecord?, userID: Int32, accountID: Int32, context: (name: String, scope: Scope?),
+        credential: Caller.Credential
     ) throws -> Caller {
         guard let principal else {
             throw RPCError(.unauthenticated, "the credential's user or account no longer exists")
         }
-        let membership = principal.membership
-        if case .apiKey = credential, membership == nil {
-            throw RPCError(.unauthenticated, "the API key's owner is no longer a member of its account")
+        // A credential whose user was removed from its account stands for nobody there (SPEC.md, Authority).
+        guard let membership = principal.membership else {
+            throw RPCError(.unauthenticated, "the credential's user is no longer a member of its account; sign in again")
         }
-        let roleName = membership?.roles[scope] ?? BuiltinRole.noAccess.rawValue
+        let roleName = context.scope.flatMap { membership.roles[$0] } ?? BuiltinRole.noAccess.rawValue
         let baseRole: BuiltinRole
         var collections: Set<Int32>?
         if let builtin = BuiltinRole(rawValue: roleName) {
@@ -87,8 +90,9 @@ public struct Authenticator: Sendable {
         }
         return Caller(
             userID: userID, email: principal.user.email, accountID: accountID,
-            organizationID: principal.account.organizationID, scope: scope,
-            roleName: roleName, baseRole: baseRole, credential: credential, collectionIDs: collections)
+            organizationID: principal.account.organizationID, scope: context.scope,
+            roleName: roleName, baseRole: baseRole, credential: credential, collectionIDs: collections,
+            contextSource: context.name)
     }
 
     private static func isBase64URL(_ byte: UInt8) -> Bool {

@@ -10,11 +10,15 @@ public struct OperationPolicy: Sendable {
     public var isInvite: Bool
     /// A traffic-ingest operation: BURP and CICD keys may call it although it writes.
     public var isIngest: Bool
+    /// Account-wide (audit log, account settings, new workspaces): judged by the caller's role in the API
+    /// scope, the account's owning scope, whatever `x-context-source` says (SPEC.md, Authority).
+    public var isAccountWide: Bool
 
     public init(
         _ feature: Feature, _ level: AccessLevel, sessionOnly: Bool = false, isInvite: Bool = false,
-        isIngest: Bool = false
+        isIngest: Bool = false, isAccountWide: Bool = false
     ) {
+        self.isAccountWide = isAccountWide
         self.feature = feature
         self.level = level
         self.sessionOnly = sessionOnly

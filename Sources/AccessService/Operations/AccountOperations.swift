@@ -4,9 +4,11 @@ import AccessRPC
 extension AccessService {
     func registerAccountOperations(into registry: inout MethodRegistry) throws {
         try registry.register(
-            Methods.AccountService.createNewAccount, policy: OperationPolicy(.adminActions, .readWrite), service: self
+            Methods.AccountService.createNewAccount,
+            policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
         ) { request, caller, context in
-            try await createNewAccount(request, caller, context)
+            try Authority.requireUnrestricted(caller.role, "CreateNewAccount")
+            return try await createNewAccount(request, caller, context)
         }
         try registry.register(
             Methods.AccountService.goToAccount, policy: OperationPolicy(.userActions, .readWrite, sessionOnly: true),
@@ -29,8 +31,16 @@ extension AccessService {
             try await updateUsernameAndOrganization(request, caller, context)
         }
         try registry.register(
-            Methods.AccountService.fetchAuditLogs, policy: OperationPolicy(.adminActions, .readWrite), service: self
+            Methods.AccountService.transferOrganizationOwnership, policy: OperationPolicy(.userActions, .readWrite),
+            service: self
+        ) { request, caller, context in
+            try await transferOrganizationOwnership(request, caller, context)
+        }
+        try registry.register(
+            Methods.AccountService.fetchAuditLogs,
+            policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
         ) { request, caller, _ in
+            try Authority.requireUnrestricted(caller.role, "FetchAuditLogs")
             guard request.beforeId >= 0 else { throw RPCError.invalidField("beforeId", "must not be negative") }
             guard (0...500).contains(request.limit) else { throw RPCError.invalidField("limit", "must be 0-500") }
             let rows = try await store.auditLog(
@@ -65,28 +75,27 @@ extension AccessService {
         return CreateNewAccountResponse(newAccountId: account.id, newAccountName: account.name)
     }
 
-    /// UpdateUsernameAndOrganization (4): renames the caller and, for an ADMIN, the organization; nothing is
-    /// saved unless every field is valid.
+    /// TransferOrganizationOwnership: the owner hands the organization to a member of one of its accounts.
+    func transferOrganizationOwnership(
+        _ request: TransferOrganizationOwnershipRequest, _ caller: Caller, _ context: CallContext
+    ) async throws -> TransferOrganizationOwnershipResponse {
+        let email = try Validate.email(request.email)
+        let owner = try await store.transferOwnership(
+            organizationID: caller.organizationID, actorID: caller.userID, email: email,
+            audit: audit(caller, context, "TransferOrganizationOwnership"))
+        return TransferOrganizationOwnershipResponse(ownerEmail: owner.email)
+    }
+
+    /// UpdateUsernameAndOrganization (4): renames the caller and, when `organization` is given and differs, the
+    /// organization (its owner only); nothing is saved unless every field is valid and allowed.
     func updateUsernameAndOrganization(
         _ request: UpdateUsernameAndOrganizationRequest, _ caller: Caller, _ context: CallContext
     ) async throws -> UpdateUsernameAndOrganizationResponse {
         let username = try Validate.username(request.username)
-        var organization: (id: String, name: String)?
-        if caller.baseRole == .admin {
-            guard let given = request.organization, !given.trimmed.isEmpty else {
-                throw RPCError.invalidField("organization", "is required for an ADMIN")
-            }
-            organization = (caller.organizationID, try Validate.organization(given))
-        }
-        try await store.rename(
-            userID: caller.userID, name: username, organization: organization,
+        let organization = try request.organization.map { try Validate.organization($0) }
+        let organizationName = try await store.rename(
+            userID: caller.userID, name: username, organizationID: caller.organizationID, organization: organization,
             audit: audit(caller, context, "UpdateUsernameAndOrganization", target: "user:\(caller.userID)"))
-        let organizationName: String
-        if let organization {
-            organizationName = organization.name
-        } else {
-            organizationName = try await store.organization(id: caller.organizationID)?.name ?? ""
-        }
         return UpdateUsernameAndOrganizationResponse(username: username, organization: organizationName)
     }
 }

@@ -12,16 +12,18 @@ extension AccessService {
             let role = try customRole(
                 name: request.roleName, base: request.baseRole, collections: request.apiCollectionIds,
                 isDefault: request.defaultInviteRole, features: request.allowedFeaturesForUser, caller: caller)
-            try await store.createCustomRole(role, audit: audit(caller, context, "CreateCustomRole", target: "role:\(role.name)"))
+            try await store.createCustomRole(
+                role, actorID: caller.userID, scope: try caller.requireScope(),
+                audit: audit(caller, context, "CreateCustomRole", target: "role:\(role.name)"))
             return CreateCustomRoleResponse(role: wire(role))
         }
         try registry.register(
             Methods.RoleService.updateCustomRole, policy: OperationPolicy(.adminActions, .readWrite), service: self
         ) { request, caller, context in
-            let role = try customRole(
-                name: request.roleName, base: request.baseRole, collections: request.apiCollectionIds,
-                isDefault: request.defaultInviteRole, features: request.allowedFeaturesForUser, caller: caller)
-            try await store.updateCustomRole(role, audit: audit(caller, context, "UpdateCustomRole", target: "role:\(role.name)"))
+            let patch = try customRolePatch(request, caller: caller)
+            let role = try await store.updateCustomRole(
+                patch, actorID: caller.userID, scope: try caller.requireScope(),
+                audit: audit(caller, context, "UpdateCustomRole", target: "role:\(patch.name)"))
             return UpdateCustomRoleResponse(role: wire(role))
         }
         try registry.register(
@@ -30,7 +32,8 @@ extension AccessService {
             let name = request.roleName.trimmed.uppercased()
             guard !name.isEmpty else { throw RPCError.invalidField("roleName", "is required") }
             try await store.deleteCustomRole(
-                accountID: caller.accountID, name: name, audit: audit(caller, context, "DeleteCustomRole", target: "role:\(name)"))
+                accountID: caller.accountID, name: name, actorID: caller.userID, scope: try caller.requireScope(),
+                audit: audit(caller, context, "DeleteCustomRole", target: "role:\(name)"))
             return DeleteCustomRoleResponse()
         }
         try registry.register(
@@ -41,9 +44,12 @@ extension AccessService {
         try registry.register(
             Methods.RoleService.getRoleHierarchy, policy: OperationPolicy(.userActions, .read), service: self
         ) { _, caller, _ in
-            let builtins = BuiltinRole.allCases.filter { caller.baseRole.hierarchy.contains($0) }.map(\.rawValue)
+            // What the caller may grant (SPEC.md, Authority: a collection-limited caller only narrower roles).
+            let builtins = BuiltinRole.allCases.filter {
+                Authority.mayGrant(caller.role, EffectiveRole(name: $0.rawValue, base: $0))
+            }.map(\.rawValue)
             let customs = try await store.customRoles(accountID: caller.accountID)
-                .filter { caller.baseRole.hierarchy.contains($0.baseRole) }.map(\.name)
+                .filter { Authority.mayGrant(caller.role, EffectiveRole($0)) }.map(\.name)
             return GetRoleHierarchyResponse(roleHierarchy: builtins + customs)
         }
     }
@@ -64,7 +70,6 @@ extension AccessService {
         guard let base = BuiltinRole(rawValue: rawBase.trimmed.uppercased()), base != .noAccess else {
             throw RPCError.invalidField("baseRole", "must be ADMIN, MEMBER, DEVELOPER, GUEST, THREAT_ENGINEER or THREAT_VIEWER")
         }
-        try requireInHierarchy(caller, base, "roles based on \(base.rawValue)")
         let normalizedFeatures = Array(Set(features.map { $0.trimmed.uppercased() })).sorted()
         if let unknown = normalizedFeatures.first(where: { !Self.grantableFeatures.contains($0) }) {
             throw RPCError.invalidField("allowedFeaturesForUser", "\(unknown) is not one of AI_AGENTS, THREAT_DETECTION")
@@ -73,6 +78,31 @@ extension AccessService {
         return CustomRoleRecord(
             accountID: caller.accountID, name: name, baseRole: base, apiCollectionIDs: Array(Set(collections)).sorted(),
             isDefaultInviteRole: isDefault, allowedFeatures: normalizedFeatures, lastModifiedAt: now)
+    }
+
+    /// UpdateCustomRole's fields as a patch (AIP-134): with an update mask exactly the fields it names, without
+    /// one the fields that are set. Each carried field is validated as CreateCustomRole validates it.
+    func customRolePatch(_ request: UpdateCustomRoleRequest, caller: Caller) throws -> CustomRolePatch {
+        let known = ["base_role", "api_collection_ids", "default_invite_role", "allowed_features_for_user", "role_name"]
+        let mask = Set(request.updateMask.map { $0.trimmed })
+        if let unknown = mask.first(where: { !known.contains($0) }) {
+            throw RPCError.invalidField("updateMask", "\(unknown) is not a field of UpdateCustomRoleRequest")
+        }
+        let carries = { (field: String, isSet: Bool) in mask.isEmpty ? isSet : mask.contains(field) }
+        // Validates the name, base and features exactly as a new role would be.
+        let full = try customRole(
+            name: request.roleName, base: request.baseRole.trimmed.isEmpty ? "MEMBER" : request.baseRole,
+            collections: request.apiCollectionIds, isDefault: request.defaultInviteRole ?? false,
+            features: request.allowedFeaturesForUser, caller: caller)
+        return CustomRolePatch(
+            accountID: caller.accountID, name: full.name,
+            baseRole: carries("base_role", !request.baseRole.trimmed.isEmpty) ? full.baseRole : nil,
+            apiCollectionIDs: carries("api_collection_ids", !request.apiCollectionIds.isEmpty) ? full.apiCollectionIDs : nil,
+            isDefaultInviteRole: carries("default_invite_role", request.defaultInviteRole != nil)
+                ? request.defaultInviteRole ?? false : nil,
+            allowedFeatures: carries("allowed_features_for_user", !request.allowedFeaturesForUser.isEmpty)
+                ? full.allowedFeatures : nil,
+            lastModifiedAt: now)
     }
 
     func wire(_ role: CustomRoleRecord) -> CustomRole {

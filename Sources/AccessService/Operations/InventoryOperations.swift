@@ -59,7 +59,7 @@ extension AccessService {
                 apiCollections: collections.map { wire($0, components: request.includeComponents ? components[$0.id] ?? [] : nil) })
         }
         try registry.register(
-            Methods.AccountService.updatePrivateCidrIps, policy: OperationPolicy(.adminActions, .readWrite), service: self
+            Methods.AccountService.updatePrivateCidrIps, policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
         ) { request, caller, context in
             let cidrs = try networks(request.privateCidrList, field: "privateCidrList", requirePrefix: true)
             try await store.updatePrivateCIDRs(
@@ -67,7 +67,7 @@ extension AccessService {
             return UpdatePrivateCidrIpsResponse(privateCidrList: cidrs)
         }
         try registry.register(
-            Methods.AccountService.updatePartnerIps, policy: OperationPolicy(.adminActions, .readWrite), service: self
+            Methods.AccountService.updatePartnerIps, policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
         ) { request, caller, context in
             let entries = try networks(request.partnerIpList, field: "partnerIpList", requirePrefix: false)
             try await store.updatePartnerIPs(
@@ -75,7 +75,7 @@ extension AccessService {
             return UpdatePartnerIpsResponse(partnerIpList: entries)
         }
         try registry.register(
-            Methods.AccountService.fetchAdminSettings, policy: OperationPolicy(.adminActions, .read), service: self
+            Methods.AccountService.fetchAdminSettings, policy: OperationPolicy(.adminActions, .read, isAccountWide: true), service: self
         ) { _, caller, _ in
             let settings = try await store.settings(accountID: caller.accountID)
             return FetchAdminSettingsResponse(

@@ -19,19 +19,13 @@ extension AccessService {
         -> ResetUserPasswordResponse
     {
         let email = try Validate.email(request.userEmail, field: "userEmail")
-        // Unknown e-mail and non-member answer alike.
-        guard let target = try await store.user(email: email),
-            try await store.membership(userID: target.id, accountID: caller.accountID) != nil
-        else { throw RPCError(.notFound, "no member of this account has that e-mail") }
-        guard target.id != caller.userID else {
-            throw RPCError(.failedPrecondition, "you cannot reset your own password here; use the login page")
-        }
         let token = Secrets.token()
         let lifetime = configuration.resetTokenLifetime.components.seconds
-        try await store.issuePasswordResetToken(
-            userID: target.id, issuedBy: caller.userID, digest: Secrets.digest(token), now: now,
-            expiresAt: now + lifetime, minimumInterval: lifetime,
-            audit: audit(caller, context, "ResetUserPassword", target: "user:\(target.id)"))
+        // Every rule (membership, self, identity-wide authority, the 2-hour interval) is decided in the store's
+        // transaction by ResetTokenRules.issue.
+        _ = try await store.issuePasswordResetToken(
+            accountID: caller.accountID, actorID: caller.userID, email: email, digest: Secrets.digest(token), now: now,
+            expiresAt: now + lifetime, minimumInterval: lifetime, audit: audit(caller, context, "ResetUserPassword"))
         return ResetUserPasswordResponse(
             passwordResetToken: token,
             passwordResetUrl: configuration.publicBaseURL.trimmingTrailingSlash + "/login?token=" + token)
@@ -41,12 +35,10 @@ extension AccessService {
     func resetPassword(_ request: ResetPasswordRequest, _ context: CallContext) async throws -> ResetPasswordResponse {
         let password = try Validate.password(request.newPassword, field: "newPassword")
         let token = request.token.trimmed
-        guard token.utf8.count == 43 else { throw RPCError(.permissionDenied, "the reset token is invalid, used or expired") }
-        let entry = audit(nil, context, "ResetPassword")
-        guard
-            try await store.consumePasswordResetToken(
-                digest: Secrets.digest(token), passwordHash: try await hasher.hash(password), now: now, audit: entry) != nil
-        else { throw RPCError(.permissionDenied, "the reset token is invalid, used or expired") }
+        guard token.utf8.count == 43 else { throw ResetTokenRules.unusable }
+        _ = try await store.consumePasswordResetToken(
+            digest: Secrets.digest(token), passwordHash: try await hasher.hash(password), now: now,
+            audit: audit(nil, context, "ResetPassword"))
         return ResetPasswordResponse(passwordReset: true)
     }
 }

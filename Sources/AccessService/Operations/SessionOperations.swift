@@ -117,7 +117,7 @@ extension AccessService {
         let organization = try await store.organization(id: caller.organizationID)
         return MeResponse(
             user: userInfo(user), accounts: accounts, activeAccountId: caller.accountID,
-            scopeRoleMapping: active?.scopeRoleMapping ?? [:], currentScope: caller.scope.rawValue,
+            scopeRoleMapping: active?.scopeRoleMapping ?? [:], currentScope: caller.contextSource,
             currentRole: caller.roleName,
             organization: organization.map { OrganizationInfo(id: $0.id, name: $0.name, adminEmail: $0.adminEmail) })
     }

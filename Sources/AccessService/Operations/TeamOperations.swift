@@ -11,13 +11,21 @@ extension AccessService {
             service: self
         ) { request, caller, context in
             let email = try Validate.email(request.inviteeEmail, field: "inviteeEmail")
-            let roles = try await roleMapping(
-                request.scopeRoleMapping, fallback: request.inviteeRole, caller: caller, field: "scopeRoleMapping")
+            let requested: InvitationRules.Requested
+            if request.scopeRoleMapping.isEmpty {
+                let role = request.inviteeRole.trimmed
+                requested = .everyScope(
+                    role.isEmpty ? nil : try roleRequests(["API": role], field: "inviteeRole").first.map {
+                        RoleRequest(scope: $0.scope, name: $0.name, field: "inviteeRole")
+                    })
+            } else {
+                requested = .mapping(try roleRequests(request.scopeRoleMapping, field: "scopeRoleMapping"))
+            }
             let code = Secrets.token()
             let invitation = try await store.createInvitation(
-                accountID: caller.accountID, email: email, inviterUserID: caller.userID, roles: roles,
+                accountID: caller.accountID, actorID: caller.userID, email: email, requested: requested,
                 codeDigest: Secrets.digest(code), now: now, expiresAt: now + Self.invitationLifetime,
-                audit: audit(caller, context, "InviteUsers"))
+                maxPending: configuration.maxPendingInvitations, audit: audit(caller, context, "InviteUsers"))
             return InviteUsersResponse(finalInviteCode: code, expiresAt: invitation.expiresAt)
         }
         try registry.register(
@@ -29,7 +37,7 @@ extension AccessService {
                 users: members.map { member in
                     TeamMember(
                         id: member.user.id, login: member.user.email, name: member.user.name,
-                        role: member.roles[caller.scope] ?? BuiltinRole.noAccess.rawValue,
+                        role: caller.scope.flatMap { member.roles[$0] } ?? BuiltinRole.noAccess.rawValue,
                         scopeRoleMapping: Self.wire(member.roles), lastLoginAt: member.lastLoginAt)
                 },
                 pendingInvitations: invitations.map { invitation in
@@ -42,68 +50,83 @@ extension AccessService {
         try registry.register(
             Methods.TeamService.removeUser, policy: OperationPolicy(.adminActions, .readWrite), service: self
         ) { request, caller, context in
-            let (user, _) = try await manageableMember(request.email, caller: caller, scopes: Scope.allCases)
-            try await store.removeMember(
-                accountID: caller.accountID, userID: user.id,
-                audit: audit(caller, context, "RemoveUser", target: "user:\(user.id)"))
+            let email = try Validate.email(request.email)
+            _ = try await store.removeMember(
+                accountID: caller.accountID, actorID: caller.userID, email: email, now: now,
+                audit: audit(caller, context, "RemoveUser"))
             return RemoveUserResponse()
         }
         try registry.register(
             Methods.TeamService.removeInvitation, policy: OperationPolicy(.inviteMembers, .readWrite, isInvite: true),
             service: self
         ) { request, caller, context in
-            let email = try Validate.email(request.email)
             // Only the active account is searched (Akto looks across all accounts).
-            guard let invitation = try await store.invitation(accountID: caller.accountID, email: email) else {
-                throw RPCError(.notFound, "no pending invitation for that e-mail in this account")
-            }
-            guard invitation.inviterUserID == caller.userID || caller.baseRole == .admin else {
-                throw RPCError(.permissionDenied, "only the inviter or an ADMIN can remove this invitation")
-            }
+            let email = try Validate.email(request.email)
             try await store.deleteInvitation(
-                id: invitation.id, audit: audit(caller, context, "RemoveInvitation", target: "invitation:\(email)"))
+                accountID: caller.accountID, actorID: caller.userID, email: email,
+                audit: audit(caller, context, "RemoveInvitation", target: "invitation:\(email)"))
             return RemoveInvitationResponse()
         }
         try registry.register(
             Methods.TeamService.makeAdmin, policy: OperationPolicy(.adminActions, .readWrite), service: self
         ) { request, caller, context in
-            let role = try await resolveRole(request.userRole, accountID: caller.accountID, field: "userRole")
-            let (user, _) = try await manageableMember(request.email, caller: caller, scopes: [caller.scope])
-            try requireInHierarchy(caller, role.base, role.name)
-            try await store.setMemberRoles(
-                accountID: caller.accountID, userID: user.id, roles: [caller.scope: role.name],
-                audit: audit(caller, context, "MakeAdmin", target: "user:\(user.id) \(caller.scope.rawValue)=\(role.name)"))
-            return MakeAdminResponse(email: user.email, userRole: role.name)
+            let scope = try caller.requireScope()
+            let name = request.userRole.trimmed
+            guard !name.isEmpty, name.count <= 64 else {
+                throw RPCError.invalidField("userRole", "must be a role name (1-64 characters)")
+            }
+            let email = try Validate.email(request.email)
+            let changed = try await store.setMemberRoles(
+                accountID: caller.accountID, actorID: caller.userID, email: email,
+                requests: [RoleRequest(scope: scope, name: name, field: "userRole")],
+                audit: audit(caller, context, "MakeAdmin", target: "\(scope.rawValue)=\(name.uppercased())"))
+            return MakeAdminResponse(email: changed.user.email, userRole: changed.roles[scope] ?? name.uppercased())
         }
         try registry.register(
             Methods.TeamService.updateUserScopeRoleMapping, policy: OperationPolicy(.adminActions, .readWrite),
             service: self
         ) { request, caller, context in
-            let (user, _) = try await manageableMember(request.email, caller: caller, scopes: Scope.allCases)
-            let mapping = try await roleMapping(
-                request.scopeRoleMapping, fallback: "", caller: caller, field: "scopeRoleMapping")
-            try await store.setMemberRoles(
-                accountID: caller.accountID, userID: user.id, roles: mapping,
-                audit: audit(caller, context, "UpdateUserScopeRoleMapping", target: "user:\(user.id)"))
-            return UpdateUserScopeRoleMappingResponse(scopeRoleMapping: Self.wire(mapping))
+            let email = try Validate.email(request.email)
+            let requests = try roleRequests(request.scopeRoleMapping, field: "scopeRoleMapping")
+            let changed = try await store.setMemberRoles(
+                accountID: caller.accountID, actorID: caller.userID, email: email, requests: requests,
+                audit: audit(caller, context, "UpdateUserScopeRoleMapping"))
+            return UpdateUserScopeRoleMappingResponse(scopeRoleMapping: Self.wire(changed.roles))
+        }
+        try registry.register(
+            Methods.TeamService.acceptInvitation,
+            policy: OperationPolicy(.userActions, .readWrite, sessionOnly: true, isInvite: true), service: self
+        ) { request, caller, context in
+            let code = request.inviteCode.trimmed
+            guard !code.isEmpty, code.utf8.count <= 128 else { throw RPCError.invalidField("inviteCode", "is required") }
+            let joined = try await store.acceptInvitation(
+                codeDigest: Secrets.digest(code), joiner: .existingUser(id: caller.userID, email: caller.email),
+                sessionDigest: nil, now: now, sessionExpiresAt: 0, audit: audit(caller, context, "AcceptInvitation"))
+            let membership = try await store.membership(userID: caller.userID, accountID: joined.accountID)
+            return AcceptInvitationResponse(
+                accountId: joined.accountID, scopeRoleMapping: Self.wire(membership?.roles ?? [:]))
         }
     }
 
-    /// Signup with an invite code: the invitee joins with the invitation's roles.
+    /// Signup with an invite code: a new user joins with the invitation's roles; an existing one joins with
+    /// their own password. A wrong password for an existing address answers exactly like a bad code, after the
+    /// same password-hashing work, so the flow reveals nothing about users of other accounts.
     func signupInvitee(_ request: SignupRequest, email: String, name: String, password: String, _ context: CallContext)
         async throws -> SignupResponse
     {
+        let joiner: Joiner
+        if let existing = try await store.user(email: email) {
+            guard await hasher.verify(password, against: existing.passwordHash) else { throw InvitationRules.badCode }
+            joiner = .existingUser(id: existing.id, email: existing.email)
+        } else {
+            joiner = .newUser(email: email, name: name, passwordHash: try await hasher.hash(password))
+        }
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds
         let joined = try await store.acceptInvitation(
-            codeDigest: Secrets.digest(request.inviteCode.trimmed), email: email, name: name,
-            passwordHash: try await hasher.hash(password), sessionDigest: Secrets.digest(token), now: now,
-            sessionExpiresAt: expiresAt, audit: audit(nil, context, "Signup", target: "user:\(email)"))
+            codeDigest: Secrets.digest(request.inviteCode.trimmed), joiner: joiner, sessionDigest: Secrets.digest(token),
+            now: now, sessionExpiresAt: expiresAt, audit: audit(nil, context, "Signup", target: "user:\(email)"))
         return SignupResponse(
             user: userInfo(joined.user), activeAccountId: joined.accountID, sessionToken: token, expiresAt: expiresAt)
-    }
-
-    static func wire(_ roles: [Scope: String]) -> [String: String] {
-        Dictionary(uniqueKeysWithValues: roles.map { ($0.key.rawValue, $0.value) })
     }
 }

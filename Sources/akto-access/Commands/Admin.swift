@@ -2,7 +2,7 @@ import AccessCore
 import AccessPostgres
 import AccessServer
 import AccessService
-import AccessStore
+import AccessSQLite
 import Foundation
 import ArgumentParser
 import Logging
@@ -88,7 +88,7 @@ struct Admin: AsyncParsableCommand {
             }
             var logger = Logger(label: "akto-access.admin")
             logger.logLevel = .warning
-            let source = try SQLiteAccessStore(configuration: SQLiteConfiguration(path: file))
+            let source = try SQLiteAccountStore(configuration: SQLiteConfiguration(path: file))
             let target = try await PostgresAccountStore(configuration: configuration, logger: logger)
             do {
                 let started = ContinuousClock.now

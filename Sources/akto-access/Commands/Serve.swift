@@ -3,7 +3,7 @@ import AccessGateway
 import AccessRPC
 import AccessServer
 import AccessService
-import AccessStore
+import AccessSQLite
 import ArgumentParser
 import Logging
 import Prometheus

@@ -3,7 +3,7 @@ import AccessCore
 import AccessPostgres
 import AccessService
 import Logging
-import AccessStore
+import AccessSQLite
 import ArgumentParser
 
 /// Options of the store and the operations, shared by `serve` and `admin bootstrap`.
@@ -28,6 +28,8 @@ struct ServiceOptions: ParsableArguments {
     var sessionLifetime: Int?
     @Option(help: "Live API tokens per user and account (env AKTO_ACCESS_MAX_API_TOKENS; default 50).")
     var maxApiTokens: Int?
+    @Option(help: "Pending invitations per account (env AKTO_ACCESS_MAX_PENDING_INVITATIONS; default 1000).")
+    var maxPendingInvitations: Int?
     @Option(help: "scrypt cost: N = 2^this (env AKTO_ACCESS_SCRYPT_LOG_ROUNDS; default 15, range 10-20).")
     var scryptLogRounds: Int?
     @Option(help: "Seconds a queued background job waits so that repeated requests fold into it, 0-3600 (env AKTO_ACCESS_JOB_COALESCE; default 0).")
@@ -87,7 +89,7 @@ struct ServiceOptions: ParsableArguments {
         return OpenedStore(store: store, close: { await store.shutdown() })
     }
 
-    private func openSQLite(dataDirectory: String) throws -> SQLiteAccessStore {
+    private func openSQLite(dataDirectory: String) throws -> SQLiteAccountStore {
         let mode = try Environment.resolve(sqliteSynchronous, "SQLITE_SYNCHRONOUS", default: "full")
         guard let synchronous = SQLiteConfiguration.Synchronous(rawValue: mode.uppercased()) else {
             throw ValidationError("--sqlite-synchronous must be full or normal, got \(mode)")
@@ -97,7 +99,7 @@ struct ServiceOptions: ParsableArguments {
         guard (1...4096).contains(batch) else {
             throw ValidationError("--sqlite-max-writes-per-commit must be 1-4096, got \(batch)")
         }
-        return try SQLiteAccessStore(
+        return try SQLiteAccountStore(
             configuration: SQLiteConfiguration(
                 path: dataDirectory + "/akto-access.sqlite", synchronous: synchronous, maxWritesPerCommit: batch))
     }
@@ -120,6 +122,8 @@ struct ServiceOptions: ParsableArguments {
         guard (60...31_536_000).contains(lifetime) else { throw ValidationError("--session-lifetime must be 60-31536000") }
         let tokens = try Environment.resolve(maxApiTokens, "MAX_API_TOKENS", default: 50)
         guard (1...10_000).contains(tokens) else { throw ValidationError("--max-api-tokens must be 1-10000") }
+        let pending = try Environment.resolve(maxPendingInvitations, "MAX_PENDING_INVITATIONS", default: 1000)
+        guard (1...100_000).contains(pending) else { throw ValidationError("--max-pending-invitations must be 1-100000") }
         let rounds = try Environment.resolve(scryptLogRounds, "SCRYPT_LOG_ROUNDS", default: 15)
         guard (10...20).contains(rounds) else { throw ValidationError("--scrypt-log-rounds must be 10-20") }
         let coalesce = try Environment.resolve(jobCoalesce, "JOB_COALESCE", default: 0)
@@ -127,7 +131,8 @@ struct ServiceOptions: ParsableArguments {
         return ServiceConfiguration(
             publicBaseURL: base, logoutURL: logout, redirectAllowList: Set(origins),
             sessionLifetime: .seconds(lifetime), maxApiTokensPerUser: tokens,
-            passwordHashing: ScryptParameters(logRounds: rounds), jobCoalesceSeconds: Int64(coalesce))
+            passwordHashing: ScryptParameters(logRounds: rounds), jobCoalesceSeconds: Int64(coalesce),
+            maxPendingInvitations: pending)
     }
 }
 

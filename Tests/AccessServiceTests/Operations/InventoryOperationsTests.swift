@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 @testable import AccessService
-@testable import AccessStore
+@testable import AccessSQLite
 
 @Suite struct InventoryOperationsTests {
     private func runner(_ h: Harness, maxAttempts: Int32 = 5, billing: (any BillingProvider)? = nil) -> JobRunner {

@@ -6,7 +6,7 @@ import GRDB
 import Testing
 
 @testable import AccessService
-@testable import AccessStore
+@testable import AccessSQLite
 
 @Suite struct NotificationOperationsTests {
     let p256dh = Base64.encode(Array(P256.KeyAgreement.PrivateKey().publicKey.x963Representation), url: true)

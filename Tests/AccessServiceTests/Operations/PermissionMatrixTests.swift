@@ -6,7 +6,7 @@ import GRDB
 import Testing
 
 @testable import AccessService
-@testable import AccessStore
+@testable import AccessSQLite
 
 /// Every operation of the identity and team issues, called by every kind of caller through the real
 /// dispatcher. The expected outcome comes from SPEC.md's feature table, written out again here on purpose:

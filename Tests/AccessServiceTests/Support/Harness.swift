@@ -11,7 +11,7 @@ import Synchronization
 
 @testable import AccessPostgres
 @testable import AccessService
-@testable import AccessStore
+@testable import AccessSQLite
 
 /// A wall clock tests move by hand.
 final class TestClock: WallClock {
@@ -36,13 +36,13 @@ struct Harness {
     let directory: String
     /// The service's store, whatever the backend.
     let services: any ServiceStore
-    private let sqlite: SQLiteAccessStore?
+    private let sqlite: SQLiteAccountStore?
     private let postgres: PostgresAccountStore?
     let clock: TestClock
     let dispatcher: Dispatcher
 
     /// The SQLite store, for tests that look at its tables directly (SQLite-only tests).
-    var store: SQLiteAccessStore {
+    var store: SQLiteAccountStore {
         guard let sqlite else { preconditionFailure("this test reads SQLite tables; run it on the SQLite backend") }
         return sqlite
     }
@@ -50,7 +50,7 @@ struct Harness {
     init(configure: (inout ServiceConfiguration) -> Void = { _ in }) throws {
         let directory = NSTemporaryDirectory() + "akto-service-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try SQLiteAccessStore(configuration: SQLiteConfiguration(path: directory + "/test.sqlite"))
+        let store = try SQLiteAccountStore(configuration: SQLiteConfiguration(path: directory + "/test.sqlite"))
         try self.init(directory: directory, sqlite: store, postgres: nil, configure: configure)
     }
 
@@ -69,7 +69,7 @@ struct Harness {
     }
 
     private init(
-        directory: String, sqlite: SQLiteAccessStore?, postgres: PostgresAccountStore?,
+        directory: String, sqlite: SQLiteAccountStore?, postgres: PostgresAccountStore?,
         configure: (inout ServiceConfiguration) -> Void
     ) throws {
         self.directory = directory
@@ -132,7 +132,7 @@ struct Harness {
                 try db.execute(
                     sql: "INSERT INTO users (email, name, password_hash, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [email, "Member", hash, now])
-                try SQLiteAccessStore.insertMember(
+                try SQLiteAccountStore.insertMember(
                     db, userID: Int32(db.lastInsertedRowID), accountID: accountID, role: role, now: now)
             }
         }
@@ -156,7 +156,7 @@ struct Harness {
                 try db.execute(
                     sql: "INSERT INTO organizations (id, name, admin_email, created_at) VALUES ('org-b', 'Org B', ?, ?)",
                     arguments: [email, now])
-                return try SQLiteAccessStore.insertAccount(db, organizationID: "org-b", name: "B", now: now).id
+                return try SQLiteAccountStore.insertAccount(db, organizationID: "org-b", name: "B", now: now).id
             }
         }
         return (try await addMember(email: email, role: "ADMIN", accountID: accountID), accountID)

@@ -277,6 +277,96 @@ void   akto__access__v1__update_username_and_organization_response__free_unpacke
   assert(message->base.descriptor == &akto__access__v1__update_username_and_organization_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   akto__access__v1__transfer_organization_ownership_request__init
+                     (Akto__Access__V1__TransferOrganizationOwnershipRequest         *message)
+{
+  static const Akto__Access__V1__TransferOrganizationOwnershipRequest init_value = AKTO__ACCESS__V1__TRANSFER_ORGANIZATION_OWNERSHIP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__transfer_organization_ownership_request__get_packed_size
+                     (const Akto__Access__V1__TransferOrganizationOwnershipRequest *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__transfer_organization_ownership_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__transfer_organization_ownership_request__pack
+                     (const Akto__Access__V1__TransferOrganizationOwnershipRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__transfer_organization_ownership_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__transfer_organization_ownership_request__pack_to_buffer
+                     (const Akto__Access__V1__TransferOrganizationOwnershipRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__transfer_organization_ownership_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__TransferOrganizationOwnershipRequest *
+       akto__access__v1__transfer_organization_ownership_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__TransferOrganizationOwnershipRequest *)
+     protobuf_c_message_unpack (&akto__access__v1__transfer_organization_ownership_request__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__transfer_organization_ownership_request__free_unpacked
+                     (Akto__Access__V1__TransferOrganizationOwnershipRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__transfer_organization_ownership_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__transfer_organization_ownership_response__init
+                     (Akto__Access__V1__TransferOrganizationOwnershipResponse         *message)
+{
+  static const Akto__Access__V1__TransferOrganizationOwnershipResponse init_value = AKTO__ACCESS__V1__TRANSFER_ORGANIZATION_OWNERSHIP_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__transfer_organization_ownership_response__get_packed_size
+                     (const Akto__Access__V1__TransferOrganizationOwnershipResponse *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__transfer_organization_ownership_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__transfer_organization_ownership_response__pack
+                     (const Akto__Access__V1__TransferOrganizationOwnershipResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__transfer_organization_ownership_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__transfer_organization_ownership_response__pack_to_buffer
+                     (const Akto__Access__V1__TransferOrganizationOwnershipResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__transfer_organization_ownership_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__TransferOrganizationOwnershipResponse *
+       akto__access__v1__transfer_organization_ownership_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__TransferOrganizationOwnershipResponse *)
+     protobuf_c_message_unpack (&akto__access__v1__transfer_organization_ownership_response__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__transfer_organization_ownership_response__free_unpacked
+                     (Akto__Access__V1__TransferOrganizationOwnershipResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__transfer_organization_ownership_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   akto__access__v1__account_settings__init
                      (Akto__Access__V1__AccountSettings         *message)
 {
@@ -994,6 +1084,82 @@ const ProtobufCMessageDescriptor akto__access__v1__update_username_and_organizat
   (ProtobufCMessageInit) akto__access__v1__update_username_and_organization_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor akto__access__v1__transfer_organization_ownership_request__field_descriptors[1] =
+{
+  {
+    "email",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__TransferOrganizationOwnershipRequest, email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__transfer_organization_ownership_request__field_indices_by_name[] = {
+  0,   /* field[0] = email */
+};
+static const ProtobufCIntRange akto__access__v1__transfer_organization_ownership_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__transfer_organization_ownership_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.TransferOrganizationOwnershipRequest",
+  "TransferOrganizationOwnershipRequest",
+  "Akto__Access__V1__TransferOrganizationOwnershipRequest",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__TransferOrganizationOwnershipRequest),
+  1,
+  akto__access__v1__transfer_organization_ownership_request__field_descriptors,
+  akto__access__v1__transfer_organization_ownership_request__field_indices_by_name,
+  1,  akto__access__v1__transfer_organization_ownership_request__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__transfer_organization_ownership_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__transfer_organization_ownership_response__field_descriptors[1] =
+{
+  {
+    "owner_email",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__TransferOrganizationOwnershipResponse, owner_email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__transfer_organization_ownership_response__field_indices_by_name[] = {
+  0,   /* field[0] = owner_email */
+};
+static const ProtobufCIntRange akto__access__v1__transfer_organization_ownership_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__transfer_organization_ownership_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.TransferOrganizationOwnershipResponse",
+  "TransferOrganizationOwnershipResponse",
+  "Akto__Access__V1__TransferOrganizationOwnershipResponse",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__TransferOrganizationOwnershipResponse),
+  1,
+  akto__access__v1__transfer_organization_ownership_response__field_descriptors,
+  akto__access__v1__transfer_organization_ownership_response__field_indices_by_name,
+  1,  akto__access__v1__transfer_organization_ownership_response__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__transfer_organization_ownership_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor akto__access__v1__account_settings__field_descriptors[3] =
 {
   {
@@ -1510,7 +1676,7 @@ const ProtobufCMessageDescriptor akto__access__v1__fetch_audit_logs_response__de
   (ProtobufCMessageInit) akto__access__v1__fetch_audit_logs_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor akto__access__v1__account_service__method_descriptors[7] =
+static const ProtobufCMethodDescriptor akto__access__v1__account_service__method_descriptors[8] =
 {
   { "CreateNewAccount", &akto__access__v1__create_new_account_request__descriptor, &akto__access__v1__create_new_account_response__descriptor },
   { "GoToAccount", &akto__access__v1__go_to_account_request__descriptor, &akto__access__v1__go_to_account_response__descriptor },
@@ -1519,12 +1685,14 @@ static const ProtobufCMethodDescriptor akto__access__v1__account_service__method
   { "UpdatePartnerIps", &akto__access__v1__update_partner_ips_request__descriptor, &akto__access__v1__update_partner_ips_response__descriptor },
   { "FetchAdminSettings", &akto__access__v1__fetch_admin_settings_request__descriptor, &akto__access__v1__fetch_admin_settings_response__descriptor },
   { "FetchAuditLogs", &akto__access__v1__fetch_audit_logs_request__descriptor, &akto__access__v1__fetch_audit_logs_response__descriptor },
+  { "TransferOrganizationOwnership", &akto__access__v1__transfer_organization_ownership_request__descriptor, &akto__access__v1__transfer_organization_ownership_response__descriptor },
 };
 const unsigned akto__access__v1__account_service__method_indices_by_name[] = {
   0,        /* CreateNewAccount */
   5,        /* FetchAdminSettings */
   6,        /* FetchAuditLogs */
   1,        /* GoToAccount */
+  7,        /* TransferOrganizationOwnership */
   4,        /* UpdatePartnerIps */
   3,        /* UpdatePrivateCidrIps */
   2         /* UpdateUsernameAndOrganization */
@@ -1536,7 +1704,7 @@ const ProtobufCServiceDescriptor akto__access__v1__account_service__descriptor =
   "AccountService",
   "Akto__Access__V1__AccountService",
   "akto.access.v1",
-  7,
+  8,
   akto__access__v1__account_service__method_descriptors,
   akto__access__v1__account_service__method_indices_by_name
 };
@@ -1595,6 +1763,14 @@ void akto__access__v1__account_service__fetch_audit_logs(ProtobufCService *servi
 {
   assert(service->descriptor == &akto__access__v1__account_service__descriptor);
   service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void akto__access__v1__account_service__transfer_organization_ownership(ProtobufCService *service,
+                                                                        const Akto__Access__V1__TransferOrganizationOwnershipRequest *input,
+                                                                        Akto__Access__V1__TransferOrganizationOwnershipResponse_Closure closure,
+                                                                        void *closure_data)
+{
+  assert(service->descriptor == &akto__access__v1__account_service__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void akto__access__v1__account_service__init (Akto__Access__V1__AccountService_Service *service,
                                               Akto__Access__V1__AccountService_ServiceDestroy destroy)

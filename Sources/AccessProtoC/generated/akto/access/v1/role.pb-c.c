@@ -733,7 +733,7 @@ const ProtobufCMessageDescriptor akto__access__v1__create_custom_role_response__
   (ProtobufCMessageInit) akto__access__v1__create_custom_role_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__update_custom_role_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor akto__access__v1__update_custom_role_request__field_descriptors[6] =
 {
   {
     "role_name",
@@ -776,11 +776,11 @@ static const ProtobufCFieldDescriptor akto__access__v1__update_custom_role_reque
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_BOOL,
-    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__UpdateCustomRoleRequest, _default_invite_role_case),
     offsetof(Akto__Access__V1__UpdateCustomRoleRequest, default_invite_role),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -795,6 +795,18 @@ static const ProtobufCFieldDescriptor akto__access__v1__update_custom_role_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "update_mask",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Akto__Access__V1__UpdateCustomRoleRequest, n_update_mask),
+    offsetof(Akto__Access__V1__UpdateCustomRoleRequest, update_mask),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__update_custom_role_request__field_indices_by_name[] = {
   4,   /* field[4] = allowed_features_for_user */
@@ -802,11 +814,12 @@ static const unsigned akto__access__v1__update_custom_role_request__field_indice
   1,   /* field[1] = base_role */
   3,   /* field[3] = default_invite_role */
   0,   /* field[0] = role_name */
+  5,   /* field[5] = update_mask */
 };
 static const ProtobufCIntRange akto__access__v1__update_custom_role_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__update_custom_role_request__descriptor =
 {
@@ -816,7 +829,7 @@ const ProtobufCMessageDescriptor akto__access__v1__update_custom_role_request__d
   "Akto__Access__V1__UpdateCustomRoleRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__UpdateCustomRoleRequest),
-  5,
+  6,
   akto__access__v1__update_custom_role_request__field_descriptors,
   akto__access__v1__update_custom_role_request__field_indices_by_name,
   1,  akto__access__v1__update_custom_role_request__number_ranges,

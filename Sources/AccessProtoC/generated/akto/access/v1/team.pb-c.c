@@ -757,6 +757,102 @@ void   akto__access__v1__update_user_scope_role_mapping_response__free_unpacked
   assert(message->base.descriptor == &akto__access__v1__update_user_scope_role_mapping_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   akto__access__v1__accept_invitation_request__init
+                     (Akto__Access__V1__AcceptInvitationRequest         *message)
+{
+  static const Akto__Access__V1__AcceptInvitationRequest init_value = AKTO__ACCESS__V1__ACCEPT_INVITATION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__accept_invitation_request__get_packed_size
+                     (const Akto__Access__V1__AcceptInvitationRequest *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__accept_invitation_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__accept_invitation_request__pack
+                     (const Akto__Access__V1__AcceptInvitationRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__accept_invitation_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__accept_invitation_request__pack_to_buffer
+                     (const Akto__Access__V1__AcceptInvitationRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__accept_invitation_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__AcceptInvitationRequest *
+       akto__access__v1__accept_invitation_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__AcceptInvitationRequest *)
+     protobuf_c_message_unpack (&akto__access__v1__accept_invitation_request__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__accept_invitation_request__free_unpacked
+                     (Akto__Access__V1__AcceptInvitationRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__accept_invitation_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__accept_invitation_response__scope_role_mapping_entry__init
+                     (Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry         *message)
+{
+  static const Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry init_value = AKTO__ACCESS__V1__ACCEPT_INVITATION_RESPONSE__SCOPE_ROLE_MAPPING_ENTRY__INIT;
+  *message = init_value;
+}
+void   akto__access__v1__accept_invitation_response__init
+                     (Akto__Access__V1__AcceptInvitationResponse         *message)
+{
+  static const Akto__Access__V1__AcceptInvitationResponse init_value = AKTO__ACCESS__V1__ACCEPT_INVITATION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__accept_invitation_response__get_packed_size
+                     (const Akto__Access__V1__AcceptInvitationResponse *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__accept_invitation_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__accept_invitation_response__pack
+                     (const Akto__Access__V1__AcceptInvitationResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__accept_invitation_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__accept_invitation_response__pack_to_buffer
+                     (const Akto__Access__V1__AcceptInvitationResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__accept_invitation_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__AcceptInvitationResponse *
+       akto__access__v1__accept_invitation_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__AcceptInvitationResponse *)
+     protobuf_c_message_unpack (&akto__access__v1__accept_invitation_response__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__accept_invitation_response__free_unpacked
+                     (Akto__Access__V1__AcceptInvitationResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__accept_invitation_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor akto__access__v1__invite_users_request__scope_role_mapping_entry__field_descriptors[2] =
 {
   {
@@ -1794,7 +1890,147 @@ const ProtobufCMessageDescriptor akto__access__v1__update_user_scope_role_mappin
   (ProtobufCMessageInit) akto__access__v1__update_user_scope_role_mapping_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor akto__access__v1__team_service__method_descriptors[7] =
+static const ProtobufCFieldDescriptor akto__access__v1__accept_invitation_request__field_descriptors[1] =
+{
+  {
+    "invite_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__AcceptInvitationRequest, invite_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__accept_invitation_request__field_indices_by_name[] = {
+  0,   /* field[0] = invite_code */
+};
+static const ProtobufCIntRange akto__access__v1__accept_invitation_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.AcceptInvitationRequest",
+  "AcceptInvitationRequest",
+  "Akto__Access__V1__AcceptInvitationRequest",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__AcceptInvitationRequest),
+  1,
+  akto__access__v1__accept_invitation_request__field_descriptors,
+  akto__access__v1__accept_invitation_request__field_indices_by_name,
+  1,  akto__access__v1__accept_invitation_request__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__accept_invitation_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__accept_invitation_response__scope_role_mapping_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__accept_invitation_response__scope_role_mapping_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange akto__access__v1__accept_invitation_response__scope_role_mapping_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_response__scope_role_mapping_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.AcceptInvitationResponse.ScopeRoleMappingEntry",
+  "ScopeRoleMappingEntry",
+  "Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry),
+  2,
+  akto__access__v1__accept_invitation_response__scope_role_mapping_entry__field_descriptors,
+  akto__access__v1__accept_invitation_response__scope_role_mapping_entry__field_indices_by_name,
+  1,  akto__access__v1__accept_invitation_response__scope_role_mapping_entry__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__accept_invitation_response__scope_role_mapping_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__accept_invitation_response__field_descriptors[2] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__AcceptInvitationResponse, account_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scope_role_mapping",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Akto__Access__V1__AcceptInvitationResponse, n_scope_role_mapping),
+    offsetof(Akto__Access__V1__AcceptInvitationResponse, scope_role_mapping),
+    &akto__access__v1__accept_invitation_response__scope_role_mapping_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__accept_invitation_response__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  1,   /* field[1] = scope_role_mapping */
+};
+static const ProtobufCIntRange akto__access__v1__accept_invitation_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.AcceptInvitationResponse",
+  "AcceptInvitationResponse",
+  "Akto__Access__V1__AcceptInvitationResponse",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__AcceptInvitationResponse),
+  2,
+  akto__access__v1__accept_invitation_response__field_descriptors,
+  akto__access__v1__accept_invitation_response__field_indices_by_name,
+  1,  akto__access__v1__accept_invitation_response__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__accept_invitation_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor akto__access__v1__team_service__method_descriptors[8] =
 {
   { "InviteUsers", &akto__access__v1__invite_users_request__descriptor, &akto__access__v1__invite_users_response__descriptor },
   { "GetTeamData", &akto__access__v1__get_team_data_request__descriptor, &akto__access__v1__get_team_data_response__descriptor },
@@ -1803,8 +2039,10 @@ static const ProtobufCMethodDescriptor akto__access__v1__team_service__method_de
   { "ResetUserPassword", &akto__access__v1__reset_user_password_request__descriptor, &akto__access__v1__reset_user_password_response__descriptor },
   { "MakeAdmin", &akto__access__v1__make_admin_request__descriptor, &akto__access__v1__make_admin_response__descriptor },
   { "UpdateUserScopeRoleMapping", &akto__access__v1__update_user_scope_role_mapping_request__descriptor, &akto__access__v1__update_user_scope_role_mapping_response__descriptor },
+  { "AcceptInvitation", &akto__access__v1__accept_invitation_request__descriptor, &akto__access__v1__accept_invitation_response__descriptor },
 };
 const unsigned akto__access__v1__team_service__method_indices_by_name[] = {
+  7,        /* AcceptInvitation */
   1,        /* GetTeamData */
   0,        /* InviteUsers */
   5,        /* MakeAdmin */
@@ -1820,7 +2058,7 @@ const ProtobufCServiceDescriptor akto__access__v1__team_service__descriptor =
   "TeamService",
   "Akto__Access__V1__TeamService",
   "akto.access.v1",
-  7,
+  8,
   akto__access__v1__team_service__method_descriptors,
   akto__access__v1__team_service__method_indices_by_name
 };
@@ -1879,6 +2117,14 @@ void akto__access__v1__team_service__update_user_scope_role_mapping(ProtobufCSer
 {
   assert(service->descriptor == &akto__access__v1__team_service__descriptor);
   service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void akto__access__v1__team_service__accept_invitation(ProtobufCService *service,
+                                                       const Akto__Access__V1__AcceptInvitationRequest *input,
+                                                       Akto__Access__V1__AcceptInvitationResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &akto__access__v1__team_service__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void akto__access__v1__team_service__init (Akto__Access__V1__TeamService_Service *service,
                                            Akto__Access__V1__TeamService_ServiceDestroy destroy)

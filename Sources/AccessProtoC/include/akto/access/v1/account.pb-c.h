@@ -21,6 +21,8 @@ typedef struct Akto__Access__V1__GoToAccountRequest Akto__Access__V1__GoToAccoun
 typedef struct Akto__Access__V1__GoToAccountResponse Akto__Access__V1__GoToAccountResponse;
 typedef struct Akto__Access__V1__UpdateUsernameAndOrganizationRequest Akto__Access__V1__UpdateUsernameAndOrganizationRequest;
 typedef struct Akto__Access__V1__UpdateUsernameAndOrganizationResponse Akto__Access__V1__UpdateUsernameAndOrganizationResponse;
+typedef struct Akto__Access__V1__TransferOrganizationOwnershipRequest Akto__Access__V1__TransferOrganizationOwnershipRequest;
+typedef struct Akto__Access__V1__TransferOrganizationOwnershipResponse Akto__Access__V1__TransferOrganizationOwnershipResponse;
 typedef struct Akto__Access__V1__AccountSettings Akto__Access__V1__AccountSettings;
 typedef struct Akto__Access__V1__UpdatePrivateCidrIpsRequest Akto__Access__V1__UpdatePrivateCidrIpsRequest;
 typedef struct Akto__Access__V1__UpdatePrivateCidrIpsResponse Akto__Access__V1__UpdatePrivateCidrIpsResponse;
@@ -108,6 +110,29 @@ struct  Akto__Access__V1__UpdateUsernameAndOrganizationResponse
 #define AKTO__ACCESS__V1__UPDATE_USERNAME_AND_ORGANIZATION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__update_username_and_organization_response__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * The organization's owner hands ownership to a member of one of its accounts (SPEC.md, Authority).
+ */
+struct  Akto__Access__V1__TransferOrganizationOwnershipRequest
+{
+  ProtobufCMessage base;
+  char *email;
+};
+#define AKTO__ACCESS__V1__TRANSFER_ORGANIZATION_OWNERSHIP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__transfer_organization_ownership_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Akto__Access__V1__TransferOrganizationOwnershipResponse
+{
+  ProtobufCMessage base;
+  char *owner_email;
+};
+#define AKTO__ACCESS__V1__TRANSFER_ORGANIZATION_OWNERSHIP_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__transfer_organization_ownership_response__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 struct  Akto__Access__V1__AccountSettings
@@ -348,6 +373,44 @@ Akto__Access__V1__UpdateUsernameAndOrganizationResponse *
 void   akto__access__v1__update_username_and_organization_response__free_unpacked
                      (Akto__Access__V1__UpdateUsernameAndOrganizationResponse *message,
                       ProtobufCAllocator *allocator);
+/* Akto__Access__V1__TransferOrganizationOwnershipRequest methods */
+void   akto__access__v1__transfer_organization_ownership_request__init
+                     (Akto__Access__V1__TransferOrganizationOwnershipRequest         *message);
+size_t akto__access__v1__transfer_organization_ownership_request__get_packed_size
+                     (const Akto__Access__V1__TransferOrganizationOwnershipRequest   *message);
+size_t akto__access__v1__transfer_organization_ownership_request__pack
+                     (const Akto__Access__V1__TransferOrganizationOwnershipRequest   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__transfer_organization_ownership_request__pack_to_buffer
+                     (const Akto__Access__V1__TransferOrganizationOwnershipRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__TransferOrganizationOwnershipRequest *
+       akto__access__v1__transfer_organization_ownership_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__transfer_organization_ownership_request__free_unpacked
+                     (Akto__Access__V1__TransferOrganizationOwnershipRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__TransferOrganizationOwnershipResponse methods */
+void   akto__access__v1__transfer_organization_ownership_response__init
+                     (Akto__Access__V1__TransferOrganizationOwnershipResponse         *message);
+size_t akto__access__v1__transfer_organization_ownership_response__get_packed_size
+                     (const Akto__Access__V1__TransferOrganizationOwnershipResponse   *message);
+size_t akto__access__v1__transfer_organization_ownership_response__pack
+                     (const Akto__Access__V1__TransferOrganizationOwnershipResponse   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__transfer_organization_ownership_response__pack_to_buffer
+                     (const Akto__Access__V1__TransferOrganizationOwnershipResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__TransferOrganizationOwnershipResponse *
+       akto__access__v1__transfer_organization_ownership_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__transfer_organization_ownership_response__free_unpacked
+                     (Akto__Access__V1__TransferOrganizationOwnershipResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Akto__Access__V1__AccountSettings methods */
 void   akto__access__v1__account_settings__init
                      (Akto__Access__V1__AccountSettings         *message);
@@ -558,6 +621,12 @@ typedef void (*Akto__Access__V1__UpdateUsernameAndOrganizationRequest_Closure)
 typedef void (*Akto__Access__V1__UpdateUsernameAndOrganizationResponse_Closure)
                  (const Akto__Access__V1__UpdateUsernameAndOrganizationResponse *message,
                   void *closure_data);
+typedef void (*Akto__Access__V1__TransferOrganizationOwnershipRequest_Closure)
+                 (const Akto__Access__V1__TransferOrganizationOwnershipRequest *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__TransferOrganizationOwnershipResponse_Closure)
+                 (const Akto__Access__V1__TransferOrganizationOwnershipResponse *message,
+                  void *closure_data);
 typedef void (*Akto__Access__V1__AccountSettings_Closure)
                  (const Akto__Access__V1__AccountSettings *message,
                   void *closure_data);
@@ -623,6 +692,10 @@ struct Akto__Access__V1__AccountService_Service
                            const Akto__Access__V1__FetchAuditLogsRequest *input,
                            Akto__Access__V1__FetchAuditLogsResponse_Closure closure,
                            void *closure_data);
+  void (*transfer_organization_ownership)(Akto__Access__V1__AccountService_Service *service,
+                                          const Akto__Access__V1__TransferOrganizationOwnershipRequest *input,
+                                          Akto__Access__V1__TransferOrganizationOwnershipResponse_Closure closure,
+                                          void *closure_data);
 };
 typedef void (*Akto__Access__V1__AccountService_ServiceDestroy)(Akto__Access__V1__AccountService_Service *);
 void akto__access__v1__account_service__init (Akto__Access__V1__AccountService_Service *service,
@@ -637,7 +710,8 @@ void akto__access__v1__account_service__init (Akto__Access__V1__AccountService_S
       function_prefix__ ## update_private_cidr_ips,\
       function_prefix__ ## update_partner_ips,\
       function_prefix__ ## fetch_admin_settings,\
-      function_prefix__ ## fetch_audit_logs  }
+      function_prefix__ ## fetch_audit_logs,\
+      function_prefix__ ## transfer_organization_ownership  }
 void akto__access__v1__account_service__create_new_account(ProtobufCService *service,
                                                            const Akto__Access__V1__CreateNewAccountRequest *input,
                                                            Akto__Access__V1__CreateNewAccountResponse_Closure closure,
@@ -666,6 +740,10 @@ void akto__access__v1__account_service__fetch_audit_logs(ProtobufCService *servi
                                                          const Akto__Access__V1__FetchAuditLogsRequest *input,
                                                          Akto__Access__V1__FetchAuditLogsResponse_Closure closure,
                                                          void *closure_data);
+void akto__access__v1__account_service__transfer_organization_ownership(ProtobufCService *service,
+                                                                        const Akto__Access__V1__TransferOrganizationOwnershipRequest *input,
+                                                                        Akto__Access__V1__TransferOrganizationOwnershipResponse_Closure closure,
+                                                                        void *closure_data);
 
 /* --- descriptors --- */
 
@@ -675,6 +753,8 @@ extern const ProtobufCMessageDescriptor akto__access__v1__go_to_account_request_
 extern const ProtobufCMessageDescriptor akto__access__v1__go_to_account_response__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__update_username_and_organization_request__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__update_username_and_organization_response__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__transfer_organization_ownership_request__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__transfer_organization_ownership_response__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__account_settings__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__update_private_cidr_ips_request__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__update_private_cidr_ips_response__descriptor;

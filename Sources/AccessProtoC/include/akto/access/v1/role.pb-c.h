@@ -79,6 +79,17 @@ struct  Akto__Access__V1__CreateCustomRoleResponse
     , NULL }
 
 
+typedef enum {
+  AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___DEFAULT_INVITE_ROLE__NOT_SET = 0,
+  AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___DEFAULT_INVITE_ROLE_DEFAULT_INVITE_ROLE = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___DEFAULT_INVITE_ROLE__CASE)
+} Akto__Access__V1__UpdateCustomRoleRequest__DefaultInviteRoleCase;
+
+/*
+ * Changes only the fields it carries (AIP-134): with `update_mask` (proto field names) exactly those; without
+ * one, the fields that are set (an empty list keeps the stored one). The gateway fills the mask from the JSON
+ * keys present, so `"apiCollectionIds": []` over HTTP clears the list.
+ */
 struct  Akto__Access__V1__UpdateCustomRoleRequest
 {
   ProtobufCMessage base;
@@ -86,13 +97,18 @@ struct  Akto__Access__V1__UpdateCustomRoleRequest
   char *base_role;
   size_t n_api_collection_ids;
   int32_t *api_collection_ids;
-  protobuf_c_boolean default_invite_role;
   size_t n_allowed_features_for_user;
   char **allowed_features_for_user;
+  size_t n_update_mask;
+  char **update_mask;
+  Akto__Access__V1__UpdateCustomRoleRequest__DefaultInviteRoleCase _default_invite_role_case;
+  union {
+    protobuf_c_boolean default_invite_role;
+  };
 };
 #define AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__update_custom_role_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___DEFAULT_INVITE_ROLE__NOT_SET, {0} }
 
 
 struct  Akto__Access__V1__UpdateCustomRoleResponse

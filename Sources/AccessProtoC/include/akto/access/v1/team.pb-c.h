@@ -36,6 +36,9 @@ typedef struct Akto__Access__V1__UpdateUserScopeRoleMappingRequest Akto__Access_
 typedef struct Akto__Access__V1__UpdateUserScopeRoleMappingRequest__ScopeRoleMappingEntry Akto__Access__V1__UpdateUserScopeRoleMappingRequest__ScopeRoleMappingEntry;
 typedef struct Akto__Access__V1__UpdateUserScopeRoleMappingResponse Akto__Access__V1__UpdateUserScopeRoleMappingResponse;
 typedef struct Akto__Access__V1__UpdateUserScopeRoleMappingResponse__ScopeRoleMappingEntry Akto__Access__V1__UpdateUserScopeRoleMappingResponse__ScopeRoleMappingEntry;
+typedef struct Akto__Access__V1__AcceptInvitationRequest Akto__Access__V1__AcceptInvitationRequest;
+typedef struct Akto__Access__V1__AcceptInvitationResponse Akto__Access__V1__AcceptInvitationResponse;
+typedef struct Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry;
 
 
 /* --- enums --- */
@@ -284,6 +287,42 @@ struct  Akto__Access__V1__UpdateUserScopeRoleMappingResponse
 #define AKTO__ACCESS__V1__UPDATE_USER_SCOPE_ROLE_MAPPING_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__update_user_scope_role_mapping_response__descriptor) \
     , 0,NULL }
+
+
+/*
+ * An existing, signed-in user joins the account of an invitation sent to their e-mail (SPEC.md, Authority).
+ */
+struct  Akto__Access__V1__AcceptInvitationRequest
+{
+  ProtobufCMessage base;
+  char *invite_code;
+};
+#define AKTO__ACCESS__V1__ACCEPT_INVITATION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__accept_invitation_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define AKTO__ACCESS__V1__ACCEPT_INVITATION_RESPONSE__SCOPE_ROLE_MAPPING_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__accept_invitation_response__scope_role_mapping_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Akto__Access__V1__AcceptInvitationResponse
+{
+  ProtobufCMessage base;
+  int32_t account_id;
+  size_t n_scope_role_mapping;
+  Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry **scope_role_mapping;
+};
+#define AKTO__ACCESS__V1__ACCEPT_INVITATION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__accept_invitation_response__descriptor) \
+    , 0, 0,NULL }
 
 
 /* Akto__Access__V1__InviteUsersRequest__ScopeRoleMappingEntry methods */
@@ -605,6 +644,47 @@ Akto__Access__V1__UpdateUserScopeRoleMappingResponse *
 void   akto__access__v1__update_user_scope_role_mapping_response__free_unpacked
                      (Akto__Access__V1__UpdateUserScopeRoleMappingResponse *message,
                       ProtobufCAllocator *allocator);
+/* Akto__Access__V1__AcceptInvitationRequest methods */
+void   akto__access__v1__accept_invitation_request__init
+                     (Akto__Access__V1__AcceptInvitationRequest         *message);
+size_t akto__access__v1__accept_invitation_request__get_packed_size
+                     (const Akto__Access__V1__AcceptInvitationRequest   *message);
+size_t akto__access__v1__accept_invitation_request__pack
+                     (const Akto__Access__V1__AcceptInvitationRequest   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__accept_invitation_request__pack_to_buffer
+                     (const Akto__Access__V1__AcceptInvitationRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__AcceptInvitationRequest *
+       akto__access__v1__accept_invitation_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__accept_invitation_request__free_unpacked
+                     (Akto__Access__V1__AcceptInvitationRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry methods */
+void   akto__access__v1__accept_invitation_response__scope_role_mapping_entry__init
+                     (Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry         *message);
+/* Akto__Access__V1__AcceptInvitationResponse methods */
+void   akto__access__v1__accept_invitation_response__init
+                     (Akto__Access__V1__AcceptInvitationResponse         *message);
+size_t akto__access__v1__accept_invitation_response__get_packed_size
+                     (const Akto__Access__V1__AcceptInvitationResponse   *message);
+size_t akto__access__v1__accept_invitation_response__pack
+                     (const Akto__Access__V1__AcceptInvitationResponse   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__accept_invitation_response__pack_to_buffer
+                     (const Akto__Access__V1__AcceptInvitationResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__AcceptInvitationResponse *
+       akto__access__v1__accept_invitation_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__accept_invitation_response__free_unpacked
+                     (Akto__Access__V1__AcceptInvitationResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Akto__Access__V1__InviteUsersRequest__ScopeRoleMappingEntry_Closure)
@@ -670,6 +750,15 @@ typedef void (*Akto__Access__V1__UpdateUserScopeRoleMappingResponse__ScopeRoleMa
 typedef void (*Akto__Access__V1__UpdateUserScopeRoleMappingResponse_Closure)
                  (const Akto__Access__V1__UpdateUserScopeRoleMappingResponse *message,
                   void *closure_data);
+typedef void (*Akto__Access__V1__AcceptInvitationRequest_Closure)
+                 (const Akto__Access__V1__AcceptInvitationRequest *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry_Closure)
+                 (const Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__AcceptInvitationResponse_Closure)
+                 (const Akto__Access__V1__AcceptInvitationResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -705,6 +794,10 @@ struct Akto__Access__V1__TeamService_Service
                                          const Akto__Access__V1__UpdateUserScopeRoleMappingRequest *input,
                                          Akto__Access__V1__UpdateUserScopeRoleMappingResponse_Closure closure,
                                          void *closure_data);
+  void (*accept_invitation)(Akto__Access__V1__TeamService_Service *service,
+                            const Akto__Access__V1__AcceptInvitationRequest *input,
+                            Akto__Access__V1__AcceptInvitationResponse_Closure closure,
+                            void *closure_data);
 };
 typedef void (*Akto__Access__V1__TeamService_ServiceDestroy)(Akto__Access__V1__TeamService_Service *);
 void akto__access__v1__team_service__init (Akto__Access__V1__TeamService_Service *service,
@@ -719,7 +812,8 @@ void akto__access__v1__team_service__init (Akto__Access__V1__TeamService_Service
       function_prefix__ ## remove_invitation,\
       function_prefix__ ## reset_user_password,\
       function_prefix__ ## make_admin,\
-      function_prefix__ ## update_user_scope_role_mapping  }
+      function_prefix__ ## update_user_scope_role_mapping,\
+      function_prefix__ ## accept_invitation  }
 void akto__access__v1__team_service__invite_users(ProtobufCService *service,
                                                   const Akto__Access__V1__InviteUsersRequest *input,
                                                   Akto__Access__V1__InviteUsersResponse_Closure closure,
@@ -748,6 +842,10 @@ void akto__access__v1__team_service__update_user_scope_role_mapping(ProtobufCSer
                                                                     const Akto__Access__V1__UpdateUserScopeRoleMappingRequest *input,
                                                                     Akto__Access__V1__UpdateUserScopeRoleMappingResponse_Closure closure,
                                                                     void *closure_data);
+void akto__access__v1__team_service__accept_invitation(ProtobufCService *service,
+                                                       const Akto__Access__V1__AcceptInvitationRequest *input,
+                                                       Akto__Access__V1__AcceptInvitationResponse_Closure closure,
+                                                       void *closure_data);
 
 /* --- descriptors --- */
 
@@ -772,6 +870,9 @@ extern const ProtobufCMessageDescriptor akto__access__v1__update_user_scope_role
 extern const ProtobufCMessageDescriptor akto__access__v1__update_user_scope_role_mapping_request__scope_role_mapping_entry__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__update_user_scope_role_mapping_response__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__update_user_scope_role_mapping_response__scope_role_mapping_entry__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_request__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_response__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_response__scope_role_mapping_entry__descriptor;
 extern const ProtobufCServiceDescriptor akto__access__v1__team_service__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -2,7 +2,7 @@ import AccessCore
 import Foundation
 import GRDB
 
-extension SQLiteAccessStore: JobQueue {
+extension SQLiteAccountStore: JobQueue {
     public func enqueue(kind: JobKind, accountID: Int32, now: Int64, runAfter: Int64, audit: AuditEntry) async throws
         -> (job: JobRecord, isNew: Bool)
     {

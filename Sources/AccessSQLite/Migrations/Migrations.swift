@@ -8,6 +8,9 @@ enum Migrations {
         migrator.registerMigration("2026-11-29-v1-whole-model") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("2026-12-02-v2-authority") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }
 
@@ -197,5 +200,17 @@ enum Migrations {
             peer TEXT NOT NULL
         );
         CREATE INDEX audit_log_by_account ON audit_log(account_id, id);
+        """
+
+    /// SPEC.md's Authority: the organization's owner (backfilled from the admin e-mail), the account a reset token
+    /// was issued in and its revocation (tokens issued before this have no account and cannot be used), and the
+    /// lookups removing a member needs.
+    static let v2 = """
+        ALTER TABLE organizations ADD COLUMN owner_user_id INTEGER;
+        UPDATE organizations SET owner_user_id = (SELECT u.id FROM users u WHERE u.email = organizations.admin_email);
+        ALTER TABLE password_reset_tokens ADD COLUMN account_id INTEGER;
+        ALTER TABLE password_reset_tokens ADD COLUMN revoked_at INTEGER;
+        CREATE INDEX password_reset_tokens_by_issuer ON password_reset_tokens(issued_by, account_id);
+        CREATE INDEX invitations_by_inviter ON invitations(inviter_user_id, account_id);
         """
 }

@@ -34,7 +34,7 @@ public struct SQLiteConfiguration: Sendable {
 /// The embedded default store: one SQLite file in WAL mode (GRDB `DatabasePool`), foreign keys on,
 /// `synchronous=FULL`, write transactions started IMMEDIATE. Concurrent writes share transactions (group
 /// commit, see `GroupCommitter`); a call returns only after the transaction holding its change has committed.
-public final class SQLiteAccessStore: AccessStore {
+public final class SQLiteAccountStore: AccountStore {
     let pool: DatabasePool
     private let committer: GroupCommitter
     /// A read-only connection of its own for `pointRead`: used only synchronously and never held across a
@@ -113,19 +113,18 @@ public final class SQLiteAccessStore: AccessStore {
         now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
     ) async throws -> (user: UserRecord, account: AccountRecord, session: SessionRecord?) {
         try await write { db in
-            guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users)")) == false else {
-                throw StoreRule.installHasUsers
-            }
-            let organizationID = UUID().uuidString.lowercased()
-            try db.cachedStatement(
-                sql: "INSERT INTO organizations (id, name, admin_email, created_at) VALUES (?, ?, ?, ?)"
-            ).execute(
-                arguments: [organizationID, organizationName, email, now])
+            try AccountRules.createFirstUser(
+                hasUsers: try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users)")) ?? true)
             try db.cachedStatement(
                 sql: "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)"
             ).execute(
                 arguments: [email, name, passwordHash, now, now])
             let userID = Int32(db.lastInsertedRowID)
+            let organizationID = UUID().uuidString.lowercased()
+            try db.cachedStatement(
+                sql: "INSERT INTO organizations (id, name, admin_email, owner_user_id, created_at) VALUES (?, ?, ?, ?, ?)"
+            ).execute(
+                arguments: [organizationID, organizationName, email, userID, now])
             let account = try Self.insertAccount(db, organizationID: organizationID, name: "My account", now: now)
             try Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
             let session = try sessionDigest.map { digest in
@@ -181,14 +180,14 @@ public final class SQLiteAccessStore: AccessStore {
                         ),
                         arguments: [userID])
             }
-            guard let chosen else { throw StoreRule.userHasNoAccount }
+            let account = try AccountRules.sessionAccount(chosen)
             let session = try Self.insertSession(
-                db, userID: userID, accountID: chosen, digest: digest, now: now, expiresAt: expiresAt)
+                db, userID: userID, accountID: account, digest: digest, now: now, expiresAt: expiresAt)
             try db.cachedStatement(sql: "UPDATE users SET last_login_at = ? WHERE id = ?").execute(arguments: [
                 now, userID,
             ])
             var entry = audit
-            entry.accountID = chosen
+            entry.accountID = account
             try Self.insertAudit(db, entry)
             return session
         }
@@ -232,7 +231,8 @@ public final class SQLiteAccessStore: AccessStore {
         try await read { db in
             try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM organizations WHERE id = ?"), arguments: [id])
                 .map { row in
-                    OrganizationRecord(id: row["id"], name: row["name"], adminEmail: row["admin_email"])
+                    OrganizationRecord(
+                        id: row["id"], name: row["name"], adminEmail: row["admin_email"], ownerUserID: row["owner_user_id"])
                 }
         }
     }
@@ -348,9 +348,7 @@ public final class SQLiteAccessStore: AccessStore {
                 try Int.fetchOne(
                     try db.cachedStatement(sql: "SELECT COUNT(*) FROM api_tokens WHERE account_id = ? AND user_id = ?"),
                     arguments: [accountID, userID]) ?? 0
-            guard live < maxLive else {
-                throw StoreRule.tooManyTokens(maxLive)
-            }
+            try AccountRules.createApiToken(live: live, max: maxLive)
             try db.cachedStatement(
                 sql: """
                     INSERT INTO api_tokens (account_id, user_id, utility, name, key_digest, created_at)
@@ -400,9 +398,7 @@ public final class SQLiteAccessStore: AccessStore {
                 try Int.fetchOne(
                     try db.cachedStatement(sql: "SELECT COUNT(*) FROM members WHERE user_id = ?"), arguments: [userID])
                 ?? 0
-            guard count < maxAccountsPerUser else {
-                throw StoreRule.tooManyAccounts(maxAccountsPerUser)
-            }
+            try AccountRules.createAccount(memberships: count, max: maxAccountsPerUser)
             let account = try Self.insertAccount(db, organizationID: organizationID, name: name, now: now)
             try Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
             if let sessionID {
@@ -434,69 +430,118 @@ public final class SQLiteAccessStore: AccessStore {
         }
     }
 
-    public func rename(userID: Int32, name: String, organization: (id: String, name: String)?, audit: AuditEntry)
-        async throws
+    public func rename(userID: Int32, name: String, organizationID: String, organization: String?, audit: AuditEntry)
+        async throws -> String
     {
-        let organizationID = organization?.id
-        let organizationName = organization?.name
         try await write { db in
+            let row = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT name, owner_user_id FROM organizations WHERE id = ?"),
+                arguments: [organizationID])
+            let current: String = row?["name"] ?? ""
+            let renames = try AccountRules.renameOrganization(
+                actor: userID, ownerUserID: row?["owner_user_id"], current: current, requested: organization)
             try db.cachedStatement(sql: "UPDATE users SET name = ? WHERE id = ?").execute(arguments: [name, userID])
-            if let organizationID, let organizationName {
+            if renames, let organization {
                 try db.cachedStatement(sql: "UPDATE organizations SET name = ? WHERE id = ?").execute(arguments: [
-                    organizationName, organizationID,
+                    organization, organizationID,
                 ])
             }
             try Self.insertAudit(db, audit)
+            return renames ? organization ?? current : current
+        }
+    }
+
+    public func transferOwnership(organizationID: String, actorID: Int32, email: String, audit: AuditEntry) async throws
+        -> UserRecord
+    {
+        try await write { db in
+            let owner = try Int32.fetchOne(
+                try db.cachedStatement(sql: "SELECT owner_user_id FROM organizations WHERE id = ?"),
+                arguments: [organizationID])
+            let newOwner = try Self.userID(db, email: email)
+            let isMember =
+                try Bool.fetchOne(
+                    try db.cachedStatement(
+                        sql: """
+                            SELECT EXISTS (SELECT 1 FROM members m JOIN accounts a ON a.id = m.account_id
+                                           WHERE m.user_id = ? AND a.organization_id = ?)
+                            """), arguments: [newOwner, organizationID]) ?? false
+            try AccountRules.transferOwnership(
+                actor: actorID, ownerUserID: owner, newOwner: newOwner, newOwnerIsMember: isMember)
+            guard let newOwner, let user = try Self.user(db, id: newOwner) else { throw MembershipRules.noSuchMember }
+            try db.cachedStatement(sql: "UPDATE organizations SET owner_user_id = ?, admin_email = ? WHERE id = ?")
+                .execute(arguments: [newOwner, user.email, organizationID])
+            var entry = audit
+            entry.target = "user:\(newOwner)"
+            try Self.insertAudit(db, entry)
+            return user
         }
     }
 
     public func issuePasswordResetToken(
-        userID: Int32, issuedBy: Int32, digest: [UInt8], now: Int64, expiresAt: Int64, minimumInterval: Int64,
-        audit: AuditEntry
-    ) async throws {
+        accountID: Int32, actorID: Int32, email: String, digest: [UInt8], now: Int64, expiresAt: Int64,
+        minimumInterval: Int64, audit: AuditEntry
+    ) async throws -> UserRecord {
         try await write { db in
-            if let last = try Int64.fetchOne(
-                try db.cachedStatement(sql: "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = ?"),
-                arguments: [userID]),
-                now - last < minimumInterval
-            {
-                throw StoreRule.resetTooSoon(elapsed: now - last, interval: minimumInterval)
+            let target = try Self.userID(db, email: email)
+            let users = [actorID] + (target.map { [$0] } ?? [])
+            guard let active = try Self.accountFacts(db, accountID: accountID, users: users) else {
+                throw AccountRules.accountNotFound(accountID)
             }
+            let accounts = try target.map { try Self.accountsFacts(db, of: $0, users: users) } ?? []
+            let last = try Int64.fetchOne(
+                try db.cachedStatement(sql: "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = ?"),
+                arguments: [target])
+            try ResetTokenRules.issue(
+                actor: actorID, target: target, activeAccount: active, accounts: accounts, lastIssuedAt: last, now: now,
+                interval: minimumInterval)
+            guard let target, let user = try Self.user(db, id: target) else { throw MembershipRules.noSuchMember }
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO password_reset_tokens (user_id, token_digest, issued_by, created_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO password_reset_tokens (user_id, token_digest, issued_by, account_id, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
                     """
             ).execute(
-                arguments: [userID, Data(digest), issuedBy, now, expiresAt])
-            try Self.insertAudit(db, audit)
+                arguments: [target, Data(digest), actorID, accountID, now, expiresAt])
+            var entry = audit
+            entry.target = "user:\(target)"
+            try Self.insertAudit(db, entry)
+            return user
         }
     }
 
     public func consumePasswordResetToken(digest: [UInt8], passwordHash: String, now: Int64, audit: AuditEntry)
-        async throws -> Int32?
+        async throws -> Int32
     {
         try await write { db in
+            let row = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM password_reset_tokens WHERE token_digest = ?"),
+                arguments: [Data(digest)])
+            let token = row.map { row in
+                ResetTokenRules.Token(
+                    userID: row["user_id"], issuedBy: row["issued_by"], accountID: row["account_id"],
+                    expiresAt: row["expires_at"], isUsed: row["used_at"] as Int64? != nil,
+                    isRevoked: row["revoked_at"] as Int64? != nil)
+            }
+            let accounts =
+                try token.map { try Self.accountsFacts(db, of: $0.userID, users: [$0.userID, $0.issuedBy]) } ?? []
+            try ResetTokenRules.consume(token, now: now, accounts: accounts)
+            guard let token else { throw ResetTokenRules.unusable }
+            // Single use: the conditional update is what two racing uses contend on.
             try db.cachedStatement(
-                sql: """
-                    UPDATE password_reset_tokens SET used_at = ?
-                    WHERE token_digest = ? AND used_at IS NULL AND expires_at > ?
-                    """
-            ).execute(
-                arguments: [now, Data(digest), now])
-            guard db.changesCount == 1,
-                let userID = try Int32.fetchOne(
-                    try db.cachedStatement(sql: "SELECT user_id FROM password_reset_tokens WHERE token_digest = ?"),
-                    arguments: [Data(digest)])
-            else { return nil }
+                sql: "UPDATE password_reset_tokens SET used_at = ? WHERE token_digest = ? AND used_at IS NULL"
+            ).execute(arguments: [now, Data(digest)])
+            guard db.changesCount == 1 else { throw ResetTokenRules.unusable }
+            let userID = token.userID
             try db.cachedStatement(sql: "UPDATE users SET password_hash = ? WHERE id = ?").execute(arguments: [
                 passwordHash, userID,
             ])
-            try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE user_id = ?").execute(arguments: [userID]
-            )
+            try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE user_id = ?").execute(arguments: [userID])
+            try db.cachedStatement(sql: "DELETE FROM api_tokens WHERE user_id = ?").execute(arguments: [userID])
             var entry = audit
             entry.actorUserID = userID
-            entry.target = "user:\(userID)"
+            entry.accountID = token.accountID
+            entry.target = "user:\(userID) sessions and API tokens revoked"
             try Self.insertAudit(db, entry)
             return userID
         }

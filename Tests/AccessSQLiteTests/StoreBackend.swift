@@ -1,6 +1,6 @@
 import AccessCore
 import AccessPostgres
-import AccessStore
+import AccessSQLite
 import AccessTestSupport
 import Foundation
 
@@ -16,7 +16,7 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
     static let sqlite = StoreBackend(name: "SQLite") {
         let directory = NSTemporaryDirectory() + "akto-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return try SQLiteAccessStore(configuration: SQLiteConfiguration(path: directory + "/contract.sqlite"))
+        return try SQLiteAccountStore(configuration: SQLiteConfiguration(path: directory + "/contract.sqlite"))
     }
 
     static let postgres = StoreBackend(name: "PostgreSQL") {

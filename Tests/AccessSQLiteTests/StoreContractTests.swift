@@ -1,7 +1,7 @@
 import AccessCore
 import Testing
 
-/// The behaviour every `AccessStore` must have, run against each backend in `StoreBackend.all`.
+/// The behaviour every `AccountStore` must have, run against each backend in `StoreBackend.all`.
 @Suite struct StoreContractTests {
     @Test(arguments: StoreBackend.all)
     func theFirstUserGetsOrganizationAccountAdminAndSession(backend: StoreBackend) async throws {

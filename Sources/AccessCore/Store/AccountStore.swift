@@ -1,8 +1,8 @@
 /// The storage the identity operations need. Every mutation is one transaction that also writes its audit
 /// row, so an acknowledged change and its audit entry are durable together. Rules that must hold under
 /// concurrency (caps, rate limits, single use) are checked inside that transaction, never read-then-write in
-/// the caller. Implemented by `SQLiteAccessStore`; a PostgreSQL store implements the same protocol.
-public protocol AccessStore: Sendable {
+/// the caller. Implemented by `SQLiteAccountStore`; a PostgreSQL store implements the same protocol.
+public protocol AccountStore: Sendable {
     /// True when no user exists yet (the first Signup creates the organization and account).
     func hasUsers() async throws -> Bool
 
@@ -51,7 +51,7 @@ public protocol AccessStore: Sendable {
     func apiToken(digest: [UInt8]) async throws -> ApiTokenRecord?
     /// Records a token's use; may be coarse (it is not audited).
     func touchApiToken(id: Int32, now: Int64) async throws
-    /// Creates a token; RESOURCE_EXHAUSTED when the user already has `maxLive` in the account (checked in the
+    /// Creates a token; FAILED_PRECONDITION when the user already has `maxLive` in the account (checked in the
     /// transaction).
     func createApiToken(
         accountID: Int32, userID: Int32, utility: TokenUtility, name: String, digest: [UInt8], now: Int64, maxLive: Int,
@@ -72,21 +72,28 @@ public protocol AccessStore: Sendable {
     /// Switches a session to `accountID` if its user is a member there; false otherwise (nothing changes).
     func switchSession(sessionID: Int64, accountID: Int32, audit: AuditEntry) async throws -> Bool
 
-    /// Renames the user and, when `organization` is given, the organization, in one transaction.
-    func rename(userID: Int32, name: String, organization: (id: String, name: String)?, audit: AuditEntry) async throws
+    /// Renames the user and, when `organization` is given and differs from the organization's name, the
+    /// organization (its owner only: `AccountRules.renameOrganization`), in one transaction. Returns the
+    /// organization's name afterwards.
+    func rename(userID: Int32, name: String, organizationID: String, organization: String?, audit: AuditEntry)
+        async throws -> String
 
-    /// Stores a password-reset token for `userID`; RESOURCE_EXHAUSTED (with the minutes left) when one was issued
-    /// less than `minimumInterval` seconds ago (checked in the transaction).
+    /// Hands the organization to the member (of one of its accounts) with this e-mail; the actor must own it.
+    func transferOwnership(organizationID: String, actorID: Int32, email: String, audit: AuditEntry) async throws
+        -> UserRecord
+
+    /// Stores a password-reset token, issued in `accountID` by `actorID`, for the member with this e-mail, after
+    /// `ResetTokenRules.issue` (identity-wide authority, the 2-hour rule) on facts read in the transaction.
     func issuePasswordResetToken(
-        userID: Int32, issuedBy: Int32, digest: [UInt8], now: Int64, expiresAt: Int64, minimumInterval: Int64,
-        audit: AuditEntry
-    ) async throws
+        accountID: Int32, actorID: Int32, email: String, digest: [UInt8], now: Int64, expiresAt: Int64,
+        minimumInterval: Int64, audit: AuditEntry
+    ) async throws -> UserRecord
 
-    /// Consumes a reset token in one conditional update (so concurrent uses cannot both succeed), sets the new
-    /// password and revokes the user's sessions. Returns the user id, nil when the token is unknown, used or
-    /// expired.
+    /// Consumes a reset token once (`ResetTokenRules.consume`: its issuer's current authority included), sets
+    /// the new password and revokes the user's sessions and API tokens. Returns the user id; PERMISSION_DENIED
+    /// for any unusable token.
     func consumePasswordResetToken(digest: [UInt8], passwordHash: String, now: Int64, audit: AuditEntry) async throws
-        -> Int32?
+        -> Int32
 
     /// Inserts or updates the user's web-push subscription for `endpoint`, keeping the `maxPerUser` newest.
     func saveSubscription(
@@ -96,43 +103,49 @@ public protocol AccessStore: Sendable {
 
     // MARK: Team and roles
 
-    /// Creates (or, for an e-mail already invited, replaces) the invitation of `email` to `accountID`.
-    /// ALREADY_EXISTS when the e-mail is already a member (checked in the transaction).
+    /// Creates (or, for an e-mail already invited, replaces) the invitation of `email` to `accountID` by
+    /// `actorID`, after `InvitationRules.create` on facts read in the transaction.
     func createInvitation(
-        accountID: Int32, email: String, inviterUserID: Int32, roles: [Scope: String], codeDigest: [UInt8], now: Int64,
-        expiresAt: Int64, audit: AuditEntry
+        accountID: Int32, actorID: Int32, email: String, requested: InvitationRules.Requested, codeDigest: [UInt8],
+        now: Int64, expiresAt: Int64, maxPending: Int, audit: AuditEntry
     ) async throws -> InvitationRecord
 
     func invitation(accountID: Int32, email: String) async throws -> InvitationRecord?
     func invitations(accountID: Int32) async throws -> [InvitationRecord]
-    func deleteInvitation(id: Int64, audit: AuditEntry) async throws
+    /// Deletes the pending invitation of `email` in `accountID` (`InvitationRules.remove`).
+    func deleteInvitation(accountID: Int32, actorID: Int32, email: String, audit: AuditEntry) async throws
 
-    /// Signs up an invitee: the invitation with this code digest must exist, be unexpired and be for `email`;
-    /// creates the user with the invitation's roles, deletes the invitation and opens a session, in one
-    /// transaction. PERMISSION_DENIED for a bad code, ALREADY_EXISTS when the e-mail has a user.
+    /// Uses an invitation: the one with this code digest must pass `InvitationRules.accept` (its inviter's
+    /// current authority included); creates the user (or takes the existing one), makes them a member with the
+    /// invitation's roles, deletes the invitation and opens a session when `sessionDigest` is given, in one
+    /// transaction. PERMISSION_DENIED for any unusable code.
     func acceptInvitation(
-        codeDigest: [UInt8], email: String, name: String, passwordHash: String, sessionDigest: [UInt8], now: Int64,
-        sessionExpiresAt: Int64, audit: AuditEntry
-    ) async throws -> (user: UserRecord, accountID: Int32, session: SessionRecord)
+        codeDigest: [UInt8], joiner: Joiner, sessionDigest: [UInt8]?, now: Int64, sessionExpiresAt: Int64,
+        audit: AuditEntry
+    ) async throws -> (user: UserRecord, accountID: Int32, session: SessionRecord?)
 
     func teamMembers(accountID: Int32) async throws -> [TeamMemberRecord]
 
-    /// Replaces a member's roles in the given scopes (others unchanged); `NO_ACCESS` is stored like any role.
-    /// FAILED_PRECONDITION when the account would be left without an ADMIN in the API scope (checked in the
-    /// transaction, so concurrent demotions cannot all pass).
-    func setMemberRoles(accountID: Int32, userID: Int32, roles: [Scope: String], audit: AuditEntry) async throws
+    /// Sets the requested roles of the member with this e-mail (other scopes unchanged; `NO_ACCESS` is stored
+    /// like any role) after `MembershipRules.changeRoles` on facts read in the transaction (so concurrent
+    /// demotions and role deletions cannot slip past it). Returns the member and the roles written.
+    func setMemberRoles(accountID: Int32, actorID: Int32, email: String, requests: [RoleRequest], audit: AuditEntry)
+        async throws -> (user: UserRecord, roles: [Scope: String])
 
-    /// Removes a member (and their API tokens in the account); FAILED_PRECONDITION for the last API-scope ADMIN.
-    func removeMember(accountID: Int32, userID: Int32, audit: AuditEntry) async throws
+    /// Removes the member with this e-mail after `MembershipRules.remove`, with their API tokens in the account,
+    /// the invitations they issued there, the reset tokens they issued there (revoked) and their sessions whose
+    /// active account it is.
+    func removeMember(accountID: Int32, actorID: Int32, email: String, now: Int64, audit: AuditEntry) async throws
+        -> UserRecord
 
     func customRoles(accountID: Int32) async throws -> [CustomRoleRecord]
-    /// ALREADY_EXISTS for a taken name; FAILED_PRECONDITION for a second default invite role; INVALID_ARGUMENT for
-    /// collection ids the account does not have (all checked in the transaction).
-    func createCustomRole(_ role: CustomRoleRecord, audit: AuditEntry) async throws
-    /// NOT_FOUND when absent; otherwise the same checks as create.
-    func updateCustomRole(_ role: CustomRoleRecord, audit: AuditEntry) async throws
-    /// NOT_FOUND when absent; FAILED_PRECONDITION while a member or pending invitation of the account uses it.
-    func deleteCustomRole(accountID: Int32, name: String, audit: AuditEntry) async throws
+    /// Creates a role after `CustomRoleRules.create` (the actor's role in `scope` read in the transaction).
+    func createCustomRole(_ role: CustomRoleRecord, actorID: Int32, scope: Scope, audit: AuditEntry) async throws
+    /// Applies the patch to the stored role after `CustomRoleRules.update`; returns the role as stored.
+    func updateCustomRole(_ patch: CustomRolePatch, actorID: Int32, scope: Scope, audit: AuditEntry) async throws
+        -> CustomRoleRecord
+    /// Deletes a role after `CustomRoleRules.delete` (in use by a member or pending invitation: refused).
+    func deleteCustomRole(accountID: Int32, name: String, actorID: Int32, scope: Scope, audit: AuditEntry) async throws
 
     /// The endpoints of the user's web-push subscriptions, newest first.
     func pushSubscriptionEndpoints(userID: Int32) async throws -> [String]
@@ -144,7 +157,7 @@ public protocol AccessStore: Sendable {
     func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
 }
 
-extension AccessStore {
+extension AccountStore {
     /// Composed from the single lookups; a backend overrides it with one round trip.
     public func principal(userID: Int32, accountID: Int32, scope: Scope) async throws -> PrincipalRecord? {
         guard let user = try await user(id: userID), let account = try await account(id: accountID) else { return nil }

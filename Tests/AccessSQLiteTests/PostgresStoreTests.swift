@@ -121,7 +121,7 @@ import PostgresNIO
 struct PostgresCopyTests {
     @Test func aSQLiteInstallCopiesIntoPostgresWithItsIdsAndKeepsWorking() async throws {
         let (sqlite, user, session) = try await seeded(.sqlite)
-        let source = try #require(sqlite as? SQLiteAccessStore)
+        let source = try #require(sqlite as? SQLiteAccountStore)
         let other = try await source.createAccount(
             userID: user.id, organizationID: try #require(try await source.account(id: 1_000_000)).organizationID,
             name: "B", maxAccountsPerUser: 10, sessionID: nil, now: 2, audit: entry("CreateNewAccount"))
@@ -180,7 +180,7 @@ struct PostgresCopyTests {
     }
 }
 
-@testable import AccessStore
+@testable import AccessSQLite
 
 @Suite(.enabled(if: PostgresTestCluster.url != nil, "needs AKTO_TEST_POSTGRES_URL"))
 struct PostgresCancellationTests {

@@ -2,7 +2,7 @@ import AccessCore
 import Foundation
 import GRDB
 
-extension SQLiteAccessStore: TableSource {
+extension SQLiteAccountStore: TableSource {
     /// A page of `table` in rowid order (every table here has one), for copying the store elsewhere.
     public func page(table: String, columns: [String], after cursor: Int64?, limit: Int) async throws
         -> (rows: [[CopiedValue]], cursor: Int64?)

@@ -4,7 +4,7 @@ import GRDB
 import Synchronization
 import Testing
 
-@testable import AccessStore
+@testable import AccessSQLite
 
 @Suite struct GroupCommitterTests {
     private func open(maxBatch: Int = 256) throws -> (DatabasePool, GroupCommitter) {

@@ -2,17 +2,17 @@ import AccessCore
 import Foundation
 import GRDB
 
-extension SQLiteAccessStore: InventoryStore {
+extension SQLiteAccountStore: InventoryStore {
     public func createCollection(
         accountID: Int32, name: String, hostName: String, contextSource: String, now: Int64, audit: AuditEntry
     ) async throws -> ApiCollectionRecord {
         try await write { db in
-            guard
-                try Bool.fetchOne(
+            try InventoryRules.createCollection(
+                name: name,
+                taken: try Bool.fetchOne(
                     try db.cachedStatement(
                         sql: "SELECT EXISTS (SELECT 1 FROM api_collections WHERE account_id = ? AND name = ?)"),
-                    arguments: [accountID, name]) == false
-            else { throw StoreRule.collectionExists(name) }
+                    arguments: [accountID, name]) ?? true)
             try db.cachedStatement(
                 sql: """
                     INSERT INTO api_collections (account_id, name, host_name, context_source, created_at)
@@ -75,9 +75,7 @@ extension SQLiteAccessStore: InventoryStore {
                 try Int32.fetchAll(
                     try db.cachedStatement(sql: "SELECT id FROM api_collections WHERE account_id = ?"),
                     arguments: [accountID]))
-            for (index, sample) in samples.enumerated() where !owned.contains(sample.collectionID) {
-                throw StoreRule.foreignCollection(at: index)
-            }
+            try InventoryRules.samples(collections: samples.map(\.collectionID), known: owned)
             var created = 0
             for sample in samples {
                 let componentID: Int64
@@ -119,12 +117,12 @@ extension SQLiteAccessStore: InventoryStore {
 
     public func settings(accountID: Int32) async throws -> AccountSettingsRecord {
         try await read { db in
-            guard
-                let row = try Row.fetchOne(
-                    try db.cachedStatement(
-                        sql: "SELECT private_cidr_list, partner_ip_list, timezone FROM accounts WHERE id = ?"),
-                    arguments: [accountID])
-            else { throw StoreRule.accountNotFound(accountID) }
+            let row = try Row.fetchOne(
+                try db.cachedStatement(
+                    sql: "SELECT private_cidr_list, partner_ip_list, timezone FROM accounts WHERE id = ?"),
+                arguments: [accountID])
+            try InventoryRules.requireAccount(accountID, exists: row != nil)
+            guard let row else { return AccountSettingsRecord(privateCIDRs: [], partnerIPs: [], timezone: "UTC") }
             return AccountSettingsRecord(
                 privateCIDRs: Self.decodeJSON([String].self, row["private_cidr_list"]) ?? [],
                 partnerIPs: Self.decodeJSON([String].self, row["partner_ip_list"]) ?? [], timezone: row["timezone"])

@@ -3,13 +3,13 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import AccessStore
+@testable import AccessSQLite
 
 @Suite struct SQLiteSettingsTests {
-    private func open(_ synchronous: SQLiteConfiguration.Synchronous = .full) throws -> SQLiteAccessStore {
+    private func open(_ synchronous: SQLiteConfiguration.Synchronous = .full) throws -> SQLiteAccountStore {
         let directory = NSTemporaryDirectory() + "akto-settings-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return try SQLiteAccessStore(
+        return try SQLiteAccountStore(
             configuration: SQLiteConfiguration(path: directory + "/s.sqlite", synchronous: synchronous))
     }
 
@@ -38,7 +38,7 @@ import Testing
 
     @Test func anUnopenableDatabaseIsUnavailable() throws {
         let error = try #require(throws: RPCError.self) {
-            try SQLiteAccessStore(configuration: SQLiteConfiguration(path: "/nonexistent-dir/x/s.sqlite"))
+            try SQLiteAccountStore(configuration: SQLiteConfiguration(path: "/nonexistent-dir/x/s.sqlite"))
         }
         #expect(error.code == .unavailable)
     }

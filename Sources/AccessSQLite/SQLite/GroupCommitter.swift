@@ -106,12 +106,12 @@ final class GroupCommitter: Sendable {
             }
         } catch {
             // BEGIN or COMMIT failed: nothing of this batch is durable.
-            let failure = SQLiteAccessStore.unavailable(error)
+            let failure = SQLiteAccountStore.unavailable(error)
             for item in batch { item.fail(failure) }
             return []
         }
         if let aborted {
-            batch[aborted.index].fail(SQLiteAccessStore.unavailable(aborted.error))
+            batch[aborted.index].fail(SQLiteAccountStore.unavailable(aborted.error))
             var rest = batch
             rest.remove(at: aborted.index)
             return rest
