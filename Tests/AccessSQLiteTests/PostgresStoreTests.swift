@@ -131,10 +131,11 @@ struct PostgresCopyTests {
         let role = CustomRoleRecord(
             accountID: 1_000_000, name: "ANALYST", baseRole: .member, apiCollectionIDs: [1], isDefaultInviteRole: true,
             allowedFeatures: ["AI_AGENTS"], lastModifiedAt: 4)
-        try await source.createCustomRole(role, audit: entry("CreateCustomRole"))
+        try await source.createCustomRole(role, actorID: user.id, scope: .api, audit: entry("CreateCustomRole"))
         _ = try await source.createInvitation(
-            accountID: 1_000_000, email: "c@example.com", inviterUserID: user.id, roles: [.api: "ANALYST"],
-            codeDigest: digest("invite"), now: 5, expiresAt: 9_999_999_999, audit: entry("InviteUsers"))
+            accountID: 1_000_000, actorID: user.id, email: "c@example.com",
+            requested: .mapping([RoleRequest(scope: .api, name: "ANALYST", field: "f")]), codeDigest: digest("invite"),
+            now: 5, expiresAt: 9_999_999_999, maxPending: 10, audit: entry("InviteUsers"))
         try await source.saveSubscription(
             userID: user.id, endpoint: "https://push.example.com/1", p256dh: [4, 5, 6], auth: [7, 8], expirationTime: nil,
             now: 6, maxPerUser: 10, audit: entry("SaveSubscription"))

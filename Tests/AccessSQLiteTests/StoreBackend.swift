@@ -59,3 +59,22 @@ func digest(_ text: String) -> [UInt8] {
         print(PostgresTestCluster.skipMessage)
     }
 }
+
+/// A member joined through an invitation from `inviter` with these roles (scopes left out: NO_ACCESS), with a
+/// session of digest `session`.
+@discardableResult
+func invitedMember(
+    _ store: any ServiceStore, inviter: Int32, email: String, roles: [Scope: String], session: String,
+    account: Int32 = 1_000_000
+) async throws -> UserRecord {
+    _ = try await store.createInvitation(
+        accountID: account, actorID: inviter, email: email,
+        requested: .mapping(roles.map { RoleRequest(scope: $0.key, name: $0.value, field: "f") }),
+        codeDigest: digest("code-" + email), now: 1_800_000_000, expiresAt: 1_900_000_000, maxPending: 100,
+        audit: entry("InviteUsers", actor: inviter, account: account))
+    return try await store.acceptInvitation(
+        codeDigest: digest("code-" + email), joiner: .newUser(email: email, name: "M", passwordHash: "scrypt$m"),
+        sessionDigest: digest(session), now: 1_800_000_001, sessionExpiresAt: 1_900_000_000,
+        audit: entry("Signup", actor: nil, account: nil)
+    ).user
+}

@@ -23,23 +23,23 @@ import Testing
         let role = CustomRoleRecord(
             accountID: 1_000_000, name: "AUDITOR", baseRole: .guest, apiCollectionIDs: [], isDefaultInviteRole: false,
             allowedFeatures: [], lastModifiedAt: 1)
-        try await store.createCustomRole(role, audit: entry("CreateCustomRole"))
-        try await store.setMemberRoles(
-            accountID: 1_000_000, userID: user.id, roles: [.dast: "AUDITOR"], audit: entry("UpdateUserScopeRoleMapping"))
-        let api = try #require(try await store.principal(userID: user.id, accountID: 1_000_000, scope: .api))
-        #expect(api.user.email == "a@example.com" && api.account.id == 1_000_000)
+        try await store.createCustomRole(role, actorID: user.id, scope: .api, audit: entry("CreateCustomRole"))
+        let member = try await invitedMember(
+            store, inviter: user.id, email: "b@example.com", roles: [.api: "ADMIN", .dast: "AUDITOR"], session: "s2")
+        let api = try #require(try await store.principal(userID: member.id, accountID: 1_000_000, scope: .api))
+        #expect(api.user.email == "b@example.com" && api.account.id == 1_000_000)
         #expect(api.membership?.roles[.api] == "ADMIN" && api.customRole == nil)
-        let dast = try #require(try await store.principal(userID: user.id, accountID: 1_000_000, scope: .dast))
+        let dast = try #require(try await store.principal(userID: member.id, accountID: 1_000_000, scope: .dast))
         #expect(dast.customRole == role)
         #expect(try await store.principal(userID: 9_999, accountID: 1_000_000, scope: .api) == nil)
-        #expect(try await store.principal(userID: user.id, accountID: 4_242, scope: .api) == nil)
+        #expect(try await store.principal(userID: member.id, accountID: 4_242, scope: .api) == nil)
         // The credential lookups return the same principal in the same read.
-        let (session, viaSession) = try #require(try await store.sessionPrincipal(digest: digest("s1"), scope: .dast))
-        #expect(session.userID == user.id && viaSession == dast)
+        let (session, viaSession) = try #require(try await store.sessionPrincipal(digest: digest("s2"), scope: .dast))
+        #expect(session.userID == member.id && viaSession == dast)
         #expect(try await store.sessionPrincipal(digest: digest("nope"), scope: .api) == nil)
         let token = try await store.createApiToken(
-            accountID: 1_000_000, userID: user.id, utility: .externalAPI, name: "k", digest: digest("k1"), now: 1, maxLive: 5,
-            audit: entry("AddApiToken"))
+            accountID: 1_000_000, userID: member.id, utility: .externalAPI, name: "k", digest: digest("k1"), now: 1,
+            maxLive: 5, audit: entry("AddApiToken"))
         let (found, viaKey) = try #require(try await store.apiKeyPrincipal(digest: digest("k1"), scope: .api))
         #expect(found == token && viaKey == api)
         #expect(try await store.apiKeyPrincipal(digest: digest("k2"), scope: .api) == nil)
@@ -132,18 +132,24 @@ import Testing
     @Test(arguments: StoreBackend.all)
     func resetTokensAreRateLimitedAndSingleUseUnderARace(backend: StoreBackend) async throws {
         let (store, user, _) = try await seeded(backend)
-        try await store.issuePasswordResetToken(
-            userID: user.id, issuedBy: 9, digest: digest("r1"), now: 100, expiresAt: 7300, minimumInterval: 7200,
-            audit: entry("ResetUserPassword"))
+        // The owner, an unrestricted ADMIN of every account the member is in, issues the tokens.
+        let admin = user.id
+        let member = try await invitedMember(store, inviter: user.id, email: "b@example.com", roles: [.api: "MEMBER"], session: "s2")
+        _ = try await store.issuePasswordResetToken(
+            accountID: 1_000_000, actorID: admin, email: "b@example.com", digest: digest("r1"), now: 100,
+            expiresAt: 7300, minimumInterval: 7200, audit: entry("ResetUserPassword"))
         await #expect(throws: RPCError.self) {
-            try await store.issuePasswordResetToken(
-                userID: user.id, issuedBy: 9, digest: digest("r2"), now: 200, expiresAt: 7400, minimumInterval: 7200,
-                audit: entry("ResetUserPassword"))
+            _ = try await store.issuePasswordResetToken(
+                accountID: 1_000_000, actorID: admin, email: "b@example.com", digest: digest("r2"), now: 200,
+                expiresAt: 7400, minimumInterval: 7200, audit: entry("ResetUserPassword"))
         }
-        #expect(try await store.consumePasswordResetToken(digest: digest("r1"), passwordHash: "h2", now: 7400, audit: entry("ResetPassword")) == nil)
-        try await store.issuePasswordResetToken(
-            userID: user.id, issuedBy: 9, digest: digest("r3"), now: 7400, expiresAt: 14_600, minimumInterval: 7200,
-            audit: entry("ResetUserPassword"))
+        await #expect(throws: RPCError.self) {
+            _ = try await store.consumePasswordResetToken(
+                digest: digest("r1"), passwordHash: "h2", now: 7400, audit: entry("ResetPassword"))
+        }
+        _ = try await store.issuePasswordResetToken(
+            accountID: 1_000_000, actorID: admin, email: "b@example.com", digest: digest("r3"), now: 7400,
+            expiresAt: 14_600, minimumInterval: 7200, audit: entry("ResetUserPassword"))
         let winners = await withTaskGroup(of: Int32?.self) { group in
             for _ in 0..<20 {
                 group.addTask {
@@ -153,9 +159,9 @@ import Testing
             }
             return await group.reduce(into: [Int32]()) { if let id = $1 { $0.append(id) } }
         }
-        #expect(winners == [user.id])
-        #expect(try await store.user(id: user.id)?.passwordHash == "new")
-        #expect(try await store.session(digest: digest("s1"))?.isRevoked == true)
+        #expect(winners == [member.id])
+        #expect(try await store.user(id: member.id)?.passwordHash == "new")
+        #expect(try await store.session(digest: digest("s2"))?.isRevoked == true)
     }
 
     @Test(arguments: StoreBackend.all)
@@ -174,9 +180,11 @@ import Testing
     func auditLogsPageNewestFirstAndStayInTheirAccount(backend: StoreBackend) async throws {
         let (store, user, _) = try await seeded(backend)
         for i in 0..<5 {
-            try await store.rename(userID: user.id, name: "N\(i)", organization: nil, audit: entry("Rename\(i)"))
+            _ = try await store.rename(
+                userID: user.id, name: "N\(i)", organizationID: "none", organization: nil, audit: entry("Rename\(i)"))
         }
-        try await store.rename(userID: user.id, name: "X", organization: nil, audit: entry("Elsewhere", account: 7))
+        _ = try await store.rename(
+            userID: user.id, name: "X", organizationID: "none", organization: nil, audit: entry("Elsewhere", account: 7))
         let page = try await store.auditLog(accountID: 1_000_000, beforeID: 0, limit: 3)
         #expect(page.map(\.entry.operation) == ["Rename4", "Rename3", "Rename2"])
         let next = try await store.auditLog(accountID: 1_000_000, beforeID: try #require(page.last).id, limit: 10)
@@ -187,7 +195,8 @@ import Testing
     func renamingTheOrganizationIsAtomicWithTheUser(backend: StoreBackend) async throws {
         let (store, user, _) = try await seeded(backend)
         let organization = try #require(try await store.account(id: 1_000_000)).organizationID
-        try await store.rename(userID: user.id, name: "New", organization: (organization, "Acme"), audit: entry("Rename"))
+        _ = try await store.rename(
+            userID: user.id, name: "New", organizationID: organization, organization: "Acme", audit: entry("Rename"))
         #expect(try await store.user(id: user.id)?.name == "New")
         #expect(try await store.organization(id: organization)?.name == "Acme")
     }

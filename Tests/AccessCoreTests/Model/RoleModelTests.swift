@@ -21,10 +21,15 @@ import Testing
     @Test(arguments: ["admin", "Admin", "THREAT_VIEWER", "no_access"])
     func builtinNamesInAnyCase(name: String) { #expect(BuiltinRole.isBuiltinName(name)) }
 
-    @Test func contextSourceDefaultsToAPIAndRefusesUnknownScopes() throws {
-        #expect(try Scope.fromContextSource(nil) == .api)
-        #expect(try Scope.fromContextSource("dast") == .dast)
-        #expect(throws: RPCError.self) { try Scope.fromContextSource("MARS") }
+    @Test func contextSourceDefaultsToAPIAcceptsOtherContextsAsNoScopeAndRefusesGarbage() throws {
+        #expect(try Scope.fromContextSource(nil).scope == .api)
+        #expect(try Scope.fromContextSource("dast").scope == .dast)
+        // Akto's MCP and GEN_AI contexts are accepted and are no scope (NO_ACCESS).
+        let mcp = try Scope.fromContextSource("MCP")
+        #expect(mcp.scope == nil && mcp.name == "MCP")
+        #expect(try Scope.fromContextSource("gen_ai").scope == nil)
+        #expect(throws: RPCError.self) { try Scope.fromContextSource("MARS ROVER") }
+        #expect(throws: RPCError.self) { try Scope.fromContextSource(String(repeating: "A", count: 33)) }
     }
 }
 

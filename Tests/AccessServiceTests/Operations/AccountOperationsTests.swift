@@ -69,14 +69,15 @@ import Testing
         #expect(try await h.call(Methods.SessionService.me, MeRequest(), admin).activeAccountId == 1_000_000)
     }
 
-    @Test func adminsRenameThemselvesAndTheOrganizationAllOrNothing() async throws {
+    @Test func theOwnerRenamesThemselvesAndTheOrganizationAllOrNothing() async throws {
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
-        let missingOrganization = try await #require(throws: RPCError.self) {
-            try await h.call(
-                Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(username: "New Name"), admin)
-        }
-        #expect(missingOrganization.violations.first?.field == "organization")
+        // `organization` is optional (SPEC.md, Authority): absent renames only the user.
+        let userOnly = try await h.call(
+            Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(username: "Temp"), admin)
+        #expect(userOnly.username == "Temp" && userOnly.organization == "My organization")
+        _ = try await h.call(
+            Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(username: "Admin"), admin)
         let badOrganization = try await #require(throws: RPCError.self) {
             try await h.call(
                 Methods.AccountService.updateUsernameAndOrganization,
@@ -92,13 +93,26 @@ import Testing
         #expect(me.user?.name == "New Name" && me.organization?.name == "Acme & Co.")
     }
 
-    @Test func membersRenameOnlyThemselves() async throws {
+    @Test func othersRenameOnlyThemselvesAndNeverTheOrganization() async throws {
         let h = try Harness()
         _ = try await h.signupAdmin()
-        let member = try await h.addMember(email: "m@example.com", role: "MEMBER")
+        for (email, role) in [("m@example.com", "MEMBER"), ("a2@example.com", "ADMIN")] {
+            let other = try await h.addMember(email: email, role: role)
+            let refused = try await #require(throws: RPCError.self) {
+                try await h.call(
+                    Methods.AccountService.updateUsernameAndOrganization,
+                    UpdateUsernameAndOrganizationRequest(username: "Changed", organization: "Hijacked"), other)
+            }
+            #expect(refused.code == .permissionDenied)
+            // An unchanged organization name is a no-op, so anyone may send it back as the UI does.
+            _ = try await h.call(
+                Methods.AccountService.updateUsernameAndOrganization,
+                UpdateUsernameAndOrganizationRequest(username: "Same Org", organization: "My organization"), other)
+        }
+        let member = try await h.addMember(email: "m3@example.com", role: "MEMBER")
         let answer = try await h.call(
             Methods.AccountService.updateUsernameAndOrganization,
-            UpdateUsernameAndOrganizationRequest(username: "Mem-ber 2", organization: "Hijacked"), member)
+            UpdateUsernameAndOrganizationRequest(username: "Mem-ber 2"), member)
         #expect(answer.organization == "My organization")
         #expect(try await h.call(Methods.SessionService.me, MeRequest(), member).user?.name == "Mem-ber 2")
     }

@@ -239,7 +239,8 @@ import Testing
             == .permissionDenied)
         #expect(try await h.code(Methods.InventoryService.resetCollectionAccessTypes, ResetCollectionAccessTypesRequest(), scoped) == .permissionDenied)
         // With no collections listed, the role has its base role's full reach.
-        _ = try await h.call(Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "SCOPED", baseRole: "MEMBER"), admin)
+        _ = try await h.call(
+            Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "SCOPED", updateMask: ["api_collection_ids"]), admin)
         #expect(try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), scoped).apiCollections.count == 6)
     }
 

@@ -63,7 +63,7 @@ import Testing
         Operation(name: "UpdateUsernameAndOrganization", feature: "USER", level: .write) { h, m, _ in
             try await h.code(
                 Methods.AccountService.updateUsernameAndOrganization,
-                UpdateUsernameAndOrganizationRequest(username: "Renamed", organization: "Org"), m)
+                UpdateUsernameAndOrganizationRequest(username: "Renamed"), m)
         },
         Operation(name: "GoToAccount", feature: "USER", level: .write, sessionOnly: true) { h, m, _ in
             try await h.code(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: 1_000_000), m)

@@ -82,11 +82,16 @@ import Testing
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), metadata) == .unauthenticated)
     }
 
-    @Test func anUnknownContextSourceIsInvalid() async throws {
+    @Test func otherContextSourcesAreNoScopeAndGarbageIsInvalid() async throws {
         let h = try Harness()
         let token = try await h.signupAdmin().sessionToken
-        let metadata = h.bearer(token) + [MetadataEntry("x-context-source", "MARS")]
-        #expect(try await h.code(Methods.SessionService.me, MeRequest(), metadata) == .invalidArgument)
+        let garbage = h.bearer(token) + [MetadataEntry("x-context-source", "MARS ROVER")]
+        #expect(try await h.code(Methods.SessionService.me, MeRequest(), garbage) == .invalidArgument)
+        // Akto's MCP context is accepted and resolves to NO_ACCESS, even for an ADMIN of every scope.
+        let mcp = h.bearer(token) + [MetadataEntry("x-context-source", "MCP")]
+        let me = try await h.call(Methods.SessionService.me, MeRequest(), mcp)
+        #expect(me.currentScope == "MCP" && me.currentRole == "NO_ACCESS")
+        #expect(try await h.code(Methods.RoleService.getCustomRoles, GetCustomRolesRequest(), mcp) == .permissionDenied)
         let agentic = h.bearer(token) + [MetadataEntry("x-context-source", "agentic")]
         #expect(try await h.call(Methods.SessionService.me, MeRequest(), agentic).currentScope == "AGENTIC")
     }

@@ -57,7 +57,7 @@ import Testing
         _ = try await h.signupAdmin()
         let member = try await h.addMember(email: "m@example.com", role: "MEMBER")
         #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "a@example.com", inviteeRole: "ADMIN"), member) == .permissionDenied)
-        #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "a@example.com", scopeRoleMapping: ["API": "GUEST"]), member) == .permissionDenied)  // other scopes would be NO_ACCESS: admins only
+        #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "a@example.com", scopeRoleMapping: ["API": "GUEST"]), member) == .ok)  // scopes left out grant nothing (NO_ACCESS)
         #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "a@example.com", inviteeRole: "guest"), member) == .ok)
         #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "admin@example.com"), member) == .alreadyExists)
         #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "b@example.com", scopeRoleMapping: ["MARS": "GUEST"]), member) == .invalidArgument)
@@ -77,11 +77,15 @@ import Testing
         _ = try await h.call(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "m@example.com", userRole: "sec-analyst"), admin)
         // The member's very next call runs with MEMBER rights through the custom role.
         #expect(try await h.call(Methods.SessionService.me, MeRequest(), member).currentRole == "SEC-ANALYST")
-        #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "q@example.com", inviteeRole: "GUEST"), member) == .ok)
+        // Limited to collections 1 and 2, it grants only roles limited to those: not GUEST (unrestricted), but itself.
+        // (MakeAdmin set it in the API scope only, so that is the only scope the member may grant in.)
+        #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "q@example.com", scopeRoleMapping: ["API": "GUEST"]), member) == .permissionDenied)
+        #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "q@example.com", inviteeRole: "sec-analyst"), member) == .permissionDenied)
+        #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "q@example.com", scopeRoleMapping: ["API": "sec-analyst"]), member) == .ok)
         // Updating the role takes effect at once too.
         _ = try await h.call(
             Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "SEC-ANALYST", baseRole: "GUEST", defaultInviteRole: true), admin)
-        #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "r@example.com", inviteeRole: "GUEST"), member) == .permissionDenied)
+        #expect(try await h.code(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "r@example.com", scopeRoleMapping: ["API": "sec-analyst"]), member) == .permissionDenied)
 
         // An invitation that uses it (the default invite role) in any scope blocks deletion too.
         _ = try await h.call(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "s@example.com"), admin)
@@ -149,24 +153,46 @@ import Testing
         #expect(try await h.code(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "admin@example.com", userRole: "MEMBER"), admin) == .failedPrecondition)
         // Promote, then demote the original admin through the other one; the last admin stays.
         _ = try await h.call(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "m@example.com", userRole: "admin"), admin)
+        // ADMIN only in the API scope: removing someone who holds roles in other scopes needs those scopes too.
+        let apiOnly = try await h.call(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "Secret123"))
+        _ = try await h.addMember(email: "t@example.com", role: "MEMBER")
+        #expect(try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "t@example.com"), h.bearer(apiOnly.sessionToken)) == .permissionDenied)
+        _ = try await h.call(
+            Methods.TeamService.updateUserScopeRoleMapping,
+            UpdateUserScopeRoleMappingRequest(
+                email: "m@example.com", scopeRoleMapping: ["API": "ADMIN", "AGENTIC": "ADMIN", "ENDPOINT": "ADMIN", "DAST": "ADMIN"]),
+            admin)
         let second = try await h.call(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "Secret123"))
+        // The organization's owner is changed by nobody but the owner, until they hand ownership on.
+        #expect(try await h.code(
+            Methods.TeamService.updateUserScopeRoleMapping,
+            UpdateUserScopeRoleMappingRequest(email: "admin@example.com", scopeRoleMapping: ["API": "GUEST"]),
+            h.bearer(second.sessionToken)) == .permissionDenied)
+        _ = try await h.call(
+            Methods.AccountService.transferOrganizationOwnership, TransferOrganizationOwnershipRequest(email: "m@example.com"), admin)
+        #expect(try await h.code(
+            Methods.AccountService.transferOrganizationOwnership, TransferOrganizationOwnershipRequest(email: "m@example.com"), admin)
+            == .permissionDenied)
         _ = try await h.call(
             Methods.TeamService.updateUserScopeRoleMapping,
             UpdateUserScopeRoleMappingRequest(email: "admin@example.com", scopeRoleMapping: ["API": "GUEST"]),
             h.bearer(second.sessionToken))
-        #expect(try await h.call(Methods.SessionService.me, MeRequest(), admin).scopeRoleMapping == ["API": "GUEST", "AGENTIC": "NO_ACCESS", "ENDPOINT": "NO_ACCESS", "DAST": "NO_ACCESS"])
+        // A patch: the scopes it does not name keep their roles.
+        #expect(try await h.call(Methods.SessionService.me, MeRequest(), admin).scopeRoleMapping == ["API": "GUEST", "AGENTIC": "ADMIN", "ENDPOINT": "ADMIN", "DAST": "ADMIN"])
         #expect(try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "admin@example.com"), h.bearer(second.sessionToken)) == .ok)
         // The remaining admin cannot be removed or demoted by anyone (and not by themselves).
         #expect(try await h.code(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "m@example.com", userRole: "MEMBER"), h.bearer(second.sessionToken)) == .failedPrecondition)
     }
 
-    @Test func anEmptyMappingMeansTheDefaultRoleEverywhere() async throws {
+    @Test func anEmptyMappingChangesNothing() async throws {
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         _ = try await h.addMember(email: "m@example.com", role: "GUEST")
         let answer = try await h.call(
             Methods.TeamService.updateUserScopeRoleMapping, UpdateUserScopeRoleMappingRequest(email: "m@example.com"), admin)
-        #expect(answer.scopeRoleMapping == ["API": "MEMBER", "AGENTIC": "MEMBER", "ENDPOINT": "MEMBER", "DAST": "MEMBER"])
+        #expect(answer.scopeRoleMapping.isEmpty)
+        let team = try await h.call(Methods.TeamService.getTeamData, GetTeamDataRequest(), admin)
+        #expect(team.users.first { $0.login == "m@example.com" }?.scopeRoleMapping == ["API": "GUEST", "AGENTIC": "GUEST", "ENDPOINT": "GUEST", "DAST": "GUEST"])
     }
 
     @Test func theLastAdminSurvivesFiftyRacingDemotionsHundredTimes() async throws {

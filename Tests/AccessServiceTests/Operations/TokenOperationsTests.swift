@@ -100,7 +100,7 @@ import Testing
         let h = try Harness { $0.maxApiTokensPerUser = 3 }
         let session = h.bearer(try await h.signupAdmin().sessionToken)
         for _ in 0..<3 { _ = try await addKey(h, session) }
-        #expect(try await h.code(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), session) == .resourceExhausted)
+        #expect(try await h.code(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), session) == .failedPrecondition)
     }
 
     @Test func aGuestMayListButNotMintKeys() async throws {

@@ -159,7 +159,18 @@ struct Harness {
                 return try SQLiteAccountStore.insertAccount(db, organizationID: "org-b", name: "B", now: now).id
             }
         }
-        return (try await addMember(email: email, role: "ADMIN", accountID: accountID), accountID)
+        let session = try await addMember(email: email, role: "ADMIN", accountID: accountID)
+        try await execute("UPDATE organizations SET owner_user_id = (SELECT id FROM users WHERE email = '\(email)') WHERE id = 'org-b'")
+        return (session, accountID)
+    }
+
+    /// Runs one SQL statement of the test's own on whichever store the harness uses (fixtures only).
+    func execute(_ sql: String) async throws {
+        if let postgres {
+            try await postgres.executor.write { db in _ = try await db.execute(PostgresQuery(unsafeSQL: sql)) }
+        } else {
+            try await store.pool.write { db in try db.execute(sql: sql) }
+        }
     }
 
     func bearer(_ token: String) -> [MetadataEntry] { [MetadataEntry("authorization", "Bearer " + token)] }
