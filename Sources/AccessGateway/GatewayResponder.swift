@@ -131,7 +131,8 @@ public struct GatewayResponder: HTTPResponder {
         let json = body.readableBytes == 0 ? Array("{}".utf8) : Array(buffer: body)
         let payload: [UInt8]
         do {
-            payload = try MessageCodec.jsonToWire(json, schema: method.requestSchema, limits: dispatcher.limits.codec)
+            let masked = try Self.withUpdateMask(json, schema: method.requestSchema, limits: dispatcher.limits.codec)
+            payload = try MessageCodec.jsonToWire(masked, schema: method.requestSchema, limits: dispatcher.limits.codec)
         } catch let error as RPCError {
             return Self.error(error)
         } catch {
@@ -161,6 +162,21 @@ public struct GatewayResponder: HTTPResponder {
             response.headers[HTTPField.Name("x-request-id")!] = id
         }
         return response
+    }
+
+    /// For a request type with an `update_mask` (AIP-134) that the body does not send: the mask of the JSON keys
+    /// present, so that over HTTP a key sent with an empty value (`"apiCollectionIds": []`) clears the field and
+    /// a key left out keeps it, as Akto's JSON clients expect. Other bodies pass through untouched.
+    static func withUpdateMask(_ json: [UInt8], schema: MessageSchema, limits: CodecLimits) throws -> [UInt8] {
+        guard let mask = schema.fields.first(where: { $0.name == "update_mask" && $0.isRepeated }) else { return json }
+        guard case .object(let members) = try JSONValue.parse(json, maxDepth: limits.maxJSONDepth),
+            !members.contains(where: { $0.key == mask.jsonName || $0.key == mask.name })
+        else { return json }
+        let present = schema.fields.filter { field in
+            field.name != mask.name && members.contains { $0.key == field.jsonName || $0.key == field.name }
+        }
+        let value = JSONValue.object(members + [(mask.jsonName, .array(present.map { .string($0.name) }))])
+        return Array(value.serialized().utf8)
     }
 
     /// Runs the call with the dispatcher's default deadline: when it passes, the call is cancelled and answers
