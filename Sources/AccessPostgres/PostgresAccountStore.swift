@@ -502,6 +502,16 @@ extension PostgresAccountStore: AccountStore {
         }
     }
 
+    public func resetTokenEmail(digest: [UInt8]) async throws -> String? {
+        try await read { db in
+            try await db.value(
+                """
+                SELECT u.email FROM password_reset_tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.token_digest = \(Data(digest))
+                """, as: String.self)
+        }
+    }
+
     public func consumePasswordResetToken(digest: [UInt8], passwordHash: String, now: Int64, audit: AuditEntry)
         async throws -> Int32
     {

@@ -36,7 +36,7 @@ struct BillingHarness {
         let signup = await dispatcher.dispatch(
             DispatchRequest(
                 method: Methods.SessionService.signup.path,
-                payload: try MessageCodec.encode(SignupRequest(email: "admin@example.com", password: "Secret123"))))
+                payload: try MessageCodec.encode(SignupRequest(email: "admin@example.com", password: "Secret123-horse"))))
         let token = try MessageCodec.decode(SignupResponse.self, from: signup.payload).sessionToken
         session = [MetadataEntry("authorization", "Bearer " + token)]
     }

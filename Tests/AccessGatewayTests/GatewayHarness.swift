@@ -69,7 +69,7 @@ extension TestResponse {
 
 /// Signs up the first admin and returns its session token.
 func signup(_ client: any TestClientProtocol) async throws -> String {
-    let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123"}"#)
+    let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123-horse"}"#)
     guard case .string(let token)? = response.json?["sessionToken"] else { throw RPCError(.internal, "no session") }
     return token
 }

@@ -78,7 +78,7 @@ import Testing
 
     @Test func errorsCarryCodeMessageViolationsAndTheMappedStatus() async throws {
         try await GatewayHarness().test { client in
-            let response = try await client.post("/api/signup", #"{"email":"nope","password":"Secret123"}"#)
+            let response = try await client.post("/api/signup", #"{"email":"nope","password":"Secret123-horse"}"#)
             #expect(response.status == .badRequest)
             #expect(
                 response.json
@@ -114,7 +114,7 @@ import Testing
 @Suite struct GatewayBrowserSafetyTests {
     @Test func loginSetsAnHttpOnlyLaxCookieAndLogoutExpiresIt() async throws {
         try await GatewayHarness().test { client in
-            let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123"}"#)
+            let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123-horse"}"#)
             let cookie = try #require(response.headers[.setCookie])
             #expect(cookie.hasPrefix("akto_session="))
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"))
@@ -130,7 +130,7 @@ import Testing
 
     @Test func httpsDeploymentsGetSecureHostPrefixedCookies() async throws {
         try await GatewayHarness { $0.publicBaseURL = "https://app.example.com" }.test { client in
-            let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123"}"#)
+            let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123-horse"}"#)
             let cookie = try #require(response.headers[.setCookie])
             #expect(cookie.hasPrefix("__Host-akto_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"))
         }
@@ -199,7 +199,7 @@ import Testing
             #expect(try await client.post("/api/login", "{nope").status == .badRequest)
             _ = try await signup(client)
             let login = try await client.post(
-                "/api/login", #"{"email":"admin@example.com","password":"Secret123","isAdmin":true,"accountId":1,"role":null}"#)
+                "/api/login", #"{"email":"admin@example.com","password":"Secret123-horse","isAdmin":true,"accountId":1,"role":null}"#)
             #expect(login.status == .ok)
             #expect(try await client.post("/api/login", #"{"email":null,"password":"x"}"#).status == .badRequest)
         }
@@ -237,7 +237,7 @@ import Testing
         try await GatewayHarness().test(.live) { client in
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
             _ = try await signup(client)
-            let login = try await client.post("/api/login", #"{"email":"admin@example.com","password":"Secret123"}"#)
+            let login = try await client.post("/api/login", #"{"email":"admin@example.com","password":"Secret123-horse"}"#)
             #expect(login.status == .ok)
         }
     }

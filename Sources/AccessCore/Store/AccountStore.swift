@@ -89,6 +89,9 @@ public protocol AccountStore: Sendable {
         minimumInterval: Int64, audit: AuditEntry
     ) async throws -> UserRecord
 
+    /// The e-mail of the user a reset token is for (nil when no token has this digest), for the password rule.
+    func resetTokenEmail(digest: [UInt8]) async throws -> String?
+
     /// Consumes a reset token once (`ResetTokenRules.consume`: its issuer's current authority included), sets
     /// the new password and revokes the user's sessions and API tokens. Returns the user id; PERMISSION_DENIED
     /// for any unusable token.

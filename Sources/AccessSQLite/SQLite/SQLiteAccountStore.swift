@@ -510,6 +510,15 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
+    public func resetTokenEmail(digest: [UInt8]) async throws -> String? {
+        try await read { db in
+            try String.fetchOne(
+                try db.cachedStatement(
+                    sql: "SELECT u.email FROM password_reset_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_digest = ?"),
+                arguments: [Data(digest)])
+        }
+    }
+
     public func consumePasswordResetToken(digest: [UInt8], passwordHash: String, now: Int64, audit: AuditEntry)
         async throws -> Int32
     {

@@ -33,9 +33,11 @@ extension AccessService {
 
     /// ResetPassword: consumes a reset token (once), sets the new password and signs the user out everywhere.
     func resetPassword(_ request: ResetPasswordRequest, _ context: CallContext) async throws -> ResetPasswordResponse {
-        let password = try Validate.password(request.newPassword, field: "newPassword")
         let token = request.token.trimmed
         guard token.utf8.count == 43 else { throw ResetTokenRules.unusable }
+        // The rule needs the e-mail; an unknown token is refused (once more, in the transaction) either way.
+        let email = try await store.resetTokenEmail(digest: Secrets.digest(token)) ?? ""
+        let password = try Validate.password(request.newPassword, email: email, field: "newPassword")
         _ = try await store.consumePasswordResetToken(
             digest: Secrets.digest(token), passwordHash: try await hasher.hash(password), now: now,
             audit: audit(nil, context, "ResetPassword"))

@@ -25,7 +25,8 @@ extension AccessService {
     /// Later sign-ups need an invitation's code.
     func signup(_ request: SignupRequest, _ context: CallContext) async throws -> SignupResponse {
         let email = try Validate.email(request.email)
-        let password = try Validate.password(request.password)
+        // Checked before anything is looked up, so the answer never depends on whether the address has a user.
+        let password = try Validate.password(request.password, email: email)
         let name = try Validate.username(request.name.trimmed.isEmpty ? String(email.prefix { $0 != "@" }.prefix(24)) : request.name, field: "name")
         guard try await !store.hasUsers() else {
             if request.inviteCode.trimmed.isEmpty {
@@ -50,7 +51,7 @@ extension AccessService {
         async throws -> (email: String, userID: Int32, accountID: Int32)
     {
         let email = try Validate.email(rawEmail)
-        let password = try Validate.password(rawPassword)
+        let password = try Validate.password(rawPassword, email: email)
         let name = try Validate.username(rawName.trimmed.isEmpty ? String(email.prefix { $0 != "@" }.prefix(24)) : rawName, field: "name")
         let organization = try Validate.organization(rawOrganization)
         let entry = AuditEntry(

@@ -16,11 +16,18 @@ enum Validate {
         return email
     }
 
-    /// A password: 8-64 characters with at least one letter and one digit.
-    static func password(_ value: String, field: String = "password") throws -> String {
-        guard (8...64).contains(value.count) else { throw RPCError.invalidField(field, "must be 8-64 characters") }
-        guard value.contains(where: \.isLetter), value.contains(where: \.isNumber) else {
-            throw RPCError.invalidField(field, "must contain a letter and a digit")
+    /// A new password (SPEC.md, ResetPassword and Signup; NIST SP 800-63B): 12-128 characters, no composition
+    /// rules, not one of the most common passwords (any letter case), and not containing the e-mail's local part
+    /// when that is 4 characters or more.
+    static func password(_ value: String, email: String, field: String = "password") throws -> String {
+        guard (12...128).contains(value.count) else { throw RPCError.invalidField(field, "must be 12-128 characters") }
+        let lowered = value.lowercased()
+        guard !commonPasswords.contains(lowered) else {
+            throw RPCError.invalidField(field, "is one of the most common passwords; choose another")
+        }
+        let local = String(email.lowercased().prefix { $0 != "@" })
+        guard local.count < 4 || !lowered.contains(local) else {
+            throw RPCError.invalidField(field, "must not contain your e-mail's name")
         }
         return value
     }

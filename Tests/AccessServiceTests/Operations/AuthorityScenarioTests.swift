@@ -10,7 +10,7 @@ import Testing
 /// enumeration, answered without revealing anything. The same scenarios run over both transports in
 /// tools/python/tests/test_authority.py.
 @Suite struct AuthorityScenarioTests {
-    static let password = "Secret123"
+    static let password = "Secret123-horse"
 
     /// `call` must end with `code` and leave every table exactly as it was.
     func expectRefused(

@@ -10,7 +10,7 @@ import Testing
     @Test func anAdminResetsAMembersPasswordOnce() async throws {
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
-        let member = try await h.addMember(email: "m@example.com", role: "MEMBER", password: "OldPass123")
+        let member = try await h.addMember(email: "m@example.com", role: "MEMBER", password: "OldPass123-horse")
         let reset = try await h.call(
             Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "M@example.com"), admin)
         #expect(reset.passwordResetToken.count == 43)
@@ -18,14 +18,14 @@ import Testing
         #expect(!(try h.databaseBytes()).contains(reset.passwordResetToken))
 
         _ = try await h.call(
-            Methods.SessionService.resetPassword, ResetPasswordRequest(token: reset.passwordResetToken, newPassword: "NewPass456"))
+            Methods.SessionService.resetPassword, ResetPasswordRequest(token: reset.passwordResetToken, newPassword: "NewPass456-horse"))
         // The member's sessions are revoked and the new password works.
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), member) == .unauthenticated)
-        #expect(try await h.code(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "OldPass123")) == .unauthenticated)
-        #expect(try await h.code(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "NewPass456")) == .ok)
+        #expect(try await h.code(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "OldPass123-horse")) == .unauthenticated)
+        #expect(try await h.code(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "NewPass456-horse")) == .ok)
         // Second use fails.
         #expect(try await h.code(
-            Methods.SessionService.resetPassword, ResetPasswordRequest(token: reset.passwordResetToken, newPassword: "Other789x")) == .permissionDenied)
+            Methods.SessionService.resetPassword, ResetPasswordRequest(token: reset.passwordResetToken, newPassword: "Other789x-horse")) == .permissionDenied)
     }
 
     @Test func twentyConcurrentUsesGiveExactlyOneSuccess() async throws {
@@ -39,7 +39,7 @@ import Testing
             for i in 0..<20 {
                 group.addTask {
                     try await h.code(
-                        Methods.SessionService.resetPassword, ResetPasswordRequest(token: token, newPassword: "Racer\(i)pass"))
+                        Methods.SessionService.resetPassword, ResetPasswordRequest(token: token, newPassword: "Racer\(i)pass-horse"))
                 }
             }
             return try await group.reduce(into: [StatusCode]()) { $0.append($1) }
@@ -64,7 +64,7 @@ import Testing
         h.clock.advance(90 * 60 + 1)
         // The first token has expired; a new one may be issued.
         #expect(try await h.code(
-            Methods.SessionService.resetPassword, ResetPasswordRequest(token: first.passwordResetToken, newPassword: "Late1234x")) == .permissionDenied)
+            Methods.SessionService.resetPassword, ResetPasswordRequest(token: first.passwordResetToken, newPassword: "Late1234x-horse")) == .permissionDenied)
         #expect(try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "m@example.com"), admin) == .ok)
     }
 
@@ -93,11 +93,21 @@ import Testing
         #expect(try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "admin@example.com"), member) == .permissionDenied)
     }
 
-    @Test func theNewPasswordFollowsThePolicy() async throws {
+    @Test func theNewPasswordFollowsThePolicyAndARefusedOneLeavesTheTokenUsable() async throws {
         let h = try Harness()
-        let error = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.SessionService.resetPassword, ResetPasswordRequest(token: "x", newPassword: "short"))
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        _ = try await h.addMember(email: "jonathan@example.com", role: "MEMBER")
+        let token = try await h.call(
+            Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "jonathan@example.com"), admin
+        ).passwordResetToken
+        for bad in ["short", "QWERTY123456", "my-JONATHAN-2026", String(repeating: "p", count: 129)] {
+            let error = try await #require(throws: RPCError.self) {
+                try await h.call(Methods.SessionService.resetPassword, ResetPasswordRequest(token: token, newPassword: bad))
+            }
+            #expect(error.code == .invalidArgument && error.violations.first?.field == "newPassword", "\(bad)")
         }
-        #expect(error.violations.first?.field == "newPassword")
+        #expect(try await h.code(
+            Methods.SessionService.resetPassword, ResetPasswordRequest(token: token, newPassword: "a long fine phrase")) == .ok)
+        #expect(try await h.code(Methods.SessionService.resetPassword, ResetPasswordRequest(token: "x", newPassword: "short")) == .permissionDenied)
     }
 }

@@ -23,21 +23,26 @@ import Testing
         let h = try Harness()
         _ = try await h.signupAdmin()
         let missing = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.SessionService.signup, SignupRequest(email: "b@example.com", password: "Secret123"))
+            try await h.call(Methods.SessionService.signup, SignupRequest(email: "b@example.com", password: "Secret123-horse"))
         }
         #expect(missing.violations.first?.field == "inviteCode")
         let wrong = try await h.code(
             Methods.SessionService.signup,
-            SignupRequest(email: "b@example.com", password: "Secret123", inviteCode: "nope"))
+            SignupRequest(email: "b@example.com", password: "Secret123-horse", inviteCode: "nope"))
         #expect(wrong == .permissionDenied)
     }
 
     @Test(arguments: [
-        (SignupRequest(email: "not-an-email", password: "Secret123"), "email"),
+        (SignupRequest(email: "not-an-email", password: "Secret123-horse"), "email"),
         (SignupRequest(email: "a@example.com", password: "short1"), "password"),
         (SignupRequest(email: "a@example.com", password: "lettersonly"), "password"),
-        (SignupRequest(email: "a@example.com", password: "Secret123", name: "bad<name>"), "name"),
-        (SignupRequest(email: "a@example.com", password: "Secret123", organization: "a/b"), "organization"),
+        // SPEC.md's password rule: 12-128 characters, not a common password, not the e-mail's name.
+        (SignupRequest(email: "a@example.com", password: "elevenchars"), "password"),
+        (SignupRequest(email: "a@example.com", password: String(repeating: "x", count: 129)), "password"),
+        (SignupRequest(email: "a@example.com", password: "QWERTY123456"), "password"),
+        (SignupRequest(email: "jonathan@example.com", password: "my-Jonathan-secret"), "password"),
+        (SignupRequest(email: "a@example.com", password: "Secret123-horse", name: "bad<name>"), "name"),
+        (SignupRequest(email: "a@example.com", password: "Secret123-horse", organization: "a/b"), "organization"),
     ])
     func signupValidatesEveryField(request: SignupRequest, field: String) async throws {
         let h = try Harness()
@@ -51,7 +56,7 @@ import Testing
         let h = try Harness()
         _ = try await h.signupAdmin()
         let unknown = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.SessionService.login, LoginRequest(email: "who@example.com", password: "Secret123"))
+            try await h.call(Methods.SessionService.login, LoginRequest(email: "who@example.com", password: "Secret123-horse"))
         }
         let wrong = try await #require(throws: RPCError.self) {
             try await h.call(Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Wrong1234"))
@@ -59,7 +64,7 @@ import Testing
         #expect(unknown == wrong)
         #expect(unknown.code == .unauthenticated)
         let ok = try await h.call(
-            Methods.SessionService.login, LoginRequest(email: "ADMIN@example.com", password: "Secret123"))
+            Methods.SessionService.login, LoginRequest(email: "ADMIN@example.com", password: "Secret123-horse"))
         #expect(ok.activeAccountId == 1_000_000)
     }
 
@@ -100,14 +105,14 @@ import Testing
         let h = try Harness()
         let first = try await h.signupAdmin().sessionToken
         let second = try await h.call(
-            Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Secret123")
+            Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Secret123-horse")
         ).sessionToken
         let answer = try await h.call(Methods.SessionService.logout, LogoutRequest(), h.bearer(first))
         #expect(answer.logoutUrl == "https://app.example.com/login")
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), h.bearer(first)) == .unauthenticated)
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), h.bearer(second)) == .ok)
         let third = try await h.call(
-            Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Secret123")
+            Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Secret123-horse")
         ).sessionToken
         _ = try await h.call(Methods.SessionService.logout, LogoutRequest(allSessions: true), h.bearer(third))
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), h.bearer(second)) == .unauthenticated)

@@ -21,7 +21,7 @@ import Testing
         // The invitee signs up with the code and joins with the invited roles.
         let joined = try await h.call(
             Methods.SessionService.signup,
-            SignupRequest(email: "dev@example.com", password: "Secret123", inviteCode: first.finalInviteCode))
+            SignupRequest(email: "dev@example.com", password: "Secret123-horse", inviteCode: first.finalInviteCode))
         #expect(joined.activeAccountId == 1_000_000)
         let team = try await h.call(Methods.TeamService.getTeamData, GetTeamDataRequest(), admin)
         let dev = try #require(team.users.first { $0.login == "dev@example.com" })
@@ -32,7 +32,7 @@ import Testing
         // The code works once.
         #expect(try await h.code(
             Methods.SessionService.signup,
-            SignupRequest(email: "dev@example.com", password: "Secret123", inviteCode: first.finalInviteCode)) != .ok)
+            SignupRequest(email: "dev@example.com", password: "Secret123-horse", inviteCode: first.finalInviteCode)) != .ok)
 
         // A MEMBER cannot remove an invitation someone else issued; the issuer can.
         let member = try await h.addMember(email: "m@example.com", role: "MEMBER")
@@ -47,9 +47,9 @@ import Testing
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         let code = try await h.call(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "x@example.com"), admin)
             .finalInviteCode
-        #expect(try await h.code(Methods.SessionService.signup, SignupRequest(email: "y@example.com", password: "Secret123", inviteCode: code)) == .permissionDenied)
+        #expect(try await h.code(Methods.SessionService.signup, SignupRequest(email: "y@example.com", password: "Secret123-horse", inviteCode: code)) == .permissionDenied)
         h.clock.advance(7 * 24 * 3600 + 1)
-        #expect(try await h.code(Methods.SessionService.signup, SignupRequest(email: "x@example.com", password: "Secret123", inviteCode: code)) == .permissionDenied)
+        #expect(try await h.code(Methods.SessionService.signup, SignupRequest(email: "x@example.com", password: "Secret123-horse", inviteCode: code)) == .permissionDenied)
     }
 
     @Test func membersInviteOnlyWithinTheirHierarchyAndNeverInviteMembers() async throws {
@@ -154,7 +154,7 @@ import Testing
         // Promote, then demote the original admin through the other one; the last admin stays.
         _ = try await h.call(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "m@example.com", userRole: "admin"), admin)
         // ADMIN only in the API scope: removing someone who holds roles in other scopes needs those scopes too.
-        let apiOnly = try await h.call(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "Secret123"))
+        let apiOnly = try await h.call(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "Secret123-horse"))
         _ = try await h.addMember(email: "t@example.com", role: "MEMBER")
         #expect(try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "t@example.com"), h.bearer(apiOnly.sessionToken)) == .permissionDenied)
         _ = try await h.call(
@@ -162,7 +162,7 @@ import Testing
             UpdateUserScopeRoleMappingRequest(
                 email: "m@example.com", scopeRoleMapping: ["API": "ADMIN", "AGENTIC": "ADMIN", "ENDPOINT": "ADMIN", "DAST": "ADMIN"]),
             admin)
-        let second = try await h.call(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "Secret123"))
+        let second = try await h.call(Methods.SessionService.login, LoginRequest(email: "m@example.com", password: "Secret123-horse"))
         // The organization's owner is changed by nobody but the owner, until they hand ownership on.
         #expect(try await h.code(
             Methods.TeamService.updateUserScopeRoleMapping,

@@ -116,18 +116,18 @@ import Testing
 
     @Test func noSecretIsStoredInTheClear() async throws {
         let h = try Harness()
-        let signup = try await h.signupAdmin(password: "Plaintext42")
+        let signup = try await h.signupAdmin(password: "Plaintext42-horse")
         let session = h.bearer(signup.sessionToken)
         let key = try await addKey(h, session).key
         let login = try await h.call(
-            Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Plaintext42"))
+            Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Plaintext42-horse"))
         let bytes = try h.databaseBytes()
         #expect(!bytes.isEmpty)
         #expect(!bytes.contains(signup.sessionToken))
         #expect(!bytes.contains(login.sessionToken))
         #expect(!bytes.contains(key))
         #expect(!bytes.contains(String(key.dropFirst(5).prefix(20))))
-        #expect(!bytes.contains("Plaintext42"))
+        #expect(!bytes.contains("Plaintext42-horse"))
         #expect(bytes.contains("admin@example.com"))  // the check does see the data
     }
 }

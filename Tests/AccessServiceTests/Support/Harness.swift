@@ -108,13 +108,13 @@ struct Harness {
     }
 
     /// Signs up the first user (ADMIN of account 1000000) and returns their session metadata.
-    func signupAdmin(email: String = "admin@example.com", password: String = "Secret123") async throws -> SignupResponse {
+    func signupAdmin(email: String = "admin@example.com", password: String = "Secret123-horse") async throws -> SignupResponse {
         try await call(Methods.SessionService.signup, SignupRequest(email: email, password: password, name: "Admin"))
     }
 
     /// Adds a user with `role` in every scope of `accountID` straight into the database (invitations arrive with
     /// the team operations) and returns a session for them.
-    func addMember(email: String, role: String, accountID: Int32 = 1_000_000, password: String = "Secret123") async throws
+    func addMember(email: String, role: String, accountID: Int32 = 1_000_000, password: String = "Secret123-horse") async throws
         -> [MetadataEntry]
     {
         let hash = try await PasswordHasher(parameters: ScryptParameters(logRounds: 10)).hash(password)

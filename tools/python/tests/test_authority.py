@@ -15,7 +15,7 @@ from akrp_client import AkrpClient
 from akto.access.v1 import account_pb2, inventory_pb2, job_pb2, role_pb2, session_pb2, team_pb2, token_pb2  # noqa: F401
 from conftest import BACKEND, Server, free_port, psql
 
-PASSWORD = "Secret123-Authority"
+PASSWORD = "Secret123-horse-Authority"
 # gRPC code -> HTTP status, as the gateway maps them.
 HTTP = {0: 200, 3: 400, 5: 404, 6: 409, 7: 403, 9: 400, 16: 401}
 MODULES = [account_pb2, inventory_pb2, job_pb2, role_pb2, session_pb2, team_pb2, token_pb2]

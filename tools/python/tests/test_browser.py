@@ -25,7 +25,7 @@ async function call(path, body) {
 }
 (async () => {
   const results = {};
-  results.login = await call("/api/login", {email: "admin@example.com", password: "Secret123"});
+  results.login = await call("/api/login", {email: "admin@example.com", password: "Secret123-horse"});
   results.role = await call("/api/createCustomRole", {roleName: "%(role)s", baseRole: "GUEST"});
   results.logout = await call("/api/logout", {});
   results.after = await call("/api/me", {});
@@ -88,7 +88,7 @@ def test_a_browser_on_an_allowed_origin_works_and_another_origin_is_refused():
             time.sleep(0.05)
     client = AkrpClient.connect(server.socket)
     status, _ = client.call("/akto.access.v1.SessionService/Signup",
-                            session_pb2.SignupRequest(email="admin@example.com", password="Secret123"))
+                            session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse"))
     assert status.code == 0
 
     # The allowed origin: the page's own http server listens on the allow-listed port.
@@ -112,7 +112,7 @@ def test_a_browser_on_an_allowed_origin_works_and_another_origin_is_refused():
         stop()
     assert results["login"]["status"] == 0 and results["role"]["status"] == 0, results
     status, login = client.call("/akto.access.v1.SessionService/Login",
-                                session_pb2.LoginRequest(email="admin@example.com", password="Secret123"),
+                                session_pb2.LoginRequest(email="admin@example.com", password="Secret123-horse"),
                                 session_pb2.LoginResponse)
     status, roles = client.call("/akto.access.v1.RoleService/GetCustomRoles", role_pb2.GetCustomRolesRequest(),
                                 role_pb2.GetCustomRolesResponse, metadata={"authorization": "Bearer " + login.session_token})

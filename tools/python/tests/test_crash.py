@@ -32,7 +32,7 @@ def call(client, method, request, response_type=None, session=None):
 def signup(server):
     client = AkrpClient.connect(server.socket, timeout=60)
     status, answer = call(client, "SessionService/Signup",
-                          session_pb2.SignupRequest(email="admin@example.com", password="Secret123"),
+                          session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse"),
                           session_pb2.SignupResponse)
     assert status.code == OK, status
     session = {"authorization": "Bearer " + answer.session_token}
@@ -263,7 +263,7 @@ def test_a_read_only_data_dir_is_refused_clearly_and_loses_nothing():
         server = Server(data_dir=folder)
         client = AkrpClient.connect(server.socket)
         status, login = call(client, "SessionService/Login", session_pb2.LoginRequest(
-            email="admin@example.com", password="Secret123"), session_pb2.LoginResponse)
+            email="admin@example.com", password="Secret123-horse"), session_pb2.LoginResponse)
         assert status.code == OK
         client.close()
         assert server.terminate() == 0

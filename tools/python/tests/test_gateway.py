@@ -39,7 +39,7 @@ def gateway():
             time.sleep(0.05)
     client = AkrpClient.connect(server.socket)
     status, signup = client.call("/akto.access.v1.SessionService/Signup",
-                                 session_pb2.SignupRequest(email="admin@example.com", password="Secret123"),
+                                 session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse"),
                                  session_pb2.SignupResponse)
     assert status.code == 0
     session = {"authorization": "Bearer " + signup.session_token}

@@ -71,7 +71,7 @@ def start(extra_args=()):
     client = AkrpClient.connect(server.socket)
     status, answer = client.call(
         "/akto.access.v1.SessionService/Signup",
-        session_pb2.SignupRequest(email="good@example.com", password="Secret123"), session_pb2.SignupResponse)
+        session_pb2.SignupRequest(email="good@example.com", password="Secret123-horse"), session_pb2.SignupResponse)
     assert status.code == OK, status
     client.close()
     session = {"authorization": "Bearer " + answer.session_token}
@@ -289,7 +289,7 @@ def test_start_cancel_cycles_answer_each_call_exactly_once():
     signup = AkrpClient.connect(server.socket)
     status, answer = signup.call(
         "/akto.access.v1.SessionService/Login",
-        session_pb2.LoginRequest(email="good@example.com", password="Secret123"), session_pb2.LoginResponse)
+        session_pb2.LoginRequest(email="good@example.com", password="Secret123-horse"), session_pb2.LoginResponse)
     assert status.code == OK
     signup.close()
     metadata = {"authorization": "Bearer " + answer.session_token}

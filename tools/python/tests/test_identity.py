@@ -19,7 +19,7 @@ UNAUTHENTICATED, PERMISSION_DENIED = 16, 7
 
 def signup(client):
     status, answer = client.call(
-        SIGNUP, session_pb2.SignupRequest(email="admin@example.com", password="Secret123", name="Admin"),
+        SIGNUP, session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse", name="Admin"),
         session_pb2.SignupResponse)
     assert status.code == 0, status
     return {"authorization": "Bearer " + answer.session_token}
@@ -107,20 +107,20 @@ def test_admin_bootstrap_then_login():
     env = database_env(data)
     command = [binary(), "admin", "bootstrap", "--email", "Root@Example.com", "--password-stdin", "--data-dir", data,
                "--scrypt-log-rounds", "10"]
-    first = subprocess.run(command, input="Secret123\n", capture_output=True, text=True, timeout=60, env=env)
+    first = subprocess.run(command, input="Secret123-horse\n", capture_output=True, text=True, timeout=60, env=env)
     assert first.returncode == 0, first.stderr
     assert "root@example.com" in first.stdout and "1000000" in first.stdout
-    again = subprocess.run(command, input="Secret123\n", capture_output=True, text=True, timeout=60, env=env)
+    again = subprocess.run(command, input="Secret123-horse\n", capture_output=True, text=True, timeout=60, env=env)
     assert again.returncode != 0 and "already has users" in again.stderr
     weak = subprocess.run(command[:-2] + ["--data-dir", tempfile.mkdtemp()], input="short\n", capture_output=True,
                           text=True, timeout=60)
     assert weak.returncode != 0 and "password" in weak.stderr
-    no_stdin_flag = subprocess.run([c for c in command if c != "--password-stdin"], input="Secret123\n",
+    no_stdin_flag = subprocess.run([c for c in command if c != "--password-stdin"], input="Secret123-horse\n",
                                    capture_output=True, text=True, timeout=60)
     assert no_stdin_flag.returncode != 0
     server = Server(data_dir=data)
     client = AkrpClient.connect(server.socket)
-    status, login = client.call(LOGIN, session_pb2.LoginRequest(email="root@example.com", password="Secret123"),
+    status, login = client.call(LOGIN, session_pb2.LoginRequest(email="root@example.com", password="Secret123-horse"),
                                 session_pb2.LoginResponse)
     assert status.code == 0 and login.active_account_id == 1000000
     client.close()

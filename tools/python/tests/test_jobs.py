@@ -13,7 +13,7 @@ PREFIX = "/akto.access.v1."
 def setup(server, components):
     client = AkrpClient.connect(server.socket, timeout=120)
     status, signup = client.call(PREFIX + "SessionService/Signup",
-                                 session_pb2.SignupRequest(email="admin@example.com", password="Secret123"),
+                                 session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse"),
                                  session_pb2.SignupResponse)
     assert status.code == 0
     session = {"authorization": "Bearer " + signup.session_token}
@@ -89,7 +89,7 @@ def test_kill_9_during_apply_access_type_then_restart_gives_the_uninterrupted_re
     restarted = Server(["--job-lease", "2"], data_dir=server.dir)
     client = AkrpClient.connect(restarted.socket, timeout=120)
     status, login = client.call(PREFIX + "SessionService/Login",
-                                session_pb2.LoginRequest(email="admin@example.com", password="Secret123"),
+                                session_pb2.LoginRequest(email="admin@example.com", password="Secret123-horse"),
                                 session_pb2.LoginResponse)
     session = {"authorization": "Bearer " + login.session_token}
     job = wait_for(client, session, started.job_id, {"SUCCEEDED", "FAILED"})

@@ -82,7 +82,7 @@ def test_a_role_session_and_logout_made_on_one_process_hold_on_the_other():
     database, (a, port_a), (b, port_b) = pair()
     client_a, client_b = AkrpClient.connect(a.socket), AkrpClient.connect(b.socket)
     signup = call(client_a, "SessionService/Signup", session_pb2.SignupRequest(
-        email="admin@example.com", password="Secret123"), session_pb2.SignupResponse)
+        email="admin@example.com", password="Secret123-horse"), session_pb2.SignupResponse)
     admin = {"authorization": "Bearer " + signup.session_token}
 
     # The session from A works on B, over the socket and over B's gateway.
@@ -97,7 +97,7 @@ def test_a_role_session_and_logout_made_on_one_process_hold_on_the_other():
     invite = call(client_b, "TeamService/InviteUsers", team_pb2.InviteUsersRequest(
         invitee_email="auditor@example.com", invitee_role="AUDITOR"), team_pb2.InviteUsersResponse, admin)
     joined = call(client_b, "SessionService/Signup", session_pb2.SignupRequest(
-        email="auditor@example.com", password="Secret123", invite_code=invite.final_invite_code),
+        email="auditor@example.com", password="Secret123-horse", invite_code=invite.final_invite_code),
         session_pb2.SignupResponse)
     auditor = {"authorization": "Bearer " + joined.session_token}
     me = call(client_a, "SessionService/Me", session_pb2.MeRequest(), session_pb2.MeResponse, auditor)
@@ -126,12 +126,12 @@ def test_fifty_racing_demotions_over_both_processes_keep_an_admin():
     database, (a, _), (b, _) = pair()
     client = AkrpClient.connect(a.socket)
     signup = call(client, "SessionService/Signup", session_pb2.SignupRequest(
-        email="admin@example.com", password="Secret123"), session_pb2.SignupResponse)
+        email="admin@example.com", password="Secret123-horse"), session_pb2.SignupResponse)
     first = {"authorization": "Bearer " + signup.session_token}
     invite = call(client, "TeamService/InviteUsers", team_pb2.InviteUsersRequest(
         invitee_email="second@example.com", invitee_role="ADMIN"), team_pb2.InviteUsersResponse, first)
     joined = call(client, "SessionService/Signup", session_pb2.SignupRequest(
-        email="second@example.com", password="Secret123", invite_code=invite.final_invite_code),
+        email="second@example.com", password="Secret123-horse", invite_code=invite.final_invite_code),
         session_pb2.SignupResponse)
     second = {"authorization": "Bearer " + joined.session_token}
     client.close()
@@ -215,7 +215,7 @@ def test_hundred_apply_access_type_requests_over_both_make_one_job_and_a_kill_9_
 
     # The survivor picks the job up once the lease expires and finishes it.
     client = AkrpClient.connect(survivor.socket, timeout=120)
-    login = call(client, "SessionService/Login", session_pb2.LoginRequest(email="admin@example.com", password="Secret123"),
+    login = call(client, "SessionService/Login", session_pb2.LoginRequest(email="admin@example.com", password="Secret123-horse"),
                  session_pb2.LoginResponse)
     session = {"authorization": "Bearer " + login.session_token}
     job = wait_for(client, session, job_id, {"SUCCEEDED", "FAILED"})
@@ -238,9 +238,9 @@ def test_a_database_outage_answers_unavailable_quickly_and_the_server_recovers_b
         database = url.replace("/postgres?", "/outage?") + "&connect_timeout=2"
         server = Server(database_url=database)
         client = AkrpClient.connect(server.socket, timeout=60)
-        call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123"),
+        call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse"),
              session_pb2.SignupResponse)
-        login = session_pb2.LoginRequest(email="admin@example.com", password="Secret123")
+        login = session_pb2.LoginRequest(email="admin@example.com", password="Secret123-horse")
 
         subprocess.run([tool, "stop", cluster], check=True)
         start = time.time()
@@ -270,7 +270,7 @@ def test_a_single_machine_install_moves_to_postgres_with_admin_copy_to_postgres(
     require_postgres()
     server = Server()
     client = AkrpClient.connect(server.socket)
-    signup = call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123"),
+    signup = call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse"),
                   session_pb2.SignupResponse)
     admin = {"authorization": "Bearer " + signup.session_token}
     call(client, "RoleService/CreateCustomRole", role_pb2.CreateCustomRoleRequest(role_name="AUDITOR", base_role="GUEST"),
@@ -316,7 +316,7 @@ def test_tls_to_postgres_is_verified():
         database = url.replace("/postgres?", "/tls?")
         server = Server(database_url=database)
         client = AkrpClient.connect(server.socket)
-        call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123"),
+        call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse"),
              session_pb2.SignupResponse)
         rows = psql(url, "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = 'tls'")
         assert rows and all(row[0] == "t" for row in rows), rows

@@ -76,8 +76,8 @@ def test_secrets_never_reach_logs_audit_rows_or_the_database_file():
     assert status == 200
     post(port, "/api/login", {"email": "admin@example.com", "password": "Wrong-" + secrets["admin password"]})
     call(client, "SessionService/ResetPassword", session_pb2.ResetPasswordRequest(
-        token=reset.password_reset_token, new_password="N3w-Member-Passw0rd"), session_pb2.ResetPasswordResponse)
-    secrets["new member password"] = "N3w-Member-Passw0rd"
+        token=reset.password_reset_token, new_password="N3w-Memb3r-Passw0rd"), session_pb2.ResetPasswordResponse)
+    secrets["new member password"] = "N3w-Memb3r-Passw0rd"
     client.close()
     assert server.terminate() == 0
 
