@@ -4,7 +4,6 @@ as it was (no business row and no audit row). The Swift suite AuthorityScenarioT
 through the dispatcher on both stores; tools/test reruns this file on PostgreSQL."""
 import json
 import sqlite3
-import time
 import urllib.error
 import urllib.request
 
@@ -13,7 +12,8 @@ from google.protobuf import json_format, message_factory
 
 from akrp_client import AkrpClient
 from akto.access.v1 import account_pb2, inventory_pb2, job_pb2, role_pb2, session_pb2, team_pb2, token_pb2  # noqa: F401
-from conftest import BACKEND, Server, free_port, psql
+from conftest import BACKEND, psql
+from test_security import start_with_gateway
 
 PASSWORD = "Secret123-horse-Authority"
 # gRPC code -> HTTP status, as the gateway maps them.
@@ -91,17 +91,7 @@ def snapshot(server):
 
 @pytest.fixture(params=[Socket, Gateway], ids=["socket", "gateway"])
 def transport(request):
-    port = free_port()
-    server = Server(http_port=port)
-    deadline = time.time() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
+    server, port = start_with_gateway()
     t = request.param(server, port)
     t.server = server
     yield t
