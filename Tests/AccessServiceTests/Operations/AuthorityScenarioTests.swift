@@ -34,15 +34,20 @@ import Testing
         return h.bearer(joined.sessionToken)
     }
 
-    @Test(arguments: TestBackend.all)
-    func aWorkspaceAdminCannotTakeOverTheOwner(backend: TestBackend) async throws {
-        let h = try await Harness.make(backend)
+    /// The owner's session and that of an ADMIN of a second workspace "B" the owner created and invited them to.
+    func ownerAndWorkspaceAdmin(_ h: Harness, _ email: String) async throws -> ([MetadataEntry], [MetadataEntry]) {
         let owner = h.bearer(try await h.signupAdmin().sessionToken)
         _ = try await h.call(Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "B"), owner)
         let code = try await h.call(
-            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "v@example.com", inviteeRole: "ADMIN"), owner
+            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: email, inviteeRole: "ADMIN"), owner
         ).finalInviteCode
-        let v = try await join(h, code, "v@example.com")
+        return (owner, try await join(h, code, email))
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aWorkspaceAdminCannotTakeOverTheOwner(backend: TestBackend) async throws {
+        let h = try await Harness.make(backend)
+        let (_, v) = try await ownerAndWorkspaceAdmin(h, "v@example.com")
         try await expectRefused(h, .permissionDenied, "ResetUserPassword of the owner") {
             try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "admin@example.com"), v)
         }
@@ -190,12 +195,7 @@ import Testing
     @Test(arguments: TestBackend.all)
     func oneWorkspaceReachesNeitherTheOrganizationNorKeysAfterAReset(backend: TestBackend) async throws {
         let h = try await Harness.make(backend)
-        let owner = h.bearer(try await h.signupAdmin().sessionToken)
-        _ = try await h.call(Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "B"), owner)
-        let code = try await h.call(
-            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "b-admin@example.com", inviteeRole: "ADMIN"), owner
-        ).finalInviteCode
-        let bAdmin = try await join(h, code, "b-admin@example.com")
+        let (owner, bAdmin) = try await ownerAndWorkspaceAdmin(h, "b-admin@example.com")
         try await expectRefused(h, .permissionDenied, "renaming the organization from workspace B") {
             try await h.code(
                 Methods.AccountService.updateUsernameAndOrganization,
