@@ -36,7 +36,14 @@ public struct StiggBillingProvider: BillingProvider {
     let client: HTTPClient
     let logger: Logger
 
-    public init(configuration: StiggConfiguration, client: HTTPClient = .shared, logger: Logger) {
+    /// The process's HTTP client for Stigg: like `HTTPClient.shared` (never shut down) but it never follows a
+    /// redirect, so the API key goes to the configured host only.
+    public static let noRedirectClient = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
+    /// - Parameter client: must not follow redirects (the default does not); a 3xx answer is UNAVAILABLE.
+    public init(configuration: StiggConfiguration, client: HTTPClient = Self.noRedirectClient, logger: Logger) {
         self.configuration = configuration
         self.client = client
         self.logger = logger
@@ -105,7 +112,12 @@ public struct StiggBillingProvider: BillingProvider {
             do {
                 let response = try await client.execute(request, deadline: .now() + .nanoseconds(remaining.nanosecondsClamped))
                 let payload = try await response.body.collect(upTo: configuration.maxResponseBytes)
-                if response.status.code >= 500 {
+                if (300..<400).contains(response.status.code) {
+                    // Never followed (the request carries the API key): a misconfigured endpoint or a hostile
+                    // answer, not a transient failure.
+                    throw RPCError(
+                        .unavailable, "the billing provider answered HTTP \(response.status.code) (a redirect, not followed)")
+                } else if response.status.code >= 500 {
                     lastProblem = "HTTP \(response.status.code)"
                 } else if response.status == .unauthorized || response.status == .forbidden {
                     throw RPCError(.failedPrecondition, "the billing provider rejected the configured API key")
@@ -152,4 +164,21 @@ public struct StiggBillingProvider: BillingProvider {
         }
         return data
     }
+}
+
+// Descriptions never carry the API key: a ServiceGroup logs its services (and what they hold) at debug level.
+extension StiggConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "StiggConfiguration(endpoint: \(endpoint), apiKey: <redacted>, maxAttempts: \(maxAttempts), backoff: \(backoff), maxResponseBytes: \(maxResponseBytes))"
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(self, children: ["endpoint": endpoint, "apiKey": "<redacted>", "maxAttempts": maxAttempts], displayStyle: .struct)
+    }
+}
+
+extension StiggBillingProvider: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "StiggBillingProvider(\(configuration))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["configuration": configuration], displayStyle: .struct) }
 }

@@ -21,4 +21,30 @@ public enum Gateway {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }
+
+    /// The metrics listener (`--metrics-address`, loopback by default): `GET /metrics` (Prometheus text) and
+    /// `GET /healthz`, nothing else, for a scraper on the host or a private network, apart from the listener
+    /// browsers reach.
+    public static func metricsApplication(
+        host: String, port: Int, servingState: ServingState, metricsText: @escaping @Sendable () -> [UInt8],
+        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metricsText())))
+        }
+        router.get("/healthz") { _, _ -> Response in
+            let serving = servingState.isServing
+            return Response(
+                status: serving ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: serving ? #"{"status":"SERVING"}"# : #"{"status":"NOT_SERVING"}"#)))
+        }
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
 }

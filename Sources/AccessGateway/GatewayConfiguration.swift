@@ -1,3 +1,6 @@
+import AccessCore
+import Foundation
+
 /// Settings of the HTTP/JSON gateway. Every limit has a default and a CLI flag.
 public struct GatewayConfiguration: Sendable {
     public var host: String
@@ -14,12 +17,22 @@ public struct GatewayConfiguration: Sendable {
     public var publicBaseURL: String
     /// Max-Age of the session cookie, in seconds (the session lifetime).
     public var sessionCookieMaxAge: Int64
+    /// `GET /metrics` on this (browser-facing) listener: only with `Authorization: Bearer <this>`; nil answers
+    /// 404 there (the metrics have their own loopback listener, `--metrics-address`).
+    public var metricsBearerToken: String?
+    /// Proxies (`--trusted-proxies`, CIDRs) whose `X-Forwarded-For` names the client: behind nginx every request
+    /// comes from 127.0.0.1, so the peer of the rate limits and sign-in counters is the address the proxy saw.
+    /// Empty (the default): the header is ignored and the peer is the TCP client.
+    public var trustedProxies: [IPNetwork]
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, maxHeaderBytes: Int = 16 * 1024,
         allowedOrigins: Set<String> = [], publicBaseURL: String = "http://localhost:8080",
-        sessionCookieMaxAge: Int64 = 7 * 24 * 3600
+        sessionCookieMaxAge: Int64 = 7 * 24 * 3600, metricsBearerToken: String? = nil,
+        trustedProxies: [IPNetwork] = []
     ) {
+        self.trustedProxies = trustedProxies
+        self.metricsBearerToken = metricsBearerToken
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
@@ -32,6 +45,31 @@ public struct GatewayConfiguration: Sendable {
     /// True when the public URL is https: cookies get `Secure` and the `__Host-` name.
     public var isSecure: Bool { publicBaseURL.lowercased().hasPrefix("https://") }
 
+    /// The origin (`scheme://host[:port]`) of the public URL, as a browser sends it in `Origin`.
+    public var publicOrigin: String {
+        guard let url = URL(string: publicBaseURL), let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased()
+        else { return publicBaseURL }
+        return url.port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)"
+    }
+
     /// The session cookie's name.
     public var cookieName: String { isSecure ? "__Host-akto_session" : "akto_session" }
+}
+
+// The metrics bearer token never appears in a description (the gateway is a ServiceGroup service, whose
+// description is logged at debug level).
+extension GatewayConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "GatewayConfiguration(\(host):\(port), allowedOrigins: \(allowedOrigins.sorted()), publicBaseURL: \(publicBaseURL), "
+            + "metricsBearerToken: \(metricsBearerToken == nil ? "none" : "<redacted>"))"
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "host": host, "port": port, "allowedOrigins": allowedOrigins.sorted(), "publicBaseURL": publicBaseURL,
+                "metricsBearerToken": metricsBearerToken == nil ? "none" : "<redacted>",
+            ], displayStyle: .struct)
+    }
 }

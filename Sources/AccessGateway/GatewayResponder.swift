@@ -66,6 +66,16 @@ public struct GatewayResponder: HTTPResponder {
             return Self.json(
                 serving ? .ok : .serviceUnavailable, .object([("status", .string(serving ? "SERVING" : "NOT_SERVING"))]))
         case (.get, "/metrics"):
+            // Public listener: metrics only behind the configured bearer token (they name methods, codes and
+            // volumes); without one the path does not exist here.
+            guard let expected = configuration.metricsBearerToken else {
+                return Self.error(.notFound, .notFound, "no route \(path)")
+            }
+            guard let given = request.headers[.authorization], Self.constantTimeEquals(given, "Bearer " + expected) else {
+                var response = Self.error(.unauthorized, .unauthenticated, "metrics need the configured bearer token")
+                response.headers[.wwwAuthenticate] = "Bearer"
+                return response
+            }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metricsText())))
@@ -114,6 +124,12 @@ public struct GatewayResponder: HTTPResponder {
             if let field = HTTPField.Name(name), let value = request.headers[field] { metadata.append(MetadataEntry(name, value)) }
         }
         let hasHeaderCredential = metadata.contains { $0.key == "authorization" || $0.key == "x-api-key" }
+        // Login CSRF: the calls that start a session (or set a password) refuse what a browser marks as
+        // cross-site whether or not a cookie is present; a client sending neither Origin nor Sec-Fetch-Site still
+        // passes.
+        if Self.sessionStartingMethods.contains(method.descriptor.path), let refusal = crossSiteRefusal(request) {
+            return refusal
+        }
         if !hasHeaderCredential, let session = Self.cookie(configuration.cookieName, in: request.headers) {
             if let refusal = csrfRefusal(request) { return refusal }
             metadata.append(MetadataEntry("authorization", "Bearer " + session))
@@ -142,7 +158,7 @@ public struct GatewayResponder: HTTPResponder {
         let result = await dispatch(
             DispatchRequest(
                 method: method.descriptor.path, metadata: metadata, payload: payload,
-                peer: .address(context.remoteAddress?.description ?? "unknown"), transport: .http))
+                peer: .address(clientAddress(request, context: context)), transport: .http))
         var response: Response
         if result.status.code == .ok {
             do {
@@ -201,19 +217,82 @@ public struct GatewayResponder: HTTPResponder {
         }
     }
 
+    /// Equality of two secrets in time that depends on their lengths only, never on where they first differ.
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for index in 0..<max(x.count, y.count) {
+            difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
+        }
+        return difference == 0
+    }
+
+    /// The client's IP: the TCP peer, or — when that is a trusted proxy — the right-most `X-Forwarded-For`
+    /// address that is not itself a trusted proxy (the left part of the header is the client's own text).
+    func clientAddress(_ request: Request, context: GatewayContext) -> String {
+        guard let ip = context.remoteAddress?.ipAddress else { return "unknown" }
+        let trusted = configuration.trustedProxies
+        guard !trusted.isEmpty, let peer = IPAddress(ip), trusted.contains(where: { $0.contains(peer) }) else { return ip }
+        let hops = request.headers[values: HTTPField.Name("x-forwarded-for")!]
+            .flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        var client = ip
+        for hop in hops.reversed() {
+            guard let address = IPAddress(hop) else { break }  // garbage: stop at the last address we trust
+            client = address.description
+            if !trusted.contains(where: { $0.contains(address) }) { break }
+        }
+        return client
+    }
+
+    /// Signup, Login and ResetPassword: the calls a login-CSRF attack would forge.
+    static let sessionStartingMethods: Set<String> = [
+        Methods.SessionService.login.descriptor.path, Methods.SessionService.signup.descriptor.path,
+        Methods.SessionService.resetPassword.descriptor.path,
+    ]
+
+    /// The media type of the request, lower-cased and without parameters.
+    private static func mediaType(_ request: Request) -> String? {
+        request.headers[.contentType]?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+    }
+
+    /// What a browser marks as cross-site: a body that is not `application/json` (an HTML form or a "simple"
+    /// fetch cannot send that type cross-site without a CORS preflight), `Sec-Fetch-Site: cross-site` or
+    /// `same-site`, or an `Origin` not allowed. A request carrying neither `Origin` nor `Sec-Fetch-Site` (curl,
+    /// SDKs, other services) passes when it is JSON.
+    private func crossSiteRefusal(_ request: Request) -> Response? {
+        guard Self.mediaType(request) == "application/json" else {
+            return Self.error(.unsupportedMediaType, .invalidArgument, "this call accepts application/json only")
+        }
+        if let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased() {
+            // A browser that sends Sec-Fetch-Site states the relation itself; same-origin pages pass even when
+            // their Origin is not in the list (the gateway serving its own pages).
+            if site == "same-origin" || site == "none" { return nil }
+            return Self.error(.forbidden, .permissionDenied, "cross-site request refused (CSRF check)")
+        }
+        if let origin = request.headers[.origin], !configuration.allowedOrigins.contains(origin),
+            origin != configuration.publicOrigin
+        {
+            return Self.error(.forbidden, .permissionDenied, "cross-site request refused (CSRF check)")
+        }
+        return nil
+    }
+
     /// Cookie-authenticated POSTs must be JSON and come from our own pages: `Sec-Fetch-Site` same-origin/none, or
     /// an allow-listed `Origin`. Anything else is refused (fails closed for clients that send neither).
     private func csrfRefusal(_ request: Request) -> Response? {
-        let contentType = request.headers[.contentType]?.split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        }
-        guard contentType == "application/json" else {
+        guard Self.mediaType(request) == "application/json" else {
             return Self.error(.unsupportedMediaType, .invalidArgument, "cookie-authenticated requests must be application/json")
         }
         if let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased(), site == "same-origin" || site == "none" {
             return nil
         }
-        if let origin = request.headers[.origin], configuration.allowedOrigins.contains(origin) { return nil }
+        if let origin = request.headers[.origin],
+            configuration.allowedOrigins.contains(origin) || origin == configuration.publicOrigin
+        {
+            return nil
+        }
         return Self.error(.forbidden, .permissionDenied, "cross-site request refused (CSRF check)")
     }
 

@@ -42,19 +42,38 @@ public struct PostgresConfiguration: Sendable {
     /// `?host=/path/to/socket/dir` for a Unix socket, `?connect_timeout=SECONDS`). Errors name what is wrong and never echo the password.
     public init(
         url text: String, maxConnections: Int = PostgresConfiguration.defaultMaxConnections,
-        maxTransactionAttempts: Int = PostgresConfiguration.defaultMaxTransactionAttempts, connectTimeout: Double = 10
+        maxTransactionAttempts: Int = PostgresConfiguration.defaultMaxTransactionAttempts, connectTimeout: Double = 10,
+        password separatePassword: String? = nil
     ) throws {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "postgres" || scheme == "postgresql"
         else { throw RPCError(.invalidArgument, "the database URL must look like postgres://user:password@host:5432/database") }
-        guard let user = components.user?.removingPercentEncoding, !user.isEmpty else {
+        // Decoded once, as libpq does (URLComponents' `user`/`password`/`path` are decoded already; decoding
+        // those again turned `pct%2541x` into `pctAx`). A malformed escape is an error, as in libpq.
+        // URLComponents mends malformed escapes, so the user and password are read from the URL's own text.
+        func decoded(_ text: String?, _ part: String) throws -> String? {
+            guard let text else { return nil }
+            guard let value = Self.percentDecoded(text) else {
+                throw RPCError(.invalidArgument, "the database URL's \(part) has an invalid percent-encoding (use %XX)")
+            }
+            return value
+        }
+        let userInfo = Self.rawUserInfo(text)
+        guard let user = try decoded(userInfo.user, "user"), !user.isEmpty else {
             throw RPCError(.invalidArgument, "the database URL names no user (postgres://USER@host/database)")
         }
-        let name = String(components.path.drop(while: { $0 == "/" })).removingPercentEncoding ?? ""
+        var password = try decoded(userInfo.password, "password")
+        if let separatePassword {
+            guard password == nil else {
+                throw RPCError(.invalidArgument, "the password is given twice: in the database URL and separately")
+            }
+            password = separatePassword
+        }
+        let name = try decoded(String(components.percentEncodedPath.drop(while: { $0 == "/" })), "database name") ?? ""
         guard !name.isEmpty, !name.contains("/") else {
             throw RPCError(.invalidArgument, "the database URL names no database (postgres://user@host/DATABASE)")
         }
-        var tls = TLSMode.prefer
+        var tls: TLSMode?
         var socketDirectory: String?
         var timeout = connectTimeout
         var rootCertificate: String?
@@ -105,10 +124,18 @@ public struct PostgresConfiguration: Sendable {
             }
             self.host = host
             unixSocketPath = nil
-            self.tls = tls
+            // libpq defaults to `prefer`, which sends the password to a server that declines TLS: only a local
+            // host keeps that default; any other host requires (and verifies) TLS unless the URL says otherwise.
+            let local = Self.isLocal(host)
+            self.tls = tls ?? (local ? .prefer : .require)
+            if password != nil, self.tls != .require, !local {
+                throw RPCError(
+                    .invalidArgument,
+                    "sslmode=\(self.tls.rawValue) would let the password cross the network in clear (a server that declines TLS can ask for it): use sslmode=require for \(host)")
+            }
         }
         username = user
-        password = components.password?.removingPercentEncoding
+        self.password = password
         database = name
         self.maxConnections = maxConnections
         self.maxTransactionAttempts = maxTransactionAttempts
@@ -151,8 +178,67 @@ public struct PostgresConfiguration: Sendable {
     }
 
     /// The URL without its password, for logs.
+    /// The user and password of `scheme://user:password@host/…` as written (still percent-encoded).
+    public static func rawUserInfo(_ text: String) -> (user: String?, password: String?) {
+        guard let start = text.range(of: "://")?.upperBound else { return (nil, nil) }
+        let rest = text[start...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@") else { return (nil, nil) }
+        let info = authority[..<at]
+        guard let colon = info.firstIndex(of: ":") else { return (String(info), nil) }
+        return (String(info[..<colon]), String(info[info.index(after: colon)...]))
+    }
+
+    /// Percent-decoding done once and strictly, as libpq does: every `%` starts two hex digits; nil otherwise (or
+    /// when the bytes are not UTF-8).
+    static func percentDecoded(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        func hex(_ byte: UInt8?) -> UInt8? {
+            switch byte {
+            case let b? where b >= 48 && b <= 57: b - 48
+            case let b? where b >= 65 && b <= 70: b - 55
+            case let b? where b >= 97 && b <= 102: b - 87
+            default: nil
+            }
+        }
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = hex(iterator.next()), let low = hex(iterator.next()) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// A loopback host: the password never leaves the machine.
+    static func isLocal(_ host: String) -> Bool {
+        let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return name == "localhost" || name == "::1" || name.hasPrefix("127.")
+    }
+
     public var redacted: String {
         let place = unixSocketPath.map { "[\($0)]" } ?? "\(host ?? ""):\(port)"
         return "postgres://\(username)@\(place)/\(database)"
+    }
+}
+
+// Descriptions never carry the password (a ServiceGroup logs what its services hold at debug level).
+extension PostgresConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        let target = unixSocketPath ?? "\(host ?? "localhost"):\(port)"
+        return "PostgresConfiguration(\(username)@\(target)/\(database), password: \(password == nil ? "none" : "<redacted>"), "
+            + "tls: \(tls.rawValue), maxConnections: \(maxConnections))"
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "host": host as Any, "port": port, "unixSocketPath": unixSocketPath as Any, "username": username,
+                "password": password == nil ? "none" : "<redacted>", "database": database, "tls": tls.rawValue,
+            ], displayStyle: .struct)
     }
 }

@@ -7,7 +7,22 @@ import PostgresNIO
 /// Every process runs `migrate` at start; an advisory lock makes concurrent starts apply each migration once.
 enum PostgresMigrations {
     static let all: [(name: String, statements: [String])] = [
-        ("2026-11-29-v1-whole-model", v1), ("2026-12-02-v2-authority", v2),
+        ("2026-11-29-v1-whole-model", v1), ("2026-12-02-v2-authority", v2), ("2026-12-03-v3-abuse", v3),
+    ]
+
+    /// Issue 16 (as SQLite's v3): sign-in counters and the one-time setup token's digest.
+    static let v3 = [
+        """
+        CREATE TABLE login_counters (
+            email TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failure_at BIGINT NOT NULL,
+            PRIMARY KEY (email, peer)
+        )
+        """,
+        "CREATE INDEX login_counters_by_age ON login_counters(last_failure_at)",
+        "CREATE TABLE setup_token (id INTEGER PRIMARY KEY CHECK (id = 1), token_digest BYTEA NOT NULL, created_at BIGINT NOT NULL)",
     ]
 
     /// SPEC.md's Authority (as SQLite's v2): the organization's owner, reset tokens' account and revocation.

@@ -13,6 +13,7 @@ public struct AccessService: Sendable {
     let authenticator: Authenticator
     let billing: (any BillingProvider)?
     let checkouts = SingleFlight<CheckoutKey, CheckoutOutcome>()
+    let anonymousLimiter: PeerRateLimiter
 
     /// - Parameter billing: the billing provider; nil when billing is not configured.
     public init(
@@ -25,6 +26,8 @@ public struct AccessService: Sendable {
         self.clock = clock
         self.hasher = try PasswordHasher(parameters: configuration.passwordHashing)
         self.authenticator = Authenticator(store: store, clock: clock)
+        self.anonymousLimiter = PeerRateLimiter(rate: configuration.anonymousRate, burst: configuration.anonymousBurst)
+        HashScheduler.shared.configure(configuration.hashAdmission)
     }
 
     /// Registers every implemented operation.
@@ -44,6 +47,11 @@ public struct AccessService: Sendable {
     var now: Int64 { Int64(clock.now()) }
 
     /// An audit row for a mutation by `caller`.
+    /// The call's place in the password-hashing queue: its peer and deadline.
+    func hashCaller(_ context: CallContext) -> HashCaller {
+        HashCaller(peer: context.peer.throttleKey, deadline: context.deadline)
+    }
+
     func audit(_ caller: Caller?, _ context: CallContext, _ operation: String, target: String = "") -> AuditEntry {
         AuditEntry(
             actorUserID: caller?.userID, actorEmail: caller?.email ?? "", accountID: caller?.accountID,

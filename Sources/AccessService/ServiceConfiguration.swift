@@ -24,14 +24,27 @@ public struct ServiceConfiguration: Sendable {
     public var jobCoalesceSeconds: Int64
     /// Unexpired invitations one account may have pending (a flood of invitations is refused past it).
     public var maxPendingInvitations: Int
+    /// Brute-force detection of sign-in (per address and peer, and per address across peers).
+    public var loginThrottle: LoginThrottlePolicy
+    /// Bounds of the password-hashing queue, per peer and in all.
+    public var hashAdmission: HashAdmissionLimits
+    /// Anonymous calls (Login, Signup, ResetPassword) one peer may make per second, and in a burst.
+    public var anonymousRate: Double
+    public var anonymousBurst: Int
 
     public init(
         publicBaseURL: String = "http://localhost:8080", logoutURL: String = "", redirectAllowList: Set<String> = [],
         sessionLifetime: Duration = .seconds(7 * 24 * 3600), maxApiTokensPerUser: Int = 50,
         passwordHashing: ScryptParameters = .standard, maxAccountsPerUser: Int = 10,
         resetTokenLifetime: Duration = .seconds(2 * 3600), maxPushSubscriptionsPerUser: Int = 10,
-        jobCoalesceSeconds: Int64 = 0, maxPendingInvitations: Int = 1000
+        jobCoalesceSeconds: Int64 = 0, maxPendingInvitations: Int = 1000,
+        loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
+        hashAdmission: HashAdmissionLimits = HashAdmissionLimits(), anonymousRate: Double = 10, anonymousBurst: Int = 60
     ) {
+        self.hashAdmission = hashAdmission
+        self.anonymousRate = anonymousRate
+        self.anonymousBurst = anonymousBurst
+        self.loginThrottle = loginThrottle
         self.maxPendingInvitations = maxPendingInvitations
         self.jobCoalesceSeconds = jobCoalesceSeconds
         self.publicBaseURL = publicBaseURL

@@ -9,11 +9,15 @@ import Synchronization
 /// A fake Stigg GraphQL server on 127.0.0.1, port 0. It checks the request's shape (API key header, query text,
 /// variables) and answers by plan id: `basic` SUCCESS, `pro` PAYMENT_REQUIRED with an https checkout, `insecure`
 /// an http checkout, `missing-plan` PlanNotFound, `slow` after 3 s, `shared` after 300 ms, `flaky` two 503s
-/// first; customer `missing-customer` gets CustomerNotFound.
+/// first, `redirect` a 307 to `/elsewhere` (whose requests are counted in `redirectedRequests`); customer
+/// `missing-customer` gets CustomerNotFound.
 final class FakeStigg: Sendable {
     static let apiKey = "test-stigg-key"
     private let recorded = Locked<[JSONValue]>([])
     private let flakyFailures = Locked(0)
+    private let redirected = Locked(0)
+    /// Requests that reached `/elsewhere`, the target of the `redirect` plan's 307.
+    var redirectedRequests: Int { redirected.withLock { $0 } }
 
     var requests: [JSONValue] { recorded.withLock { $0 } }
     var provisionCalls: Int { requests.filter { $0["query"].map { "\($0)".contains("provisionSubscription") } ?? false }.count }
@@ -22,6 +26,10 @@ final class FakeStigg: Sendable {
     func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router()
         router.post("/graphql") { request, context -> Response in try await self.answer(request) }
+        router.post("/elsewhere") { request, context -> Response in
+            self.redirected.withLock { $0 += 1 }
+            return self.json(.ok, #"{"data":{"provisionSubscription":{"status":"SUCCESS","subscription":{"id":"stolen"}}}}"#)
+        }
         let port = Locked<Int?>(nil)
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
@@ -66,6 +74,8 @@ final class FakeStigg: Sendable {
         switch plan {
         case "missing-plan":
             return json(.ok, #"{"errors":[{"message":"Plan not found","extensions":{"code":"PlanNotFound"}}]}"#)
+        case "redirect":
+            return Response(status: .temporaryRedirect, headers: [.location: "/elsewhere"])
         case "slow": try await Task.sleep(for: .seconds(3))
         case "shared": try await Task.sleep(for: .milliseconds(300))
         case "flaky":

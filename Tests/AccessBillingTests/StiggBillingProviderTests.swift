@@ -45,6 +45,19 @@ import Testing
         }
     }
 
+    /// Issue 16: a 3xx is never followed (it would re-POST the API key wherever the Location names).
+    @Test func redirectsAreNotFollowedAndAnswerUnavailable() async throws {
+        try await fake.run { endpoint in
+            let error = try await #require(throws: RPCError.self) {
+                try await provider(endpoint).provisionSubscription(checkout("redirect"), deadline: .now + Self.generous)
+            }
+            #expect(error.code == .unavailable)
+            #expect(error.message.contains("redirect"))
+        }
+        #expect(fake.redirectedRequests == 0)
+        #expect(fake.provisionCalls == 1)  // a redirect is not a transient failure: not retried
+    }
+
     @Test func aWrongAPIKeyIsAConfigurationProblemAndIsNotRetried() async throws {
         try await fake.run { endpoint in
             let error = try await #require(throws: RPCError.self) {

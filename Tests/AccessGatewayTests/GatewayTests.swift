@@ -157,6 +157,39 @@ import Testing
         }
     }
 
+    /// Login CSRF (issue 16): the calls that start a session refuse what a browser marks as cross-site even
+    /// without a cookie; curl-like clients (neither Origin nor Sec-Fetch-Site) still pass.
+    @Test(arguments: ["/api/login", "/api/signup", "/api/resetPassword"])
+    func sessionStartingCallsRefuseCrossSiteRequestsWithoutACookie(path: String) async throws {
+        try await GatewayHarness().test { client in
+            _ = try await signup(client)
+            let body = path == "/api/resetPassword"
+                ? #"{"token":"nope","newPassword":"Another-Secret-77"}"#
+                : #"{"email":"admin@example.com","password":"Secret123-horse"}"#
+            func send(_ headers: HTTPFields, contentType: String? = "application/json") async throws -> TestResponse {
+                var all = headers
+                if let contentType { all[.contentType] = contentType }
+                return try await client.execute(uri: path, method: .post, headers: all, body: ByteBuffer(string: body))
+            }
+            let site = HTTPField.Name("sec-fetch-site")!
+            for refused: HTTPFields in [[site: "cross-site"], [site: "same-site"], [.origin: "https://evil.example.com"]] {
+                let response = try await send(refused)
+                #expect(response.status == .forbidden, "\(refused)")
+                #expect(!response.headers[values: .setCookie].contains { $0.contains("akto_session=") && !$0.contains("Max-Age=0") })
+            }
+            for contentType in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+                #expect(try await send([:], contentType: contentType).status == .unsupportedMediaType)
+            }
+            #expect(try await send([:], contentType: nil).status == .unsupportedMediaType)
+            // Neither header (curl, SDKs), our own pages, an allowed origin: judged on their merits.
+            for passes: HTTPFields in [[:], [site: "same-origin"], [site: "none"], [.origin: "https://app.example.com"], [.origin: "http://localhost:8080"]] {
+                let response = try await send(passes)
+                let message: String? = if case .string(let text)? = response.json?["message"] { text } else { nil }
+                #expect(response.status != .unsupportedMediaType && !(message ?? "").contains("CSRF"), "\(passes)")
+            }
+        }
+    }
+
     @Test func corsOnlyForConfiguredOrigins() async throws {
         try await GatewayHarness().test { client in
             let allowed = try await client.execute(
@@ -208,14 +241,30 @@ import Testing
 
 @Suite struct GatewayObservabilityTests {
     @Test func metricsCountBothTransports() async throws {
-        let h = try GatewayHarness()
+        let h = try GatewayHarness { $0.metricsBearerToken = "scrape-secret" }
         _ = await h.dispatcher.dispatch(DispatchRequest(method: Methods.Health.check.path, transport: .socket))
         try await h.test { client in
             _ = try await client.post("/api/me")
-            let text = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            let text = String(
+                buffer: try await client.execute(uri: "/metrics", method: .get, headers: bearer("scrape-secret")).body)
             #expect(text.contains(#"akto_access_rpc_requests_total{method="/akto.rpc.v1.Health/Check",code="OK",transport="socket"} 1"#))
             #expect(text.contains(#"method="/akto.access.v1.SessionService/Me",code="UNAUTHENTICATED",transport="http"} 1"#))
             #expect(text.contains("akto_access_rpc_duration_seconds_bucket"))
+        }
+    }
+
+    /// Issue 16: the browser-facing listener has no public `/metrics`: 404 without a configured token, 401
+    /// without the right one.
+    @Test func metricsOnTheGatewayNeedTheBearerToken() async throws {
+        try await GatewayHarness().test { client async throws in
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .notFound)
+        }
+        try await GatewayHarness { $0.metricsBearerToken = "scrape-secret" }.test { client async throws in
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
+            for wrong in ["scrape-secreT", "scrape-secret2", "", "scrape"] {
+                #expect(try await client.execute(uri: "/metrics", method: .get, headers: bearer(wrong)).status == .unauthorized)
+            }
+            #expect(try await client.execute(uri: "/metrics", method: .get, headers: bearer("scrape-secret")).status == .ok)
         }
     }
 

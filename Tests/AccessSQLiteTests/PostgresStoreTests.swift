@@ -15,7 +15,12 @@ import Testing
         #expect(tcp.redacted == "postgres://akto@db.internal:6543/access")
         let socket = try PostgresConfiguration(url: "postgresql://akto@/access?host=/run/postgresql")
         #expect(socket.unixSocketPath == "/run/postgresql/.s.PGSQL.5432" && socket.host == nil && socket.tls == .disable)
-        #expect(try PostgresConfiguration(url: "postgres://a@h/d").tls == .prefer)
+        // Issue 16: TLS is required by default for any host but a local one; a password never goes to a
+        // non-local host without it.
+        #expect(try PostgresConfiguration(url: "postgres://a@h/d").tls == .require)
+        #expect(try PostgresConfiguration(url: "postgres://a@localhost/d").tls == .prefer)
+        #expect(try PostgresConfiguration(url: "postgres://a:p@127.0.0.1/d").tls == .prefer)
+        #expect(try PostgresConfiguration(url: "postgres://a@h/d?sslmode=disable").tls == .disable)
         #expect(try PostgresConfiguration(url: "postgres://a@h/d").connectTimeout == 10)
         #expect(try PostgresConfiguration(url: "postgres://a@h/d?connect_timeout=3").connectTimeout == 3)
         let pinned = try PostgresConfiguration(url: "postgres://a@h/d?sslmode=require&sslrootcert=/etc/hostname")
@@ -28,12 +33,25 @@ import Testing
         ("postgres://a@h/d?host=relative", "socket directory"), ("postgres://a@h/d?connect_timeout=0", "connect_timeout"),
         ("postgres://a@h/d?sslmode=require&sslrootcert=relative.pem", "sslrootcert"),
         ("postgres://a@h/d?sslmode=disable&sslrootcert=/etc/hostname", "sslrootcert needs"), ("postgres://a:hunter2@/d", "no host"),
+        ("postgres://a:hunter2@db.internal/d?sslmode=prefer", "sslmode=require"),
+        ("postgres://a:hunter2@db.internal/d?sslmode=disable", "sslmode=require"),
+        ("postgres://a:hunter2%zz@localhost/d", "percent-encoding"),
     ])
     func refusesBadURLsClearly(url: String, mentions: String) {
         let error = #expect(throws: RPCError.self) { try PostgresConfiguration(url: url) }
         #expect(error?.code == .invalidArgument)
         #expect(error?.message.contains(mentions) == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("hunter2") == false)
+    }
+
+    /// Issue 16: the URL's parts are percent-decoded once, as libpq does (`pct%2541x` is `pct%41x`, not
+    /// `pctAx`). tools/python/tests/test_abuse.py checks the same URLs against psql.
+    @Test(arguments: [("pct%2541x", "pct%41x"), ("s%40cret", "s@cret"), ("plain", "plain"), ("a%25", "a%"), ("%3A%2F", ":/")])
+    func passwordsAreDecodedOnce(encoded: String, password: String) throws {
+        let configuration = try PostgresConfiguration(url: "postgres://u%2541:\(encoded)@localhost/d%2541b")
+        #expect(configuration.password == password)
+        #expect(configuration.username == "u%41")
+        #expect(configuration.database == "d%41b")
     }
 
     @Test func limitsAreChecked() {

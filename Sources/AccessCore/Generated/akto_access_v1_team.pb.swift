@@ -288,6 +288,34 @@ public struct AcceptInvitationResponse: ProtoMessage {
     }
 }
 
+/// The `akto.access.v1.ClearLoginLockoutRequest` message.
+public struct ClearLoginLockoutRequest: ProtoMessage {
+    public static let protoName = "akto.access.v1.ClearLoginLockoutRequest"
+    public var userEmail: String
+
+    public init(userEmail: String = "") {
+        self.userEmail = userEmail
+    }
+
+    public init() {
+        self.userEmail = ""
+    }
+}
+
+/// The `akto.access.v1.ClearLoginLockoutResponse` message.
+public struct ClearLoginLockoutResponse: ProtoMessage {
+    public static let protoName = "akto.access.v1.ClearLoginLockoutResponse"
+    public var clearedCounters: Int32
+
+    public init(clearedCounters: Int32 = 0) {
+        self.clearedCounters = clearedCounters
+    }
+
+    public init() {
+        self.clearedCounters = 0
+    }
+}
+
 extension Methods {
     /// The methods of `akto.access.v1.TeamService`.
     public enum TeamService {
@@ -307,8 +335,10 @@ extension Methods {
             service: "akto.access.v1.TeamService", method: "UpdateUserScopeRoleMapping")
         public static let acceptInvitation = MethodSpec<AcceptInvitationRequest, AcceptInvitationResponse>(
             service: "akto.access.v1.TeamService", method: "AcceptInvitation")
+        public static let clearLoginLockout = MethodSpec<ClearLoginLockoutRequest, ClearLoginLockoutResponse>(
+            service: "akto.access.v1.TeamService", method: "ClearLoginLockout")
 
         /// Every method of the service, in .proto order.
-        public static let all: [MethodDescriptor] = [inviteUsers.descriptor, getTeamData.descriptor, removeUser.descriptor, removeInvitation.descriptor, resetUserPassword.descriptor, makeAdmin.descriptor, updateUserScopeRoleMapping.descriptor, acceptInvitation.descriptor]
+        public static let all: [MethodDescriptor] = [inviteUsers.descriptor, getTeamData.descriptor, removeUser.descriptor, removeInvitation.descriptor, resetUserPassword.descriptor, makeAdmin.descriptor, updateUserScopeRoleMapping.descriptor, acceptInvitation.descriptor, clearLoginLockout.descriptor]
     }
 }

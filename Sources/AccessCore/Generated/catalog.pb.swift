@@ -93,6 +93,8 @@ public enum ProtoCatalog {
         UpdateUserScopeRoleMappingResponse.self,
         AcceptInvitationRequest.self,
         AcceptInvitationResponse.self,
+        ClearLoginLockoutRequest.self,
+        ClearLoginLockoutResponse.self,
         ApiToken.self,
         AddApiTokenRequest.self,
         AddApiTokenResponse.self,

@@ -51,15 +51,16 @@ public enum Authority {
     /// every scope and without a collection limit, in every account the target belongs to, and the target owns
     /// no organization (taking over an owner would hand over more than the actor holds). Otherwise
     /// PERMISSION_DENIED.
-    public static func requireIdentityWide(actor: Int32, over target: Int32, accounts: [AccountFacts]) throws {
+    public static func requireIdentityWide(
+        actor: Int32, over target: Int32, accounts: [AccountFacts], action: String = "resetting a password"
+    ) throws {
         for facts in accounts where facts.isMember(target) {
-            guard !facts.isOwner(target) else {
-                throw RPCError(.permissionDenied, "only the organization's owner can reset the owner's password")
+            guard !facts.isOwner(target) || target == actor else {
+                throw RPCError(.permissionDenied, "only the organization's owner can act on the owner (\(action))")
             }
             for scope in Scope.allCases where !facts.role(of: actor, in: scope).isUnrestrictedAdmin {
                 throw RPCError(
-                    .permissionDenied,
-                    "resetting a password needs ADMIN in every scope of every account the user belongs to")
+                    .permissionDenied, "\(action) needs ADMIN in every scope of every account the user belongs to")
             }
         }
     }

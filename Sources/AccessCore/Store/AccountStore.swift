@@ -156,6 +156,27 @@ public protocol AccountStore: Sendable {
     /// Writes an audit row on its own (for mutations whose effect lives outside the database, e.g. billing).
     func appendAudit(_ entry: AuditEntry) async throws
 
+    /// Replaces a user's password hash with one at the configured cost if it is still `old` (a concurrent
+    /// password change wins). Returns whether it was replaced.
+    func replacePasswordHash(userID: Int32, old: String, new: String) async throws -> Bool
+
+    /// Starts a sign-in attempt on `email` (known or not) from `peer` under `LoginThrottleRules.begin`, in one
+    /// transaction: counts it as a failure (peer and across peers) unless the peer is locked out, and deletes
+    /// counters quiet for a whole window and the quietest beyond `policy.maxCounters`.
+    func beginLoginAttempt(email: String, peer: String, now: Int64, policy: LoginThrottlePolicy) async throws -> LoginAttempt
+
+    /// Ends an allowed attempt. Success takes its failure back (the peer's counter is deleted, the one across
+    /// peers decremented); a failure that locks the peer out writes `lockoutAudit` (lockouts are audited, not
+    /// every failure). Returns true when the peer is now locked out.
+    @discardableResult
+    func finishLoginAttempt(
+        email: String, peer: String, succeeded: Bool, policy: LoginThrottlePolicy, lockoutAudit: AuditEntry
+    ) async throws -> Bool
+
+    /// Clears every sign-in counter of `email` after `LoginThrottleRules.clear` (a member of the account, the
+    /// actor holding identity-wide authority over them). Returns how many counters were cleared.
+    func clearLoginLockout(accountID: Int32, actorID: Int32, email: String, audit: AuditEntry) async throws -> Int
+
     /// The newest audit rows of an account, newest first, with ids below `beforeID` (0 = from the newest).
     func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
 }

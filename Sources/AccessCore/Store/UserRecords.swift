@@ -33,3 +33,12 @@ public struct SessionRecord: Sendable, Hashable {
         self.isRevoked = isRevoked
     }
 }
+
+// The hash never appears in a description or a dump.
+extension UserRecord: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "UserRecord(id: \(id), email: \(email), passwordHash: <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(self, children: ["id": id, "email": email, "name": name, "passwordHash": "<redacted>"], displayStyle: .struct)
+    }
+}

@@ -121,6 +121,8 @@ static const ProtobufCMessageDescriptor *const akto_messages[] = {
     &akto__access__v1__update_user_scope_role_mapping_response__descriptor,
     &akto__access__v1__accept_invitation_request__descriptor,
     &akto__access__v1__accept_invitation_response__descriptor,
+    &akto__access__v1__clear_login_lockout_request__descriptor,
+    &akto__access__v1__clear_login_lockout_response__descriptor,
     &akto__access__v1__api_token__descriptor,
     &akto__access__v1__add_api_token_request__descriptor,
     &akto__access__v1__add_api_token_response__descriptor,

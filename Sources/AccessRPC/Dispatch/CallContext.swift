@@ -25,6 +25,18 @@ public enum Peer: Sendable, Hashable, CustomStringConvertible {
         case .local: "local"
         }
     }
+
+    /// Who the rate limits and sign-in counters count against: the uid on the socket (a process may reconnect
+    /// at will, its uid stays), the client IP on the gateway (the transport passes the address alone, resolved
+    /// through trusted proxies).
+    public var throttleKey: String {
+        switch self {
+        case .unix(let credentials?): "uid:\(credentials.uid)"
+        case .unix(nil): "uid:unknown"
+        case .address(let address): "ip:\(address)"
+        case .local: "local"
+        }
+    }
 }
 
 /// Everything a handler knows about the call besides its request message.

@@ -96,7 +96,8 @@ public struct Dispatcher: Sendable {
             if SchemaRegistry.shared.methods.contains(where: { "/\($0.service)/\($0.method)" == request.method }) {
                 throw RPCError(.unimplemented, "\(request.method) is not implemented by this server")
             }
-            throw RPCError(.unimplemented, "unknown method \(request.method)")
+            // Echoed at most 128 characters, control characters escaped: an unknown name is the caller's text.
+            throw RPCError(.unimplemented, "unknown method \(Self.echoed(request.method))")
         }
         let context = CallContext(
             method: method.descriptor, metadata: request.metadata, deadline: deadline(for: request.timeout, from: start),
@@ -124,6 +125,13 @@ public struct Dispatcher: Sendable {
     private static func isMetadataKeyByte(_ byte: UInt8) -> Bool {
         (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
             || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+    }
+
+    /// A caller-chosen name as it may appear in an answer or a log line: its first 128 characters with control
+    /// characters escaped, and `…` when it was longer.
+    static func echoed(_ name: String) -> String {
+        let head = EscapingLogHandler.escape(String(name.prefix(128)))
+        return name.count > 128 ? head + "…" : head
     }
 
     /// The caller's request id when it is short and printable, else a fresh random one.
@@ -165,7 +173,7 @@ public struct Dispatcher: Sendable {
         let level: Logger.Level = code == .internal || code == .unknown || code == .dataLoss ? .error : .info
         guard logger.logLevel <= level else { return }  // no metadata built for a line nobody will see
         var fields: Logger.Metadata = [
-            "method": "\(known ? request.method : String(request.method.prefix(128)))",
+            "method": "\(known ? request.method : Self.echoed(request.method))",
             "code": "\(code.grpcName)",
             "duration-us": "\(duration.nanosecondsClamped / 1000)",
             "peer": "\(request.peer)",

@@ -11,6 +11,9 @@ enum Migrations {
         migrator.registerMigration("2026-12-02-v2-authority") { db in
             try db.execute(sql: v2)
         }
+        migrator.registerMigration("2026-12-03-v3-abuse") { db in
+            try db.execute(sql: v3)
+        }
         return migrator
     }
 
@@ -212,5 +215,23 @@ enum Migrations {
         ALTER TABLE password_reset_tokens ADD COLUMN revoked_at INTEGER;
         CREATE INDEX password_reset_tokens_by_issuer ON password_reset_tokens(issued_by, account_id);
         CREATE INDEX invitations_by_inviter ON invitations(inviter_user_id, account_id);
+        """
+
+    /// Issue 16: sign-in counters per (e-mail, peer) and per e-mail across peers (peer `*`), and the one-time
+    /// setup token of an empty install (its digest only).
+    static let v3 = """
+        CREATE TABLE login_counters (
+            email TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failure_at INTEGER NOT NULL,
+            PRIMARY KEY (email, peer)
+        );
+        CREATE INDEX login_counters_by_age ON login_counters(last_failure_at);
+        CREATE TABLE setup_token (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            token_digest BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        );
         """
 }

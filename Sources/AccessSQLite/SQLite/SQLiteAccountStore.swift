@@ -51,6 +51,7 @@ public final class SQLiteAccountStore: AccountStore {
             try db.execute(sql: "PRAGMA foreign_keys = ON; PRAGMA synchronous = \(synchronous)")
         }
         do {
+            try Self.restrictFileModes(configuration.path, createIfMissing: true)
             pool = try DatabasePool(path: configuration.path, configuration: config)
             // DatabasePool switches its writer to synchronous=NORMAL when it enables WAL, after
             // `prepareDatabase` ran; the writer is one long-lived connection, so setting it here sticks.
@@ -62,8 +63,31 @@ public final class SQLiteAccountStore: AccountStore {
             readOnly.busyMode = .timeout(configuration.busyTimeout)
             readOnly.label = "akto-access.point-reader"
             pointReader = try DatabaseQueue(path: configuration.path, configuration: readOnly)
+            try Self.restrictFileModes(configuration.path, createIfMissing: false)
+        } catch let error as RPCError {
+            throw error
         } catch {
             throw RPCError(.unavailable, "cannot open the database \(configuration.path)", cause: "\(error)")
+        }
+    }
+
+    /// The database file and its `-wal` and `-shm` companions are readable by the owner only (0600), whatever
+    /// the process's umask or the folder's mode: they hold password hashes, key digests and every account's
+    /// data. The main file is created 0600 before SQLite opens it (SQLite gives the companions the main file's
+    /// mode); files an older version left wider are narrowed. In-memory databases are left alone.
+    static func restrictFileModes(_ path: String, createIfMissing: Bool) throws {
+        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return }
+        if createIfMissing {
+            let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                throw RPCError(.unavailable, "cannot create the database \(path): \(String(cString: strerror(errno)))")
+            }
+            close(descriptor)
+        }
+        for file in [path, path + "-wal", path + "-shm"] {
+            if chmod(file, 0o600) != 0 && errno != ENOENT {
+                throw RPCError(.unavailable, "cannot restrict the mode of \(file): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

@@ -24,6 +24,7 @@ extension AccessService {
     /// Signup: the first user of an empty install creates the organization, account 1000000 and becomes ADMIN.
     /// Later sign-ups need an invitation's code.
     func signup(_ request: SignupRequest, _ context: CallContext) async throws -> SignupResponse {
+        try anonymousLimiter.admit(context.peer, operation: "Signup")
         let email = try Validate.email(request.email)
         // Checked before anything is looked up, so the answer never depends on whether the address has a user.
         let password = try Validate.password(request.password, email: email)
@@ -38,8 +39,8 @@ extension AccessService {
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds
         let created = try await store.createFirstUser(
-            email: email, name: name, passwordHash: try await hasher.hash(password), organizationName: organization,
-            sessionDigest: Secrets.digest(token), now: now, sessionExpiresAt: expiresAt,
+            email: email, name: name, passwordHash: try await hasher.hash(password, for: hashCaller(context)),
+            organizationName: organization, sessionDigest: Secrets.digest(token), now: now, sessionExpiresAt: expiresAt,
             audit: audit(nil, context, "Signup", target: "user:\(email)"))
         context.logger.notice("first user signed up", metadata: ["user-id": "\(created.user.id)"])
         return SignupResponse(
@@ -58,24 +59,21 @@ extension AccessService {
             actorUserID: nil, actorEmail: email, accountID: nil, operation: "Bootstrap", target: "user:\(email)",
             timestamp: now, transport: "cli", peer: "local")
         let created = try await store.createFirstUser(
-            email: email, name: name, passwordHash: try await hasher.hash(password), organizationName: organization,
-            sessionDigest: nil, now: now, sessionExpiresAt: 0, audit: entry)
+            email: email, name: name, passwordHash: try await hasher.hash(password, for: .local),
+            organizationName: organization, sessionDigest: nil, now: now, sessionExpiresAt: 0, audit: entry)
         return (created.user.email, created.user.id, created.account.id)
     }
 
     /// Login: e-mail + password -> a new session. Unknown e-mail and wrong password answer alike, in about the
     /// same time (a decoy hash is verified when the user does not exist).
     func login(_ request: LoginRequest, _ context: CallContext) async throws -> LoginResponse {
+        try anonymousLimiter.admit(context.peer, operation: "Login")
         let email = request.email.trimmed.lowercased()
         guard !email.isEmpty else { throw RPCError.invalidField("email", "is required") }
         guard !request.password.isEmpty, request.password.count <= 1024 else {
             throw RPCError.invalidField("password", "is required (at most 1024 characters)")
         }
-        let user = try await store.user(email: email)
-        guard let user, await hasher.verify(request.password, against: user.passwordHash) else {
-            if user == nil { await hasher.verifyDecoy(request.password) }
-            throw RPCError(.unauthenticated, "wrong e-mail or password")
-        }
+        let user = try await judgeSignIn(email: email, password: request.password, context)
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds
         var entry = audit(nil, context, "Login", target: "user:\(user.id)")
@@ -85,6 +83,53 @@ extension AccessService {
             userID: user.id, accountID: nil, digest: Secrets.digest(token), now: now, expiresAt: expiresAt, audit: entry)
         return LoginResponse(
             user: userInfo(user), activeAccountId: session.accountID, sessionToken: token, expiresAt: expiresAt)
+    }
+
+    /// The brute-force rules of every sign-in path (issue 16): the attempt is counted before the password is
+    /// judged; a peer locked out of the address, an unknown address and a wrong password all answer the same
+    /// UNAUTHENTICATED after a hash of the same cost; an address under attack from many peers makes every
+    /// attempt wait `slowDelay` first. Returns the user whose password matched.
+    func judgeSignIn(email: String, password: String, _ context: CallContext) async throws -> UserRecord {
+        let policy = configuration.loginThrottle
+        let peer = context.peer.throttleKey
+        let attempt = try await store.beginLoginAttempt(email: email, peer: peer, now: now, policy: policy)
+        if attempt.slowed {
+            // A delay, not a refusal: the right password from a clean peer still signs in.
+            try await Task.sleep(until: min(.now + policy.slowDelay, context.deadline), clock: .continuous)
+        }
+        let wrong = RPCError(.unauthenticated, "wrong e-mail or password")
+        let caller = hashCaller(context)
+        guard attempt.allowed else {
+            try await hasher.verifyDecoy(password, for: caller)
+            throw wrong
+        }
+        let user = try await store.user(email: email)
+        let matched: Bool
+        if let user {
+            matched = try await hasher.verify(password, against: user.passwordHash, for: caller)
+        } else {
+            try await hasher.verifyDecoy(password, for: caller)
+            matched = false
+        }
+        var lockout = audit(nil, context, "LoginLockout", target: "email:\(email)")
+        lockout.actorEmail = email
+        let lockedOut = try await store.finishLoginAttempt(
+            email: email, peer: peer, succeeded: matched, policy: policy, lockoutAudit: lockout)
+        if lockedOut {
+            context.logger.notice("sign-in lockout", metadata: ["email": "\(email)", "peer": "\(peer)"])
+        }
+        guard matched, let user else { throw wrong }
+        if hasher.needsRehash(user.passwordHash) {
+            // Issue 16: a hash made at another cost than the configured one is replaced now, so that the user's
+            // sign-in costs (and takes) what an unknown address's does. Best effort: the sign-in stands.
+            do {
+                let fresh = try await hasher.hash(password, for: caller)
+                _ = try await store.replacePasswordHash(userID: user.id, old: user.passwordHash, new: fresh)
+            } catch {
+                context.logger.warning("could not rehash a password", metadata: ["user-id": "\(user.id)"])
+            }
+        }
+        return user
     }
 
     /// Logout (1): revokes this session (or all of the user's) and answers where the browser goes next.

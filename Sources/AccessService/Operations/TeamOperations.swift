@@ -115,11 +115,17 @@ extension AccessService {
         async throws -> SignupResponse
     {
         let joiner: Joiner
-        if let existing = try await store.user(email: email) {
-            guard await hasher.verify(password, against: existing.passwordHash) else { throw InvitationRules.badCode }
+        if try await store.user(email: email) != nil {
+            // A sign-in with the user's own password: the brute-force counters of Login apply (issue 16).
+            let existing: UserRecord
+            do {
+                existing = try await judgeSignIn(email: email, password: password, context)
+            } catch let error as RPCError where error.code == .unauthenticated {
+                throw InvitationRules.badCode
+            }
             joiner = .existingUser(id: existing.id, email: existing.email)
         } else {
-            joiner = .newUser(email: email, name: name, passwordHash: try await hasher.hash(password))
+            joiner = .newUser(email: email, name: name, passwordHash: try await hasher.hash(password, for: hashCaller(context)))
         }
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds

@@ -14,6 +14,11 @@ enum Environment {
         return text.isEmpty ? nil : text
     }
 
+    /// The flag's value, else the variable's, else nil (an option with no default).
+    static func resolve(_ flag: String?, _ name: String) -> String? {
+        flag ?? string(name)
+    }
+
     /// The flag's value, else the variable's, else the default; a variable that does not parse is an error.
     static func resolve<T: ExpressibleByArgument>(_ flag: T?, _ name: String, default fallback: T) throws -> T {
         if let flag { return flag }

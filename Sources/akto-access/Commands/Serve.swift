@@ -5,6 +5,7 @@ import AccessServer
 import AccessService
 import AccessSQLite
 import ArgumentParser
+import Foundation
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -28,6 +29,12 @@ struct Serve: AsyncParsableCommand {
     var socketMode: String?
     @Option(help: "HTTP/JSON gateway address host:port, or 'off' (env AKTO_ACCESS_HTTP_ADDRESS; default 127.0.0.1:8080).")
     var httpAddress: String?
+    @Option(help: "Metrics listener host:port (GET /metrics, /healthz), or 'off' (env AKTO_ACCESS_METRICS_ADDRESS; default 127.0.0.1:9464).")
+    var metricsAddress: String?
+    @Option(help: "File holding a bearer token that also serves GET /metrics on the HTTP gateway (env AKTO_ACCESS_METRICS_TOKEN_FILE; default none: no /metrics there).")
+    var metricsTokenFile: String?
+    @Option(help: "Proxies (CIDRs, comma-separated) whose X-Forwarded-For names the client, e.g. 127.0.0.1/32 behind a local nginx (env AKTO_ACCESS_TRUSTED_PROXIES; default none).")
+    var trustedProxies: String?
     @Option(help: "Browser origins allowed by CORS and the CSRF check, comma-separated (env AKTO_ACCESS_ALLOWED_ORIGINS).")
     var allowedOrigins: String?
     @Option(help: "Largest HTTP request body in bytes (env AKTO_ACCESS_HTTP_MAX_BODY; default 1048576).")
@@ -64,14 +71,15 @@ struct Serve: AsyncParsableCommand {
         let level = try Environment.resolve(logLevel, "LOG_LEVEL", default: "info")
         guard let logLevel = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            // Every logged value has its control characters escaped: no caller-chosen string writes a line.
+            var handler = EscapingLogHandler(wrapping: StreamLogHandler.standardError(label: label))
             handler.logLevel = logLevel
             return handler
         }
         let logger = Logger(label: "akto-access")
 
         let dataDirectory = try Environment.resolve(dataDir, "DATA_DIR", default: Defaults.dataDirectory)
-        try makeDirectory(dataDirectory)
+        try makeDirectory(dataDirectory, logger: logger)
         let modeText = try Environment.resolve(socketMode, "SOCKET_MODE", default: "660")
         guard let mode = UInt16(modeText, radix: 8), mode & ~0o777 == 0 else {
             throw ValidationError("--socket-mode must be octal permission bits such as 660, got \(modeText)")
@@ -103,19 +111,30 @@ struct Serve: AsyncParsableCommand {
         let address = try Environment.resolve(httpAddress, "HTTP_ADDRESS", default: "127.0.0.1:8080")
         let serviceConfiguration = try service.configuration()
         var gatewayConfiguration: GatewayConfiguration?
-        if address.lowercased() != "off" {
-            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-                (0...65535).contains(port), colon != address.startIndex
-            else { throw ValidationError("--http-address must be host:port or off, got \(address)") }
+        let metricsListener = try Self.hostAndPort(
+            Environment.resolve(metricsAddress, "METRICS_ADDRESS", default: "127.0.0.1:9464"), option: "metrics-address")
+        var metricsToken: String?
+        if let file = Environment.resolve(metricsTokenFile, "METRICS_TOKEN_FILE") {
+            metricsToken = try Self.secret(fromFile: file, option: "metrics-token-file")
+        }
+        var proxies: [IPNetwork] = []
+        for part in Environment.resolve(trustedProxies, "TRUSTED_PROXIES")?.split(separator: ",") ?? [] {
+            guard let network = IPNetwork(part.trimmingSpaces) else {
+                throw ValidationError("--trusted-proxies takes CIDRs such as 127.0.0.1/32 or 10.0.0.0/8, got \(part)")
+            }
+            proxies.append(network)
+        }
+        if let (host, port) = try Self.hostAndPort(address, option: "http-address") {
             let origins = try Environment.resolve(allowedOrigins, "ALLOWED_ORIGINS", default: "")
                 .split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
             gatewayConfiguration = GatewayConfiguration(
-                host: String(address[..<colon]).trimmingCharacters(in: "[]"), port: port,
+                host: host, port: port,
                 maxBodyBytes: try positive(Environment.resolve(httpMaxBody, "HTTP_MAX_BODY", default: 1 << 20), "http-max-body"),
                 maxHeaderBytes: try positive(
                     Environment.resolve(httpMaxHeaderBytes, "HTTP_MAX_HEADER_BYTES", default: 16 * 1024), "http-max-header-bytes"),
                 allowedOrigins: Set(origins), publicBaseURL: serviceConfiguration.publicBaseURL,
-                sessionCookieMaxAge: serviceConfiguration.sessionLifetime.components.seconds)
+                sessionCookieMaxAge: serviceConfiguration.sessionLifetime.components.seconds,
+                metricsBearerToken: metricsToken, trustedProxies: proxies)
         }
 
         let opened = try await service.openStore(dataDirectory: dataDirectory, logger: logger)
@@ -144,6 +163,12 @@ struct Serve: AsyncParsableCommand {
                 metricsText: { metrics.emitToBuffer() }, logger: logger)
             services.append(.init(service: gateway))
         }
+        if let (host, port) = metricsListener {
+            let metricsApp = Gateway.metricsApplication(
+                host: host, port: port, servingState: state, metricsText: { metrics.emitToBuffer() }, logger: logger,
+                onListening: { port in logger.info("metrics listening", metadata: ["address": "\(host):\(port)"]) })
+            services.append(.init(service: metricsApp))
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -155,15 +180,43 @@ struct Serve: AsyncParsableCommand {
         await opened.close()
     }
 
-    private func makeDirectory(_ path: String) throws {
+    private func makeDirectory(_ path: String, logger: Logger) throws {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw ValidationError("cannot create the data directory \(path): \(String(cString: strerror(errno)))")
+        }
+        // The database files are 0600 whatever the folder's mode, but a world-readable folder lists them and
+        // exposes anything else put there: say so (the socket keeps its own mode, so sidecars still connect).
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IROTH != 0 {
+            logger.warning(
+                "the data directory is world-readable; chmod o-rwx it unless other users must list it",
+                metadata: ["path": "\(path)", "mode": "\(String(info.st_mode & 0o7777, radix: 8))"])
         }
         // The socket (and the SQLite file) are created here: refuse a read-only or unwritable folder at once,
         // with the reason, instead of failing later in bind or on the first write.
         if access(path, W_OK | X_OK) != 0 {
             throw ValidationError("the data directory \(path) is not writable: \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// `host:port` (`[::1]:9464` for IPv6), or nil for `off`.
+    static func hostAndPort(_ address: String, option: String) throws -> (String, Int)? {
+        guard address.lowercased() != "off" else { return nil }
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+            (0...65535).contains(port), colon != address.startIndex
+        else { throw ValidationError("--\(option) must be host:port or off, got \(address)") }
+        return (String(address[..<colon]).trimmingCharacters(in: "[]"), port)
+    }
+
+    /// A secret read from a file (its first line, surrounding white space dropped): never from the command
+    /// line, which every local user sees in `ps`.
+    static func secret(fromFile path: String, option: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("--\(option): cannot read \(path)")
+        }
+        let value = String(text.split(whereSeparator: \.isNewline).first ?? "").trimmingCharacters(in: .whitespaces)
+        guard value.utf8.count >= 16 else { throw ValidationError("--\(option): the secret in \(path) needs 16 or more characters") }
+        return value
     }
 
     private func positive(_ value: Int, _ name: String) throws -> Int {

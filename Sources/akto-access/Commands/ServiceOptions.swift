@@ -5,11 +5,14 @@ import AccessService
 import Logging
 import AccessSQLite
 import ArgumentParser
+import Foundation
 
 /// Options of the store and the operations, shared by `serve` and `admin bootstrap`.
 struct ServiceOptions: ParsableArguments {
-    @Option(help: "PostgreSQL instead of the embedded SQLite: postgres://user:password@host:5432/db?sslmode=disable|prefer|require; prefer the env AKTO_ACCESS_DATABASE_URL (the password is never logged).")
+    @Option(help: "PostgreSQL instead of the embedded SQLite: postgres://user@host:5432/db?sslmode=disable|prefer|require (default require, prefer on localhost). A URL with a password only in the env AKTO_ACCESS_DATABASE_URL (the command line shows in ps), or the password in --database-password-file.")
     var databaseUrl: String?
+    @Option(help: "File whose first line is the PostgreSQL password, for a --database-url without one (env AKTO_ACCESS_DATABASE_PASSWORD_FILE).")
+    var databasePasswordFile: String?
     @Option(help: "PostgreSQL pool size of this process, 1-1000 (env AKTO_ACCESS_DATABASE_MAX_CONNECTIONS; default 10).")
     var databaseMaxConnections: Int?
     @Option(help: "Tries of a PostgreSQL transaction that conflicts (serialization failure, deadlock) before ABORTED, 1-100 (env AKTO_ACCESS_DATABASE_MAX_ATTEMPTS; default 10).")
@@ -34,6 +37,28 @@ struct ServiceOptions: ParsableArguments {
     var scryptLogRounds: Int?
     @Option(help: "Seconds a queued background job waits so that repeated requests fold into it, 0-3600 (env AKTO_ACCESS_JOB_COALESCE; default 0).")
     var jobCoalesce: Int?
+    @Option(help: "Failed sign-ins of one peer on one address before it is locked out (env AKTO_ACCESS_LOGIN_MAX_FAILURES; default 5).")
+    var loginMaxFailures: Int?
+    @Option(help: "Failed sign-ins on one address across peers after which every attempt waits --login-slow-delay (env AKTO_ACCESS_LOGIN_SLOW_FAILURES; default 20).")
+    var loginSlowFailures: Int?
+    @Option(help: "Seconds within which failed sign-ins count; counters quiet this long are deleted (env AKTO_ACCESS_LOGIN_FAILURE_WINDOW; default 900).")
+    var loginFailureWindow: Int?
+    @Option(help: "Seconds of the first lockout, doubled per further failure (env AKTO_ACCESS_LOGIN_FIRST_LOCKOUT; default 60).")
+    var loginFirstLockout: Int?
+    @Option(help: "Longest lockout in seconds (env AKTO_ACCESS_LOGIN_MAX_LOCKOUT; default 900).")
+    var loginMaxLockout: Int?
+    @Option(help: "Seconds a sign-in on an address under attack waits before it is judged (env AKTO_ACCESS_LOGIN_SLOW_DELAY; default 1).")
+    var loginSlowDelay: Double?
+    @Option(help: "Sign-in counter rows kept at most (env AKTO_ACCESS_LOGIN_MAX_COUNTERS; default 100000).")
+    var loginMaxCounters: Int?
+    @Option(help: "Password hashes one peer may have waiting or running (env AKTO_ACCESS_HASH_QUEUE_PER_PEER; default 8).")
+    var hashQueuePerPeer: Int?
+    @Option(help: "Password hashes waiting or running in all (env AKTO_ACCESS_HASH_QUEUE_TOTAL; default 256).")
+    var hashQueueTotal: Int?
+    @Option(help: "Anonymous calls (Login, Signup, ResetPassword) per second one peer may make (env AKTO_ACCESS_ANONYMOUS_RATE; default 10).")
+    var anonymousRate: Double?
+    @Option(help: "Burst of anonymous calls one peer may make at once (env AKTO_ACCESS_ANONYMOUS_BURST; default 60).")
+    var anonymousBurst: Int?
     @Option(help: "Stigg GraphQL endpoint, e.g. https://api.stigg.io/graphql (env AKTO_ACCESS_STIGG_ENDPOINT).")
     var stiggEndpoint: String?
     @Option(help: "Stigg server API key; prefer the env AKTO_ACCESS_STIGG_API_KEY (never logged).")
@@ -58,7 +83,21 @@ struct ServiceOptions: ParsableArguments {
     /// The configured store: PostgreSQL when a database URL is given, else SQLite under the data directory.
     func openStore(dataDirectory: String, logger: Logger) async throws -> OpenedStore {
         let url = try Environment.resolve(databaseUrl, "DATABASE_URL", default: "")
+        if let flag = databaseUrl, PostgresConfiguration.rawUserInfo(flag).password != nil {
+            // Refused without echoing it: every local user can read a command line in ps or /proc.
+            throw ValidationError(
+                "--database-url must not carry a password (the command line is visible to every local user): set AKTO_ACCESS_DATABASE_URL instead, or put the password in a file named by --database-password-file")
+        }
+        var separatePassword: String?
+        if let file = Environment.resolve(databasePasswordFile, "DATABASE_PASSWORD_FILE") {
+            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                throw ValidationError("--database-password-file: cannot read \(file)")
+            }
+            separatePassword = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+                .trimmingCharacters(in: "\r")
+        }
         guard !url.isEmpty else {
+            if separatePassword != nil { throw ValidationError("--database-password-file needs a database URL") }
             let store = try openSQLite(dataDirectory: dataDirectory)
             logger.info("store: SQLite", metadata: ["path": "\(dataDirectory)/akto-access.sqlite"])
             return OpenedStore(store: store, close: {})
@@ -78,7 +117,8 @@ struct ServiceOptions: ParsableArguments {
         }
         let configuration: PostgresConfiguration
         do {
-            configuration = try PostgresConfiguration(url: url, maxConnections: pool, maxTransactionAttempts: attempts)
+            configuration = try PostgresConfiguration(
+                url: url, maxConnections: pool, maxTransactionAttempts: attempts, password: separatePassword)
         } catch let error as RPCError {
             throw ValidationError("--database-url: \(error.message)")
         }
@@ -128,11 +168,31 @@ struct ServiceOptions: ParsableArguments {
         guard (10...20).contains(rounds) else { throw ValidationError("--scrypt-log-rounds must be 10-20") }
         let coalesce = try Environment.resolve(jobCoalesce, "JOB_COALESCE", default: 0)
         guard (0...3600).contains(coalesce) else { throw ValidationError("--job-coalesce must be 0-3600") }
+        func ranged<T: ExpressibleByArgument & Comparable>(_ flag: T?, _ env: String, _ fallback: T, _ range: ClosedRange<T>, _ option: String)
+            throws -> T
+        {
+            let value = try Environment.resolve(flag, env, default: fallback)
+            guard range.contains(value) else { throw ValidationError("--\(option) must be \(range.lowerBound)-\(range.upperBound), got \(value)") }
+            return value
+        }
+        let throttle = LoginThrottlePolicy(
+            peerMaxFailures: try ranged(loginMaxFailures, "LOGIN_MAX_FAILURES", 5, 1...1000, "login-max-failures"),
+            accountSlowFailures: try ranged(loginSlowFailures, "LOGIN_SLOW_FAILURES", 20, 1...100_000, "login-slow-failures"),
+            window: Int64(try ranged(loginFailureWindow, "LOGIN_FAILURE_WINDOW", 900, 1...86_400, "login-failure-window")),
+            firstLockout: Int64(try ranged(loginFirstLockout, "LOGIN_FIRST_LOCKOUT", 60, 1...86_400, "login-first-lockout")),
+            maxLockout: Int64(try ranged(loginMaxLockout, "LOGIN_MAX_LOCKOUT", 900, 1...86_400, "login-max-lockout")),
+            slowDelay: .milliseconds(Int64(1000 * (try ranged(loginSlowDelay, "LOGIN_SLOW_DELAY", 1.0, 0...30, "login-slow-delay")))),
+            maxCounters: try ranged(loginMaxCounters, "LOGIN_MAX_COUNTERS", 100_000, 100...100_000_000, "login-max-counters"))
+        let admission = HashAdmissionLimits(
+            perPeer: try ranged(hashQueuePerPeer, "HASH_QUEUE_PER_PEER", 8, 1...10_000, "hash-queue-per-peer"),
+            total: try ranged(hashQueueTotal, "HASH_QUEUE_TOTAL", 256, 1...100_000, "hash-queue-total"))
         return ServiceConfiguration(
             publicBaseURL: base, logoutURL: logout, redirectAllowList: Set(origins),
             sessionLifetime: .seconds(lifetime), maxApiTokensPerUser: tokens,
             passwordHashing: ScryptParameters(logRounds: rounds), jobCoalesceSeconds: Int64(coalesce),
-            maxPendingInvitations: pending)
+            maxPendingInvitations: pending, loginThrottle: throttle, hashAdmission: admission,
+            anonymousRate: try ranged(anonymousRate, "ANONYMOUS_RATE", 10.0, 0.01...100_000, "anonymous-rate"),
+            anonymousBurst: try ranged(anonymousBurst, "ANONYMOUS_BURST", 60, 1...1_000_000, "anonymous-burst"))
     }
 }
 

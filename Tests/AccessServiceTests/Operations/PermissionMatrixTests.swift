@@ -108,6 +108,9 @@ import Testing
         Operation(name: "ResetUserPassword", feature: "ADMIN", level: .write) { h, m, _ in
             try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "none@example.com"), m)
         },
+        Operation(name: "ClearLoginLockout", feature: "ADMIN", level: .write) { h, m, _ in
+            try await h.code(Methods.TeamService.clearLoginLockout, ClearLoginLockoutRequest(userEmail: "none@example.com"), m)
+        },
         Operation(name: "RemoveUser", feature: "ADMIN", level: .write) { h, m, _ in
             try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "none@example.com"), m)
         },

@@ -90,20 +90,22 @@ struct Harness {
 
     /// Calls a method; a non-OK status is thrown as `RPCError`.
     func call<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: MethodSpec<Request, Response>, _ request: Request, _ metadata: [MetadataEntry] = []
+        _ method: MethodSpec<Request, Response>, _ request: Request, _ metadata: [MetadataEntry] = [],
+        peer: Peer = .local
     ) async throws -> Response {
         let result = await dispatcher.dispatch(
-            DispatchRequest(method: method.path, metadata: metadata, payload: try MessageCodec.encode(request)))
+            DispatchRequest(method: method.path, metadata: metadata, payload: try MessageCodec.encode(request), peer: peer))
         if let error = result.status.error { throw error }
         return try MessageCodec.decode(Response.self, from: result.payload)
     }
 
     /// The status code a call ends with (OK included).
     func code<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: MethodSpec<Request, Response>, _ request: Request, _ metadata: [MetadataEntry] = []
+        _ method: MethodSpec<Request, Response>, _ request: Request, _ metadata: [MetadataEntry] = [],
+        peer: Peer = .local
     ) async throws -> StatusCode {
         let result = await dispatcher.dispatch(
-            DispatchRequest(method: method.path, metadata: metadata, payload: try MessageCodec.encode(request)))
+            DispatchRequest(method: method.path, metadata: metadata, payload: try MessageCodec.encode(request), peer: peer))
         return result.status.code
     }
 
@@ -117,7 +119,7 @@ struct Harness {
     func addMember(email: String, role: String, accountID: Int32 = 1_000_000, password: String = "Secret123-horse") async throws
         -> [MetadataEntry]
     {
-        let hash = try await PasswordHasher(parameters: ScryptParameters(logRounds: 10)).hash(password)
+        let hash = try await PasswordHasher(parameters: ScryptParameters(logRounds: 10)).hash(password, for: .local)
         let now = Int64(clock.now())
         if let postgres {
             try await postgres.executor.write { db in
@@ -186,6 +188,17 @@ struct Harness {
     }
 
     /// The number of audit rows for an operation.
+    /// How many rows a table holds.
+    func rowCount(_ table: String) async throws -> Int {
+        if let postgres {
+            return Int(
+                try await postgres.executor.read { db in
+                    try await db.value(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)"), as: Int64.self)
+                } ?? 0)
+        }
+        return try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+    }
+
     func auditCount(_ operation: String) async throws -> Int {
         if let postgres {
             return Int(

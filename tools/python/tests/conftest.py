@@ -15,6 +15,9 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+# Many servers run at once here: none binds the default metrics port 9464 unless a test asks for a listener
+# (`--metrics-address 127.0.0.1:PORT`).
+os.environ.setdefault("AKTO_ACCESS_METRICS_ADDRESS", "off")
 
 
 def binary():

@@ -338,7 +338,9 @@ def test_scale_out_options_are_validated_with_clear_errors():
     from conftest import binary
     cases = [
         (["--database-url", "mysql://a@h/d"], "--database-url: the database URL must look like postgres://"),
-        (["--database-url", "postgres://a:hunter2@h/d?sslmode=maybe"], "sslmode must be disable, prefer or require"),
+        (["--database-url", "postgres://a@h/d?sslmode=maybe"], "sslmode must be disable, prefer or require"),
+        # Issue 16: a password on the command line is refused (ps shows it), without echoing it.
+        (["--database-url", "postgres://a:hunter2@h/d"], "AKTO_ACCESS_DATABASE_URL"),
         (["--database-url", "postgres://a@h/d", "--database-max-connections", "0"], "--database-max-connections must be 1-1000"),
         (["--database-url", "postgres://a@h/d", "--database-max-attempts", "500"], "--database-max-attempts must be 1-100"),
         (["--database-url", "postgres://a@h/d", "--sqlite-synchronous", "normal"], "do not apply with --database-url"),

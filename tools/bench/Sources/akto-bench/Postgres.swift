@@ -25,7 +25,7 @@ func postgresCases(
         let process = Process()
         process.executableURL = URL(fileURLWithPath: serverBinary)
         process.arguments = [
-            "serve", "--data-dir", directory, "--socket-path", socket, "--http-address", "off", "--log-level", "error",
+            "serve", "--metrics-address", "off", "--data-dir", directory, "--socket-path", socket, "--http-address", "off", "--log-level", "error",
             "--max-concurrent-calls", "1024",
         ]
         var environment = ProcessInfo.processInfo.environment

@@ -65,7 +65,7 @@ func waitForSocket(_ path: String) {
 let server = Process()
 server.executableURL = URL(fileURLWithPath: serverBinary)
 server.arguments = [
-    "serve", "--data-dir", directory, "--socket-path", socket, "--http-address", "127.0.0.1:\(httpPort)",
+    "serve", "--metrics-address", "off", "--data-dir", directory, "--socket-path", socket, "--http-address", "127.0.0.1:\(httpPort)",
     "--log-level", "error", "--max-concurrent-calls", "1024",
 ]
 try server.run()
@@ -221,7 +221,7 @@ if cases.contains("memory") {
     let fresh = Process()
     fresh.executableURL = URL(fileURLWithPath: serverBinary)
     fresh.arguments = [
-        "serve", "--data-dir", memoryDirectory, "--socket-path", memorySocket,
+        "serve", "--metrics-address", "off", "--data-dir", memoryDirectory, "--socket-path", memorySocket,
         "--http-address", "127.0.0.1:\(try freePort())", "--log-level", "error",
     ]
     try fresh.run()

@@ -853,6 +853,96 @@ void   akto__access__v1__accept_invitation_response__free_unpacked
   assert(message->base.descriptor == &akto__access__v1__accept_invitation_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   akto__access__v1__clear_login_lockout_request__init
+                     (Akto__Access__V1__ClearLoginLockoutRequest         *message)
+{
+  static const Akto__Access__V1__ClearLoginLockoutRequest init_value = AKTO__ACCESS__V1__CLEAR_LOGIN_LOCKOUT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__clear_login_lockout_request__get_packed_size
+                     (const Akto__Access__V1__ClearLoginLockoutRequest *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__clear_login_lockout_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__clear_login_lockout_request__pack
+                     (const Akto__Access__V1__ClearLoginLockoutRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__clear_login_lockout_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__clear_login_lockout_request__pack_to_buffer
+                     (const Akto__Access__V1__ClearLoginLockoutRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__clear_login_lockout_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__ClearLoginLockoutRequest *
+       akto__access__v1__clear_login_lockout_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__ClearLoginLockoutRequest *)
+     protobuf_c_message_unpack (&akto__access__v1__clear_login_lockout_request__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__clear_login_lockout_request__free_unpacked
+                     (Akto__Access__V1__ClearLoginLockoutRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__clear_login_lockout_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__clear_login_lockout_response__init
+                     (Akto__Access__V1__ClearLoginLockoutResponse         *message)
+{
+  static const Akto__Access__V1__ClearLoginLockoutResponse init_value = AKTO__ACCESS__V1__CLEAR_LOGIN_LOCKOUT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__clear_login_lockout_response__get_packed_size
+                     (const Akto__Access__V1__ClearLoginLockoutResponse *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__clear_login_lockout_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__clear_login_lockout_response__pack
+                     (const Akto__Access__V1__ClearLoginLockoutResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__clear_login_lockout_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__clear_login_lockout_response__pack_to_buffer
+                     (const Akto__Access__V1__ClearLoginLockoutResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__clear_login_lockout_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__ClearLoginLockoutResponse *
+       akto__access__v1__clear_login_lockout_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__ClearLoginLockoutResponse *)
+     protobuf_c_message_unpack (&akto__access__v1__clear_login_lockout_response__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__clear_login_lockout_response__free_unpacked
+                     (Akto__Access__V1__ClearLoginLockoutResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__clear_login_lockout_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor akto__access__v1__invite_users_request__scope_role_mapping_entry__field_descriptors[2] =
 {
   {
@@ -2030,7 +2120,83 @@ const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_response__d
   (ProtobufCMessageInit) akto__access__v1__accept_invitation_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor akto__access__v1__team_service__method_descriptors[8] =
+static const ProtobufCFieldDescriptor akto__access__v1__clear_login_lockout_request__field_descriptors[1] =
+{
+  {
+    "user_email",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__ClearLoginLockoutRequest, user_email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__clear_login_lockout_request__field_indices_by_name[] = {
+  0,   /* field[0] = user_email */
+};
+static const ProtobufCIntRange akto__access__v1__clear_login_lockout_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__clear_login_lockout_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.ClearLoginLockoutRequest",
+  "ClearLoginLockoutRequest",
+  "Akto__Access__V1__ClearLoginLockoutRequest",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__ClearLoginLockoutRequest),
+  1,
+  akto__access__v1__clear_login_lockout_request__field_descriptors,
+  akto__access__v1__clear_login_lockout_request__field_indices_by_name,
+  1,  akto__access__v1__clear_login_lockout_request__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__clear_login_lockout_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__clear_login_lockout_response__field_descriptors[1] =
+{
+  {
+    "cleared_counters",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__ClearLoginLockoutResponse, cleared_counters),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__clear_login_lockout_response__field_indices_by_name[] = {
+  0,   /* field[0] = cleared_counters */
+};
+static const ProtobufCIntRange akto__access__v1__clear_login_lockout_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__clear_login_lockout_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.ClearLoginLockoutResponse",
+  "ClearLoginLockoutResponse",
+  "Akto__Access__V1__ClearLoginLockoutResponse",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__ClearLoginLockoutResponse),
+  1,
+  akto__access__v1__clear_login_lockout_response__field_descriptors,
+  akto__access__v1__clear_login_lockout_response__field_indices_by_name,
+  1,  akto__access__v1__clear_login_lockout_response__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__clear_login_lockout_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor akto__access__v1__team_service__method_descriptors[9] =
 {
   { "InviteUsers", &akto__access__v1__invite_users_request__descriptor, &akto__access__v1__invite_users_response__descriptor },
   { "GetTeamData", &akto__access__v1__get_team_data_request__descriptor, &akto__access__v1__get_team_data_response__descriptor },
@@ -2040,9 +2206,11 @@ static const ProtobufCMethodDescriptor akto__access__v1__team_service__method_de
   { "MakeAdmin", &akto__access__v1__make_admin_request__descriptor, &akto__access__v1__make_admin_response__descriptor },
   { "UpdateUserScopeRoleMapping", &akto__access__v1__update_user_scope_role_mapping_request__descriptor, &akto__access__v1__update_user_scope_role_mapping_response__descriptor },
   { "AcceptInvitation", &akto__access__v1__accept_invitation_request__descriptor, &akto__access__v1__accept_invitation_response__descriptor },
+  { "ClearLoginLockout", &akto__access__v1__clear_login_lockout_request__descriptor, &akto__access__v1__clear_login_lockout_response__descriptor },
 };
 const unsigned akto__access__v1__team_service__method_indices_by_name[] = {
   7,        /* AcceptInvitation */
+  8,        /* ClearLoginLockout */
   1,        /* GetTeamData */
   0,        /* InviteUsers */
   5,        /* MakeAdmin */
@@ -2058,7 +2226,7 @@ const ProtobufCServiceDescriptor akto__access__v1__team_service__descriptor =
   "TeamService",
   "Akto__Access__V1__TeamService",
   "akto.access.v1",
-  8,
+  9,
   akto__access__v1__team_service__method_descriptors,
   akto__access__v1__team_service__method_indices_by_name
 };
@@ -2125,6 +2293,14 @@ void akto__access__v1__team_service__accept_invitation(ProtobufCService *service
 {
   assert(service->descriptor == &akto__access__v1__team_service__descriptor);
   service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void akto__access__v1__team_service__clear_login_lockout(ProtobufCService *service,
+                                                         const Akto__Access__V1__ClearLoginLockoutRequest *input,
+                                                         Akto__Access__V1__ClearLoginLockoutResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &akto__access__v1__team_service__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void akto__access__v1__team_service__init (Akto__Access__V1__TeamService_Service *service,
                                            Akto__Access__V1__TeamService_ServiceDestroy destroy)

@@ -39,6 +39,8 @@ typedef struct Akto__Access__V1__UpdateUserScopeRoleMappingResponse__ScopeRoleMa
 typedef struct Akto__Access__V1__AcceptInvitationRequest Akto__Access__V1__AcceptInvitationRequest;
 typedef struct Akto__Access__V1__AcceptInvitationResponse Akto__Access__V1__AcceptInvitationResponse;
 typedef struct Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry;
+typedef struct Akto__Access__V1__ClearLoginLockoutRequest Akto__Access__V1__ClearLoginLockoutRequest;
+typedef struct Akto__Access__V1__ClearLoginLockoutResponse Akto__Access__V1__ClearLoginLockoutResponse;
 
 
 /* --- enums --- */
@@ -323,6 +325,30 @@ struct  Akto__Access__V1__AcceptInvitationResponse
 #define AKTO__ACCESS__V1__ACCEPT_INVITATION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__accept_invitation_response__descriptor) \
     , 0, 0,NULL }
+
+
+/*
+ * Clears every sign-in counter of a member (their lockout, SPEC.md Brute force): identity-wide authority over
+ * them, as ResetUserPassword.
+ */
+struct  Akto__Access__V1__ClearLoginLockoutRequest
+{
+  ProtobufCMessage base;
+  char *user_email;
+};
+#define AKTO__ACCESS__V1__CLEAR_LOGIN_LOCKOUT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__clear_login_lockout_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Akto__Access__V1__ClearLoginLockoutResponse
+{
+  ProtobufCMessage base;
+  int32_t cleared_counters;
+};
+#define AKTO__ACCESS__V1__CLEAR_LOGIN_LOCKOUT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__clear_login_lockout_response__descriptor) \
+    , 0 }
 
 
 /* Akto__Access__V1__InviteUsersRequest__ScopeRoleMappingEntry methods */
@@ -685,6 +711,44 @@ Akto__Access__V1__AcceptInvitationResponse *
 void   akto__access__v1__accept_invitation_response__free_unpacked
                      (Akto__Access__V1__AcceptInvitationResponse *message,
                       ProtobufCAllocator *allocator);
+/* Akto__Access__V1__ClearLoginLockoutRequest methods */
+void   akto__access__v1__clear_login_lockout_request__init
+                     (Akto__Access__V1__ClearLoginLockoutRequest         *message);
+size_t akto__access__v1__clear_login_lockout_request__get_packed_size
+                     (const Akto__Access__V1__ClearLoginLockoutRequest   *message);
+size_t akto__access__v1__clear_login_lockout_request__pack
+                     (const Akto__Access__V1__ClearLoginLockoutRequest   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__clear_login_lockout_request__pack_to_buffer
+                     (const Akto__Access__V1__ClearLoginLockoutRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__ClearLoginLockoutRequest *
+       akto__access__v1__clear_login_lockout_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__clear_login_lockout_request__free_unpacked
+                     (Akto__Access__V1__ClearLoginLockoutRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__ClearLoginLockoutResponse methods */
+void   akto__access__v1__clear_login_lockout_response__init
+                     (Akto__Access__V1__ClearLoginLockoutResponse         *message);
+size_t akto__access__v1__clear_login_lockout_response__get_packed_size
+                     (const Akto__Access__V1__ClearLoginLockoutResponse   *message);
+size_t akto__access__v1__clear_login_lockout_response__pack
+                     (const Akto__Access__V1__ClearLoginLockoutResponse   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__clear_login_lockout_response__pack_to_buffer
+                     (const Akto__Access__V1__ClearLoginLockoutResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__ClearLoginLockoutResponse *
+       akto__access__v1__clear_login_lockout_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__clear_login_lockout_response__free_unpacked
+                     (Akto__Access__V1__ClearLoginLockoutResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Akto__Access__V1__InviteUsersRequest__ScopeRoleMappingEntry_Closure)
@@ -759,6 +823,12 @@ typedef void (*Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry
 typedef void (*Akto__Access__V1__AcceptInvitationResponse_Closure)
                  (const Akto__Access__V1__AcceptInvitationResponse *message,
                   void *closure_data);
+typedef void (*Akto__Access__V1__ClearLoginLockoutRequest_Closure)
+                 (const Akto__Access__V1__ClearLoginLockoutRequest *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__ClearLoginLockoutResponse_Closure)
+                 (const Akto__Access__V1__ClearLoginLockoutResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -798,6 +868,10 @@ struct Akto__Access__V1__TeamService_Service
                             const Akto__Access__V1__AcceptInvitationRequest *input,
                             Akto__Access__V1__AcceptInvitationResponse_Closure closure,
                             void *closure_data);
+  void (*clear_login_lockout)(Akto__Access__V1__TeamService_Service *service,
+                              const Akto__Access__V1__ClearLoginLockoutRequest *input,
+                              Akto__Access__V1__ClearLoginLockoutResponse_Closure closure,
+                              void *closure_data);
 };
 typedef void (*Akto__Access__V1__TeamService_ServiceDestroy)(Akto__Access__V1__TeamService_Service *);
 void akto__access__v1__team_service__init (Akto__Access__V1__TeamService_Service *service,
@@ -813,7 +887,8 @@ void akto__access__v1__team_service__init (Akto__Access__V1__TeamService_Service
       function_prefix__ ## reset_user_password,\
       function_prefix__ ## make_admin,\
       function_prefix__ ## update_user_scope_role_mapping,\
-      function_prefix__ ## accept_invitation  }
+      function_prefix__ ## accept_invitation,\
+      function_prefix__ ## clear_login_lockout  }
 void akto__access__v1__team_service__invite_users(ProtobufCService *service,
                                                   const Akto__Access__V1__InviteUsersRequest *input,
                                                   Akto__Access__V1__InviteUsersResponse_Closure closure,
@@ -846,6 +921,10 @@ void akto__access__v1__team_service__accept_invitation(ProtobufCService *service
                                                        const Akto__Access__V1__AcceptInvitationRequest *input,
                                                        Akto__Access__V1__AcceptInvitationResponse_Closure closure,
                                                        void *closure_data);
+void akto__access__v1__team_service__clear_login_lockout(ProtobufCService *service,
+                                                         const Akto__Access__V1__ClearLoginLockoutRequest *input,
+                                                         Akto__Access__V1__ClearLoginLockoutResponse_Closure closure,
+                                                         void *closure_data);
 
 /* --- descriptors --- */
 
@@ -873,6 +952,8 @@ extern const ProtobufCMessageDescriptor akto__access__v1__update_user_scope_role
 extern const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_request__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_response__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_response__scope_role_mapping_entry__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__clear_login_lockout_request__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__clear_login_lockout_response__descriptor;
 extern const ProtobufCServiceDescriptor akto__access__v1__team_service__descriptor;
 
 PROTOBUF_C__END_DECLS
