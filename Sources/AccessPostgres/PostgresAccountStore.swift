@@ -70,13 +70,19 @@ extension PostgresAccountStore: AccountStore {
 
     public func createFirstUser(
         email: String, name: String, passwordHash: String, organizationName: String, sessionDigest: [UInt8]?,
-        now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
+        setupTokenDigest: [UInt8]?, now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
     ) async throws -> (user: UserRecord, account: AccountRecord, session: SessionRecord?) {
         try await write { db in
             // Two processes' first sign-ups must not both create an organization.
             try await db.execute("SELECT pg_advisory_xact_lock(\(Self.firstUserLock))")
             try AccountRules.createFirstUser(
                 hasUsers: try await db.value("SELECT EXISTS (SELECT 1 FROM users)", as: Bool.self) ?? true)
+            if let setupTokenDigest {
+                let consumed = try await db.execute(
+                    "DELETE FROM setup_token WHERE token_digest = \(Data(setupTokenDigest)) RETURNING 1")
+                guard consumed == 1 else { throw AccountRules.setupTokenRequired }
+            }
+            try await db.execute("DELETE FROM setup_token RETURNING 1")
             guard
                 let userID = try await db.value(
                     """
@@ -108,6 +114,22 @@ extension PostgresAccountStore: AccountStore {
     }
 
     static let firstUserLock: Int64 = 0x616B_746F_6669_7273  // "aktofirs"
+
+    public func installSetupToken(digest: [UInt8], now: Int64) async throws -> SetupTokenState {
+        try await write { db in
+            try await db.execute("SELECT pg_advisory_xact_lock(\(Self.firstUserLock))")
+            if try await db.value("SELECT EXISTS (SELECT 1 FROM users)", as: Bool.self) == true {
+                try await db.execute("DELETE FROM setup_token RETURNING 1")
+                return .notNeeded
+            }
+            if let createdAt = try await db.value("SELECT created_at FROM setup_token WHERE id = 1", as: Int64.self) {
+                return .exists(createdAt: createdAt)
+            }
+            try await db.execute(
+                "INSERT INTO setup_token (id, token_digest, created_at) VALUES (1, \(Data(digest)), \(now)) RETURNING 1")
+            return .created
+        }
+    }
 
     public func user(email: String) async throws -> UserRecord? {
         try await read { db in try await db.row("SELECT * FROM users WHERE email = \(email)").map(Self.user) }

@@ -27,7 +27,6 @@ public struct AccessService: Sendable {
         self.hasher = try PasswordHasher(parameters: configuration.passwordHashing)
         self.authenticator = Authenticator(store: store, clock: clock)
         self.anonymousLimiter = PeerRateLimiter(rate: configuration.anonymousRate, burst: configuration.anonymousBurst)
-        HashScheduler.shared.configure(configuration.hashAdmission)
     }
 
     /// Registers every implemented operation.
@@ -49,7 +48,7 @@ public struct AccessService: Sendable {
     /// An audit row for a mutation by `caller`.
     /// The call's place in the password-hashing queue: its peer and deadline.
     func hashCaller(_ context: CallContext) -> HashCaller {
-        HashCaller(peer: context.peer.throttleKey, deadline: context.deadline)
+        HashCaller(peer: context.peer.throttleKey, deadline: context.deadline, limits: configuration.hashAdmission)
     }
 
     func audit(_ caller: Caller?, _ context: CallContext, _ operation: String, target: String = "") -> AuditEntry {

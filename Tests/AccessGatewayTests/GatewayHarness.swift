@@ -17,15 +17,21 @@ struct GatewayHarness {
     let dispatcher: Dispatcher
     let metrics: PrometheusCollectorRegistry
     let configuration: GatewayConfiguration
+    let store: SQLiteAccountStore
+    /// The install's one-time setup token (issue 16): a first Signup over HTTP must carry it.
+    static let setupToken = "test-setup-token-0123456789"
 
     init(configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
         let directory = NSTemporaryDirectory() + "akto-gateway-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try SQLiteAccountStore(configuration: SQLiteConfiguration(path: directory + "/g.sqlite"))
+        self.store = store
         let service = try AccessService(
             store: store,
             configuration: ServiceConfiguration(
-                publicBaseURL: "http://localhost:8080", passwordHashing: ScryptParameters(logRounds: 10)))
+                publicBaseURL: "http://localhost:8080", passwordHashing: ScryptParameters(logRounds: 10),
+                // Every test's client is the same peer ("unknown" address) on the shared hashing threads.
+                hashAdmission: HashAdmissionLimits(perPeer: 10_000, total: 10_000)))
         var registry = MethodRegistry()
         try service.register(into: &registry)
         try BuiltinServices.register(into: &registry, state: ServingState())
@@ -40,6 +46,7 @@ struct GatewayHarness {
     func test<Value: Sendable>(_ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Value)
         async throws -> Value
     {
+        _ = try await store.installSetupToken(digest: Secrets.digest(Self.setupToken), now: 0)
         let metrics = self.metrics
         let app = Gateway.application(
             dispatcher: dispatcher, configuration: configuration, servingState: ServingState(),
@@ -69,7 +76,8 @@ extension TestResponse {
 
 /// Signs up the first admin and returns its session token.
 func signup(_ client: any TestClientProtocol) async throws -> String {
-    let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123-horse"}"#)
+    let response = try await client.post(
+        "/api/signup", #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#)
     guard case .string(let token)? = response.json?["sessionToken"] else { throw RPCError(.internal, "no session") }
     return token
 }

@@ -114,7 +114,9 @@ import Testing
 @Suite struct GatewayBrowserSafetyTests {
     @Test func loginSetsAnHttpOnlyLaxCookieAndLogoutExpiresIt() async throws {
         try await GatewayHarness().test { client in
-            let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123-horse"}"#)
+            let response = try await client.post(
+                "/api/signup",
+                #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#)
             let cookie = try #require(response.headers[.setCookie])
             #expect(cookie.hasPrefix("akto_session="))
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"))
@@ -130,7 +132,9 @@ import Testing
 
     @Test func httpsDeploymentsGetSecureHostPrefixedCookies() async throws {
         try await GatewayHarness { $0.publicBaseURL = "https://app.example.com" }.test { client in
-            let response = try await client.post("/api/signup", #"{"email":"admin@example.com","password":"Secret123-horse"}"#)
+            let response = try await client.post(
+                "/api/signup",
+                #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#)
             let cookie = try #require(response.headers[.setCookie])
             #expect(cookie.hasPrefix("__Host-akto_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"))
         }
@@ -187,6 +191,25 @@ import Testing
                 let message: String? = if case .string(let text)? = response.json?["message"] { text } else { nil }
                 #expect(response.status != .unsupportedMediaType && !(message ?? "").contains("CSRF"), "\(passes)")
             }
+        }
+    }
+
+    /// Issue 16, item 5: over HTTP an empty install goes only to the holder of its setup token.
+    @Test func theFirstSignupOverHTTPNeedsTheSetupToken() async throws {
+        try await GatewayHarness().test { client in
+            for body in [
+                #"{"email":"admin@example.com","password":"Secret123-horse"}"#,
+                #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"guess"}"#,
+            ] {
+                let refused = try await client.post("/api/signup", body)
+                #expect(refused.status == .forbidden && refused.errorCode == "permission_denied", "\(String(buffer: refused.body))")
+            }
+            _ = try await signup(client)
+            // Used once: a second first-user signup is refused as the install now has users.
+            let again = try await client.post(
+                "/api/signup",
+                #"{"email":"other@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#)
+            #expect(again.status != .ok)
         }
     }
 

@@ -40,7 +40,7 @@ func seeded(_ backend: StoreBackend) async throws -> (store: any ServiceStore, u
     let store = try await backend.make()
     let created = try await store.createFirstUser(
         email: "a@example.com", name: "A", passwordHash: "scrypt$x", organizationName: "Org", sessionDigest: digest("s1"),
-        now: 1_800_000_000, sessionExpiresAt: 1_800_086_400, audit: entry("Signup", actor: nil, account: nil))
+        setupTokenDigest: nil, now: 1_800_000_000, sessionExpiresAt: 1_800_086_400, audit: entry("Signup", actor: nil, account: nil))
     return (store, created.user, try #require(created.session))
 }
 

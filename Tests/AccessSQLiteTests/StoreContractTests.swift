@@ -53,7 +53,8 @@ import Testing
                 group.addTask {
                     (try? await store.createFirstUser(
                         email: "u\(i)@example.com", name: "U", passwordHash: "h", organizationName: "O",
-                        sessionDigest: nil, now: 1, sessionExpiresAt: 2, audit: entry("Signup", actor: nil, account: nil))) != nil
+                        sessionDigest: nil, setupTokenDigest: nil, now: 1, sessionExpiresAt: 2,
+                        audit: entry("Signup", actor: nil, account: nil))) != nil
                 }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
@@ -213,5 +214,28 @@ import Testing
         #expect(try await store.pushSubscriptionEndpoints(userID: user.id) == ["https://p/0", "https://p/2"])
         let operations = try await store.auditLog(accountID: 1_000_000, beforeID: 0, limit: 100).map(\.entry.operation)
         #expect(operations.filter { $0 == "SaveSubscription" }.count == 4)
+    }
+}
+
+/// Issue 16, item 5: the one-time setup token of an empty install, shared by every process on the database.
+@Suite struct SetupTokenContractTests {
+    @Test(arguments: StoreBackend.all)
+    func theSetupTokenIsCreatedOnceAndConsumedByTheFirstUser(backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        #expect(try await store.installSetupToken(digest: digest("t1"), now: 10) == .created)
+        #expect(try await store.installSetupToken(digest: digest("t2"), now: 11) == .exists(createdAt: 10))
+        for wrong in [digest("t2"), digest("")] {
+            let error = await #expect(throws: RPCError.self) {
+                try await store.createFirstUser(
+                    email: "a@example.com", name: "A", passwordHash: "h", organizationName: "O", sessionDigest: nil,
+                    setupTokenDigest: wrong, now: 12, sessionExpiresAt: 0, audit: entry("Signup", actor: nil, account: nil))
+            }
+            #expect(error?.code == .permissionDenied)
+        }
+        #expect(try await store.hasUsers() == false)
+        _ = try await store.createFirstUser(
+            email: "a@example.com", name: "A", passwordHash: "h", organizationName: "O", sessionDigest: nil,
+            setupTokenDigest: digest("t1"), now: 13, sessionExpiresAt: 0, audit: entry("Signup", actor: nil, account: nil))
+        #expect(try await store.installSetupToken(digest: digest("t3"), now: 14) == .notNeeded)
     }
 }

@@ -8,13 +8,15 @@ public struct SignupRequest: ProtoMessage {
     public var name: String
     public var organization: String
     public var inviteCode: String
+    public var setupToken: String
 
-    public init(email: String = "", password: String = "", name: String = "", organization: String = "", inviteCode: String = "") {
+    public init(email: String = "", password: String = "", name: String = "", organization: String = "", inviteCode: String = "", setupToken: String = "") {
         self.email = email
         self.password = password
         self.name = name
         self.organization = organization
         self.inviteCode = inviteCode
+        self.setupToken = setupToken
     }
 
     public init() {
@@ -23,6 +25,7 @@ public struct SignupRequest: ProtoMessage {
         self.name = ""
         self.organization = ""
         self.inviteCode = ""
+        self.setupToken = ""
     }
 }
 

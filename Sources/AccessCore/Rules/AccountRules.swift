@@ -9,6 +9,11 @@ public enum AccountRules {
     public static func accountNotFound(_ id: Int32) -> RPCError { RPCError(.notFound, "account \(id) not found") }
 
     /// The first user: only on an install without users.
+    /// The first user over HTTP without the install's setup token (or with a wrong or used one).
+    public static let setupTokenRequired = RPCError(
+        .permissionDenied,
+        "the first user signs up over HTTP only with the install's setup token (the file setup-token in the server's data directory; serve prints its path), or use akto-access admin bootstrap")
+
     public static func createFirstUser(hasUsers: Bool) throws {
         guard !hasUsers else { throw installHasUsers }
     }

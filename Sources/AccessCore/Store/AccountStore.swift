@@ -9,10 +9,17 @@ public protocol AccountStore: Sendable {
     /// Creates the first user, their organization, account 1000000 with its default collections, ADMIN in every
     /// scope, and a session when `sessionDigest` is given. FAILED_PRECONDITION if a user exists already (checked
     /// in the transaction).
+    /// `setupTokenDigest`: when given, the install's one-time setup token must have this digest (PERMISSION_DENIED
+    /// otherwise); the token is consumed by the first user however they were created.
     func createFirstUser(
         email: String, name: String, passwordHash: String, organizationName: String, sessionDigest: [UInt8]?,
-        now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
+        setupTokenDigest: [UInt8]?, now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
     ) async throws -> (user: UserRecord, account: AccountRecord, session: SessionRecord?)
+
+    /// The one-time setup token of an empty install (its digest only, shared by every process on the database):
+    /// `.created` when this call stored `digest`, `.exists` when one was stored before, `.notNeeded` when the
+    /// install has users (a leftover token is deleted).
+    func installSetupToken(digest: [UInt8], now: Int64) async throws -> SetupTokenState
 
     func user(email: String) async throws -> UserRecord?
     func user(id: Int32) async throws -> UserRecord?
@@ -179,6 +186,13 @@ public protocol AccountStore: Sendable {
 
     /// The newest audit rows of an account, newest first, with ids below `beforeID` (0 = from the newest).
     func auditLog(accountID: Int32, beforeID: Int64, limit: Int) async throws -> [(id: Int64, entry: AuditEntry)]
+}
+
+/// What `installSetupToken` found.
+public enum SetupTokenState: Sendable, Hashable {
+    case created
+    case exists(createdAt: Int64)
+    case notNeeded
 }
 
 extension AccountStore {

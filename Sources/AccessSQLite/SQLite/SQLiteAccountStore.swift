@@ -134,11 +134,17 @@ public final class SQLiteAccountStore: AccountStore {
 
     public func createFirstUser(
         email: String, name: String, passwordHash: String, organizationName: String, sessionDigest: [UInt8]?,
-        now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
+        setupTokenDigest: [UInt8]?, now: Int64, sessionExpiresAt: Int64, audit: AuditEntry
     ) async throws -> (user: UserRecord, account: AccountRecord, session: SessionRecord?) {
         try await write { db in
             try AccountRules.createFirstUser(
                 hasUsers: try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users)")) ?? true)
+            if let setupTokenDigest {
+                try db.cachedStatement(sql: "DELETE FROM setup_token WHERE token_digest = ?")
+                    .execute(arguments: [Data(setupTokenDigest)])
+                guard db.changesCount == 1 else { throw AccountRules.setupTokenRequired }
+            }
+            try db.execute(sql: "DELETE FROM setup_token")
             try db.cachedStatement(
                 sql: "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)"
             ).execute(
@@ -612,6 +618,21 @@ public final class SQLiteAccountStore: AccountStore {
                 try db.cachedStatement(
                     sql: "SELECT endpoint FROM push_subscriptions WHERE user_id = ? ORDER BY updated_at DESC, id DESC"),
                 arguments: [userID])
+        }
+    }
+
+    public func installSetupToken(digest: [UInt8], now: Int64) async throws -> SetupTokenState {
+        try await write { db in
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM users)") == true {
+                try db.execute(sql: "DELETE FROM setup_token")
+                return .notNeeded
+            }
+            if let createdAt = try Int64.fetchOne(db, sql: "SELECT created_at FROM setup_token WHERE id = 1") {
+                return .exists(createdAt: createdAt)
+            }
+            try db.execute(
+                sql: "INSERT INTO setup_token (id, token_digest, created_at) VALUES (1, ?, ?)", arguments: [Data(digest), now])
+            return .created
         }
     }
 

@@ -38,9 +38,17 @@ extension AccessService {
         let organization = try Validate.organization(request.organization.trimmed.isEmpty ? "My organization" : request.organization)
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds
+        // Issue 16: over HTTP an empty install goes only to the holder of its one-time setup token (written 0600
+        // under the data dir); the socket and `admin bootstrap` are local and need none.
+        var setupDigest: [UInt8]?
+        if context.transport == .http {
+            let setupToken = request.setupToken.trimmed
+            guard !setupToken.isEmpty, setupToken.utf8.count <= 128 else { throw AccountRules.setupTokenRequired }
+            setupDigest = Secrets.digest(setupToken)
+        }
         let created = try await store.createFirstUser(
             email: email, name: name, passwordHash: try await hasher.hash(password, for: hashCaller(context)),
-            organizationName: organization, sessionDigest: Secrets.digest(token), now: now, sessionExpiresAt: expiresAt,
+            organizationName: organization, sessionDigest: Secrets.digest(token), setupTokenDigest: setupDigest, now: now, sessionExpiresAt: expiresAt,
             audit: audit(nil, context, "Signup", target: "user:\(email)"))
         context.logger.notice("first user signed up", metadata: ["user-id": "\(created.user.id)"])
         return SignupResponse(
@@ -60,7 +68,7 @@ extension AccessService {
             timestamp: now, transport: "cli", peer: "local")
         let created = try await store.createFirstUser(
             email: email, name: name, passwordHash: try await hasher.hash(password, for: .local),
-            organizationName: organization, sessionDigest: nil, now: now, sessionExpiresAt: 0, audit: entry)
+            organizationName: organization, sessionDigest: nil, setupTokenDigest: nil, now: now, sessionExpiresAt: 0, audit: entry)
         return (created.user.email, created.user.id, created.account.id)
     }
 

@@ -107,10 +107,13 @@ public struct PasswordHasher: Sendable {
 public struct HashCaller: Sendable {
     public var peer: String
     public var deadline: ContinuousClock.Instant
+    /// The bounds of the service the call belongs to.
+    public var limits: HashAdmissionLimits
 
-    public init(peer: String, deadline: ContinuousClock.Instant) {
+    public init(peer: String, deadline: ContinuousClock.Instant, limits: HashAdmissionLimits = HashAdmissionLimits()) {
         self.peer = peer
         self.deadline = deadline
+        self.limits = limits
     }
 
     /// An in-process caller (the `admin` commands): its own queue, a generous deadline.
@@ -157,7 +160,6 @@ final class HashScheduler: Sendable {
         /// Jobs queued or running, per peer and in all.
         var inFlight: [String: Int] = [:]
         var total = 0
-        var limits = HashAdmissionLimits()
     }
 
     private let state = Mutex(State())
@@ -169,11 +171,6 @@ final class HashScheduler: Sendable {
             thread.name = "akto-access.hash-\(index)"
             thread.start()
         }
-    }
-
-    /// Sets the bounds (the process's configuration; the scheduler is shared).
-    func configure(_ limits: HashAdmissionLimits) {
-        state.withLock { $0.limits = limits }
     }
 
     func run<T: Sendable>(_ caller: HashCaller, _ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -193,12 +190,12 @@ final class HashScheduler: Sendable {
                 let admitted = state.withLock { state -> RPCError? in
                     let mine = state.inFlight[caller.peer, default: 0]
                     // In-process callers (admin commands, tests) share the total bound only.
-                    if mine >= state.limits.perPeer && caller.peer != HashCaller.localPeer {
+                    if mine >= caller.limits.perPeer && caller.peer != HashCaller.localPeer {
                         return RPCError(
                             .resourceExhausted,
-                            "too many password checks from this peer are waiting (at most \(state.limits.perPeer)); retry later")
+                            "too many password checks from this peer are waiting (at most \(caller.limits.perPeer)); retry later")
                     }
-                    if state.total >= state.limits.total {
+                    if state.total >= caller.limits.total {
                         return RPCError(.resourceExhausted, "the server is busy checking passwords; retry later")
                     }
                     state.inFlight[caller.peer] = mine + 1

@@ -139,6 +139,12 @@ struct Serve: AsyncParsableCommand {
 
         let opened = try await service.openStore(dataDirectory: dataDirectory, logger: logger)
         let store = opened.store
+        do {
+            try await Self.prepareSetupToken(store: store, dataDirectory: dataDirectory, logger: logger)
+        } catch {
+            await opened.close()
+            throw error
+        }
         let billing = try service.billingProvider(logger: logger)
         if billing == nil { logger.notice("billing is not configured: ProvisionSubscription answers FAILED_PRECONDITION") }
         let accessService = try AccessService(store: store, configuration: serviceConfiguration, billing: billing)
@@ -196,6 +202,39 @@ struct Serve: AsyncParsableCommand {
         // with the reason, instead of failing later in bind or on the first write.
         if access(path, W_OK | X_OK) != 0 {
             throw ValidationError("the data directory \(path) is not writable: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Issue 16: an install without users gets a one-time setup token, stored as a digest (shared by every
+    /// process on the database) and written 0600 to `<data-dir>/setup-token`; only its path is logged. A gateway
+    /// Signup of the first user must carry it; the socket and `admin bootstrap` need none.
+    static func prepareSetupToken(store: any ServiceStore, dataDirectory: String, logger: Logger) async throws {
+        let path = dataDirectory + "/setup-token"
+        let token = Secrets.token()
+        switch try await store.installSetupToken(digest: Secrets.digest(token), now: Int64(Date().timeIntervalSince1970)) {
+        case .created:
+            unlink(path)
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                throw ValidationError("cannot write the setup token file \(path): \(String(cString: strerror(errno)))")
+            }
+            let bytes = Array((token + "\n").utf8)
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            close(descriptor)
+            guard written == bytes.count else { throw ValidationError("cannot write the setup token file \(path)") }
+            logger.notice(
+                "the install has no user: the first user signs up over HTTP with the one-time setup token in this file (setupToken), or over the socket, or with admin bootstrap",
+                metadata: ["path": "\(path)"])
+        case .exists(let createdAt):
+            if access(path, F_OK) == 0 {
+                logger.notice("the install has no user yet; its one-time setup token is in this file", metadata: ["path": "\(path)"])
+            } else {
+                logger.notice(
+                    "the install has no user yet; another process created its setup token (the file setup-token in that process's data directory)",
+                    metadata: ["created-at": "\(createdAt)"])
+            }
+        case .notNeeded:
+            unlink(path)
         }
     }
 

@@ -7,13 +7,12 @@ import Testing
 @testable import AccessService
 
 @Suite struct HashSchedulerTests {
-    static func caller(_ peer: String, seconds: Int64 = 600) -> HashCaller {
-        HashCaller(peer: peer, deadline: .now + .seconds(seconds))
+    static func caller(_ peer: String, perPeer: Int = 100, seconds: Int64 = 600) -> HashCaller {
+        HashCaller(peer: peer, deadline: .now + .seconds(seconds), limits: HashAdmissionLimits(perPeer: perPeer, total: 1000))
     }
 
     @Test func runsAtMostWidthJobsAtOnce() async throws {
         let work = HashScheduler(width: 2)
-        work.configure(HashAdmissionLimits(perPeer: 100, total: 100))
         let gauge = Gauge()
         let labels = try await withThrowingTaskGroup(of: String.self) { group in
             for index in 0..<12 {
@@ -37,17 +36,16 @@ import Testing
     /// served in turn with the flooder, not after its whole backlog.
     @Test func aFloodingPeerIsShedAndOthersAreServedInTurn() async throws {
         let work = HashScheduler(width: 1)
-        work.configure(HashAdmissionLimits(perPeer: 4, total: 100))
         let recorder = Recorder()
         let gate = DispatchSemaphore(value: 0)
         // The first job holds the only thread until the queue is set up.
-        async let first: Void = work.run(Self.caller("flood")) { gate.wait() }
+        async let first: Void = work.run(Self.caller("flood", perPeer: 4)) { gate.wait() }
         try await Task.sleep(for: .milliseconds(50))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<10 {
                 group.addTask {
                     do {
-                        try await work.run(Self.caller("flood")) { recorder.order.withLock { $0.append("flood") } }
+                        try await work.run(Self.caller("flood", perPeer: 4)) { recorder.order.withLock { $0.append("flood") } }
                     } catch let error as RPCError where error.code == .resourceExhausted {
                         recorder.count.add(1, ordering: .relaxed)
                     }
@@ -69,7 +67,6 @@ import Testing
     /// A hash whose deadline passed while it waited, or whose call was cancelled, never runs.
     @Test func expiredAndCancelledJobsAreNotRun() async throws {
         let work = HashScheduler(width: 1)
-        work.configure(HashAdmissionLimits(perPeer: 10, total: 100))
         let recorder = Recorder()
         let gate = DispatchSemaphore(value: 0)
         async let holder: Void = work.run(Self.caller("a")) { gate.wait() }

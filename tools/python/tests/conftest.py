@@ -18,6 +18,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 # Many servers run at once here: none binds the default metrics port 9464 unless a test asks for a listener
 # (`--metrics-address 127.0.0.1:PORT`).
 os.environ.setdefault("AKTO_ACCESS_METRICS_ADDRESS", "off")
+# The suites drive many concurrent sign-ins from one uid (one peer): the per-peer hashing queue and anonymous
+# rate limit are raised here; test_abuse.py passes the defaults explicitly where it tests them.
+os.environ.setdefault("AKTO_ACCESS_HASH_QUEUE_PER_PEER", "10000")
+os.environ.setdefault("AKTO_ACCESS_ANONYMOUS_RATE", "100000")
+os.environ.setdefault("AKTO_ACCESS_ANONYMOUS_BURST", "100000")
 
 
 def binary():

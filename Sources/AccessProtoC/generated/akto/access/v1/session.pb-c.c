@@ -463,7 +463,7 @@ void   akto__access__v1__me_response__free_unpacked
   assert(message->base.descriptor == &akto__access__v1__me_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor akto__access__v1__signup_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor akto__access__v1__signup_request__field_descriptors[6] =
 {
   {
     "email",
@@ -525,6 +525,18 @@ static const ProtobufCFieldDescriptor akto__access__v1__signup_request__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "setup_token",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__SignupRequest, setup_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__signup_request__field_indices_by_name[] = {
   0,   /* field[0] = email */
@@ -532,11 +544,12 @@ static const unsigned akto__access__v1__signup_request__field_indices_by_name[] 
   2,   /* field[2] = name */
   3,   /* field[3] = organization */
   1,   /* field[1] = password */
+  5,   /* field[5] = setup_token */
 };
 static const ProtobufCIntRange akto__access__v1__signup_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__signup_request__descriptor =
 {
@@ -546,7 +559,7 @@ const ProtobufCMessageDescriptor akto__access__v1__signup_request__descriptor =
   "Akto__Access__V1__SignupRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__SignupRequest),
-  5,
+  6,
   akto__access__v1__signup_request__field_descriptors,
   akto__access__v1__signup_request__field_indices_by_name,
   1,  akto__access__v1__signup_request__number_ranges,

@@ -48,10 +48,14 @@ struct  Akto__Access__V1__SignupRequest
    * required once the install has a user
    */
   char *invite_code;
+  /*
+   * first user over HTTP only: the one-time token `serve` wrote under its data dir
+   */
+  char *setup_token;
 };
 #define AKTO__ACCESS__V1__SIGNUP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__signup_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Akto__Access__V1__SignupResponse

@@ -1,0 +1,243 @@
+"""Abuse resistance end to end on the real binary (issue 16): brute force and its lockout per peer (client IPs
+told apart with 127.0.0.x source addresses, X-Forwarded-For only from trusted proxies), a sign-in flood from one
+peer beside a well-behaved one, login CSRF, log forging, database file modes, the metrics listener, and secrets
+in trace-level logs with billing and PostgreSQL configured. Floods run here at reduced size; tools/harden runs
+them at full size."""
+import http.client
+import json
+import os
+import socket
+import stat
+import tempfile
+import threading
+import time
+import urllib.request
+
+from akrp_client import AkrpClient
+from akto.access.v1 import session_pb2
+from conftest import POSTGRES_URL, Server, free_port, fresh_database
+from test_security import call, start_with_gateway
+
+PASSWORD = "Adm1n-Passw0rd-x"
+
+
+def post_from(source, port, path, body, headers=None, content_type="application/json", timeout=30):
+    """POST from a chosen loopback source address; returns (status, JSON body, headers)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
+    try:
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        all_headers = {**({"Content-Type": content_type} if content_type else {}), **(headers or {})}
+        connection.request("POST", path, body=data, headers=all_headers)
+        response = connection.getresponse()
+        raw = response.read()
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        return response.status, parsed, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        connection.close()
+
+
+def login(source, port, password, email="admin@example.com", headers=None):
+    return post_from(source, port, "/api/login", {"email": email, "password": password}, headers)[0]
+
+
+def owner(server):
+    client = AkrpClient.connect(server.socket)
+    call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password=PASSWORD),
+         session_pb2.SignupResponse)
+    client.close()
+
+
+def test_brute_force_locks_the_peer_out_and_not_the_owner():
+    server, port = start_with_gateway()
+    try:
+        owner(server)
+        attacker, clean = "127.0.0.2", "127.0.0.3"
+        codes = [login(attacker, port, f"Wrong-guess-{i}-xyz") for i in range(12)]
+        assert set(codes) == {401}, codes  # locked out or wrong: the same answer
+        assert login(attacker, port, PASSWORD) == 401, "the right password from the locked-out peer is refused"
+        assert login(clean, port, PASSWORD) == 200, "another peer still signs in"
+        # Behind a proxy that is not trusted, X-Forwarded-For changes nothing: still the attacker's address.
+        assert login(attacker, port, PASSWORD, headers={"X-Forwarded-For": "203.0.113.9"}) == 401
+    finally:
+        assert server.terminate() == 0
+
+
+def test_x_forwarded_for_names_the_peer_only_from_trusted_proxies():
+    server, port = start_with_gateway(["--trusted-proxies", "127.0.0.4/32"])
+    try:
+        owner(server)
+        proxy = "127.0.0.4"
+        for i in range(6):
+            assert login(proxy, port, f"Wrong-guess-{i}-xyz", headers={"X-Forwarded-For": "198.51.100.7"}) == 401
+        # The client behind the proxy is locked out; another client through the same proxy is not.
+        assert login(proxy, port, PASSWORD, headers={"X-Forwarded-For": "198.51.100.7"}) == 401
+        assert login(proxy, port, PASSWORD, headers={"X-Forwarded-For": "198.51.100.8"}) == 200
+        # A spoofed left-most entry does not help: the right-most untrusted address is the peer.
+        assert login(proxy, port, PASSWORD, headers={"X-Forwarded-For": "198.51.100.8, 198.51.100.7"}) == 401
+    finally:
+        assert server.terminate() == 0
+
+
+def test_a_sign_in_flood_from_one_peer_does_not_starve_another():
+    """Reduced size (tools/harden: 400 at the default cost): 120 concurrent logins for unknown addresses from one
+    peer at scrypt 2^15; the owner's login from another peer succeeds within its deadline."""
+    server, port = start_with_gateway(["--scrypt-log-rounds", "15", "--anonymous-burst", "1000",
+                                       "--anonymous-rate", "1000", "--hash-queue-per-peer", "8"])
+    try:
+        owner(server)
+        results = []
+
+        def flood(i):
+            try:
+                results.append(login("127.0.0.5", port, "Whatever-password-1", email=f"nobody{i}@example.com"))
+            except OSError as error:
+                results.append(str(error))
+
+        threads = [threading.Thread(target=flood, args=(i,)) for i in range(120)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        start = time.time()
+        status = login("127.0.0.6", port, PASSWORD)
+        elapsed = time.time() - start
+        for thread in threads:
+            thread.join()
+        assert status == 200, status
+        assert elapsed < 15, elapsed  # the default deadline is 30 s; unprotected it was answered DEADLINE_EXCEEDED
+        assert results.count(429) > 50, results  # the flooder's work is shed, not everyone's
+    finally:
+        assert server.terminate() == 0
+
+
+def test_anonymous_calls_are_rate_limited_per_peer():
+    server, port = start_with_gateway(["--anonymous-burst", "5", "--anonymous-rate", "0.1"])
+    try:
+        owner(server)
+        codes = [login("127.0.0.7", port, f"Wrong-guess-{i}-xyz", email="x@example.com") for i in range(8)]
+        assert codes[:5] == [401] * 5 and codes[5:] == [429] * 3, codes
+        assert login("127.0.0.8", port, PASSWORD) == 200
+    finally:
+        assert server.terminate() == 0
+
+
+def test_login_csrf_is_refused_without_a_cookie():
+    server, port = start_with_gateway(["--allowed-origins", "https://app.example.com"])
+    try:
+        owner(server)
+        body = json.dumps({"email": "admin@example.com", "password": PASSWORD})
+        # A cross-site HTML form / simple fetch: text/plain.
+        status, _, headers = post_from("127.0.0.1", port, "/api/login", body, content_type="text/plain")
+        assert status == 415 and "set-cookie" not in headers
+        for extra in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                      {"Origin": "https://evil.example.com"}):
+            status, _, headers = post_from("127.0.0.1", port, "/api/login", body, extra)
+            assert status == 403 and "set-cookie" not in headers, extra
+        # curl and SDKs (neither header) and the allowed origin still sign in.
+        assert post_from("127.0.0.1", port, "/api/login", body)[0] == 200
+        assert post_from("127.0.0.1", port, "/api/login", body, {"Origin": "https://app.example.com"})[0] == 200
+    finally:
+        assert server.terminate() == 0
+
+
+def test_logged_values_cannot_forge_lines():
+    server = Server(extra_args=["--log-level", "info"])
+    try:
+        client = AkrpClient.connect(server.socket)
+        status, _ = client.call("/akto.access.v1.SessionService/Me\nFORGED critical: the admin password is x" + "y" * 500,
+                                session_pb2.MeRequest(), session_pb2.MeResponse)
+        assert status.code == 12  # UNIMPLEMENTED
+        assert "\n" not in status.message and len(status.message) < 300, status.message
+        client.close()
+    finally:
+        assert server.terminate() == 0
+    lines = server.output().splitlines()
+    assert not any(line.startswith("FORGED") for line in lines), lines
+    assert any("\\nFORGED" in line for line in lines), "the escaped name is logged"
+
+
+def test_database_files_are_owner_only_whatever_the_folder_mode():
+    folder = tempfile.mkdtemp(prefix="akto-mode-")
+    os.chmod(folder, 0o755)
+    server = Server(data_dir=folder, extra_args=["--log-level", "warning"])
+    try:
+        owner(server)
+    finally:
+        assert server.terminate() == 0
+    if not server.database_url:
+        files = [name for name in os.listdir(folder) if name.startswith("akto-access.sqlite")]
+        assert files
+        for name in files:
+            mode = stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode)
+            assert mode == 0o600, (name, oct(mode))
+    assert "world-readable" in server.output()
+
+
+def test_metrics_are_not_on_the_browser_listener():
+    metrics_port = free_port()
+    server, port = start_with_gateway(["--metrics-address", f"127.0.0.1:{metrics_port}"])
+    try:
+        status, _, _ = post_from("127.0.0.1", port, "/api/me", {})
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
+            assert response.status == 200 and b"akto_access_rpc_requests_total" in response.read()
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10)
+            assert False, "/metrics answered on the gateway"
+        except urllib.error.HTTPError as error:
+            assert error.code == 404
+    finally:
+        assert server.terminate() == 0
+
+
+def test_no_secret_in_trace_logs_with_billing_and_postgres():
+    """Billing and (when the cluster is there) PostgreSQL with a password in the URL, at trace level."""
+    stigg_key = "stigg-secret-key-7f3a9"
+    db_password = "db-password-Zq81x"
+    env = {"AKTO_ACCESS_STIGG_ENDPOINT": "http://127.0.0.1:9/graphql", "AKTO_ACCESS_STIGG_API_KEY": stigg_key}
+    database_url = None
+    if POSTGRES_URL:
+        # The test cluster trusts local connections, so the password is configured (and described) but unused.
+        database_url = fresh_database().replace("://akto@", f"://akto:{db_password}@", 1)
+        assert db_password in database_url
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        server = Server(extra_args=["--log-level", "trace"], database_url=database_url)
+        try:
+            owner(server)
+        finally:
+            assert server.terminate() == 0
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    log = server.output()
+    assert "trace" in log or "debug" in log, "trace output expected"
+    assert stigg_key not in log
+    assert db_password not in log
+    assert PASSWORD not in log
+
+
+def test_an_empty_install_goes_only_to_the_holder_of_the_setup_token():
+    server, port = start_with_gateway(["--log-level", "info"])
+    try:
+        path = os.path.join(server.dir, "setup-token")
+        assert os.path.exists(path) or server.database_url, "serve writes the token under its data dir"
+        log = server.output()
+        assert "setup-token" in log, "serve prints the token file's path"
+        token = open(path).read().strip()
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert token not in log
+        body = {"email": "admin@example.com", "password": PASSWORD}
+        assert post_from("127.0.0.1", port, "/api/signup", body)[0] == 403
+        assert post_from("127.0.0.1", port, "/api/signup", {**body, "setupToken": "guess"})[0] == 403
+        assert post_from("127.0.0.1", port, "/api/signup", {**body, "setupToken": token})[0] == 200
+        assert post_from("127.0.0.1", port, "/api/signup", {**body, "email": "b@example.com",
+                                                            "setupToken": token})[0] != 200
+    finally:
+        assert server.terminate() == 0
+    assert token not in server.output()
