@@ -7,8 +7,12 @@ extension PostgresAccountStore {
     static let tablesInCopyOrder = [
         "organizations", "entitlements", "accounts", "users", "members", "member_roles", "custom_roles", "invitations",
         "invitation_roles", "api_tokens", "sessions", "password_reset_tokens", "push_subscriptions", "api_collections",
-        "api_components", "traffic_samples", "jobs", "usage_metrics", "audit_log",
+        "api_components", "traffic_samples", "jobs", "usage_metrics", "audit_log", "login_counters",
     ]
+
+    /// Tables that belong to one install and are not copied: the migration record, and the setup token of an
+    /// empty install (the copy's source has users, or the target makes its own token).
+    static let tablesNotCopied: Set<String> = ["akto_schema_migrations", "setup_token"]
 
     /// Copies every row of `source` (a store with the same logical schema, e.g. the SQLite file of a
     /// single-machine install) into this database, in one transaction, ids included, then moves the identity
@@ -34,7 +38,7 @@ extension PostgresAccountStore {
             for row in columns {
                 byTable[try row["t"], default: []].append((try row["c"], try row["type"], try row["identity"]))
             }
-            let known = Set(byTable.keys).subtracting(["akto_schema_migrations"])
+            let known = Set(byTable.keys).subtracting(Self.tablesNotCopied)
             guard known == Set(Self.tablesInCopyOrder) else {
                 throw RPCError(
                     .internal, "the copy does not know every table: \(known.symmetricDifference(Self.tablesInCopyOrder).sorted())")

@@ -19,12 +19,16 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: Duration
     /// When set, only peers with one of these uids may connect.
     public var allowedUIDs: Set<UInt32>?
+    /// Bytes of answers a connection may leave unread in the server's buffers; past it the connection gets
+    /// GoAway(RESOURCE_EXHAUSTED) and is closed. Reading stops earlier, while the socket is not writable.
+    public var maxPendingOutboundBytes: Int
 
     public init(
         socketPath: String, socketMode: UInt16 = 0o660, maxFrameSize: Int = 1 << 20,
         maxConcurrentCallsPerConnection: Int = 128, maxConnections: Int = 4096, idleTimeout: Duration = .seconds(300),
-        drainTimeout: Duration = .seconds(10), allowedUIDs: Set<UInt32>? = nil
+        drainTimeout: Duration = .seconds(10), allowedUIDs: Set<UInt32>? = nil, maxPendingOutboundBytes: Int = 4 << 20
     ) {
+        self.maxPendingOutboundBytes = maxPendingOutboundBytes
         self.socketPath = socketPath
         self.socketMode = socketMode
         self.maxFrameSize = maxFrameSize

@@ -8,8 +8,13 @@ import NIOCore
 /// open calls needs no lock and every Request is answered exactly once: whichever of completion, Cancel,
 /// deadline or shutdown reaches `finish` first removes the call and writes its Response; later ones find
 /// nothing to do.
-final class ConnectionHandler: ChannelInboundHandler {
+///
+/// Back-pressure (issue 16): while the channel is not writable (the peer does not read its answers) the handler
+/// holds back the channel's reads, so no new request or Ping is taken in; answers of calls already open that
+/// still pile up past `maxPendingOutboundBytes` end the connection with GoAway(RESOURCE_EXHAUSTED).
+final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = InboundFrame
+    typealias OutboundIn = OutboundMessage
     typealias OutboundOut = OutboundMessage
 
     private struct OpenCall {
@@ -40,6 +45,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var lastWrite: EventLoopFuture<Void>?
     private var lastActivity = NIODeadline.now()
     private var flushScheduled = false
+    /// A read the channel asked for while it was not writable; issued when it is again.
+    private var readHeldBack = false
 
     /// - Parameter refusal: set when the connection is not admitted (uid allow-list, connection cap,
     ///   shutdown); the handler then answers with `GoAway(refusal)` and closes.
@@ -94,6 +101,22 @@ final class ConnectionHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readHeldBack = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && readHeldBack {
+            readHeldBack = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -194,6 +217,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.write(wrapOutboundOut(.frame(frame)), promise: promise)
         lastWrite = promise.futureResult
+        if let buffered = try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes),
+            buffered > configuration.maxPendingOutboundBytes
+        {
+            overflow(context, buffered: buffered)
+            return
+        }
         guard !flushScheduled else { return }
         flushScheduled = true
         context.eventLoop.assumeIsolated().execute { [weak self] in
@@ -201,6 +230,26 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.flushScheduled = false
             self.context?.flush()
         }
+    }
+
+    /// The peer leaves more than `maxPendingOutboundBytes` of answers unread: GoAway(RESOURCE_EXHAUSTED), open
+    /// calls cancelled, and the connection closed now (what is buffered for it is dropped, never kept).
+    private func overflow(_ context: ChannelHandlerContext, buffered: Int) {
+        guard state != .closed else { return }
+        logger.warning(
+            "closing a connection that does not read its answers",
+            metadata: ["peer": "\(peer)", "pending-bytes": "\(buffered)"])
+        state = .closed
+        let goAway = Frame.goAway(
+            status: Status(
+                code: .resourceExhausted,
+                message: "more than \(configuration.maxPendingOutboundBytes) bytes of answers are unread"),
+            lastCallID: lastCallID)
+        context.writeAndFlush(wrapOutboundOut(.frame(goAway)), promise: nil)
+        cancelAll(RPCError(.cancelled, "the connection closed"), respond: false)
+        drainTimer?.cancel()
+        idleTimer?.cancel()
+        context.close(promise: nil)
     }
 
     /// Protocol error: GoAway with the reason, then close. In-flight calls are abandoned.

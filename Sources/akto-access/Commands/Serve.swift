@@ -47,6 +47,8 @@ struct Serve: AsyncParsableCommand {
     var maxConcurrentCalls: Int?
     @Option(help: "Open connections (env AKTO_ACCESS_MAX_CONNECTIONS; default 4096).")
     var maxConnections: Int?
+    @Option(help: "Bytes of answers one socket connection may leave unread before it is closed with GoAway(RESOURCE_EXHAUSTED) (env AKTO_ACCESS_MAX_PENDING_OUTBOUND_BYTES; default 4194304).")
+    var maxPendingOutboundBytes: Int?
     @Option(help: "Metadata bytes per request (env AKTO_ACCESS_MAX_METADATA_BYTES; default 8192).")
     var maxMetadataBytes: Int?
     @Option(help: "Seconds before an idle connection closes (env AKTO_ACCESS_IDLE_TIMEOUT; default 300).")
@@ -102,7 +104,10 @@ struct Serve: AsyncParsableCommand {
             maxConnections: try positive(Environment.resolve(maxConnections, "MAX_CONNECTIONS", default: 4096), "max-connections"),
             idleTimeout: try seconds(Environment.resolve(idleTimeout, "IDLE_TIMEOUT", default: 300), "idle-timeout"),
             drainTimeout: try seconds(Environment.resolve(drainTimeout, "DRAIN_TIMEOUT", default: 10), "drain-timeout"),
-            allowedUIDs: uids.isEmpty ? nil : uids)
+            allowedUIDs: uids.isEmpty ? nil : uids,
+            maxPendingOutboundBytes: try positive(
+                Environment.resolve(maxPendingOutboundBytes, "MAX_PENDING_OUTBOUND_BYTES", default: 4 << 20),
+                "max-pending-outbound-bytes"))
         let limits = DispatchLimits(
             maxMetadataBytes: try positive(
                 Environment.resolve(maxMetadataBytes, "MAX_METADATA_BYTES", default: 8192), "max-metadata-bytes"),

@@ -241,3 +241,66 @@ def test_an_empty_install_goes_only_to_the_holder_of_the_setup_token():
     finally:
         assert server.terminate() == 0
     assert token not in server.output()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_a_client_that_never_reads_cannot_grow_the_server():
+    """Reduced size (tools/harden runs it longer): Pings without reading the Pongs. Before, RSS grew by about
+    1 GiB; now the server stops reading that connection while it cannot write to it, so the client's own send
+    buffer fills and the server stays flat, while another connection's Health keeps answering."""
+    from akto.rpc.v1 import envelope_pb2
+    server = Server()
+    try:
+        client = AkrpClient.connect(server.socket)
+        ping = envelope_pb2.Frame()
+        ping.ping.nonce = 7
+        body = ping.SerializeToString()
+        frame = len(body).to_bytes(4, "big") + body
+        chunk = frame * 4096
+        before = rss_kib(server.process.pid)
+        client.sock.setblocking(False)
+        sent, deadline = 0, time.time() + 8
+        while time.time() < deadline and sent < 400 << 20:
+            try:
+                sent += client.sock.send(chunk)
+            except BlockingIOError:
+                time.sleep(0.05)
+            except OSError:
+                break  # closed by the server: also bounded
+        grown = rss_kib(server.process.pid) - before
+        print(f"never-reads: accepted {sent} bytes of Pings, RSS grew {grown} KiB")
+        other = AkrpClient.connect(server.socket)
+        assert other.health() is not None
+        other.close()
+        client.close()
+        assert grown < 96 * 1024, f"RSS grew by {grown} KiB after {sent} bytes of Pings"
+        assert sent < 64 << 20, f"the server kept reading: {sent} bytes accepted"
+    finally:
+        assert server.terminate() == 0
+
+
+def test_answers_left_unread_past_the_cap_end_the_connection():
+    """Calls already open whose answers are not read: past --max-pending-outbound-bytes the connection gets
+    GoAway(RESOURCE_EXHAUSTED) and is closed, and its buffers go with it."""
+    server = Server(extra_args=["--max-pending-outbound-bytes", "4096"])
+    try:
+        client = AkrpClient.connect(server.socket)
+        for _ in range(40):
+            client.send_request("/akto.rpc.v1.Reflection/ListMethods")
+        time.sleep(1)
+        frames = client.read_until_closed()
+        go_aways = [f for f in frames if f.WhichOneof("kind") == "go_away"]
+        assert go_aways and go_aways[-1].go_away.status.code == 8, frames[-1:]
+        client.close()
+        other = AkrpClient.connect(server.socket)
+        assert other.health() is not None
+        other.close()
+    finally:
+        assert server.terminate() == 0
