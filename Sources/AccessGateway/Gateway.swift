@@ -1,5 +1,6 @@
 import AccessRPC
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -14,10 +15,20 @@ public enum Gateway {
     ) -> some ApplicationProtocol {
         let responder = GatewayResponder(
             dispatcher: dispatcher, configuration: configuration, servingState: servingState, metricsText: metricsText)
+        // Issue 16: a bounded number of connections (per client IP too) with read deadlines, so idle or stalled
+        // clients cannot hold every descriptor.
+        let table = PeerConnectionTable(perPeer: configuration.maxConnectionsPerPeer)
+        let (header, body, idle) = (configuration.headerTimeout, configuration.bodyTimeout, configuration.idleTimeout)
         return Application(
             responder: responder,
+            server: .http1(
+                configuration: HTTP1Channel.Configuration(
+                    additionalChannelHandlers: [
+                        ConnectionGuard(headerTimeout: header, bodyTimeout: body, idleTimeout: idle, table: table, logger: logger)
+                    ])),
             configuration: ApplicationConfiguration(
-                address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

@@ -24,13 +24,28 @@ public struct GatewayConfiguration: Sendable {
     /// comes from 127.0.0.1, so the peer of the rate limits and sign-in counters is the address the proxy saw.
     /// Empty (the default): the header is ignored and the peer is the TCP client.
     public var trustedProxies: [IPNetwork]
+    /// Connections the gateway holds at most (beyond it, new ones wait in the kernel's backlog), and per client IP
+    /// (beyond it, closed at once).
+    public var maxConnections: Int
+    public var maxConnectionsPerPeer: Int
+    /// A new connection's first request head must be complete within this; a request's body within
+    /// `bodyTimeout` of its head; an idle keep-alive connection is closed after `idleTimeout`.
+    public var headerTimeout: Duration
+    public var bodyTimeout: Duration
+    public var idleTimeout: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, maxHeaderBytes: Int = 16 * 1024,
         allowedOrigins: Set<String> = [], publicBaseURL: String = "http://localhost:8080",
         sessionCookieMaxAge: Int64 = 7 * 24 * 3600, metricsBearerToken: String? = nil,
-        trustedProxies: [IPNetwork] = []
+        trustedProxies: [IPNetwork] = [], maxConnections: Int = 1024, maxConnectionsPerPeer: Int = 64,
+        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60)
     ) {
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerPeer = maxConnectionsPerPeer
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.idleTimeout = idleTimeout
         self.trustedProxies = trustedProxies
         self.metricsBearerToken = metricsBearerToken
         self.host = host

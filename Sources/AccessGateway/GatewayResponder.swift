@@ -118,6 +118,8 @@ public struct GatewayResponder: HTTPResponder {
     }
 
     private func call(_ method: GatewayRoute, _ request: Request, context: GatewayContext) async -> Response {
+        // The call's deadline starts when its head arrives: reading the body counts toward it.
+        let deadline = dispatcher.deadline(for: nil)
         // Credentials: headers first; the session cookie only when no header credential is present.
         var metadata: [MetadataEntry] = []
         for name in Self.forwardedHeaders {
@@ -139,10 +141,12 @@ public struct GatewayResponder: HTTPResponder {
             return Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
         }
         let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        } catch {
+        switch await Self.collect(request.body, upTo: configuration.maxBodyBytes, deadline: deadline) {
+        case .success(let collected): body = collected
+        case .failure(.tooLarge):
             return Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
+        case .failure(.tooSlow):
+            return Self.error(.requestTimeout, .deadlineExceeded, "the request body did not arrive before the call's deadline")
         }
         let json = body.readableBytes == 0 ? Array("{}".utf8) : Array(buffer: body)
         let payload: [UInt8]
@@ -156,6 +160,7 @@ public struct GatewayResponder: HTTPResponder {
         }
 
         let result = await dispatch(
+            deadline: deadline,
             DispatchRequest(
                 method: method.descriptor.path, metadata: metadata, payload: payload,
                 peer: .address(clientAddress(request, context: context)), transport: .http))
@@ -197,9 +202,8 @@ public struct GatewayResponder: HTTPResponder {
 
     /// Runs the call with the dispatcher's default deadline: when it passes, the call is cancelled and answers
     /// DEADLINE_EXCEEDED.
-    private func dispatch(_ request: DispatchRequest) async -> DispatchResult {
+    private func dispatch(deadline: ContinuousClock.Instant, _ request: DispatchRequest) async -> DispatchResult {
         let signal = CancellationSignal()
-        let deadline = dispatcher.deadline(for: nil)
         return await withTaskGroup(of: DispatchResult?.self) { group in
             group.addTask { await dispatcher.dispatch(request, signal: signal) }
             group.addTask {
@@ -214,6 +218,39 @@ public struct GatewayResponder: HTTPResponder {
                 }
             }
             return DispatchResult(status: Status(code: .cancelled, message: "the call was cancelled"))
+        }
+    }
+
+    enum BodyProblem: Error {
+        case tooLarge
+        case tooSlow
+    }
+
+    /// The whole body, at most `limit` bytes, read before `deadline`.
+    static func collect(_ body: RequestBody, upTo limit: Int, deadline: ContinuousClock.Instant) async
+        -> Result<ByteBuffer, BodyProblem>
+    {
+        await withTaskGroup(of: Result<ByteBuffer, BodyProblem>?.self) { group in
+            group.addTask {
+                do {
+                    return .success(try await body.collect(upTo: limit))
+                } catch is CancellationError {
+                    return nil
+                } catch {
+                    return .failure(.tooLarge)
+                }
+            }
+            group.addTask {
+                guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return nil }
+                return .failure(.tooSlow)
+            }
+            while let next = await group.next() {
+                if let result = next {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            return .failure(.tooSlow)
         }
     }
 
@@ -265,15 +302,15 @@ public struct GatewayResponder: HTTPResponder {
         guard Self.mediaType(request) == "application/json" else {
             return Self.error(.unsupportedMediaType, .invalidArgument, "this call accepts application/json only")
         }
-        if let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased() {
-            // A browser that sends Sec-Fetch-Site states the relation itself; same-origin pages pass even when
-            // their Origin is not in the list (the gateway serving its own pages).
-            if site == "same-origin" || site == "none" { return nil }
+        let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased()
+        if let origin = request.headers[.origin] {
+            // An allow-listed origin (the dashboard on its own host, CORS) or the public URL's passes whatever
+            // Sec-Fetch-Site says; a same-origin page passes too; any other origin is refused.
+            if configuration.allowedOrigins.contains(origin) || origin == configuration.publicOrigin { return nil }
+            if site == "same-origin" { return nil }
             return Self.error(.forbidden, .permissionDenied, "cross-site request refused (CSRF check)")
         }
-        if let origin = request.headers[.origin], !configuration.allowedOrigins.contains(origin),
-            origin != configuration.publicOrigin
-        {
+        if let site, site != "same-origin", site != "none" {
             return Self.error(.forbidden, .permissionDenied, "cross-site request refused (CSRF check)")
         }
         return nil

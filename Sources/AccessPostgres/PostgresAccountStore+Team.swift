@@ -74,7 +74,7 @@ extension PostgresAccountStore {
 
     public func createInvitation(
         accountID: Int32, actorID: Int32, email: String, requested: InvitationRules.Requested, codeDigest: [UInt8],
-        now: Int64, expiresAt: Int64, maxPending: Int, audit: AuditEntry
+        now: Int64, expiresAt: Int64, maxPending: Int, maxPendingPerInviter: Int, audit: AuditEntry
     ) async throws -> InvitationRecord {
         try await write { db in
             let facts = try await Self.lockedAccountFacts(db, accountID: accountID, users: [actorID])
@@ -90,9 +90,16 @@ extension PostgresAccountStore {
                     SELECT COUNT(*) FROM invitations
                     WHERE account_id = \(accountID) AND email != \(email) AND expires_at > \(now)
                     """, as: Int64.self) ?? 0
+            let pendingByInviter = Int(
+                try await db.value(
+                    """
+                    SELECT COUNT(*) FROM invitations WHERE account_id = \(accountID) AND inviter_user_id = \(actorID)
+                    AND email != \(email) AND expires_at > \(now)
+                    """, as: Int64.self) ?? 0)
             let roles = try InvitationRules.create(
                 inviter: actorID, inviteeIsMember: isMember, email: email, requested: requested, pending: Int(pending),
-                maxPending: maxPending, facts: facts)
+                maxPending: maxPending, pendingByInviter: pendingByInviter, maxPendingPerInviter: maxPendingPerInviter,
+                facts: facts)
             try await db.execute(
                 "DELETE FROM invitations WHERE account_id = \(accountID) AND (email = \(email) OR expires_at <= \(now))")
             guard

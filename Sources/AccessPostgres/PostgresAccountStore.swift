@@ -24,7 +24,7 @@ public final class PostgresAccountStore: Sendable {
         runner = Task { await postgres.run() }
         executor = PostgresExecutor(
             client: postgres, logger: logger, maxAttempts: configuration.maxTransactionAttempts,
-            acquireTimeout: configuration.connectTimeoutDuration)
+            acquireTimeout: configuration.connectTimeoutDuration, lockTimeout: configuration.lockTimeout)
         do {
             // Reaching the database is bounded by the executor's wait for a connection (the pool would otherwise
             // keep retrying); the migrations are not: on a large database they may take longer than a connect.

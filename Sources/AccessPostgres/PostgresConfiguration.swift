@@ -34,6 +34,9 @@ public struct PostgresConfiguration: Sendable {
     /// Seconds to wait for a connection: the TCP connect, and a call's wait for a pooled connection before
     /// UNAVAILABLE (`?connect_timeout=` in the URL; default 10).
     public var connectTimeout: Double
+    /// Longest wait for a row lock held by another transaction before ABORTED ("try again"), within the call's
+    /// deadline (`--database-lock-timeout`).
+    public var lockTimeout: Duration = .seconds(5)
 
     public static let defaultMaxConnections = 10
     public static let defaultMaxTransactionAttempts = 10

@@ -7,6 +7,8 @@ import PostgresNIO
 struct PostgresDatabase: Sendable {
     let connection: PostgresConnection
     let logger: Logger
+    /// Longest wait for a row lock (`--database-lock-timeout`), within the call's remaining deadline.
+    var lockTimeoutMilliseconds: Int64 = 5000
 
     /// Every row of a query.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRecord] {
@@ -39,11 +41,30 @@ struct PostgresDatabase: Sendable {
     /// Runs `body` between `begin` and COMMIT; a thrown error (a rule, a failed statement, cancellation at the
     /// call's deadline) rolls back and passes through. When the rollback itself fails the connection is closed,
     /// so that a half-done transaction can never go back to the pool and be committed by its next user.
+    ///
+    /// Issue 16: the transaction's statements, lock waits and idle time are bounded by the call's remaining
+    /// deadline (the server cancels a statement that runs past it, so a connection never goes back to the pool
+    /// with its backend still working, and a frozen process's transaction is ended by the server); and the
+    /// COMMIT starts only through the call's commit gate, so a call the transport already answered as failed
+    /// rolls back, and one whose COMMIT is under way is answered with what it decided.
     func transaction<T>(begin: PostgresQuery = "BEGIN", _ body: (PostgresDatabase) async throws -> T) async throws -> T {
         try await execute(begin)
         do {
+            try await boundByDeadline()
             let result = try await body(self)
-            try await execute("COMMIT")
+            let gate = CallScope.commitGate
+            guard gate?.beginCommit() ?? true else {
+                throw RPCError(.deadlineExceeded, "the call's deadline passed before its change was committed; nothing was saved")
+            }
+            do {
+                // Not cancelled with the call: a COMMIT abandoned half-way could still commit after the call was
+                // answered as failed. The transport waits for this answer instead (the gate is claimed).
+                let connection = self
+                _ = try await Task { try await connection.execute("COMMIT") }.value
+            } catch {
+                gate?.endCommit()
+                throw error
+            }
             return result
         } catch {
             do {
@@ -54,6 +75,21 @@ struct PostgresDatabase: Sendable {
             }
             throw error
         }
+    }
+
+    /// `statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout` of this transaction from the
+    /// call's remaining deadline (none outside a call: tools and tests keep the server's defaults).
+    func boundByDeadline() async throws {
+        guard let left = CallScope.remainingMilliseconds() else { return }
+        guard left > 0 else { throw RPCError(.deadlineExceeded, "the call's deadline passed before it reached the database") }
+        let statement = String(left)
+        let lock = String(min(left, lockTimeoutMilliseconds))
+        let idle = String(left + 1000)
+        try await execute(
+            """
+            SELECT set_config('statement_timeout', \(statement), true), set_config('lock_timeout', \(lock), true),
+              set_config('idle_in_transaction_session_timeout', \(idle), true)
+            """)
     }
 
     /// Takes the account's row lock until the transaction ends: every mutation whose rule spans the account
@@ -97,12 +133,14 @@ final class PostgresExecutor: Sendable {
     let maxAttempts: Int
     /// The longest wait for a pooled connection before UNAVAILABLE.
     let acquireTimeout: Duration
+    let lockTimeoutMilliseconds: Int64
 
-    init(client: PostgresClient, logger: Logger, maxAttempts: Int, acquireTimeout: Duration) {
+    init(client: PostgresClient, logger: Logger, maxAttempts: Int, acquireTimeout: Duration, lockTimeout: Duration = .seconds(5)) {
         self.client = client
         self.logger = logger
         self.maxAttempts = maxAttempts
         self.acquireTimeout = acquireTimeout
+        self.lockTimeoutMilliseconds = max(1, lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// SQLSTATEs that mean "run the transaction again": serialization_failure, deadlock_detected, and
@@ -116,7 +154,17 @@ final class PostgresExecutor: Sendable {
     /// A database failure as callers see it: UNAVAILABLE, the cause kept for the log only.
     static func unavailable(_ error: any Error) -> RPCError {
         if let error = error as? RPCError { return error }
-        return RPCError(.unavailable, "the database is unavailable", cause: String(reflecting: error))
+        switch sqlState(error) {
+        case "57014"?:  // query_canceled: the statement ran into the call's deadline (statement_timeout)
+            return RPCError(
+                .deadlineExceeded, "the database did not finish before the call's deadline; nothing was saved",
+                cause: String(reflecting: error))
+        case "55P03"?:  // lock_not_available: lock_timeout
+            return RPCError(
+                .aborted, "another change holds the records this call needs; try again", cause: String(reflecting: error))
+        default:
+            return RPCError(.unavailable, "the database is unavailable", cause: String(reflecting: error))
+        }
     }
 
     /// Runs `body` in one READ COMMITTED transaction and commits; rule violations thrown as `RPCError` roll it
@@ -128,7 +176,9 @@ final class PostgresExecutor: Sendable {
             attempt += 1
             do {
                 return try await withConnection { connection in
-                    try await PostgresDatabase(connection: connection, logger: self.logger).transaction(body)
+                    try await PostgresDatabase(
+                        connection: connection, logger: self.logger, lockTimeoutMilliseconds: self.lockTimeoutMilliseconds
+                    ).transaction(body)
                 }
             } catch let error where Self.sqlState(error).map(Self.retryable.contains) == true {
                 guard attempt < maxAttempts else {

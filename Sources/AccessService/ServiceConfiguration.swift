@@ -24,6 +24,8 @@ public struct ServiceConfiguration: Sendable {
     public var jobCoalesceSeconds: Int64
     /// Unexpired invitations one account may have pending (a flood of invitations is refused past it).
     public var maxPendingInvitations: Int
+    /// Unexpired invitations one member may have pending in one account.
+    public var maxPendingInvitationsPerInviter: Int
     /// Brute-force detection of sign-in (per address and peer, and per address across peers).
     public var loginThrottle: LoginThrottlePolicy
     /// Bounds of the password-hashing queue, per peer and in all.
@@ -39,8 +41,10 @@ public struct ServiceConfiguration: Sendable {
         resetTokenLifetime: Duration = .seconds(2 * 3600), maxPushSubscriptionsPerUser: Int = 10,
         jobCoalesceSeconds: Int64 = 0, maxPendingInvitations: Int = 1000,
         loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
-        hashAdmission: HashAdmissionLimits = HashAdmissionLimits(), anonymousRate: Double = 10, anonymousBurst: Int = 60
+        hashAdmission: HashAdmissionLimits = HashAdmissionLimits(), anonymousRate: Double = 10, anonymousBurst: Int = 60,
+        maxPendingInvitationsPerInviter: Int = 100
     ) {
+        self.maxPendingInvitationsPerInviter = maxPendingInvitationsPerInviter
         self.hashAdmission = hashAdmission
         self.anonymousRate = anonymousRate
         self.anonymousBurst = anonymousBurst

@@ -176,7 +176,10 @@ import Testing
                 return try await client.execute(uri: path, method: .post, headers: all, body: ByteBuffer(string: body))
             }
             let site = HTTPField.Name("sec-fetch-site")!
-            for refused: HTTPFields in [[site: "cross-site"], [site: "same-site"], [.origin: "https://evil.example.com"]] {
+            for refused: HTTPFields in [
+                [site: "cross-site"], [site: "same-site"], [.origin: "https://evil.example.com"],
+                [.origin: "https://evil.example.com", site: "cross-site"],
+            ] {
                 let response = try await send(refused)
                 #expect(response.status == .forbidden, "\(refused)")
                 #expect(!response.headers[values: .setCookie].contains { $0.contains("akto_session=") && !$0.contains("Max-Age=0") })
@@ -186,7 +189,10 @@ import Testing
             }
             #expect(try await send([:], contentType: nil).status == .unsupportedMediaType)
             // Neither header (curl, SDKs), our own pages, an allowed origin: judged on their merits.
-            for passes: HTTPFields in [[:], [site: "same-origin"], [site: "none"], [.origin: "https://app.example.com"], [.origin: "http://localhost:8080"]] {
+            for passes: HTTPFields in [
+                [:], [site: "same-origin"], [site: "none"], [.origin: "https://app.example.com"],
+                [.origin: "https://app.example.com", site: "cross-site"], [.origin: "http://localhost:8080"],
+            ] {
                 let response = try await send(passes)
                 let message: String? = if case .string(let text)? = response.json?["message"] { text } else { nil }
                 #expect(response.status != .unsupportedMediaType && !(message ?? "").contains("CSRF"), "\(passes)")

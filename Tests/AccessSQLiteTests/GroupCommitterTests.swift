@@ -141,6 +141,36 @@ import Testing
         try await blocker.value
         #expect(try values(pool) == ["blocker"])
     }
+
+    /// Issue 16: a write whose call was given up (its deadline passed) while it waited for the group commit is
+    /// never committed; a write whose batch already claimed its gate is answered with the commit's outcome.
+    @Test func aWriteGivenUpWhileQueuedIsNeverCommitted() async throws {
+        let (pool, committer) = try open()
+        let released = Gate()
+        let blocker = try await blockWriter(committer, until: released)
+        let gate = CommitGate()
+        let late = Task {
+            try await CallScope.$commitGate.withValue(gate) {
+                try await committer.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES ('late')") }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(gate.abandon())  // the transport answers DEADLINE_EXCEEDED now
+        released.open()
+        try await blocker.value
+        let error = await #expect(throws: RPCError.self) { try await late.value }
+        #expect(error?.code == .deadlineExceeded)
+        #expect(try values(pool) == ["blocker"])
+
+        // Claimed first: the transport may no longer give up on it, and it commits.
+        let claimed = CommitGate()
+        try await CallScope.$commitGate.withValue(claimed) {
+            try await committer.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES ('kept')") }
+        }
+        #expect(!claimed.abandon())
+        #expect(try values(pool) == ["blocker", "kept"])
+    }
+
 }
 
 /// A one-way gate shared between a test and the body it blocks.

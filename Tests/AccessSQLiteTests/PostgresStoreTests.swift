@@ -153,7 +153,8 @@ struct PostgresCopyTests {
         _ = try await source.createInvitation(
             accountID: 1_000_000, actorID: user.id, email: "c@example.com",
             requested: .mapping([RoleRequest(scope: .api, name: "ANALYST", field: "f")]), codeDigest: digest("invite"),
-            now: 5, expiresAt: 9_999_999_999, maxPending: 10, audit: entry("InviteUsers"))
+            now: 5, expiresAt: 9_999_999_999, maxPending: 10, maxPendingPerInviter: 10,
+            audit: entry("InviteUsers"))
         try await source.saveSubscription(
             userID: user.id, endpoint: "https://push.example.com/1", p256dh: [4, 5, 6], auth: [7, 8], expirationTime: nil,
             now: 6, maxPerUser: 10, audit: entry("SaveSubscription"))

@@ -70,7 +70,7 @@ func invitedMember(
     _ = try await store.createInvitation(
         accountID: account, actorID: inviter, email: email,
         requested: .mapping(roles.map { RoleRequest(scope: $0.key, name: $0.value, field: "f") }),
-        codeDigest: digest("code-" + email), now: 1_800_000_000, expiresAt: 1_900_000_000, maxPending: 100,
+        codeDigest: digest("code-" + email), now: 1_800_000_000, expiresAt: 1_900_000_000, maxPending: 100, maxPendingPerInviter: 100,
         audit: entry("InviteUsers", actor: inviter, account: account))
     return try await store.acceptInvitation(
         codeDigest: digest("code-" + email), joiner: .newUser(email: email, name: "M", passwordHash: "scrypt$m"),

@@ -98,8 +98,18 @@ public struct PendingInvitation: ProtoMessage {
 /// The `akto.access.v1.GetTeamDataRequest` message.
 public struct GetTeamDataRequest: ProtoMessage {
     public static let protoName = "akto.access.v1.GetTeamDataRequest"
+    public var pageSize: Int32
+    public var pageToken: String
 
-    public init() {}
+    public init(pageSize: Int32 = 0, pageToken: String = "") {
+        self.pageSize = pageSize
+        self.pageToken = pageToken
+    }
+
+    public init() {
+        self.pageSize = 0
+        self.pageToken = ""
+    }
 }
 
 /// The `akto.access.v1.GetTeamDataResponse` message.
@@ -107,15 +117,18 @@ public struct GetTeamDataResponse: ProtoMessage {
     public static let protoName = "akto.access.v1.GetTeamDataResponse"
     public var users: [TeamMember]
     public var pendingInvitations: [PendingInvitation]
+    public var nextPageToken: String
 
-    public init(users: [TeamMember] = [], pendingInvitations: [PendingInvitation] = []) {
+    public init(users: [TeamMember] = [], pendingInvitations: [PendingInvitation] = [], nextPageToken: String = "") {
         self.users = users
         self.pendingInvitations = pendingInvitations
+        self.nextPageToken = nextPageToken
     }
 
     public init() {
         self.users = []
         self.pendingInvitations = []
+        self.nextPageToken = ""
     }
 }
 

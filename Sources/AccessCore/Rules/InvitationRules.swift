@@ -19,16 +19,22 @@ public enum InvitationRules {
         RPCError(.failedPrecondition, "limit of \(max) pending invitations in this account reached; remove some first")
     }
 
-    /// A new invitation: the invitee is not a member, the account is under its pending-invitation cap, and the
-    /// inviter may grant every role it carries. Returns the full scope -> role mapping to store.
+    public static func tooManyPendingByInviter(_ max: Int) -> RPCError {
+        RPCError(.failedPrecondition, "you have \(max) pending invitations in this account, the most one member may have; remove some first")
+    }
+
+    /// A new invitation: the invitee is not a member, the account is under its pending-invitation cap and the
+    /// inviter under theirs, and the inviter may grant every role it carries. Returns the full scope -> role
+    /// mapping to store.
     public static func create(
         inviter: Int32, inviteeIsMember: Bool, email: String, requested: Requested, pending: Int, maxPending: Int,
-        facts: AccountFacts
+        pendingByInviter: Int = 0, maxPendingPerInviter: Int = .max, facts: AccountFacts
     ) throws -> [Scope: String] {
         let roles = try resolve(requested, facts: facts)
         try requireGrantable(roles, by: inviter, facts: facts)
         guard !inviteeIsMember else { throw alreadyMember(email) }
         guard pending < maxPending else { throw tooManyPending(maxPending) }
+        guard pendingByInviter < maxPendingPerInviter else { throw tooManyPendingByInviter(maxPendingPerInviter) }
         return roles.mapValues(\.name)
     }
 

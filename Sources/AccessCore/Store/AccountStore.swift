@@ -117,7 +117,7 @@ public protocol AccountStore: Sendable {
     /// `actorID`, after `InvitationRules.create` on facts read in the transaction.
     func createInvitation(
         accountID: Int32, actorID: Int32, email: String, requested: InvitationRules.Requested, codeDigest: [UInt8],
-        now: Int64, expiresAt: Int64, maxPending: Int, audit: AuditEntry
+        now: Int64, expiresAt: Int64, maxPending: Int, maxPendingPerInviter: Int, audit: AuditEntry
     ) async throws -> InvitationRecord
 
     func invitation(accountID: Int32, email: String) async throws -> InvitationRecord?

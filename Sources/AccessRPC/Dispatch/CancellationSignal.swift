@@ -21,6 +21,9 @@ public final class CancellationSignal: Sendable {
     }
 
     private let state = Locked<State>(State())
+    /// The call's commit gate: a transport that wants to answer the call as failed before it finished asks
+    /// `commitGate.abandon()` first (issue 16).
+    public let commitGate = CommitGate()
 
     public init() {}
 

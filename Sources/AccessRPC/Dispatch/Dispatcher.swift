@@ -103,10 +103,16 @@ public struct Dispatcher: Sendable {
             method: method.descriptor, metadata: request.metadata, deadline: deadline(for: request.timeout, from: start),
             peer: request.peer, transport: request.transport, requestID: requestID, baseLogger: logger,
             codecLimits: limits.codec)
-        guard let signal else { return try await method.handler(request.payload, context) }
-        // The signal cancels this task when it fires; the handler sees an ordinary task cancellation, and
-        // `rpcError` reports the signal's reason.
-        return try await signal.cancelling { try await method.handler(request.payload, context) }
+        // The stores read the call's deadline (to bound lock waits and statements) and its commit gate from
+        // task-locals.
+        return try await CallScope.$deadline.withValue(context.deadline) {
+            try await CallScope.$commitGate.withValue(signal?.commitGate) {
+                guard let signal else { return try await method.handler(request.payload, context) }
+                // The signal cancels this task when it fires; the handler sees an ordinary task cancellation, and
+                // `rpcError` reports the signal's reason.
+                return try await signal.cancelling { try await method.handler(request.payload, context) }
+            }
+        }
     }
 
     private func validate(metadata: [MetadataEntry]) throws {

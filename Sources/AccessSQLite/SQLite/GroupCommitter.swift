@@ -20,6 +20,9 @@ final class GroupCommitter: Sendable {
     private struct Pending: Sendable {
         let run: @Sendable (Database) throws -> @Sendable () -> Void
         let fail: @Sendable (any Error) -> Void
+        /// The call's commit gate (issue 16): claimed before its part of a batch runs, so a call the transport
+        /// gave up on never commits, and one that may commit is answered with what the commit decided.
+        let gate: CommitGate?
     }
 
     private struct State {
@@ -49,7 +52,7 @@ final class GroupCommitter: Sendable {
                     let value = try body(db)
                     return { continuation.resume(returning: value) }
                 },
-                fail: { error in continuation.resume(throwing: error) })
+                fail: { error in continuation.resume(throwing: error) }, gate: CallScope.commitGate)
             let startDrain = state.withLock { state -> Bool in
                 state.queue.append(pending)
                 guard !state.draining else { return false }
@@ -84,10 +87,23 @@ final class GroupCommitter: Sendable {
         var outcomes: [@Sendable () -> Void] = []
         outcomes.reserveCapacity(batch.count)
         var aborted: (index: Int, error: any Error)?
+        var claimed: [CommitGate] = []
         do {
             try db.inTransaction(.immediate) {
                 for index in batch.indices {
                     let item = batch[index]
+                    if let gate = item.gate {
+                        guard gate.beginCommit() else {
+                            outcomes.append {
+                                item.fail(
+                                    RPCError(
+                                        .deadlineExceeded,
+                                        "the call's deadline passed while it waited for the database; nothing was saved"))
+                            }
+                            continue
+                        }
+                        claimed.append(gate)
+                    }
                     do {
                         var deliver: (@Sendable () -> Void)?
                         try db.inSavepoint {
@@ -106,11 +122,13 @@ final class GroupCommitter: Sendable {
             }
         } catch {
             // BEGIN or COMMIT failed: nothing of this batch is durable.
+            for gate in claimed { gate.endCommit() }
             let failure = SQLiteAccountStore.unavailable(error)
             for item in batch { item.fail(failure) }
             return []
         }
         if let aborted {
+            for gate in claimed { gate.endCommit() }
             batch[aborted.index].fail(SQLiteAccountStore.unavailable(aborted.error))
             var rest = batch
             rest.remove(at: aborted.index)

@@ -59,7 +59,7 @@ extension SQLiteAccountStore {
 
     public func createInvitation(
         accountID: Int32, actorID: Int32, email: String, requested: InvitationRules.Requested, codeDigest: [UInt8],
-        now: Int64, expiresAt: Int64, maxPending: Int, audit: AuditEntry
+        now: Int64, expiresAt: Int64, maxPending: Int, maxPendingPerInviter: Int, audit: AuditEntry
     ) async throws -> InvitationRecord {
         try await write { db in
             guard let facts = try Self.accountFacts(db, accountID: accountID, users: [actorID]) else {
@@ -77,9 +77,15 @@ extension SQLiteAccountStore {
                     try db.cachedStatement(
                         sql: "SELECT COUNT(*) FROM invitations WHERE account_id = ? AND email != ? AND expires_at > ?"),
                     arguments: [accountID, email, now]) ?? 0
+            let pendingByInviter =
+                try Int.fetchOne(
+                    try db.cachedStatement(
+                        sql: "SELECT COUNT(*) FROM invitations WHERE account_id = ? AND inviter_user_id = ? AND email != ? AND expires_at > ?"),
+                    arguments: [accountID, actorID, email, now]) ?? 0
             let roles = try InvitationRules.create(
                 inviter: actorID, inviteeIsMember: isMember, email: email, requested: requested, pending: pending,
-                maxPending: maxPending, facts: facts)
+                maxPending: maxPending, pendingByInviter: pendingByInviter, maxPendingPerInviter: maxPendingPerInviter,
+                facts: facts)
             try db.cachedStatement(sql: "DELETE FROM invitations WHERE account_id = ? AND (email = ? OR expires_at <= ?)")
                 .execute(arguments: [accountID, email, now])
             try db.cachedStatement(

@@ -128,6 +128,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             received(request)
         case .frame(.cancel(let callID)):
             if let call = openCalls[callID] {
+                guard call.signal.commitGate.abandon() else { return }
                 let reason = RPCError(.cancelled, "the caller cancelled the call")
                 call.signal.fire(reason)
                 finish(callID, DispatchResult(status: Status(reason)))
@@ -174,6 +175,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             let nanoseconds = (deadline - .now).nanosecondsClamped
             timer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
                 guard let self, let call = self.openCalls[callID] else { return }
+                // A call whose transaction is committing is answered with what the commit decided (issue 16).
+                guard call.signal.commitGate.abandon() else { return }
                 let reason = RPCError(.deadlineExceeded, "the call's deadline passed")
                 call.signal.fire(reason)
                 self.finish(callID, DispatchResult(status: Status(reason)))
@@ -282,10 +285,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func cancelAll(_ reason: RPCError, respond: Bool) {
         for (callID, call) in openCalls {
-            call.signal.fire(reason)
             if respond {
+                // A call that is committing is left to finish; the connection closes after what was written.
+                guard call.signal.commitGate.abandon() else { continue }
+                call.signal.fire(reason)
                 finish(callID, DispatchResult(status: Status(reason)))
             } else {
+                call.signal.fire(reason)
                 call.deadlineTimer?.cancel()
             }
         }

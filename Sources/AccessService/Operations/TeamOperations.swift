@@ -25,14 +25,17 @@ extension AccessService {
             let invitation = try await store.createInvitation(
                 accountID: caller.accountID, actorID: caller.userID, email: email, requested: requested,
                 codeDigest: Secrets.digest(code), now: now, expiresAt: now + Self.invitationLifetime,
-                maxPending: configuration.maxPendingInvitations, audit: audit(caller, context, "InviteUsers"))
+                maxPending: configuration.maxPendingInvitations,
+                maxPendingPerInviter: configuration.maxPendingInvitationsPerInviter, audit: audit(caller, context, "InviteUsers"))
             return InviteUsersResponse(finalInviteCode: code, expiresAt: invitation.expiresAt)
         }
         try registry.register(
             Methods.TeamService.getTeamData, policy: OperationPolicy(.inviteMembers, .read), service: self
-        ) { _, caller, _ in
-            let members = try await store.teamMembers(accountID: caller.accountID)
-            let invitations = try await store.invitations(accountID: caller.accountID)
+        ) { request, caller, _ in
+            let page = try TeamPage(size: request.pageSize, token: request.pageToken)
+            let all = try await store.teamMembers(accountID: caller.accountID).sorted { $0.user.id < $1.user.id }
+            let allInvitations = try await store.invitations(accountID: caller.accountID).sorted { $0.email < $1.email }
+            let (members, invitations, next) = page.slice(members: all, invitations: allInvitations)
             return GetTeamDataResponse(
                 users: members.map { member in
                     TeamMember(
@@ -45,7 +48,7 @@ extension AccessService {
                         inviteeEmail: invitation.email, inviterEmail: invitation.inviterEmail,
                         scopeRoleMapping: Self.wire(invitation.roles), createdAt: invitation.createdAt,
                         expiresAt: invitation.expiresAt)
-                })
+                }, nextPageToken: next)
         }
         try registry.register(
             Methods.TeamService.removeUser, policy: OperationPolicy(.adminActions, .readWrite), service: self

@@ -37,6 +37,16 @@ struct Serve: AsyncParsableCommand {
     var trustedProxies: String?
     @Option(help: "Browser origins allowed by CORS and the CSRF check, comma-separated (env AKTO_ACCESS_ALLOWED_ORIGINS).")
     var allowedOrigins: String?
+    @Option(help: "HTTP gateway connections at most; capped further by the descriptor limit (env AKTO_ACCESS_HTTP_MAX_CONNECTIONS; default 1024).")
+    var httpMaxConnections: Int?
+    @Option(help: "HTTP gateway connections one client IP may hold (env AKTO_ACCESS_HTTP_MAX_CONNECTIONS_PER_PEER; default 64).")
+    var httpMaxConnectionsPerPeer: Int?
+    @Option(help: "Seconds a new HTTP connection has to send a complete request head (env AKTO_ACCESS_HTTP_HEADER_TIMEOUT; default 10).")
+    var httpHeaderTimeout: Double?
+    @Option(help: "Seconds a request's body has to arrive after its head (env AKTO_ACCESS_HTTP_BODY_TIMEOUT; default 30).")
+    var httpBodyTimeout: Double?
+    @Option(help: "Seconds an idle keep-alive HTTP connection stays open (env AKTO_ACCESS_HTTP_IDLE_TIMEOUT; default 60).")
+    var httpIdleTimeout: Double?
     @Option(help: "Largest HTTP request body in bytes (env AKTO_ACCESS_HTTP_MAX_BODY; default 1048576).")
     var httpMaxBody: Int?
     @Option(help: "Largest total of HTTP request headers in bytes (env AKTO_ACCESS_HTTP_MAX_HEADER_BYTES; default 16384).")
@@ -95,13 +105,32 @@ struct Serve: AsyncParsableCommand {
                 uids.insert(uid)
             }
         }
+        // Issue 16: the soft descriptor limit raised to the hard one, then split so that a flooded gateway can
+        // never take the descriptors the Unix socket and the database need.
+        let descriptors = Self.raiseDescriptorLimit(logger: logger)
+        let reserved = 64
+        let gatewayWanted = try positive(
+            Environment.resolve(httpMaxConnections, "HTTP_MAX_CONNECTIONS", default: 1024), "http-max-connections")
+        let socketWanted = try positive(
+            Environment.resolve(maxConnections, "MAX_CONNECTIONS", default: 4096), "max-connections")
+        let budget = max(descriptors - reserved, 32)
+        let gatewayCap = max(8, min(gatewayWanted, budget / 2))
+        let socketCap = max(8, min(socketWanted, budget - gatewayCap))
+        if gatewayCap < gatewayWanted || socketCap < socketWanted {
+            logger.notice(
+                "connection caps lowered to fit the descriptor limit",
+                metadata: [
+                    "descriptors": "\(descriptors)", "http-max-connections": "\(gatewayCap)",
+                    "max-connections": "\(socketCap)", "reserved": "\(reserved)",
+                ])
+        }
         let configuration = ServerConfiguration(
             socketPath: try Environment.resolve(socketPath, "SOCKET_PATH", default: dataDirectory + "/akto-access.sock"),
             socketMode: mode,
             maxFrameSize: try positive(Environment.resolve(maxFrameSize, "MAX_FRAME_SIZE", default: 1 << 20), "max-frame-size"),
             maxConcurrentCallsPerConnection: try positive(
                 Environment.resolve(maxConcurrentCalls, "MAX_CONCURRENT_CALLS", default: 128), "max-concurrent-calls"),
-            maxConnections: try positive(Environment.resolve(maxConnections, "MAX_CONNECTIONS", default: 4096), "max-connections"),
+            maxConnections: socketCap,
             idleTimeout: try seconds(Environment.resolve(idleTimeout, "IDLE_TIMEOUT", default: 300), "idle-timeout"),
             drainTimeout: try seconds(Environment.resolve(drainTimeout, "DRAIN_TIMEOUT", default: 10), "drain-timeout"),
             allowedUIDs: uids.isEmpty ? nil : uids,
@@ -139,7 +168,14 @@ struct Serve: AsyncParsableCommand {
                     Environment.resolve(httpMaxHeaderBytes, "HTTP_MAX_HEADER_BYTES", default: 16 * 1024), "http-max-header-bytes"),
                 allowedOrigins: Set(origins), publicBaseURL: serviceConfiguration.publicBaseURL,
                 sessionCookieMaxAge: serviceConfiguration.sessionLifetime.components.seconds,
-                metricsBearerToken: metricsToken, trustedProxies: proxies)
+                metricsBearerToken: metricsToken, trustedProxies: proxies, maxConnections: gatewayCap,
+                maxConnectionsPerPeer: try positive(
+                    Environment.resolve(httpMaxConnectionsPerPeer, "HTTP_MAX_CONNECTIONS_PER_PEER", default: 64),
+                    "http-max-connections-per-peer"),
+                headerTimeout: try seconds(
+                    Environment.resolve(httpHeaderTimeout, "HTTP_HEADER_TIMEOUT", default: 10), "http-header-timeout"),
+                bodyTimeout: try seconds(Environment.resolve(httpBodyTimeout, "HTTP_BODY_TIMEOUT", default: 30), "http-body-timeout"),
+                idleTimeout: try seconds(Environment.resolve(httpIdleTimeout, "HTTP_IDLE_TIMEOUT", default: 60), "http-idle-timeout"))
         }
 
         let opened = try await service.openStore(dataDirectory: dataDirectory, logger: logger)
@@ -241,6 +277,22 @@ struct Serve: AsyncParsableCommand {
         case .notNeeded:
             unlink(path)
         }
+    }
+
+    /// Raises the soft RLIMIT_NOFILE to the hard limit and returns the limit in force.
+    static func raiseDescriptorLimit(logger: Logger) -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 {
+                limit = raised
+            } else {
+                logger.warning("could not raise the descriptor limit", metadata: ["soft": "\(limit.rlim_cur)"])
+            }
+        }
+        return Int(min(limit.rlim_cur, UInt(Int32.max)))
     }
 
     /// `host:port` (`[::1]:9464` for IPv6), or nil for `off`.

@@ -13,6 +13,8 @@ struct ServiceOptions: ParsableArguments {
     var databaseUrl: String?
     @Option(help: "File whose first line is the PostgreSQL password, for a --database-url without one (env AKTO_ACCESS_DATABASE_PASSWORD_FILE).")
     var databasePasswordFile: String?
+    @Option(help: "Seconds a PostgreSQL write waits for a row lock another transaction holds before ABORTED, within the call's deadline (env AKTO_ACCESS_DATABASE_LOCK_TIMEOUT; default 5).")
+    var databaseLockTimeout: Double?
     @Option(help: "PostgreSQL pool size of this process, 1-1000 (env AKTO_ACCESS_DATABASE_MAX_CONNECTIONS; default 10).")
     var databaseMaxConnections: Int?
     @Option(help: "Tries of a PostgreSQL transaction that conflicts (serialization failure, deadlock) before ABORTED, 1-100 (env AKTO_ACCESS_DATABASE_MAX_ATTEMPTS; default 10).")
@@ -33,6 +35,8 @@ struct ServiceOptions: ParsableArguments {
     var maxApiTokens: Int?
     @Option(help: "Pending invitations per account (env AKTO_ACCESS_MAX_PENDING_INVITATIONS; default 1000).")
     var maxPendingInvitations: Int?
+    @Option(help: "Pending invitations one member may have in one account (env AKTO_ACCESS_MAX_PENDING_INVITATIONS_PER_INVITER; default 100).")
+    var maxPendingInvitationsPerInviter: Int?
     @Option(help: "scrypt cost: N = 2^this (env AKTO_ACCESS_SCRYPT_LOG_ROUNDS; default 15, range 10-20).")
     var scryptLogRounds: Int?
     @Option(help: "Seconds a queued background job waits so that repeated requests fold into it, 0-3600 (env AKTO_ACCESS_JOB_COALESCE; default 0).")
@@ -117,8 +121,12 @@ struct ServiceOptions: ParsableArguments {
         }
         let configuration: PostgresConfiguration
         do {
-            configuration = try PostgresConfiguration(
+            var parsed = try PostgresConfiguration(
                 url: url, maxConnections: pool, maxTransactionAttempts: attempts, password: separatePassword)
+            let lock = try Environment.resolve(databaseLockTimeout, "DATABASE_LOCK_TIMEOUT", default: 5.0)
+            guard lock >= 0.01, lock <= 3600 else { throw ValidationError("--database-lock-timeout must be 0.01-3600 seconds") }
+            parsed.lockTimeout = .milliseconds(Int64(lock * 1000))
+            configuration = parsed
         } catch let error as RPCError {
             throw ValidationError("--database-url: \(error.message)")
         }
@@ -192,7 +200,10 @@ struct ServiceOptions: ParsableArguments {
             passwordHashing: ScryptParameters(logRounds: rounds), jobCoalesceSeconds: Int64(coalesce),
             maxPendingInvitations: pending, loginThrottle: throttle, hashAdmission: admission,
             anonymousRate: try ranged(anonymousRate, "ANONYMOUS_RATE", 10.0, 0.01...100_000, "anonymous-rate"),
-            anonymousBurst: try ranged(anonymousBurst, "ANONYMOUS_BURST", 60, 1...1_000_000, "anonymous-burst"))
+            anonymousBurst: try ranged(anonymousBurst, "ANONYMOUS_BURST", 60, 1...1_000_000, "anonymous-burst"),
+            maxPendingInvitationsPerInviter: try ranged(
+                maxPendingInvitationsPerInviter, "MAX_PENDING_INVITATIONS_PER_INVITER", 100, 1...100_000,
+                "max-pending-invitations-per-inviter"))
     }
 }
 

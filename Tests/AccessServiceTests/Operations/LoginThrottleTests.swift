@@ -7,7 +7,7 @@ import Testing
 
 /// Issue 16, item 1: brute-force detection of sign-in, on SQLite and PostgreSQL, through the dispatcher with
 /// peers told apart as the gateway (client IPs) and the socket (uids) name them.
-@Suite struct LoginThrottleTests {
+@Suite(.serialized) struct LoginThrottleTests {
     static let password = "Secret123-horse"
     /// Peers of this test only (the hashing queue is shared by the tests running at once).
     let attacker = Peer.address("127.0.\(Int.random(in: 1...254)).\(Int.random(in: 1...127))")

@@ -95,7 +95,7 @@ class Server:
     """A running `akto-access serve` with its own data dir; `terminate()` sends SIGTERM and returns the exit code.
     With `database_url` (or AKTO_TEST_BACKEND=postgres, one fresh database per data dir) it runs on PostgreSQL."""
 
-    def __init__(self, extra_args=(), data_dir=None, http_port=None, database_url=None):
+    def __init__(self, extra_args=(), data_dir=None, http_port=None, database_url=None, preexec_fn=None):
         self.dir = data_dir or tempfile.mkdtemp(prefix="akto-py-")
         self.socket = os.path.join(self.dir, "akto-access.sock")
         if database_url is None and BACKEND == "postgres":
@@ -110,7 +110,7 @@ class Server:
         self.process = subprocess.Popen(
             [binary(), "serve", "--data-dir", self.dir, "--log-level", "warning", "--scrypt-log-rounds", "10",
              "--http-address", f"127.0.0.1:{http_port}" if http_port else "off", *extra_args],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, preexec_fn=preexec_fn)
         # Ready means accepting connections: after a kill -9 a stale socket file exists before the new server
         # has replaced it.
         deadline = time.time() + 30

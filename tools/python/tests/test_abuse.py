@@ -304,3 +304,183 @@ def test_answers_left_unread_past_the_cap_end_the_connection():
         other.close()
     finally:
         assert server.terminate() == 0
+
+
+def test_stalled_http_requests_are_cut_off():
+    """A request stalled after one byte of its body, and a connection that never sends a head, are closed after
+    their timeouts (2 s here; the reported one was still held after 100 s)."""
+    server, port = start_with_gateway(["--http-header-timeout", "2", "--http-body-timeout", "2"])
+    try:
+        def closed_after(payload):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+            start = time.time()
+            if payload:
+                connection.sendall(payload)
+            try:
+                while connection.recv(4096):
+                    pass
+            except OSError:
+                pass
+            connection.close()
+            return time.time() - start
+
+        stalled_body = (b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 100\r\n\r\n{")
+        assert closed_after(stalled_body) < 20
+        assert closed_after(b"") < 20
+        assert closed_after(b"POST /api/lo") < 20
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        assert server.terminate() == 0
+
+
+def test_idle_connections_cannot_take_every_descriptor():
+    """Reduced size (tools/harden: 1,100 at 1,024 descriptors): 300 idle TCP connections from 30 addresses at a
+    256-descriptor limit. The Unix socket keeps answering at once and /healthz from another address within the
+    header timeout; one address holds at most --http-max-connections-per-peer."""
+    import resource
+    port = free_port()
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    server = Server(http_port=port, extra_args=["--http-header-timeout", "3", "--http-max-connections-per-peer", "5"],
+                    preexec_fn=limit)
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline
+                time.sleep(0.05)
+        held = []
+        for i in range(300):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=5,
+                                                     source_address=(f"127.0.1.{i % 30 + 1}", 0)))
+            except OSError:
+                pass
+        client = AkrpClient.connect(server.socket)
+        start = time.time()
+        status, _ = client.health()
+        assert status.code == 0 and time.time() - start < 5
+        client.close()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20, source_address=("127.0.2.1", 0))
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().status == 200
+        connection.close()
+        # The per-address cap: a sixth connection from one address is closed at once.
+        same = [socket.create_connection(("127.0.0.1", port), timeout=5, source_address=("127.0.3.1", 0))
+                for _ in range(6)]
+        time.sleep(0.5)
+        closed = 0
+        for s in same:
+            s.settimeout(0.5)
+            try:
+                if s.recv(1) == b"":
+                    closed += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                closed += 1
+            s.close()
+        assert closed >= 1, "the sixth connection of one address should be closed"
+        for s in held:
+            s.close()
+    finally:
+        assert server.terminate() == 0
+
+
+def test_invitations_are_capped_per_inviter_and_team_data_is_paged():
+    from akto.access.v1 import team_pb2
+    server = Server(extra_args=["--max-pending-invitations-per-inviter", "15"])
+    try:
+        client = AkrpClient.connect(server.socket)
+        signup = call(client, "SessionService/Signup", session_pb2.SignupRequest(
+            email="admin@example.com", password=PASSWORD), session_pb2.SignupResponse)
+        admin = {"authorization": "Bearer " + signup.session_token}
+        codes = []
+        for i in range(20):
+            status, _ = client.call("/akto.access.v1.TeamService/InviteUsers", team_pb2.InviteUsersRequest(
+                invitee_email=f"invitee{i}@example.com", invitee_role="MEMBER"), team_pb2.InviteUsersResponse,
+                metadata=admin)
+            codes.append(status.code)
+        assert codes[:15] == [0] * 15 and codes[15:] == [9] * 5, codes  # FAILED_PRECONDITION past the cap
+        seen, token, pages = [], "", 0
+        while True:
+            page = call(client, "TeamService/GetTeamData", team_pb2.GetTeamDataRequest(page_size=4, page_token=token),
+                        team_pb2.GetTeamDataResponse, admin)
+            pages += 1
+            assert len(page.users) + len(page.pending_invitations) <= 4
+            seen += [u.login for u in page.users] + [p.invitee_email for p in page.pending_invitations]
+            token = page.next_page_token
+            if not token:
+                break
+        assert pages == 4 and len(seen) == 16 and len(set(seen)) == 16, (pages, seen)
+        status, _ = client.call("/akto.access.v1.TeamService/GetTeamData", team_pb2.GetTeamDataRequest(
+            page_token="bogus!"), team_pb2.GetTeamDataResponse, metadata=admin)
+        assert status.code == 3
+        client.close()
+    finally:
+        assert server.terminate() == 0
+
+
+def test_a_stuck_transaction_does_not_drain_the_pool_nor_commit_failed_writes():
+    """PostgreSQL: a psql session holds the account's row lock. Writes to that account end within their deadline
+    (ABORTED after --database-lock-timeout, or DEADLINE_EXCEEDED), the pool is not drained (Me answers), and
+    none of the refused writes commits after its caller was told it failed."""
+    import subprocess
+    from akto.access.v1 import role_pb2, session_pb2 as s_pb2
+    from conftest import require_postgres
+    require_postgres()
+    database = fresh_database()
+    server = Server(database_url=database, extra_args=["--database-lock-timeout", "1",
+                                                       "--database-max-connections", "4"])
+    holder = None
+    try:
+        client = AkrpClient.connect(server.socket)
+        signup = call(client, "SessionService/Signup", s_pb2.SignupRequest(email="admin@example.com",
+                      password=PASSWORD), s_pb2.SignupResponse)
+        admin = {"authorization": "Bearer " + signup.session_token}
+        holder = subprocess.Popen(["psql", database, "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, text=True)
+        holder.stdin.write("BEGIN; SELECT id FROM accounts WHERE id = 1000000 FOR NO KEY UPDATE;\n")
+        holder.stdin.flush()
+        time.sleep(1)
+        results = []
+
+        def write(i):
+            c = AkrpClient.connect(server.socket, timeout=30)
+            status, _ = c.call("/akto.access.v1.RoleService/CreateCustomRole", role_pb2.CreateCustomRoleRequest(
+                role_name=f"STUCK{i}", base_role="GUEST"), role_pb2.CreateCustomRoleResponse, metadata=admin,
+                timeout_ms=3000)
+            results.append(status.code)
+            c.close()
+
+        start = time.time()
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(10)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        me_start = time.time()
+        status, _ = client.call("/akto.access.v1.SessionService/Me", s_pb2.MeRequest(), s_pb2.MeResponse,
+                                metadata=admin, timeout_ms=10000)
+        assert status.code == 0 and time.time() - me_start < 10, status
+        for thread in threads:
+            thread.join()
+        assert time.time() - start < 20
+        assert set(results) <= {10, 4}, results  # ABORTED or DEADLINE_EXCEEDED, never stuck
+        holder.stdin.write("ROLLBACK;\n")
+        holder.stdin.flush()
+        time.sleep(3)
+        rows = subprocess.run(["psql", database, "-Atc", "SELECT COUNT(*) FROM custom_roles WHERE name LIKE 'STUCK%'"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        assert rows == "0", "a write answered as failed committed later"
+        client.close()
+    finally:
+        if holder:
+            holder.kill()
+        assert server.terminate() == 0

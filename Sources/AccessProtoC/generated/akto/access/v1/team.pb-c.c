@@ -1417,9 +1417,42 @@ const ProtobufCMessageDescriptor akto__access__v1__pending_invitation__descripto
   (ProtobufCMessageInit) akto__access__v1__pending_invitation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define akto__access__v1__get_team_data_request__field_descriptors NULL
-#define akto__access__v1__get_team_data_request__field_indices_by_name NULL
-#define akto__access__v1__get_team_data_request__number_ranges NULL
+static const ProtobufCFieldDescriptor akto__access__v1__get_team_data_request__field_descriptors[2] =
+{
+  {
+    "page_size",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__GetTeamDataRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__GetTeamDataRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__get_team_data_request__field_indices_by_name[] = {
+  0,   /* field[0] = page_size */
+  1,   /* field[1] = page_token */
+};
+static const ProtobufCIntRange akto__access__v1__get_team_data_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
 const ProtobufCMessageDescriptor akto__access__v1__get_team_data_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -1428,14 +1461,14 @@ const ProtobufCMessageDescriptor akto__access__v1__get_team_data_request__descri
   "Akto__Access__V1__GetTeamDataRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__GetTeamDataRequest),
-  0,
+  2,
   akto__access__v1__get_team_data_request__field_descriptors,
   akto__access__v1__get_team_data_request__field_indices_by_name,
-  0,  akto__access__v1__get_team_data_request__number_ranges,
+  1,  akto__access__v1__get_team_data_request__number_ranges,
   (ProtobufCMessageInit) akto__access__v1__get_team_data_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__get_team_data_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor akto__access__v1__get_team_data_response__field_descriptors[3] =
 {
   {
     "users",
@@ -1461,15 +1494,28 @@ static const ProtobufCFieldDescriptor akto__access__v1__get_team_data_response__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "next_page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__GetTeamDataResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__get_team_data_response__field_indices_by_name[] = {
+  2,   /* field[2] = next_page_token */
   1,   /* field[1] = pending_invitations */
   0,   /* field[0] = users */
 };
 static const ProtobufCIntRange akto__access__v1__get_team_data_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__get_team_data_response__descriptor =
 {
@@ -1479,7 +1525,7 @@ const ProtobufCMessageDescriptor akto__access__v1__get_team_data_response__descr
   "Akto__Access__V1__GetTeamDataResponse",
   "akto.access.v1",
   sizeof(Akto__Access__V1__GetTeamDataResponse),
-  2,
+  3,
   akto__access__v1__get_team_data_response__field_descriptors,
   akto__access__v1__get_team_data_response__field_indices_by_name,
   1,  akto__access__v1__get_team_data_response__number_ranges,

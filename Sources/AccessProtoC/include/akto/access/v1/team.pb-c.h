@@ -143,13 +143,18 @@ struct  Akto__Access__V1__PendingInvitation
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
 
 
+/*
+ * Paged (AIP-158): members by id, then pending invitations by e-mail. page_size 0 means 100; at most 500.
+ */
 struct  Akto__Access__V1__GetTeamDataRequest
 {
   ProtobufCMessage base;
+  int32_t page_size;
+  char *page_token;
 };
 #define AKTO__ACCESS__V1__GET_TEAM_DATA_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__get_team_data_request__descriptor) \
-     }
+    , 0, (char *)protobuf_c_empty_string }
 
 
 struct  Akto__Access__V1__GetTeamDataResponse
@@ -159,10 +164,14 @@ struct  Akto__Access__V1__GetTeamDataResponse
   Akto__Access__V1__TeamMember **users;
   size_t n_pending_invitations;
   Akto__Access__V1__PendingInvitation **pending_invitations;
+  /*
+   * empty on the last page
+   */
+  char *next_page_token;
 };
 #define AKTO__ACCESS__V1__GET_TEAM_DATA_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__get_team_data_response__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Akto__Access__V1__RemoveUserRequest
