@@ -130,6 +130,13 @@ struct ServiceOptions: ParsableArguments {
         } catch let error as RPCError {
             throw ValidationError("--database-url: \(error.message)")
         }
+        // Issue 16: a password never goes to a server that asks for it in clear (or as MD5) without TLS.
+        switch (try? PostgresAuthProbe.check(configuration)) ?? .safe {
+        case .safe: break
+        case .cleartextWithoutTLS, .md5WithoutTLS:
+            throw ValidationError(
+                "the PostgreSQL server at \(configuration.redacted) asks for a cleartext or MD5 password over a connection without TLS; nothing was sent. Use sslmode=require, or SCRAM (password_encryption = scram-sha-256 and scram-sha-256 in pg_hba.conf)")
+        }
         let store = try await PostgresAccountStore(configuration: configuration, logger: logger)
         logger.info(
             "store: PostgreSQL",
