@@ -95,9 +95,12 @@ class Server:
     """A running `akto-access serve` with its own data dir; `terminate()` sends SIGTERM and returns the exit code.
     With `database_url` (or AKTO_TEST_BACKEND=postgres, one fresh database per data dir) it runs on PostgreSQL."""
 
-    def __init__(self, extra_args=(), data_dir=None, http_port=None, database_url=None, preexec_fn=None):
+    def __init__(self, extra_args=(), data_dir=None, http_port=None, database_url=None, preexec_fn=None,
+                 socket_path=None):
         self.dir = data_dir or tempfile.mkdtemp(prefix="akto-py-")
-        self.socket = os.path.join(self.dir, "akto-access.sock")
+        self.socket = socket_path or os.path.join(self.dir, "akto-access.sock")
+        if socket_path:
+            extra_args = ["--socket-path", socket_path, *extra_args]
         if database_url is None and BACKEND == "postgres":
             if self.dir not in _databases:
                 _databases[self.dir] = fresh_database()

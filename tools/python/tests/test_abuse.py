@@ -623,3 +623,68 @@ def test_the_counters_hold_across_processes_on_postgresql():
     finally:
         assert first.terminate() == 0
         assert second.terminate() == 0
+
+
+CHILD_PYTHON = None
+CHILD_CLIENT = r"""
+import socket, sys
+data = sys.stdin.buffer.read()
+path, frame = data.split(b"\n", 1)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(path.decode())
+s.sendall(b"AKRP\x00\x01\x00\x00" + frame)
+def exact(n):
+    out = b""
+    while len(out) < n:
+        chunk = s.recv(n - len(out))
+        if not chunk:
+            raise SystemExit(3)
+        out += chunk
+    return out
+length = int.from_bytes(exact(4), "big")
+sys.stdout.buffer.write(exact(length))
+"""
+
+
+def test_socket_peers_are_told_apart_by_uid():
+    """On the socket the peer is the uid: root's failures lock root out of the address, a client run as
+    `nobody` (uid 65534) still signs in with the right password."""
+    import subprocess
+    import sys
+    import pytest
+    from akto.rpc.v1 import envelope_pb2
+    if os.getuid() != 0:
+        pytest.skip("needs root to run a client under another uid")
+    global CHILD_PYTHON
+    CHILD_PYTHON = next((p for p in ("/usr/bin/python3", "/bin/python3") if os.access(p, os.X_OK)), sys.executable)
+    folder = tempfile.mkdtemp(prefix="akto-uid-")
+    os.chmod(folder, 0o755)
+    path = os.path.join(folder, "s.sock")
+    server = Server(extra_args=["--socket-mode", "666"], socket_path=path)
+    try:
+        owner(server)
+
+        def login_frame(password):
+            frame = envelope_pb2.Frame()
+            frame.request.call_id = 1
+            frame.request.method = "/akto.access.v1.SessionService/Login"
+            frame.request.payload = session_pb2.LoginRequest(email="admin@example.com",
+                                                             password=password).SerializeToString()
+            body = frame.SerializeToString()
+            return len(body).to_bytes(4, "big") + body
+
+        def as_uid(uid, password):
+            done = subprocess.run([CHILD_PYTHON, "-c", CHILD_CLIENT], input=path.encode() + b"\n" + login_frame(password),
+                                  capture_output=True, timeout=60, preexec_fn=(lambda: os.setuid(uid)) if uid else None)
+            assert done.returncode == 0, done.stderr
+            answer = envelope_pb2.Frame()
+            answer.ParseFromString(done.stdout)
+            return answer.response.status.code
+
+        for i in range(5):
+            assert as_uid(0, f"Wrong-guess-{i}-xyz") == 16
+        assert as_uid(0, PASSWORD) == 16, "root is locked out"
+        assert as_uid(65534, PASSWORD) == 0, "another uid signs in"
+    finally:
+        assert server.terminate() == 0
