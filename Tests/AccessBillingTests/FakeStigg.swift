@@ -8,7 +8,7 @@ import Synchronization
 
 /// A fake Stigg GraphQL server on 127.0.0.1, port 0. It checks the request's shape (API key header, query text,
 /// variables) and answers by plan id: `basic` SUCCESS, `pro` PAYMENT_REQUIRED with an https checkout, `insecure`
-/// an http checkout, `missing-plan` PlanNotFound, `slow` after 3 s, `shared` after 300 ms, `flaky` two 503s
+/// an http checkout, `missing-plan` PlanNotFound, `slow` after 300 s, `shared` after 300 ms, `flaky` two 503s
 /// first, `redirect` a 307 to `/elsewhere` (whose requests are counted in `redirectedRequests`); customer
 /// `missing-customer` gets CustomerNotFound.
 final class FakeStigg: Sendable {
@@ -76,7 +76,8 @@ final class FakeStigg: Sendable {
             return json(.ok, #"{"errors":[{"message":"Plan not found","extensions":{"code":"PlanNotFound"}}]}"#)
         case "redirect":
             return Response(status: .temporaryRedirect, headers: [.location: "/elsewhere"])
-        case "slow": try await Task.sleep(for: .seconds(3))
+        // Far past every deadline the tests use (the 10x rule): only the caller's deadline can end the wait.
+        case "slow": try await Task.sleep(for: .seconds(300))
         case "shared": try await Task.sleep(for: .milliseconds(300))
         case "flaky":
             let failed = flakyFailures.withLock { count -> Bool in

@@ -96,7 +96,8 @@ import Testing
             let start = ContinuousClock.now
             guard case .failure(let stalled) = try await s.call(s.request(plan: "slow")) else { return }
             #expect(stalled.code == .unavailable || stalled.code == .deadlineExceeded)
-            #expect(ContinuousClock.now - start < TestTiming.scaled(.seconds(3)))  // the call's 2 s deadline bounds it
+            // The call's 2 s deadline bounds it: 10x that, far from the upstream's 300 s stall.
+            #expect(ContinuousClock.now - start < TestTiming.scaled(.seconds(20)))
         }
     }
 

@@ -82,7 +82,8 @@ import Testing
                 try await provider(endpoint).provisionSubscription(checkout("slow"), deadline: .now + .milliseconds(500))
             }
             #expect(error.code == .deadlineExceeded || error.code == .unavailable)
-            #expect(ContinuousClock.now - start < TestTiming.scaled(.seconds(2)))
+            // 10x the 500 ms deadline, and far from the upstream's 300 s stall.
+            #expect(ContinuousClock.now - start < TestTiming.scaled(.seconds(5)))
         }
     }
 

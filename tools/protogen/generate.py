@@ -81,6 +81,14 @@ def c_ident(full_name):
     return "__".join(out)
 
 
+# Fields whose values are secrets (passwords, tokens, keys, codes): the generated description of a message holding
+# one shows `<redacted>` in its place, so no log line at any level can carry it (issue 16).
+SECRET_FIELDS = {
+    "password", "new_password", "session_token", "token", "key", "invite_code", "final_invite_code",
+    "password_reset_token", "password_reset_url", "setup_token",
+}
+
+
 def swift_ident(name):
     return f"`{name}`" if name in SWIFT_KEYWORDS else name
 
@@ -306,6 +314,24 @@ def write_swift(out_dir, fds, messages, enums, services):
                 body.append("    public init() {}")
             body.append("}")
             body.append("")
+            if any(fld.name in SECRET_FIELDS for fld in m.field):
+                parts = []
+                children = []
+                for fld, (name, *_rest) in zip(m.field, fields):
+                    bare = name.strip("`")
+                    if fld.name in SECRET_FIELDS:
+                        parts.append(f"{bare}: <redacted>")
+                        children.append(f'"{bare}": "<redacted>"')
+                    else:
+                        parts.append(f"{bare}: \\(String(describing: self.{bare}))")
+                        children.append(f'"{bare}": self.{bare} as Any')
+                body.append(f"// `{m.name}` holds a secret: descriptions and mirrors show `<redacted>` in its place.")
+                body.append(f"extension {m.name}: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {{")
+                body.append(f'    public var description: String {{ "{m.name}({", ".join(parts)})" }}')
+                body.append("    public var debugDescription: String { description }")
+                body.append(f"    public var customMirror: Mirror {{ Mirror(self, children: [{', '.join(children)}], displayStyle: .struct) }}")
+                body.append("}")
+                body.append("")
         for s in f.service:
             body.append(f"extension Methods {{")
             body.append(f"    /// The methods of `{f.package}.{s.name}`.")

@@ -29,6 +29,13 @@ public struct SignupRequest: ProtoMessage {
     }
 }
 
+// `SignupRequest` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension SignupRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "SignupRequest(email: \(String(describing: self.email)), password: <redacted>, name: \(String(describing: self.name)), organization: \(String(describing: self.organization)), inviteCode: <redacted>, setupToken: <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["email": self.email as Any, "password": "<redacted>", "name": self.name as Any, "organization": self.organization as Any, "inviteCode": "<redacted>", "setupToken": "<redacted>"], displayStyle: .struct) }
+}
+
 /// The `akto.access.v1.SignupResponse` message.
 public struct SignupResponse: ProtoMessage {
     public static let protoName = "akto.access.v1.SignupResponse"
@@ -52,6 +59,13 @@ public struct SignupResponse: ProtoMessage {
     }
 }
 
+// `SignupResponse` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension SignupResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "SignupResponse(user: \(String(describing: self.user)), activeAccountId: \(String(describing: self.activeAccountId)), sessionToken: <redacted>, expiresAt: \(String(describing: self.expiresAt)))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["user": self.user as Any, "activeAccountId": self.activeAccountId as Any, "sessionToken": "<redacted>", "expiresAt": self.expiresAt as Any], displayStyle: .struct) }
+}
+
 /// The `akto.access.v1.LoginRequest` message.
 public struct LoginRequest: ProtoMessage {
     public static let protoName = "akto.access.v1.LoginRequest"
@@ -67,6 +81,13 @@ public struct LoginRequest: ProtoMessage {
         self.email = ""
         self.password = ""
     }
+}
+
+// `LoginRequest` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension LoginRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "LoginRequest(email: \(String(describing: self.email)), password: <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["email": self.email as Any, "password": "<redacted>"], displayStyle: .struct) }
 }
 
 /// The `akto.access.v1.LoginResponse` message.
@@ -90,6 +111,13 @@ public struct LoginResponse: ProtoMessage {
         self.sessionToken = ""
         self.expiresAt = 0
     }
+}
+
+// `LoginResponse` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension LoginResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "LoginResponse(user: \(String(describing: self.user)), activeAccountId: \(String(describing: self.activeAccountId)), sessionToken: <redacted>, expiresAt: \(String(describing: self.expiresAt)))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["user": self.user as Any, "activeAccountId": self.activeAccountId as Any, "sessionToken": "<redacted>", "expiresAt": self.expiresAt as Any], displayStyle: .struct) }
 }
 
 /// The `akto.access.v1.LogoutRequest` message.
@@ -138,6 +166,13 @@ public struct ResetPasswordRequest: ProtoMessage {
         self.token = ""
         self.newPassword = ""
     }
+}
+
+// `ResetPasswordRequest` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension ResetPasswordRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "ResetPasswordRequest(token: <redacted>, newPassword: <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["token": "<redacted>", "newPassword": "<redacted>"], displayStyle: .struct) }
 }
 
 /// The `akto.access.v1.ResetPasswordResponse` message.

@@ -40,6 +40,13 @@ public struct InviteUsersResponse: ProtoMessage {
     }
 }
 
+// `InviteUsersResponse` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension InviteUsersResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "InviteUsersResponse(finalInviteCode: <redacted>, expiresAt: \(String(describing: self.expiresAt)))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["finalInviteCode": "<redacted>", "expiresAt": self.expiresAt as Any], displayStyle: .struct) }
+}
+
 /// The `akto.access.v1.TeamMember` message.
 public struct TeamMember: ProtoMessage {
     public static let protoName = "akto.access.v1.TeamMember"
@@ -205,6 +212,13 @@ public struct ResetUserPasswordResponse: ProtoMessage {
     }
 }
 
+// `ResetUserPasswordResponse` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension ResetUserPasswordResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "ResetUserPasswordResponse(passwordResetToken: <redacted>, passwordResetUrl: <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["passwordResetToken": "<redacted>", "passwordResetUrl": "<redacted>"], displayStyle: .struct) }
+}
+
 /// The `akto.access.v1.MakeAdminRequest` message.
 public struct MakeAdminRequest: ProtoMessage {
     public static let protoName = "akto.access.v1.MakeAdminRequest"
@@ -282,6 +296,13 @@ public struct AcceptInvitationRequest: ProtoMessage {
     public init() {
         self.inviteCode = ""
     }
+}
+
+// `AcceptInvitationRequest` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension AcceptInvitationRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "AcceptInvitationRequest(inviteCode: <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["inviteCode": "<redacted>"], displayStyle: .struct) }
 }
 
 /// The `akto.access.v1.AcceptInvitationResponse` message.

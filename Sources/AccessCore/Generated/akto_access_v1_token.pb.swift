@@ -35,6 +35,13 @@ public struct ApiToken: ProtoMessage {
     }
 }
 
+// `ApiToken` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension ApiToken: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "ApiToken(id: \(String(describing: self.id)), accountId: \(String(describing: self.accountId)), name: \(String(describing: self.name)), key: <redacted>, timestamp: \(String(describing: self.timestamp)), username: \(String(describing: self.username)), utility: \(String(describing: self.utility)), lastUsedAt: \(String(describing: self.lastUsedAt)))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["id": self.id as Any, "accountId": self.accountId as Any, "name": self.name as Any, "key": "<redacted>", "timestamp": self.timestamp as Any, "username": self.username as Any, "utility": self.utility as Any, "lastUsedAt": self.lastUsedAt as Any], displayStyle: .struct) }
+}
+
 /// The `akto.access.v1.AddApiTokenRequest` message.
 public struct AddApiTokenRequest: ProtoMessage {
     public static let protoName = "akto.access.v1.AddApiTokenRequest"
