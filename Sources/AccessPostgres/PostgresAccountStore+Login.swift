@@ -66,17 +66,8 @@ extension PostgresAccountStore {
 
     public func clearLoginLockout(accountID: Int32, actorID: Int32, email: String, audit: AuditEntry) async throws -> Int {
         try await write { db in
-            let target = try await Self.userID(db, email: email)
-            let users = [actorID] + (target.map { [$0] } ?? [])
-            var accounts: [AccountFacts] = []
-            if let target {
-                accounts = try await Self.lockedAccountsFacts(db, of: target, also: [accountID], users: users)
-            } else {
-                try await db.lockAccount(accountID)
-            }
-            guard let active = try await Self.accountFacts(db, accountID: accountID, users: users) else {
-                throw AccountRules.accountNotFound(accountID)
-            }
+            let (target, active, accounts) = try await Self.identityWideFacts(
+                db, accountID: accountID, actorID: actorID, email: email)
             try LoginThrottleRules.clear(actor: actorID, target: target, activeAccount: active, accounts: accounts)
             let cleared = try await db.execute("DELETE FROM login_counters WHERE email = \(email) RETURNING 1")
             var entry = audit

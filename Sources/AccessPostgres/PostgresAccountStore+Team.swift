@@ -62,6 +62,26 @@ extension PostgresAccountStore {
         return facts
     }
 
+    /// What an identity-wide rule (ResetUserPassword, ClearLoginLockout) decides on, read under the row locks
+    /// of every account involved (id order): the target (nil for an unknown address), the active account and
+    /// every account the target belongs to, each with the actor's and the target's roles.
+    static func identityWideFacts(_ db: PostgresDatabase, accountID: Int32, actorID: Int32, email: String) async throws
+        -> (target: Int32?, active: AccountFacts, accounts: [AccountFacts])
+    {
+        let target = try await userID(db, email: email)
+        let users = [actorID] + (target.map { [$0] } ?? [])
+        var accounts: [AccountFacts] = []
+        if let target {
+            accounts = try await lockedAccountsFacts(db, of: target, also: [accountID], users: users)
+        } else {
+            try await db.lockAccount(accountID)
+        }
+        guard let active = try await accountFacts(db, accountID: accountID, users: users) else {
+            throw AccountRules.accountNotFound(accountID)
+        }
+        return (target, active, accounts)
+    }
+
     static func userID(_ db: PostgresDatabase, email: String) async throws -> Int32? {
         try await db.value("SELECT id FROM users WHERE email = \(email)", as: Int32.self)
     }

@@ -493,19 +493,10 @@ extension PostgresAccountStore: AccountStore {
         minimumInterval: Int64, audit: AuditEntry
     ) async throws -> UserRecord {
         try await write { db in
-            let target = try await Self.userID(db, email: email)
-            let users = [actorID] + (target.map { [$0] } ?? [])
-            var accounts: [AccountFacts] = []
-            if let target {
-                accounts = try await Self.lockedAccountsFacts(db, of: target, also: [accountID], users: users)
-                // The user's row lock makes the interval rule hold across processes.
-                try await db.lockUser(target)
-            } else {
-                try await db.lockAccount(accountID)
-            }
-            guard let active = try await Self.accountFacts(db, accountID: accountID, users: users) else {
-                throw AccountRules.accountNotFound(accountID)
-            }
+            let (target, active, accounts) = try await Self.identityWideFacts(
+                db, accountID: accountID, actorID: actorID, email: email)
+            // The user's row lock makes the interval rule hold across processes.
+            if let target { try await db.lockUser(target) }
             let last = try await db.value(
                 "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = \(target)", as: Int64.self)
             try ResetTokenRules.issue(

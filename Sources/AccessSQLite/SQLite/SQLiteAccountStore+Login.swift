@@ -59,12 +59,8 @@ extension SQLiteAccountStore {
 
     public func clearLoginLockout(accountID: Int32, actorID: Int32, email: String, audit: AuditEntry) async throws -> Int {
         try await write { db in
-            let target = try Self.userID(db, email: email)
-            let users = [actorID] + (target.map { [$0] } ?? [])
-            guard let active = try Self.accountFacts(db, accountID: accountID, users: users) else {
-                throw AccountRules.accountNotFound(accountID)
-            }
-            let accounts = try target.map { try Self.accountsFacts(db, of: $0, users: users) } ?? []
+            let (target, active, accounts) = try Self.identityWideFacts(
+                db, accountID: accountID, actorID: actorID, email: email)
             try LoginThrottleRules.clear(actor: actorID, target: target, activeAccount: active, accounts: accounts)
             try db.cachedStatement(sql: "DELETE FROM login_counters WHERE email = ?").execute(arguments: [email])
             let cleared = db.changesCount

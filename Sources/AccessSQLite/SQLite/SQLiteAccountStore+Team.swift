@@ -47,6 +47,21 @@ extension SQLiteAccountStore {
         ).compactMap { try accountFacts(db, accountID: $0, users: users) }
     }
 
+    /// What an identity-wide rule (ResetUserPassword, ClearLoginLockout) decides on: the target (nil for an
+    /// unknown address), the active account and every account the target belongs to, each with the actor's and
+    /// the target's roles.
+    static func identityWideFacts(_ db: Database, accountID: Int32, actorID: Int32, email: String) throws
+        -> (target: Int32?, active: AccountFacts, accounts: [AccountFacts])
+    {
+        let target = try userID(db, email: email)
+        let users = [actorID] + (target.map { [$0] } ?? [])
+        guard let active = try accountFacts(db, accountID: accountID, users: users) else {
+            throw AccountRules.accountNotFound(accountID)
+        }
+        let accounts = try target.map { try accountsFacts(db, of: $0, users: users) } ?? []
+        return (target, active, accounts)
+    }
+
     static func userID(_ db: Database, email: String) throws -> Int32? {
         try Int32.fetchOne(try db.cachedStatement(sql: "SELECT id FROM users WHERE email = ?"), arguments: [email])
     }

@@ -513,12 +513,8 @@ public final class SQLiteAccountStore: AccountStore {
         minimumInterval: Int64, audit: AuditEntry
     ) async throws -> UserRecord {
         try await write { db in
-            let target = try Self.userID(db, email: email)
-            let users = [actorID] + (target.map { [$0] } ?? [])
-            guard let active = try Self.accountFacts(db, accountID: accountID, users: users) else {
-                throw AccountRules.accountNotFound(accountID)
-            }
-            let accounts = try target.map { try Self.accountsFacts(db, of: $0, users: users) } ?? []
+            let (target, active, accounts) = try Self.identityWideFacts(
+                db, accountID: accountID, actorID: actorID, email: email)
             let last = try Int64.fetchOne(
                 try db.cachedStatement(sql: "SELECT MAX(created_at) FROM password_reset_tokens WHERE user_id = ?"),
                 arguments: [target])

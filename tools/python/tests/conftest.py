@@ -143,6 +143,20 @@ class Server:
         return self.log.read()
 
 
+def wait_for_http(port, seconds=20):
+    """Waits until the gateway on `port` answers /healthz."""
+    import urllib.request
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def free_port():
     """A TCP port nothing listens on right now."""
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

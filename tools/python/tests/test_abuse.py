@@ -15,7 +15,7 @@ import urllib.request
 
 from akrp_client import AkrpClient
 from akto.access.v1 import session_pb2
-from conftest import POSTGRES_URL, Server, free_port, fresh_database
+from conftest import POSTGRES_URL, Server, free_port, fresh_database, wait_for_http
 from test_hostile import report
 from test_security import call, start_with_gateway
 
@@ -362,14 +362,7 @@ def test_idle_connections_cannot_take_every_descriptor():
     server = Server(http_port=port, extra_args=["--http-header-timeout", "3", "--http-max-connections-per-peer", "5"],
                     preexec_fn=limit)
     try:
-        deadline = time.time() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                assert time.time() < deadline
-                time.sleep(0.05)
+        wait_for_http(port)
         held = []
         for i in range(IDLE_CONNECTIONS):
             try:
@@ -609,14 +602,7 @@ def test_the_counters_hold_across_processes_on_postgresql():
     second = Server(database_url=database, http_port=second_port)
     try:
         for port in (first_port, second_port):
-            deadline = time.time() + 20
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                    break
-                except OSError:
-                    assert time.time() < deadline
-                    time.sleep(0.05)
+            wait_for_http(port)
         owner(first)
         for i in range(5):
             assert login("127.0.0.2", first_port, f"Wrong-guess-{i}-xyz") == 401

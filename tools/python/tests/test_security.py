@@ -13,7 +13,7 @@ import urllib.request
 
 from akrp_client import AkrpClient
 from akto.access.v1 import session_pb2, team_pb2, token_pb2
-from conftest import Server, free_port, psql
+from conftest import Server, free_port, psql, wait_for_http
 from test_hostile import report
 from test_gateway import post
 
@@ -24,15 +24,8 @@ OK = 0
 def start_with_gateway(extra_args=()):
     port = free_port()
     server = Server(extra_args=list(extra_args), http_port=port)
-    deadline = time.time() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            return server, port
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
+    wait_for_http(port)
+    return server, port
 
 
 def call(client, method, request, response_type=None, session=None):
