@@ -16,7 +16,7 @@ import urllib.request
 from akrp_client import AkrpClient
 from akto.access.v1 import session_pb2
 from conftest import POSTGRES_URL, Server, free_port, fresh_database, wait_for_http
-from test_hostile import report
+from test_hostile import report, rss_kib
 from test_security import call, start_with_gateway
 
 PASSWORD = "Adm1n-Passw0rd-x"
@@ -255,14 +255,6 @@ def test_an_empty_install_goes_only_to_the_holder_of_the_setup_token():
     assert token not in server.output()
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_a_client_that_never_reads_cannot_grow_the_server():
     """Reduced size (tools/harden runs it longer): Pings without reading the Pongs. Before, RSS grew by about
     1 GiB; now the server stops reading that connection while it cannot write to it, so the client's own send
@@ -276,7 +268,7 @@ def test_a_client_that_never_reads_cannot_grow_the_server():
         body = ping.SerializeToString()
         frame = len(body).to_bytes(4, "big") + body
         chunk = frame * 4096
-        before = rss_kib(server.process.pid)
+        before = rss_kib(server)
         client.sock.setblocking(False)
         sent, deadline = 0, time.time() + UNREAD_SECONDS
         while time.time() < deadline and sent < 400 << 20:
@@ -286,7 +278,7 @@ def test_a_client_that_never_reads_cannot_grow_the_server():
                 time.sleep(0.05)
             except OSError:
                 break  # closed by the server: also bounded
-        grown = rss_kib(server.process.pid) - before
+        grown = rss_kib(server) - before
         other = AkrpClient.connect(server.socket)
         assert other.health() is not None
         other.close()

@@ -11,7 +11,7 @@ import pytest
 
 from akrp_client import AkrpClient
 from akto.access.v1 import role_pb2, session_pb2, token_pb2
-from conftest import Server, free_port
+from conftest import Server, free_port, wait_for_http
 
 
 def post(port, path, body, headers=None):
@@ -28,15 +28,7 @@ def post(port, path, body, headers=None):
 def gateway():
     port = free_port()
     server = Server(http_port=port)
-    deadline = time.time() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
+    wait_for_http(port)
     client = AkrpClient.connect(server.socket)
     status, signup = client.call("/akto.access.v1.SessionService/Signup",
                                  session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse"),
