@@ -173,6 +173,9 @@ final class HashScheduler: Sendable {
         }
     }
 
+    /// Hashes waiting or running now (tests).
+    var inFlight: Int { state.withLock { $0.total } }
+
     func run<T: Sendable>(_ caller: HashCaller, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         if ContinuousClock.now >= caller.deadline { throw RPCError(.deadlineExceeded, "the call's deadline passed") }
         try Task.checkCancellation()

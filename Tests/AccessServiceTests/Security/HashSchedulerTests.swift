@@ -40,7 +40,8 @@ import Testing
         let gate = DispatchSemaphore(value: 0)
         // The first job holds the only thread until the queue is set up.
         async let first: Void = work.run(Self.caller("flood", perPeer: 4)) { gate.wait() }
-        try await Task.sleep(for: .milliseconds(50))
+        // Polled, not slept: the steps below must happen in this order however busy the machine is.
+        try await Self.waitUntil { work.inFlight == 1 }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<10 {
                 group.addTask {
@@ -51,9 +52,9 @@ import Testing
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Self.waitUntil { recorder.count.load(ordering: .relaxed) == 7 && work.inFlight == 4 }
             group.addTask { try await work.run(Self.caller("owner")) { recorder.order.withLock { $0.append("owner") } } }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Self.waitUntil { work.inFlight == 5 }
             gate.signal()
             try await group.waitForAll()
         }
@@ -83,6 +84,14 @@ import Testing
         await #expect(throws: RPCError.self) { try await expiring.value }
         await #expect(throws: (any Error).self) { try await cancelled.value }
         #expect(recorder.count.load(ordering: .relaxed) == 0)
+    }
+
+    static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw RPCError(.deadlineExceeded, "the condition never held") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     @Test func passwordHashingGoesThroughIt() async throws {
