@@ -33,14 +33,20 @@ public struct GatewayConfiguration: Sendable {
     public var headerTimeout: Duration
     public var bodyTimeout: Duration
     public var idleTimeout: Duration
+    /// A built Akto dashboard (`--dashboard-dir`): its `index.html` is served, with the `window.*` values of the
+    /// signed-in user, for `GET /login`, `/signup` and `/dashboard/*`, and its other files as static assets. Nil:
+    /// those paths answer 404.
+    public var dashboardDirectory: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, maxHeaderBytes: Int = 16 * 1024,
         allowedOrigins: Set<String> = [], publicBaseURL: String = "http://localhost:8080",
         sessionCookieMaxAge: Int64 = 7 * 24 * 3600, metricsBearerToken: String? = nil,
         trustedProxies: [IPNetwork] = [], maxConnections: Int = 1024, maxConnectionsPerPeer: Int = 64,
-        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60)
+        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60),
+        dashboardDirectory: String? = nil
     ) {
+        self.dashboardDirectory = dashboardDirectory
         self.maxConnections = maxConnections
         self.maxConnectionsPerPeer = maxConnectionsPerPeer
         self.headerTimeout = headerTimeout
@@ -69,6 +75,9 @@ public struct GatewayConfiguration: Sendable {
 
     /// The session cookie's name.
     public var cookieName: String { isSecure ? "__Host-akto_session" : "akto_session" }
+
+    /// The dashboard's refresh cookie (Akto's name; `Path=/dashboard`, so it cannot take the `__Host-` prefix).
+    public var refreshCookieName: String { isSecure ? "__Secure-refreshToken" : "refreshToken" }
 }
 
 // The metrics bearer token never appears in a description (the gateway is a ServiceGroup service, whose

@@ -23,7 +23,7 @@ public struct GatewayResponder: HTTPResponder {
     let metricsText: @Sendable () -> [UInt8]
 
     /// Metadata keys taken from HTTP headers; nothing else reaches the dispatcher.
-    static let forwardedHeaders = ["x-api-key", "authorization", "x-context-source", "x-request-id"]
+    static let forwardedHeaders = ["x-api-key", "authorization", "access-token", "x-context-source", "x-request-id"]
 
     public init(
         dispatcher: Dispatcher, configuration: GatewayConfiguration, servingState: ServingState,
@@ -46,7 +46,8 @@ public struct GatewayResponder: HTTPResponder {
         if let origin = request.headers[.origin], configuration.allowedOrigins.contains(origin) {
             response.headers[.accessControlAllowOrigin] = origin
             response.headers[.accessControlAllowCredentials] = "true"
-            response.headers[.accessControlExposeHeaders] = "X-Request-Id"
+            // The dashboard reads a new token from `access-token` and the no-access banner from X-No-Access-Error.
+            response.headers[.accessControlExposeHeaders] = "X-Request-Id, access-token, X-No-Access-Error, X-Next-Page-Token"
             response.headers[.vary] = "Origin"
         }
         return response
@@ -60,6 +61,7 @@ public struct GatewayResponder: HTTPResponder {
                 "request headers exceed \(configuration.maxHeaderBytes) bytes")
         }
         let path = request.uri.path
+        if let response = await dashboardRoute(request, path: path, context: context) { return response }
         switch (request.method, path) {
         case (.get, "/healthz"), (.head, "/healthz"):
             let serving = servingState.isServing
@@ -112,7 +114,9 @@ public struct GatewayResponder: HTTPResponder {
             status: .noContent,
             headers: [
                 .accessControlAllowMethods: "POST",
-                .accessControlAllowHeaders: "content-type, x-api-key, authorization, x-context-source, x-request-id",
+                // What Akto's request.js sends: its token, the active account and (as a request header) ACAO.
+                .accessControlAllowHeaders:
+                    "content-type, x-api-key, authorization, x-context-source, x-request-id, access-token, account, access-control-allow-origin",
                 .accessControlMaxAge: "600",
             ])
     }
@@ -132,7 +136,8 @@ public struct GatewayResponder: HTTPResponder {
         if Self.sessionStartingMethods.contains(method.descriptor.path), let refusal = crossSiteRefusal(request) {
             return refusal
         }
-        if !hasHeaderCredential, let session = Self.cookie(configuration.cookieName, in: request.headers) {
+        let dashboardAuth = metadata.contains { $0.key == "access-token" }
+        if !hasHeaderCredential, !dashboardAuth, let session = Self.cookie(configuration.cookieName, in: request.headers) {
             if let refusal = csrfRefusal(request) { return refusal }
             metadata.append(MetadataEntry("authorization", "Bearer " + session))
         }
@@ -149,40 +154,76 @@ public struct GatewayResponder: HTTPResponder {
             return Self.error(.requestTimeout, .deadlineExceeded, "the request body did not arrive before the call's deadline")
         }
         let json = body.readableBytes == 0 ? Array("{}".utf8) : Array(buffer: body)
+        let invocation = await invoke(method, json: json, metadata: metadata, deadline: deadline, request: request, context: context)
+        var response: Response
+        switch invocation.outcome {
+        case .success(let value):
+            response = Self.json(.ok, Self.body(of: value, method: method, dashboard: dashboardAuth))
+            if let next = value["nextPageToken"], case .string(let token) = next, !token.isEmpty,
+                HTTPBindings.byPath[method.descriptor.path] != nil
+            {
+                response.headers[HTTPField.Name("x-next-page-token")!] = token
+            }
+            setSessionCookie(for: method, from: value, on: &response)
+        case .failure(let error):
+            // A browser without a credential (a fresh tab: its token lives in sessionStorage) is answered like an
+            // expired token, so Akto's UI refreshes it from the cookie instead of leaving for /login.
+            let browserWithoutCredential =
+                !hasHeaderCredential && !dashboardAuth && Self.cookie(configuration.cookieName, in: request.headers) == nil
+                && request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased() == "same-origin"
+            response = Self.error(error, dashboard: dashboardAuth || browserWithoutCredential)
+        }
+        if method.descriptor == Methods.SessionService.logout.descriptor {
+            response.headers.append(HTTPField(name: .setCookie, value: cookieHeader(value: "", maxAge: 0)))
+            response.headers.append(HTTPField(name: .setCookie, value: refreshCookieHeader(value: "", maxAge: 0)))
+        }
+        if let id = invocation.requestID { response.headers[HTTPField.Name("x-request-id")!] = id }
+        return response
+    }
+
+    struct Invocation {
+        var outcome: Result<JSONValue, RPCError>
+        var requestID: String?
+    }
+
+    /// JSON -> protobuf -> the dispatcher -> JSON, for the `/api` routes and the dashboard's own ones.
+    func invoke(
+        _ method: GatewayRoute, json: [UInt8], metadata: [MetadataEntry], deadline: ContinuousClock.Instant,
+        request: Request, context: GatewayContext
+    ) async -> Invocation {
         let payload: [UInt8]
         do {
             let masked = try Self.withUpdateMask(json, schema: method.requestSchema, limits: dispatcher.limits.codec)
             payload = try MessageCodec.jsonToWire(masked, schema: method.requestSchema, limits: dispatcher.limits.codec)
         } catch let error as RPCError {
-            return Self.error(error)
+            return Invocation(outcome: .failure(error))
         } catch {
-            return Self.error(.badRequest, .invalidArgument, "the body is not valid JSON")
+            return Invocation(outcome: .failure(RPCError(.invalidArgument, "the body is not valid JSON")))
         }
-
         let result = await dispatch(
             deadline: deadline,
             DispatchRequest(
                 method: method.descriptor.path, metadata: metadata, payload: payload,
                 peer: .address(clientAddress(request, context: context)), transport: .http))
-        var response: Response
-        if result.status.code == .ok {
-            do {
-                let value = try MessageCodec.wireToJSON(result.payload, schema: method.responseSchema)
-                response = Self.json(.ok, value)
-                setSessionCookie(for: method, from: value, on: &response)
-            } catch {
-                response = Self.error(.internalServerError, .internal, "could not encode the response")
-            }
-        } else {
-            response = Self.error(result.status.error ?? RPCError(.unknown, "unknown error"))
+        let requestID = result.metadata.first(where: { $0.key == "x-request-id" })?.value
+        guard result.status.code == .ok else {
+            return Invocation(outcome: .failure(result.status.error ?? RPCError(.unknown, "unknown error")), requestID: requestID)
         }
-        if method.descriptor == Methods.SessionService.logout.descriptor {
-            response.headers.append(HTTPField(name: .setCookie, value: cookieHeader(value: "", maxAge: 0)))
+        do {
+            return Invocation(outcome: .success(try MessageCodec.wireToJSON(result.payload, schema: method.responseSchema)), requestID: requestID)
+        } catch {
+            return Invocation(outcome: .failure(RPCError(.internal, "could not encode the response")), requestID: requestID)
         }
-        if let id = result.metadata.first(where: { $0.key == "x-request-id" })?.value {
-            response.headers[HTTPField.Name("x-request-id")!] = id
-        }
-        return response
+    }
+
+    /// The HTTP body of a 2xx answer: the response field the method's binding names (`response_body`, or
+    /// `dashboard_response_body` for a caller authenticated the dashboard's way), else the whole message.
+    static func body(of value: JSONValue, method: GatewayRoute, dashboard: Bool) -> JSONValue {
+        guard let binding = HTTPBindings.byPath[method.descriptor.path],
+            let name = (dashboard ? binding.dashboardResponseBody : nil) ?? binding.responseBody,
+            let field = method.responseSchema.fields.first(where: { $0.name == name }), case .object(let members) = value
+        else { return value }
+        return members.first { $0.key == field.jsonName }?.value ?? .null
     }
 
     /// For a request type with an `update_mask` (AIP-134) that the body does not send: the mask of the JSON keys
@@ -202,7 +243,7 @@ public struct GatewayResponder: HTTPResponder {
 
     /// Runs the call with the dispatcher's default deadline: when it passes, the call is cancelled and answers
     /// DEADLINE_EXCEEDED.
-    private func dispatch(deadline: ContinuousClock.Instant, _ request: DispatchRequest) async -> DispatchResult {
+    func dispatch(deadline: ContinuousClock.Instant, _ request: DispatchRequest) async -> DispatchResult {
         let signal = CancellationSignal()
         return await withTaskGroup(of: DispatchResult?.self) { group in
             group.addTask { await dispatcher.dispatch(request, signal: signal) }
@@ -288,7 +329,7 @@ public struct GatewayResponder: HTTPResponder {
     ]
 
     /// The media type of the request, lower-cased and without parameters.
-    private static func mediaType(_ request: Request) -> String? {
+    static func mediaType(_ request: Request) -> String? {
         request.headers[.contentType]?.split(separator: ";").first.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }
@@ -298,7 +339,7 @@ public struct GatewayResponder: HTTPResponder {
     /// fetch cannot send that type cross-site without a CORS preflight), `Sec-Fetch-Site: cross-site` or
     /// `same-site`, or an `Origin` not allowed. A request carrying neither `Origin` nor `Sec-Fetch-Site` (curl,
     /// SDKs, other services) passes when it is JSON.
-    private func crossSiteRefusal(_ request: Request) -> Response? {
+    func crossSiteRefusal(_ request: Request) -> Response? {
         guard Self.mediaType(request) == "application/json" else {
             return Self.error(.unsupportedMediaType, .invalidArgument, "this call accepts application/json only")
         }
@@ -342,7 +383,7 @@ public struct GatewayResponder: HTTPResponder {
             HTTPField(name: .setCookie, value: cookieHeader(value: token, maxAge: configuration.sessionCookieMaxAge)))
     }
 
-    private func cookieHeader(value: String, maxAge: Int64) -> String {
+    func cookieHeader(value: String, maxAge: Int64) -> String {
         var cookie = "\(configuration.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
         if configuration.isSecure { cookie += "; Secure" }
         return cookie
@@ -367,7 +408,8 @@ public struct GatewayResponder: HTTPResponder {
             body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized())))
     }
 
-    /// The error body `{"code", "message", "violations"}` with Connect's snake_case code names.
+    /// The error body `{"code", "message", "violations", "actionErrors"}` with Connect's snake_case code names;
+    /// `actionErrors: [message]` is what Akto's UI shows (request.js).
     static func error(_ status: HTTPResponse.Status, _ code: StatusCode, _ message: String, violations: [FieldViolation] = [])
         -> Response
     {
@@ -376,11 +418,23 @@ public struct GatewayResponder: HTTPResponder {
             .object([
                 ("code", .string(code.name)), ("message", .string(message)),
                 ("violations", .array(violations.map { .object([("field", .string($0.field)), ("description", .string($0.description))]) })),
+                ("actionErrors", .array([.string(message)])),
             ]))
     }
 
-    static func error(_ error: RPCError) -> Response {
-        Self.error(error.code.httpStatus, error.code, error.message, violations: error.violations)
+    /// An error as HTTP. `dashboard`: the caller authenticated the dashboard's way, whose UI takes exactly "403
+    /// without actionErrors" for an expired access token and refreshes it — so UNAUTHENTICATED is answered that
+    /// way there, and nothing else ever is. A refusal for NO_ACCESS carries `X-No-Access-Error: true` (the UI's
+    /// no-access banner).
+    static func error(_ error: RPCError, dashboard: Bool = false) -> Response {
+        if dashboard, error.code == .unauthenticated {
+            return json(.forbidden, .object([("code", .string(error.code.name)), ("message", .string(error.message))]))
+        }
+        var response = Self.error(error.code.httpStatus, error.code, error.message, violations: error.violations)
+        if error.code == .permissionDenied, error.message.contains(Caller.noAccessMarker) {
+            response.headers[HTTPField.Name("x-no-access-error")!] = "true"
+        }
+        return response
     }
 }
 

@@ -6,7 +6,7 @@ extension PostgresAccountStore {
     /// The tables of the model in an order that satisfies their foreign keys.
     static let tablesInCopyOrder = [
         "organizations", "entitlements", "accounts", "users", "members", "member_roles", "custom_roles", "invitations",
-        "invitation_roles", "api_tokens", "sessions", "password_reset_tokens", "push_subscriptions", "api_collections",
+        "invitation_roles", "api_tokens", "sessions", "session_tokens", "password_reset_tokens", "push_subscriptions", "api_collections",
         "api_components", "traffic_samples", "jobs", "usage_metrics", "audit_log", "login_counters",
     ]
 

@@ -323,9 +323,10 @@ extension PostgresAccountStore {
             try await db.execute(
                 """
                 INSERT INTO custom_roles (account_id, name, base_role, api_collection_ids, default_invite_role,
-                  allowed_features, last_modified_at)
+                  allowed_features, last_modified_at, threat_protection_enabled)
                 VALUES (\(role.accountID), \(role.name), \(role.baseRole.rawValue), \(Self.json(role.apiCollectionIDs)),
-                        \(role.isDefaultInviteRole), \(Self.json(role.allowedFeatures)), \(role.lastModifiedAt))
+                        \(role.isDefaultInviteRole), \(Self.json(role.allowedFeatures)), \(role.lastModifiedAt),
+                        \(role.threatProtectionEnabled))
                 """)
             try await Self.insertAudit(db, audit)
         }
@@ -346,7 +347,7 @@ extension PostgresAccountStore {
                 UPDATE custom_roles SET base_role = \(role.baseRole.rawValue),
                   api_collection_ids = \(Self.json(role.apiCollectionIDs)),
                   default_invite_role = \(role.isDefaultInviteRole), allowed_features = \(Self.json(role.allowedFeatures)),
-                  last_modified_at = \(role.lastModifiedAt)
+                  last_modified_at = \(role.lastModifiedAt), threat_protection_enabled = \(role.threatProtectionEnabled)
                 WHERE account_id = \(role.accountID) AND name = \(role.name)
                 """)
             try await Self.insertAudit(db, audit)
@@ -383,7 +384,7 @@ extension PostgresAccountStore {
             apiCollectionIDs: try row.json("api_collection_ids", as: [Int32].self) ?? [],
             isDefaultInviteRole: try row["default_invite_role"],
             allowedFeatures: try row.json("allowed_features", as: [String].self) ?? [],
-            lastModifiedAt: try row["last_modified_at"])
+            lastModifiedAt: try row["last_modified_at"], threatProtectionEnabled: try row["threat_protection_enabled"])
     }
 
     /// Invitations matching `condition` (a `WHERE` clause over `i`), with their roles, by id.

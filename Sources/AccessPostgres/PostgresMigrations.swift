@@ -8,6 +8,24 @@ import PostgresNIO
 enum PostgresMigrations {
     static let all: [(name: String, statements: [String])] = [
         ("2026-11-29-v1-whole-model", v1), ("2026-12-02-v2-authority", v2), ("2026-12-03-v3-abuse", v3),
+        ("2026-12-04-v4-dashboard", v4),
+    ]
+
+    /// Issue 17 (as SQLite's v4): the dashboard's access and refresh tokens, custom roles' threat flag.
+    static let v4 = [
+        """
+        CREATE TABLE session_tokens (
+            digest BYTEA PRIMARY KEY,
+            session_id BIGINT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+            issued_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            rotated_at BIGINT,
+            rotation_key BYTEA NOT NULL
+        )
+        """,
+        "CREATE INDEX session_tokens_by_session ON session_tokens(session_id, kind, expires_at)",
+        "ALTER TABLE custom_roles ADD COLUMN threat_protection_enabled BOOLEAN NOT NULL DEFAULT false",
     ]
 
     /// Issue 16 (as SQLite's v3): sign-in counters and the one-time setup token's digest.

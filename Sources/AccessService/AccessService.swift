@@ -40,6 +40,7 @@ public struct AccessService: Sendable {
         try registerRoleOperations(into: &registry)
         try registerInventoryOperations(into: &registry)
         try registerBillingOperations(into: &registry)
+        try registerDashboardOperations(into: &registry)
     }
 
     /// The current time in whole seconds.

@@ -33,6 +33,13 @@ public struct ServiceConfiguration: Sendable {
     /// Anonymous calls (Login, Signup, ResetPassword) one peer may make per second, and in a burst.
     public var anonymousRate: Double
     public var anonymousBurst: Int
+    /// The dashboard's access tokens live this long (then the UI trades its refresh cookie for a new pair).
+    public var accessTokenLifetime: Duration
+    /// A just-spent refresh token presented again within this yields the same new pair (two tabs refreshing at
+    /// once); later it is reuse and ends the session.
+    public var refreshGrace: Duration
+    /// Stigg's signing key (hardened mode): GetCustomerStiggDetails signs the customer token with it. Nil: empty.
+    public var stiggSigningKey: [UInt8]?
 
     public init(
         publicBaseURL: String = "http://localhost:8080", logoutURL: String = "", redirectAllowList: Set<String> = [],
@@ -42,8 +49,12 @@ public struct ServiceConfiguration: Sendable {
         jobCoalesceSeconds: Int64 = 0, maxPendingInvitations: Int = 1000,
         loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
         hashAdmission: HashAdmissionLimits = HashAdmissionLimits(), anonymousRate: Double = 10, anonymousBurst: Int = 60,
-        maxPendingInvitationsPerInviter: Int = 100
+        maxPendingInvitationsPerInviter: Int = 100, accessTokenLifetime: Duration = .seconds(15 * 60),
+        refreshGrace: Duration = .seconds(30), stiggSigningKey: [UInt8]? = nil
     ) {
+        self.accessTokenLifetime = accessTokenLifetime
+        self.refreshGrace = refreshGrace
+        self.stiggSigningKey = stiggSigningKey
         self.maxPendingInvitationsPerInviter = maxPendingInvitationsPerInviter
         self.hashAdmission = hashAdmission
         self.anonymousRate = anonymousRate

@@ -85,8 +85,53 @@ def c_ident(full_name):
 # one shows `<redacted>` in its place, so no log line at any level can carry it (issue 16).
 SECRET_FIELDS = {
     "password", "new_password", "session_token", "token", "key", "invite_code", "final_invite_code",
-    "password_reset_token", "password_reset_url", "setup_token",
+    "password_reset_token", "password_reset_url", "setup_token", "access_token", "refresh_token", "customer_token",
 }
+
+# The HTTP binding options of akto/access/v1/http.proto (field numbers of its `extend google.protobuf.MethodOptions`).
+# protoc-c compiles neither that file nor google/protobuf/descriptor.proto (generate-proto strips the import).
+HTTP_OPTIONS_FILE = "akto/access/v1/http.proto"
+HTTP_OPTIONS = {51001: "response_body", 51002: "dashboard_response_body"}
+
+
+def c_compiled(f):
+    """Whether protoc-c compiles this file (everything but the HTTP options and google/protobuf imports)."""
+    return f.name != HTTP_OPTIONS_FILE and not f.name.startswith("google/protobuf/")
+
+
+def read_varint(data, i):
+    value, shift = 0, 0
+    while True:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, i
+
+
+def http_options(method):
+    """{option name: value} of a method's HTTP binding options, read from its serialized MethodOptions (the
+    extension is not registered in this process, so its values are unknown fields there)."""
+    data, i, found = method.options.SerializeToString(), 0, {}
+    while i < len(data):
+        key, i = read_varint(data, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = read_varint(data, i)
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        elif wire == 2:
+            length, i = read_varint(data, i)
+            if number in HTTP_OPTIONS:
+                found[HTTP_OPTIONS[number]] = data[i:i + length].decode()
+            i += length
+        else:
+            fail(f"rpc {method.name}: unexpected wire type {wire} in its options")
+            break
+    return found
 
 
 def swift_ident(name):
@@ -96,9 +141,11 @@ def swift_ident(name):
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: generate.py DESCRIPTORS.pb OUT_DIR")
-    fds = descriptor_pb2.FileDescriptorSet()
+    parsed = descriptor_pb2.FileDescriptorSet()
     with open(sys.argv[1], "rb") as fh:
-        fds.ParseFromString(fh.read())
+        parsed.ParseFromString(fh.read())
+    # google/protobuf/descriptor.proto comes in only for the HTTP options; it is not part of the contract.
+    fds = descriptor_pb2.FileDescriptorSet(file=[f for f in parsed.file if not f.name.startswith("google/protobuf/")])
     out_dir = sys.argv[2]
 
     messages = {}   # full name -> (file, DescriptorProto)
@@ -146,6 +193,11 @@ def main():
                 if path in paths:
                     fail(f"{f.name}: gateway path {path} of {s.name}.{meth.name} collides with {paths[path]}")
                 paths[path] = f"{s.name}.{meth.name}"
+            response = messages.get(meth.output_type.lstrip("."))
+            for option, field in http_options(meth).items():
+                if response is None or not any(fld.name == field for fld in response[1].field):
+                    fail(f"{f.name}: rpc {s.name}.{meth.name} option ({option}) names '{field}', "
+                         f"which is not a field of {meth.output_type.lstrip('.')}")
 
     if errors:
         for e in errors:
@@ -196,7 +248,8 @@ def write_registry(out_dir, fds, messages, services):
         "#include <protobuf-c/protobuf-c.h>",
     ]
     for f in fds.file:
-        lines.append(f'#include "{f.name[:-len(".proto")]}.pb-c.h"')
+        if c_compiled(f):
+            lines.append(f'#include "{f.name[:-len(".proto")]}.pb-c.h"')
     lines.append("")
     lines.append("static const ProtobufCServiceDescriptor *const akto_services[] = {")
     for f, package, s in services:
@@ -270,6 +323,22 @@ def write_swift(out_dir, fds, messages, enums, services):
             continue
         for m in f.message_type:
             catalog.append(f"        {m.name}.self,")
+    catalog += ["    ]", "}", ""]
+    catalog += [
+        "/// The HTTP binding options of each method that has one (akto/access/v1/http.proto), by method path:",
+        "/// `responseBody` is the response field whose JSON is the HTTP body for every HTTP caller,",
+        "/// `dashboardResponseBody` the one for callers authenticated the dashboard's way. Proto field names.",
+        "public enum HTTPBindings {",
+        "    public static let byPath: [String: (responseBody: String?, dashboardResponseBody: String?)] = [",
+    ]
+    for f, package, s in services:
+        for meth in s.method:
+            found = http_options(meth)
+            if not found:
+                continue
+            def lit(name):
+                return f'"{found[name]}"' if name in found else "nil"
+            catalog.append(f'        "/{package}.{s.name}/{meth.name}": ({lit("response_body")}, {lit("dashboard_response_body")}),')
     catalog += ["    ]", "}"]
     with open(os.path.join(out_dir, "swift", "catalog.pb.swift"), "w") as fh:
         fh.write("\n".join(catalog) + "\n")

@@ -127,17 +127,20 @@ public struct AccountSettings: ProtoMessage {
     public var privateCidrList: [String]
     public var partnerIpList: [String]
     public var timezone: String
+    public var id: Int32
 
-    public init(privateCidrList: [String] = [], partnerIpList: [String] = [], timezone: String = "") {
+    public init(privateCidrList: [String] = [], partnerIpList: [String] = [], timezone: String = "", id: Int32 = 0) {
         self.privateCidrList = privateCidrList
         self.partnerIpList = partnerIpList
         self.timezone = timezone
+        self.id = id
     }
 
     public init() {
         self.privateCidrList = []
         self.partnerIpList = []
         self.timezone = ""
+        self.id = 0
     }
 }
 
@@ -208,13 +211,39 @@ public struct FetchAdminSettingsRequest: ProtoMessage {
 public struct FetchAdminSettingsResponse: ProtoMessage {
     public static let protoName = "akto.access.v1.FetchAdminSettingsResponse"
     public var accountSettings: AccountSettings?
+    public var organization: OrganizationInfo?
+    public var currentAccount: CurrentAccount?
 
-    public init(accountSettings: AccountSettings? = nil) {
+    public init(accountSettings: AccountSettings? = nil, organization: OrganizationInfo? = nil, currentAccount: CurrentAccount? = nil) {
         self.accountSettings = accountSettings
+        self.organization = organization
+        self.currentAccount = currentAccount
     }
 
     public init() {
         self.accountSettings = nil
+        self.organization = nil
+        self.currentAccount = nil
+    }
+}
+
+/// The `akto.access.v1.CurrentAccount` message.
+public struct CurrentAccount: ProtoMessage {
+    public static let protoName = "akto.access.v1.CurrentAccount"
+    public var id: Int32
+    public var name: String
+    public var timezone: String
+
+    public init(id: Int32 = 0, name: String = "", timezone: String = "") {
+        self.id = id
+        self.name = name
+        self.timezone = timezone
+    }
+
+    public init() {
+        self.id = 0
+        self.name = ""
+        self.timezone = ""
     }
 }
 

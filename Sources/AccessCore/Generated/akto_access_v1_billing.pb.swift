@@ -53,14 +53,83 @@ public struct CheckoutResult: ProtoMessage {
 public struct ProvisionSubscriptionResponse: ProtoMessage {
     public static let protoName = "akto.access.v1.ProvisionSubscriptionResponse"
     public var checkoutResult: CheckoutResult?
+    public var stiggAnswer: StiggProvisionAnswer?
 
-    public init(checkoutResult: CheckoutResult? = nil) {
+    public init(checkoutResult: CheckoutResult? = nil, stiggAnswer: StiggProvisionAnswer? = nil) {
         self.checkoutResult = checkoutResult
+        self.stiggAnswer = stiggAnswer
     }
 
     public init() {
         self.checkoutResult = nil
+        self.stiggAnswer = nil
     }
+}
+
+/// The `akto.access.v1.StiggProvisionAnswer` message.
+public struct StiggProvisionAnswer: ProtoMessage {
+    public static let protoName = "akto.access.v1.StiggProvisionAnswer"
+    public var data: StiggProvisionData?
+
+    public init(data: StiggProvisionData? = nil) {
+        self.data = data
+    }
+
+    public init() {
+        self.data = nil
+    }
+}
+
+/// The `akto.access.v1.StiggProvisionData` message.
+public struct StiggProvisionData: ProtoMessage {
+    public static let protoName = "akto.access.v1.StiggProvisionData"
+    public var provisionSubscription: CheckoutResult?
+
+    public init(provisionSubscription: CheckoutResult? = nil) {
+        self.provisionSubscription = provisionSubscription
+    }
+
+    public init() {
+        self.provisionSubscription = nil
+    }
+}
+
+/// The `akto.access.v1.GetCustomerStiggDetailsRequest` message.
+public struct GetCustomerStiggDetailsRequest: ProtoMessage {
+    public static let protoName = "akto.access.v1.GetCustomerStiggDetailsRequest"
+    public var customerId: String
+
+    public init(customerId: String = "") {
+        self.customerId = customerId
+    }
+
+    public init() {
+        self.customerId = ""
+    }
+}
+
+/// The `akto.access.v1.GetCustomerStiggDetailsResponse` message.
+public struct GetCustomerStiggDetailsResponse: ProtoMessage {
+    public static let protoName = "akto.access.v1.GetCustomerStiggDetailsResponse"
+    public var customerId: String
+    public var customerToken: String
+
+    public init(customerId: String = "", customerToken: String = "") {
+        self.customerId = customerId
+        self.customerToken = customerToken
+    }
+
+    public init() {
+        self.customerId = ""
+        self.customerToken = ""
+    }
+}
+
+// `GetCustomerStiggDetailsResponse` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension GetCustomerStiggDetailsResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "GetCustomerStiggDetailsResponse(customerId: \(String(describing: self.customerId)), customerToken: <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["customerId": self.customerId as Any, "customerToken": "<redacted>"], displayStyle: .struct) }
 }
 
 /// The `akto.access.v1.RefreshUsageDataForOrgRequest` message.
@@ -165,12 +234,14 @@ extension Methods {
     public enum BillingService {
         public static let provisionSubscription = MethodSpec<ProvisionSubscriptionRequest, ProvisionSubscriptionResponse>(
             service: "akto.access.v1.BillingService", method: "ProvisionSubscription")
+        public static let getCustomerStiggDetails = MethodSpec<GetCustomerStiggDetailsRequest, GetCustomerStiggDetailsResponse>(
+            service: "akto.access.v1.BillingService", method: "GetCustomerStiggDetails")
         public static let refreshUsageDataForOrg = MethodSpec<RefreshUsageDataForOrgRequest, RefreshUsageDataForOrgResponse>(
             service: "akto.access.v1.BillingService", method: "RefreshUsageDataForOrg")
         public static let getUsage = MethodSpec<GetUsageRequest, GetUsageResponse>(
             service: "akto.access.v1.BillingService", method: "GetUsage")
 
         /// Every method of the service, in .proto order.
-        public static let all: [MethodDescriptor] = [provisionSubscription.descriptor, refreshUsageDataForOrg.descriptor, getUsage.descriptor]
+        public static let all: [MethodDescriptor] = [provisionSubscription.descriptor, getCustomerStiggDetails.descriptor, refreshUsageDataForOrg.descriptor, getUsage.descriptor]
     }
 }

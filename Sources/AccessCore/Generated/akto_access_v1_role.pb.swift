@@ -9,14 +9,18 @@ public struct CustomRole: ProtoMessage {
     public var defaultInviteRole: Bool
     public var allowedFeaturesForUser: [String]
     public var lastModifiedAt: Int64
+    public var apiCollectionsId: [Int32]
+    public var threatProtectionEnabled: Bool
 
-    public init(name: String = "", baseRole: String = "", apiCollectionIds: [Int32] = [], defaultInviteRole: Bool = false, allowedFeaturesForUser: [String] = [], lastModifiedAt: Int64 = 0) {
+    public init(name: String = "", baseRole: String = "", apiCollectionIds: [Int32] = [], defaultInviteRole: Bool = false, allowedFeaturesForUser: [String] = [], lastModifiedAt: Int64 = 0, apiCollectionsId: [Int32] = [], threatProtectionEnabled: Bool = false) {
         self.name = name
         self.baseRole = baseRole
         self.apiCollectionIds = apiCollectionIds
         self.defaultInviteRole = defaultInviteRole
         self.allowedFeaturesForUser = allowedFeaturesForUser
         self.lastModifiedAt = lastModifiedAt
+        self.apiCollectionsId = apiCollectionsId
+        self.threatProtectionEnabled = threatProtectionEnabled
     }
 
     public init() {
@@ -26,6 +30,8 @@ public struct CustomRole: ProtoMessage {
         self.defaultInviteRole = false
         self.allowedFeaturesForUser = []
         self.lastModifiedAt = 0
+        self.apiCollectionsId = []
+        self.threatProtectionEnabled = false
     }
 }
 
@@ -37,13 +43,15 @@ public struct CreateCustomRoleRequest: ProtoMessage {
     public var apiCollectionIds: [Int32]
     public var defaultInviteRole: Bool
     public var allowedFeaturesForUser: [String]
+    public var threatProtectionEnabled: Bool
 
-    public init(roleName: String = "", baseRole: String = "", apiCollectionIds: [Int32] = [], defaultInviteRole: Bool = false, allowedFeaturesForUser: [String] = []) {
+    public init(roleName: String = "", baseRole: String = "", apiCollectionIds: [Int32] = [], defaultInviteRole: Bool = false, allowedFeaturesForUser: [String] = [], threatProtectionEnabled: Bool = false) {
         self.roleName = roleName
         self.baseRole = baseRole
         self.apiCollectionIds = apiCollectionIds
         self.defaultInviteRole = defaultInviteRole
         self.allowedFeaturesForUser = allowedFeaturesForUser
+        self.threatProtectionEnabled = threatProtectionEnabled
     }
 
     public init() {
@@ -52,6 +60,7 @@ public struct CreateCustomRoleRequest: ProtoMessage {
         self.apiCollectionIds = []
         self.defaultInviteRole = false
         self.allowedFeaturesForUser = []
+        self.threatProtectionEnabled = false
     }
 }
 
@@ -78,14 +87,16 @@ public struct UpdateCustomRoleRequest: ProtoMessage {
     public var defaultInviteRole: Bool?
     public var allowedFeaturesForUser: [String]
     public var updateMask: [String]
+    public var threatProtectionEnabled: Bool?
 
-    public init(roleName: String = "", baseRole: String = "", apiCollectionIds: [Int32] = [], defaultInviteRole: Bool? = nil, allowedFeaturesForUser: [String] = [], updateMask: [String] = []) {
+    public init(roleName: String = "", baseRole: String = "", apiCollectionIds: [Int32] = [], defaultInviteRole: Bool? = nil, allowedFeaturesForUser: [String] = [], updateMask: [String] = [], threatProtectionEnabled: Bool? = nil) {
         self.roleName = roleName
         self.baseRole = baseRole
         self.apiCollectionIds = apiCollectionIds
         self.defaultInviteRole = defaultInviteRole
         self.allowedFeaturesForUser = allowedFeaturesForUser
         self.updateMask = updateMask
+        self.threatProtectionEnabled = threatProtectionEnabled
     }
 
     public init() {
@@ -95,6 +106,7 @@ public struct UpdateCustomRoleRequest: ProtoMessage {
         self.defaultInviteRole = nil
         self.allowedFeaturesForUser = []
         self.updateMask = []
+        self.threatProtectionEnabled = nil
     }
 }
 

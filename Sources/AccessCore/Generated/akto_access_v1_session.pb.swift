@@ -9,14 +9,16 @@ public struct SignupRequest: ProtoMessage {
     public var organization: String
     public var inviteCode: String
     public var setupToken: String
+    public var dashboard: Bool
 
-    public init(email: String = "", password: String = "", name: String = "", organization: String = "", inviteCode: String = "", setupToken: String = "") {
+    public init(email: String = "", password: String = "", name: String = "", organization: String = "", inviteCode: String = "", setupToken: String = "", dashboard: Bool = false) {
         self.email = email
         self.password = password
         self.name = name
         self.organization = organization
         self.inviteCode = inviteCode
         self.setupToken = setupToken
+        self.dashboard = dashboard
     }
 
     public init() {
@@ -26,14 +28,15 @@ public struct SignupRequest: ProtoMessage {
         self.organization = ""
         self.inviteCode = ""
         self.setupToken = ""
+        self.dashboard = false
     }
 }
 
 // `SignupRequest` holds a secret: descriptions and mirrors show `<redacted>` in its place.
 extension SignupRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public var description: String { "SignupRequest(email: \(String(describing: self.email)), password: <redacted>, name: \(String(describing: self.name)), organization: \(String(describing: self.organization)), inviteCode: <redacted>, setupToken: <redacted>)" }
+    public var description: String { "SignupRequest(email: \(String(describing: self.email)), password: <redacted>, name: \(String(describing: self.name)), organization: \(String(describing: self.organization)), inviteCode: <redacted>, setupToken: <redacted>, dashboard: \(String(describing: self.dashboard)))" }
     public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["email": self.email as Any, "password": "<redacted>", "name": self.name as Any, "organization": self.organization as Any, "inviteCode": "<redacted>", "setupToken": "<redacted>"], displayStyle: .struct) }
+    public var customMirror: Mirror { Mirror(self, children: ["email": self.email as Any, "password": "<redacted>", "name": self.name as Any, "organization": self.organization as Any, "inviteCode": "<redacted>", "setupToken": "<redacted>", "dashboard": self.dashboard as Any], displayStyle: .struct) }
 }
 
 /// The `akto.access.v1.SignupResponse` message.
@@ -43,12 +46,14 @@ public struct SignupResponse: ProtoMessage {
     public var activeAccountId: Int32
     public var sessionToken: String
     public var expiresAt: Int64
+    public var dashboardTokens: DashboardTokens?
 
-    public init(user: UserInfo? = nil, activeAccountId: Int32 = 0, sessionToken: String = "", expiresAt: Int64 = 0) {
+    public init(user: UserInfo? = nil, activeAccountId: Int32 = 0, sessionToken: String = "", expiresAt: Int64 = 0, dashboardTokens: DashboardTokens? = nil) {
         self.user = user
         self.activeAccountId = activeAccountId
         self.sessionToken = sessionToken
         self.expiresAt = expiresAt
+        self.dashboardTokens = dashboardTokens
     }
 
     public init() {
@@ -56,14 +61,45 @@ public struct SignupResponse: ProtoMessage {
         self.activeAccountId = 0
         self.sessionToken = ""
         self.expiresAt = 0
+        self.dashboardTokens = nil
     }
 }
 
 // `SignupResponse` holds a secret: descriptions and mirrors show `<redacted>` in its place.
 extension SignupResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public var description: String { "SignupResponse(user: \(String(describing: self.user)), activeAccountId: \(String(describing: self.activeAccountId)), sessionToken: <redacted>, expiresAt: \(String(describing: self.expiresAt)))" }
+    public var description: String { "SignupResponse(user: \(String(describing: self.user)), activeAccountId: \(String(describing: self.activeAccountId)), sessionToken: <redacted>, expiresAt: \(String(describing: self.expiresAt)), dashboardTokens: \(String(describing: self.dashboardTokens)))" }
     public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["user": self.user as Any, "activeAccountId": self.activeAccountId as Any, "sessionToken": "<redacted>", "expiresAt": self.expiresAt as Any], displayStyle: .struct) }
+    public var customMirror: Mirror { Mirror(self, children: ["user": self.user as Any, "activeAccountId": self.activeAccountId as Any, "sessionToken": "<redacted>", "expiresAt": self.expiresAt as Any, "dashboardTokens": self.dashboardTokens as Any], displayStyle: .struct) }
+}
+
+/// The `akto.access.v1.DashboardTokens` message.
+public struct DashboardTokens: ProtoMessage {
+    public static let protoName = "akto.access.v1.DashboardTokens"
+    public var accessToken: String
+    public var accessTokenExpiresAt: Int64
+    public var refreshToken: String
+    public var refreshTokenExpiresAt: Int64
+
+    public init(accessToken: String = "", accessTokenExpiresAt: Int64 = 0, refreshToken: String = "", refreshTokenExpiresAt: Int64 = 0) {
+        self.accessToken = accessToken
+        self.accessTokenExpiresAt = accessTokenExpiresAt
+        self.refreshToken = refreshToken
+        self.refreshTokenExpiresAt = refreshTokenExpiresAt
+    }
+
+    public init() {
+        self.accessToken = ""
+        self.accessTokenExpiresAt = 0
+        self.refreshToken = ""
+        self.refreshTokenExpiresAt = 0
+    }
+}
+
+// `DashboardTokens` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension DashboardTokens: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "DashboardTokens(accessToken: <redacted>, accessTokenExpiresAt: \(String(describing: self.accessTokenExpiresAt)), refreshToken: <redacted>, refreshTokenExpiresAt: \(String(describing: self.refreshTokenExpiresAt)))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["accessToken": "<redacted>", "accessTokenExpiresAt": self.accessTokenExpiresAt as Any, "refreshToken": "<redacted>", "refreshTokenExpiresAt": self.refreshTokenExpiresAt as Any], displayStyle: .struct) }
 }
 
 /// The `akto.access.v1.LoginRequest` message.
@@ -71,23 +107,26 @@ public struct LoginRequest: ProtoMessage {
     public static let protoName = "akto.access.v1.LoginRequest"
     public var email: String
     public var password: String
+    public var dashboard: Bool
 
-    public init(email: String = "", password: String = "") {
+    public init(email: String = "", password: String = "", dashboard: Bool = false) {
         self.email = email
         self.password = password
+        self.dashboard = dashboard
     }
 
     public init() {
         self.email = ""
         self.password = ""
+        self.dashboard = false
     }
 }
 
 // `LoginRequest` holds a secret: descriptions and mirrors show `<redacted>` in its place.
 extension LoginRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public var description: String { "LoginRequest(email: \(String(describing: self.email)), password: <redacted>)" }
+    public var description: String { "LoginRequest(email: \(String(describing: self.email)), password: <redacted>, dashboard: \(String(describing: self.dashboard)))" }
     public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["email": self.email as Any, "password": "<redacted>"], displayStyle: .struct) }
+    public var customMirror: Mirror { Mirror(self, children: ["email": self.email as Any, "password": "<redacted>", "dashboard": self.dashboard as Any], displayStyle: .struct) }
 }
 
 /// The `akto.access.v1.LoginResponse` message.
@@ -97,12 +136,14 @@ public struct LoginResponse: ProtoMessage {
     public var activeAccountId: Int32
     public var sessionToken: String
     public var expiresAt: Int64
+    public var dashboardTokens: DashboardTokens?
 
-    public init(user: UserInfo? = nil, activeAccountId: Int32 = 0, sessionToken: String = "", expiresAt: Int64 = 0) {
+    public init(user: UserInfo? = nil, activeAccountId: Int32 = 0, sessionToken: String = "", expiresAt: Int64 = 0, dashboardTokens: DashboardTokens? = nil) {
         self.user = user
         self.activeAccountId = activeAccountId
         self.sessionToken = sessionToken
         self.expiresAt = expiresAt
+        self.dashboardTokens = dashboardTokens
     }
 
     public init() {
@@ -110,14 +151,78 @@ public struct LoginResponse: ProtoMessage {
         self.activeAccountId = 0
         self.sessionToken = ""
         self.expiresAt = 0
+        self.dashboardTokens = nil
     }
 }
 
 // `LoginResponse` holds a secret: descriptions and mirrors show `<redacted>` in its place.
 extension LoginResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public var description: String { "LoginResponse(user: \(String(describing: self.user)), activeAccountId: \(String(describing: self.activeAccountId)), sessionToken: <redacted>, expiresAt: \(String(describing: self.expiresAt)))" }
+    public var description: String { "LoginResponse(user: \(String(describing: self.user)), activeAccountId: \(String(describing: self.activeAccountId)), sessionToken: <redacted>, expiresAt: \(String(describing: self.expiresAt)), dashboardTokens: \(String(describing: self.dashboardTokens)))" }
     public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["user": self.user as Any, "activeAccountId": self.activeAccountId as Any, "sessionToken": "<redacted>", "expiresAt": self.expiresAt as Any], displayStyle: .struct) }
+    public var customMirror: Mirror { Mirror(self, children: ["user": self.user as Any, "activeAccountId": self.activeAccountId as Any, "sessionToken": "<redacted>", "expiresAt": self.expiresAt as Any, "dashboardTokens": self.dashboardTokens as Any], displayStyle: .struct) }
+}
+
+/// The `akto.access.v1.RefreshAccessTokenRequest` message.
+public struct RefreshAccessTokenRequest: ProtoMessage {
+    public static let protoName = "akto.access.v1.RefreshAccessTokenRequest"
+    public var refreshToken: String
+
+    public init(refreshToken: String = "") {
+        self.refreshToken = refreshToken
+    }
+
+    public init() {
+        self.refreshToken = ""
+    }
+}
+
+// `RefreshAccessTokenRequest` holds a secret: descriptions and mirrors show `<redacted>` in its place.
+extension RefreshAccessTokenRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "RefreshAccessTokenRequest(refreshToken: <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["refreshToken": "<redacted>"], displayStyle: .struct) }
+}
+
+/// The `akto.access.v1.RefreshAccessTokenResponse` message.
+public struct RefreshAccessTokenResponse: ProtoMessage {
+    public static let protoName = "akto.access.v1.RefreshAccessTokenResponse"
+    public var dashboardTokens: DashboardTokens?
+
+    public init(dashboardTokens: DashboardTokens? = nil) {
+        self.dashboardTokens = dashboardTokens
+    }
+
+    public init() {
+        self.dashboardTokens = nil
+    }
+}
+
+/// The `akto.access.v1.SendPasswordResetLinkRequest` message.
+public struct SendPasswordResetLinkRequest: ProtoMessage {
+    public static let protoName = "akto.access.v1.SendPasswordResetLinkRequest"
+    public var email: String
+
+    public init(email: String = "") {
+        self.email = email
+    }
+
+    public init() {
+        self.email = ""
+    }
+}
+
+/// The `akto.access.v1.SendPasswordResetLinkResponse` message.
+public struct SendPasswordResetLinkResponse: ProtoMessage {
+    public static let protoName = "akto.access.v1.SendPasswordResetLinkResponse"
+    public var message: String
+
+    public init(message: String = "") {
+        self.message = message
+    }
+
+    public init() {
+        self.message = ""
+    }
 }
 
 /// The `akto.access.v1.LogoutRequest` message.
@@ -241,8 +346,12 @@ extension Methods {
             service: "akto.access.v1.SessionService", method: "ResetPassword")
         public static let me = MethodSpec<MeRequest, MeResponse>(
             service: "akto.access.v1.SessionService", method: "Me")
+        public static let refreshAccessToken = MethodSpec<RefreshAccessTokenRequest, RefreshAccessTokenResponse>(
+            service: "akto.access.v1.SessionService", method: "RefreshAccessToken")
+        public static let sendPasswordResetLink = MethodSpec<SendPasswordResetLinkRequest, SendPasswordResetLinkResponse>(
+            service: "akto.access.v1.SessionService", method: "SendPasswordResetLink")
 
         /// Every method of the service, in .proto order.
-        public static let all: [MethodDescriptor] = [signup.descriptor, login.descriptor, logout.descriptor, resetPassword.descriptor, me.descriptor]
+        public static let all: [MethodDescriptor] = [signup.descriptor, login.descriptor, logout.descriptor, resetPassword.descriptor, me.descriptor, refreshAccessToken.descriptor, sendPasswordResetLink.descriptor]
     }
 }

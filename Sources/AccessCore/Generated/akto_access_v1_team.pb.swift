@@ -28,23 +28,26 @@ public struct InviteUsersResponse: ProtoMessage {
     public static let protoName = "akto.access.v1.InviteUsersResponse"
     public var finalInviteCode: String
     public var expiresAt: Int64
+    public var inviteCode: String
 
-    public init(finalInviteCode: String = "", expiresAt: Int64 = 0) {
+    public init(finalInviteCode: String = "", expiresAt: Int64 = 0, inviteCode: String = "") {
         self.finalInviteCode = finalInviteCode
         self.expiresAt = expiresAt
+        self.inviteCode = inviteCode
     }
 
     public init() {
         self.finalInviteCode = ""
         self.expiresAt = 0
+        self.inviteCode = ""
     }
 }
 
 // `InviteUsersResponse` holds a secret: descriptions and mirrors show `<redacted>` in its place.
 extension InviteUsersResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public var description: String { "InviteUsersResponse(finalInviteCode: <redacted>, expiresAt: \(String(describing: self.expiresAt)))" }
+    public var description: String { "InviteUsersResponse(finalInviteCode: <redacted>, expiresAt: \(String(describing: self.expiresAt)), inviteCode: <redacted>)" }
     public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["finalInviteCode": "<redacted>", "expiresAt": self.expiresAt as Any], displayStyle: .struct) }
+    public var customMirror: Mirror { Mirror(self, children: ["finalInviteCode": "<redacted>", "expiresAt": self.expiresAt as Any, "inviteCode": "<redacted>"], displayStyle: .struct) }
 }
 
 /// The `akto.access.v1.TeamMember` message.
@@ -56,14 +59,16 @@ public struct TeamMember: ProtoMessage {
     public var role: String
     public var scopeRoleMapping: [String: String]
     public var lastLoginAt: Int64
+    public var isInvitation: Bool
 
-    public init(id: Int32 = 0, login: String = "", name: String = "", role: String = "", scopeRoleMapping: [String: String] = [:], lastLoginAt: Int64 = 0) {
+    public init(id: Int32 = 0, login: String = "", name: String = "", role: String = "", scopeRoleMapping: [String: String] = [:], lastLoginAt: Int64 = 0, isInvitation: Bool = false) {
         self.id = id
         self.login = login
         self.name = name
         self.role = role
         self.scopeRoleMapping = scopeRoleMapping
         self.lastLoginAt = lastLoginAt
+        self.isInvitation = isInvitation
     }
 
     public init() {
@@ -73,6 +78,7 @@ public struct TeamMember: ProtoMessage {
         self.role = ""
         self.scopeRoleMapping = [:]
         self.lastLoginAt = 0
+        self.isInvitation = false
     }
 }
 
@@ -125,17 +131,20 @@ public struct GetTeamDataResponse: ProtoMessage {
     public var users: [TeamMember]
     public var pendingInvitations: [PendingInvitation]
     public var nextPageToken: String
+    public var rows: [TeamMember]
 
-    public init(users: [TeamMember] = [], pendingInvitations: [PendingInvitation] = [], nextPageToken: String = "") {
+    public init(users: [TeamMember] = [], pendingInvitations: [PendingInvitation] = [], nextPageToken: String = "", rows: [TeamMember] = []) {
         self.users = users
         self.pendingInvitations = pendingInvitations
         self.nextPageToken = nextPageToken
+        self.rows = rows
     }
 
     public init() {
         self.users = []
         self.pendingInvitations = []
         self.nextPageToken = ""
+        self.rows = []
     }
 }
 
@@ -350,6 +359,62 @@ public struct ClearLoginLockoutResponse: ProtoMessage {
     }
 }
 
+/// The `akto.access.v1.CollectionIdList` message.
+public struct CollectionIdList: ProtoMessage {
+    public static let protoName = "akto.access.v1.CollectionIdList"
+    public var values: [Int32]
+
+    public init(values: [Int32] = []) {
+        self.values = values
+    }
+
+    public init() {
+        self.values = []
+    }
+}
+
+/// The `akto.access.v1.GetAllUsersCollectionsRequest` message.
+public struct GetAllUsersCollectionsRequest: ProtoMessage {
+    public static let protoName = "akto.access.v1.GetAllUsersCollectionsRequest"
+
+    public init() {}
+}
+
+/// The `akto.access.v1.GetAllUsersCollectionsResponse` message.
+public struct GetAllUsersCollectionsResponse: ProtoMessage {
+    public static let protoName = "akto.access.v1.GetAllUsersCollectionsResponse"
+    public var usersCollectionList: [String: CollectionIdList?]
+
+    public init(usersCollectionList: [String: CollectionIdList?] = [:]) {
+        self.usersCollectionList = usersCollectionList
+    }
+
+    public init() {
+        self.usersCollectionList = [:]
+    }
+}
+
+/// The `akto.access.v1.FetchUserLastLoginTsRequest` message.
+public struct FetchUserLastLoginTsRequest: ProtoMessage {
+    public static let protoName = "akto.access.v1.FetchUserLastLoginTsRequest"
+
+    public init() {}
+}
+
+/// The `akto.access.v1.FetchUserLastLoginTsResponse` message.
+public struct FetchUserLastLoginTsResponse: ProtoMessage {
+    public static let protoName = "akto.access.v1.FetchUserLastLoginTsResponse"
+    public var lastLoginTs: Int64
+
+    public init(lastLoginTs: Int64 = 0) {
+        self.lastLoginTs = lastLoginTs
+    }
+
+    public init() {
+        self.lastLoginTs = 0
+    }
+}
+
 extension Methods {
     /// The methods of `akto.access.v1.TeamService`.
     public enum TeamService {
@@ -371,8 +436,12 @@ extension Methods {
             service: "akto.access.v1.TeamService", method: "AcceptInvitation")
         public static let clearLoginLockout = MethodSpec<ClearLoginLockoutRequest, ClearLoginLockoutResponse>(
             service: "akto.access.v1.TeamService", method: "ClearLoginLockout")
+        public static let getAllUsersCollections = MethodSpec<GetAllUsersCollectionsRequest, GetAllUsersCollectionsResponse>(
+            service: "akto.access.v1.TeamService", method: "GetAllUsersCollections")
+        public static let fetchUserLastLoginTs = MethodSpec<FetchUserLastLoginTsRequest, FetchUserLastLoginTsResponse>(
+            service: "akto.access.v1.TeamService", method: "FetchUserLastLoginTs")
 
         /// Every method of the service, in .proto order.
-        public static let all: [MethodDescriptor] = [inviteUsers.descriptor, getTeamData.descriptor, removeUser.descriptor, removeInvitation.descriptor, resetUserPassword.descriptor, makeAdmin.descriptor, updateUserScopeRoleMapping.descriptor, acceptInvitation.descriptor, clearLoginLockout.descriptor]
+        public static let all: [MethodDescriptor] = [inviteUsers.descriptor, getTeamData.descriptor, removeUser.descriptor, removeInvitation.descriptor, resetUserPassword.descriptor, makeAdmin.descriptor, updateUserScopeRoleMapping.descriptor, acceptInvitation.descriptor, clearLoginLockout.descriptor, getAllUsersCollections.descriptor, fetchUserLastLoginTs.descriptor]
     }
 }

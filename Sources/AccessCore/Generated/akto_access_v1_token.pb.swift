@@ -109,13 +109,16 @@ public struct FetchApiTokensRequest: ProtoMessage {
 public struct FetchApiTokensResponse: ProtoMessage {
     public static let protoName = "akto.access.v1.FetchApiTokensResponse"
     public var apiTokens: [ApiToken]
+    public var apiTokenList: [ApiToken]
 
-    public init(apiTokens: [ApiToken] = []) {
+    public init(apiTokens: [ApiToken] = [], apiTokenList: [ApiToken] = []) {
         self.apiTokens = apiTokens
+        self.apiTokenList = apiTokenList
     }
 
     public init() {
         self.apiTokens = []
+        self.apiTokenList = []
     }
 }
 

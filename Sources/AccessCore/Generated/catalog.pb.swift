@@ -3,6 +3,9 @@
 /// Every generated message type, for code that must visit them all (codec tests, fuzzers).
 public enum ProtoCatalog {
     public static let messageTypes: [any ProtoMessage.Type] = [
+        UserInfo.self,
+        OrganizationInfo.self,
+        AccountSummary.self,
         CreateNewAccountRequest.self,
         CreateNewAccountResponse.self,
         GoToAccountRequest.self,
@@ -18,21 +21,23 @@ public enum ProtoCatalog {
         UpdatePartnerIpsResponse.self,
         FetchAdminSettingsRequest.self,
         FetchAdminSettingsResponse.self,
+        CurrentAccount.self,
         AuditLogEntry.self,
         FetchAuditLogsRequest.self,
         FetchAuditLogsResponse.self,
         ProvisionSubscriptionRequest.self,
         CheckoutResult.self,
         ProvisionSubscriptionResponse.self,
+        StiggProvisionAnswer.self,
+        StiggProvisionData.self,
+        GetCustomerStiggDetailsRequest.self,
+        GetCustomerStiggDetailsResponse.self,
         RefreshUsageDataForOrgRequest.self,
         RefreshUsageDataForOrgResponse.self,
         Entitlement.self,
         UsageMetric.self,
         GetUsageRequest.self,
         GetUsageResponse.self,
-        UserInfo.self,
-        OrganizationInfo.self,
-        AccountSummary.self,
         ApiComponent.self,
         ApiCollection.self,
         CreateCollectionRequest.self,
@@ -67,8 +72,13 @@ public enum ProtoCatalog {
         GetRoleHierarchyResponse.self,
         SignupRequest.self,
         SignupResponse.self,
+        DashboardTokens.self,
         LoginRequest.self,
         LoginResponse.self,
+        RefreshAccessTokenRequest.self,
+        RefreshAccessTokenResponse.self,
+        SendPasswordResetLinkRequest.self,
+        SendPasswordResetLinkResponse.self,
         LogoutRequest.self,
         LogoutResponse.self,
         ResetPasswordRequest.self,
@@ -95,6 +105,11 @@ public enum ProtoCatalog {
         AcceptInvitationResponse.self,
         ClearLoginLockoutRequest.self,
         ClearLoginLockoutResponse.self,
+        CollectionIdList.self,
+        GetAllUsersCollectionsRequest.self,
+        GetAllUsersCollectionsResponse.self,
+        FetchUserLastLoginTsRequest.self,
+        FetchUserLastLoginTsResponse.self,
         ApiToken.self,
         AddApiTokenRequest.self,
         AddApiTokenResponse.self,
@@ -109,5 +124,18 @@ public enum ProtoCatalog {
         ListMethodsResponse.self,
         Inner.self,
         Everything.self,
+    ]
+}
+
+/// The HTTP binding options of each method that has one (akto/access/v1/http.proto), by method path:
+/// `responseBody` is the response field whose JSON is the HTTP body for every HTTP caller,
+/// `dashboardResponseBody` the one for callers authenticated the dashboard's way. Proto field names.
+public enum HTTPBindings {
+    public static let byPath: [String: (responseBody: String?, dashboardResponseBody: String?)] = [
+        "/akto.access.v1.BillingService/ProvisionSubscription": (nil, "stigg_answer"),
+        "/akto.access.v1.RoleService/GetRoleHierarchy": ("role_hierarchy", nil),
+        "/akto.access.v1.TeamService/GetTeamData": ("rows", nil),
+        "/akto.access.v1.TeamService/ResetUserPassword": (nil, "password_reset_url"),
+        "/akto.access.v1.TeamService/GetAllUsersCollections": ("users_collection_list", nil),
     ]
 }

@@ -65,6 +65,9 @@ public struct Caller: Sendable, Hashable {
     }
 
     /// PERMISSION_DENIED unless the caller's role grants `level` on `feature`.
+    /// The words every refusal of a NO_ACCESS caller's message contains (the gateway's `X-No-Access-Error`).
+    public static let noAccessMarker = "role NO_ACCESS in scope"
+
     public func require(_ feature: Feature, _ level: AccessLevel) throws {
         guard baseRole.access(to: feature) >= level else {
             throw RPCError(

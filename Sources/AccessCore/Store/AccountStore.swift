@@ -55,6 +55,26 @@ public protocol AccountStore: Sendable {
         session: SessionRecord, principal: PrincipalRecord?
     )?
 
+    // MARK: Dashboard sessions (issue 17)
+
+    /// Stores credentials of a session (the pair `Login`/`Signup` issue to the dashboard).
+    func addSessionTokens(_ tokens: [SessionTokenRecord]) async throws
+    /// The access token with this digest, its session and principal, read together; nil when none matches.
+    func accessTokenPrincipal(digest: [UInt8], scope: Scope) async throws -> (
+        token: SessionTokenRecord, session: SessionRecord, principal: PrincipalRecord?
+    )?
+    /// The refresh token with this digest and its session, without spending it (the page renderer).
+    func refreshTokenSession(digest: [UInt8]) async throws -> (token: SessionTokenRecord, session: SessionRecord)?
+    /// Spends a refresh token and issues the pair derived from it, after `RefreshRotation.decide` on the rows
+    /// read in the transaction (a grace-window replay walks to the current pair; reuse revokes the session and
+    /// writes `reuseAudit`). `newKey` keys the successor refresh token; `digest` is the stored digest of a text.
+    func rotateRefreshToken(
+        _ presented: String, now: Int64, grace: Int64, accessLifetime: Int64, newKey: [UInt8],
+        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8], reuseAudit: AuditEntry
+    ) async throws -> RefreshRotation.Outcome
+    /// The members of an account whose role in `scope` is a custom role limited to collections: user id -> ids.
+    func collectionLimitedMembers(accountID: Int32, scope: Scope) async throws -> [Int32: [Int32]]
+
     func apiToken(digest: [UInt8]) async throws -> ApiTokenRecord?
     /// Records a token's use; may be coarse (it is not audited).
     func touchApiToken(id: Int32, now: Int64) async throws

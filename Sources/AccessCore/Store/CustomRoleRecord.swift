@@ -7,11 +7,14 @@ public struct CustomRoleRecord: Sendable, Hashable {
     public var isDefaultInviteRole: Bool
     public var allowedFeatures: [String]
     public var lastModifiedAt: Int64
+    /// Akto's `threatProtectionEnabled` flag of the Roles page (stored and shown; it grants nothing here).
+    public var threatProtectionEnabled: Bool
 
     public init(
         accountID: Int32, name: String, baseRole: BuiltinRole, apiCollectionIDs: [Int32], isDefaultInviteRole: Bool,
-        allowedFeatures: [String], lastModifiedAt: Int64
+        allowedFeatures: [String], lastModifiedAt: Int64, threatProtectionEnabled: Bool = false
     ) {
+        self.threatProtectionEnabled = threatProtectionEnabled
         self.accountID = accountID
         self.name = name
         self.baseRole = baseRole
@@ -32,11 +35,14 @@ public struct CustomRolePatch: Sendable, Hashable {
     public var isDefaultInviteRole: Bool?
     public var allowedFeatures: [String]?
     public var lastModifiedAt: Int64
+    public var threatProtectionEnabled: Bool?
 
     public init(
         accountID: Int32, name: String, baseRole: BuiltinRole? = nil, apiCollectionIDs: [Int32]? = nil,
-        isDefaultInviteRole: Bool? = nil, allowedFeatures: [String]? = nil, lastModifiedAt: Int64
+        isDefaultInviteRole: Bool? = nil, allowedFeatures: [String]? = nil, lastModifiedAt: Int64,
+        threatProtectionEnabled: Bool? = nil
     ) {
+        self.threatProtectionEnabled = threatProtectionEnabled
         self.accountID = accountID
         self.name = name
         self.baseRole = baseRole
@@ -53,6 +59,7 @@ public struct CustomRolePatch: Sendable, Hashable {
         if let apiCollectionIDs { updated.apiCollectionIDs = apiCollectionIDs }
         if let isDefaultInviteRole { updated.isDefaultInviteRole = isDefaultInviteRole }
         if let allowedFeatures { updated.allowedFeatures = allowedFeatures }
+        if let threatProtectionEnabled { updated.threatProtectionEnabled = threatProtectionEnabled }
         updated.lastModifiedAt = lastModifiedAt
         return updated
     }

@@ -14,6 +14,9 @@ enum Migrations {
         migrator.registerMigration("2026-12-03-v3-abuse") { db in
             try db.execute(sql: v3)
         }
+        migrator.registerMigration("2026-12-04-v4-dashboard") { db in
+            try db.execute(sql: v4)
+        }
         return migrator
     }
 
@@ -219,6 +222,22 @@ enum Migrations {
 
     /// Issue 16: sign-in counters per (e-mail, peer) and per e-mail across peers (peer `*`), and the one-time
     /// setup token of an empty install (its digest only).
+    /// Issue 17: the dashboard's access and refresh tokens (digests, bound to a session), and Akto's
+    /// threat-protection flag of custom roles.
+    static let v4 = """
+        CREATE TABLE session_tokens (
+            digest BLOB PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+            issued_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            rotated_at INTEGER,
+            rotation_key BLOB NOT NULL
+        );
+        CREATE INDEX session_tokens_by_session ON session_tokens(session_id, kind, expires_at);
+        ALTER TABLE custom_roles ADD COLUMN threat_protection_enabled INTEGER NOT NULL DEFAULT 0;
+        """
+
     static let v3 = """
         CREATE TABLE login_counters (
             email TEXT NOT NULL,

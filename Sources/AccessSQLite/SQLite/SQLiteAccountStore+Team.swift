@@ -307,7 +307,7 @@ extension SQLiteAccountStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO custom_roles (account_id, name, base_role, api_collection_ids, default_invite_role,
-                      allowed_features, last_modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                      allowed_features, last_modified_at, threat_protection_enabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: Self.customRoleArguments(role))
@@ -330,12 +330,14 @@ extension SQLiteAccountStore {
             try db.cachedStatement(
                 sql: """
                     UPDATE custom_roles SET base_role = ?, api_collection_ids = ?, default_invite_role = ?,
-                      allowed_features = ?, last_modified_at = ? WHERE account_id = ? AND name = ?
+                      allowed_features = ?, last_modified_at = ?, threat_protection_enabled = ?
+                    WHERE account_id = ? AND name = ?
                     """
             ).execute(
                 arguments: [
                     role.baseRole.rawValue, Self.json(role.apiCollectionIDs), role.isDefaultInviteRole,
-                    Self.json(role.allowedFeatures), role.lastModifiedAt, role.accountID, role.name,
+                    Self.json(role.allowedFeatures), role.lastModifiedAt, role.threatProtectionEnabled, role.accountID,
+                    role.name,
                 ])
             try Self.insertAudit(db, audit)
             return role
@@ -374,7 +376,7 @@ extension SQLiteAccountStore {
     static func customRoleArguments(_ role: CustomRoleRecord) -> StatementArguments {
         [
             role.accountID, role.name, role.baseRole.rawValue, json(role.apiCollectionIDs), role.isDefaultInviteRole,
-            json(role.allowedFeatures), role.lastModifiedAt,
+            json(role.allowedFeatures), role.lastModifiedAt, role.threatProtectionEnabled,
         ]
     }
 
@@ -385,7 +387,7 @@ extension SQLiteAccountStore {
             apiCollectionIDs: decodeJSON([Int32].self, row["api_collection_ids"]) ?? [],
             isDefaultInviteRole: row["default_invite_role"],
             allowedFeatures: decodeJSON([String].self, row["allowed_features"]) ?? [],
-            lastModifiedAt: row["last_modified_at"])
+            lastModifiedAt: row["last_modified_at"], threatProtectionEnabled: row["threat_protection_enabled"])
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

@@ -18,6 +18,21 @@ public struct Authenticator: Sendable {
         let chosen = (name: override?.rawValue ?? source.name, scope: override ?? source.scope)
         let authorization = context.metadata("authorization")
         let apiKey = context.metadata("x-api-key")
+        // Issue 17: the dashboard's credentials. The access token works like a session token; the refresh token is
+        // accepted only by Me (the page renderer reads who is signed in with the cookie a page load carries).
+        let dashboard = [context.metadata("access-token"), context.metadata("refresh-token")].compactMap { $0 }
+        if !dashboard.isEmpty {
+            guard authorization == nil, apiKey == nil, dashboard.count == 1 else {
+                throw RPCError(.unauthenticated, "send one credential: an access token, a session token or an API key")
+            }
+            if let accessToken = context.metadata("access-token") {
+                return try await accessTokenCaller(accessToken, context: chosen)
+            }
+            guard context.method == Methods.SessionService.me.descriptor, let refresh = context.metadata("refresh-token") else {
+                throw RPCError(.unauthenticated, "a refresh token only trades for an access token (RefreshAccessToken)")
+            }
+            return try await refreshTokenCaller(refresh, context: chosen)
+        }
         switch (authorization, apiKey) {
         case (nil, nil):
             throw RPCError(.unauthenticated, "sign in: send 'authorization: Bearer <session token>' or 'x-api-key'")
@@ -50,6 +65,43 @@ public struct Authenticator: Sendable {
         return try caller(
             principal, userID: session.userID, accountID: session.accountID, context: context,
             credential: .session(id: session.id))
+    }
+
+    private func accessTokenCaller(_ token: String, context: (name: String, scope: Scope?)) async throws -> Caller {
+        guard Self.isTokenShaped(token),
+            let (record, session, principal) = try await store.accessTokenPrincipal(
+                digest: Secrets.digest(token), scope: context.scope ?? .api)
+        else {
+            throw RPCError(.unauthenticated, "invalid access token")
+        }
+        guard !session.isRevoked, Double(session.expiresAt) > clock.now() else {
+            throw RPCError(.unauthenticated, "the session has expired or was signed out; sign in again")
+        }
+        guard Double(record.expiresAt) > clock.now() else {
+            throw RPCError(.unauthenticated, "the access token has expired; refresh it")
+        }
+        return try caller(
+            principal, userID: session.userID, accountID: session.accountID, context: context,
+            credential: .session(id: session.id))
+    }
+
+    private func refreshTokenCaller(_ token: String, context: (name: String, scope: Scope?)) async throws -> Caller {
+        let now = Int64(clock.now())
+        guard Self.isTokenShaped(token), let (record, session) = try await store.refreshTokenSession(digest: Secrets.digest(token)),
+            RefreshRotation.decide(token: record, session: session, now: now, grace: Int64.max, hops: 0) != .invalid,
+            record.rotatedAt == nil
+        else {
+            throw RPCError(.unauthenticated, "invalid refresh token")
+        }
+        let principal = try await store.principal(userID: session.userID, accountID: session.accountID, scope: context.scope ?? .api)
+        return try caller(
+            principal, userID: session.userID, accountID: session.accountID, context: context,
+            credential: .session(id: session.id))
+    }
+
+    /// 43 base64url characters (32 random bytes): anything else is rejected without a lookup.
+    static func isTokenShaped(_ token: String) -> Bool {
+        token.utf8.count == 43 && token.utf8.allSatisfy(isBase64URL)
     }
 
     private func apiKeyCaller(_ key: String, context: (name: String, scope: Scope?)) async throws -> Caller {

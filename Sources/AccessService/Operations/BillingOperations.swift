@@ -32,9 +32,10 @@ extension AccessService {
         else { throw RPCError.invalidField("planId", "must be 1-128 letters, digits, '-', '_' or '.'") }
         let period: BillingPeriod
         switch request.billingPeriod.trimmed.lowercased() {
+        // Akto's Paywall sends Stigg's enum values (MONTHLY, ANNUALLY).
         case "monthly": period = .monthly
-        case "annual": period = .annually
-        default: throw RPCError.invalidField("billingPeriod", "must be monthly or annual")
+        case "annual", "annually": period = .annually
+        default: throw RPCError.invalidField("billingPeriod", "must be monthly or annual (MONTHLY or ANNUALLY)")
         }
         let successURL = try checkoutURL(request.successUrl, field: "successUrl")
         let cancelURL = try checkoutURL(request.cancelUrl, field: "cancelUrl")
@@ -54,10 +55,10 @@ extension AccessService {
             audit(caller, context, "ProvisionSubscription", target: "plan:\(planID) \(period.rawValue) \(outcome.status)"))
         // A checkout URL is passed on only when it is https.
         let safeCheckout = outcome.checkoutURL.flatMap { RedirectPolicy.origin(of: $0)?.hasPrefix("https://") == true ? $0 : nil }
+        let result = CheckoutResult(
+            status: outcome.status, checkoutUrl: safeCheckout, subscriptionId: outcome.subscriptionID, planId: outcome.planID)
         return ProvisionSubscriptionResponse(
-            checkoutResult: CheckoutResult(
-                status: outcome.status, checkoutUrl: safeCheckout, subscriptionId: outcome.subscriptionID,
-                planId: outcome.planID))
+            checkoutResult: result, stiggAnswer: StiggProvisionAnswer(data: StiggProvisionData(provisionSubscription: result)))
     }
 
     /// An https URL (http only for localhost) whose origin is in the redirect allow-list.

@@ -9,9 +9,10 @@ extension AccessService {
         try registry.register(
             Methods.RoleService.createCustomRole, policy: OperationPolicy(.adminActions, .readWrite), service: self
         ) { request, caller, context in
-            let role = try customRole(
+            var role = try customRole(
                 name: request.roleName, base: request.baseRole, collections: request.apiCollectionIds,
                 isDefault: request.defaultInviteRole, features: request.allowedFeaturesForUser, caller: caller)
+            role.threatProtectionEnabled = request.threatProtectionEnabled
             try await store.createCustomRole(
                 role, actorID: caller.userID, scope: try caller.requireScope(),
                 audit: audit(caller, context, "CreateCustomRole", target: "role:\(role.name)"))
@@ -83,7 +84,10 @@ extension AccessService {
     /// UpdateCustomRole's fields as a patch (AIP-134): with an update mask exactly the fields it names, without
     /// one the fields that are set. Each carried field is validated as CreateCustomRole validates it.
     func customRolePatch(_ request: UpdateCustomRoleRequest, caller: Caller) throws -> CustomRolePatch {
-        let known = ["base_role", "api_collection_ids", "default_invite_role", "allowed_features_for_user", "role_name"]
+        let known = [
+            "base_role", "api_collection_ids", "default_invite_role", "allowed_features_for_user", "role_name",
+            "threat_protection_enabled",
+        ]
         let mask = Set(request.updateMask.map { $0.trimmed })
         if let unknown = mask.first(where: { !known.contains($0) }) {
             throw RPCError.invalidField("updateMask", "\(unknown) is not a field of UpdateCustomRoleRequest")
@@ -102,13 +106,16 @@ extension AccessService {
                 ? request.defaultInviteRole ?? false : nil,
             allowedFeatures: carries("allowed_features_for_user", !request.allowedFeaturesForUser.isEmpty)
                 ? full.allowedFeatures : nil,
-            lastModifiedAt: now)
+            lastModifiedAt: now,
+            threatProtectionEnabled: carries("threat_protection_enabled", request.threatProtectionEnabled != nil)
+                ? request.threatProtectionEnabled ?? false : nil)
     }
 
     func wire(_ role: CustomRoleRecord) -> CustomRole {
         CustomRole(
             name: role.name, baseRole: role.baseRole.rawValue, apiCollectionIds: role.apiCollectionIDs,
             defaultInviteRole: role.isDefaultInviteRole, allowedFeaturesForUser: role.allowedFeatures,
-            lastModifiedAt: role.lastModifiedAt)
+            lastModifiedAt: role.lastModifiedAt, apiCollectionsId: role.apiCollectionIDs,
+            threatProtectionEnabled: role.threatProtectionEnabled)
     }
 }

@@ -78,9 +78,14 @@ extension AccessService {
             Methods.AccountService.fetchAdminSettings, policy: OperationPolicy(.adminActions, .read, isAccountWide: true), service: self
         ) { _, caller, _ in
             let settings = try await store.settings(accountID: caller.accountID)
+            let account = try await store.account(id: caller.accountID)
+            let organization = try await store.organization(id: caller.organizationID)
             return FetchAdminSettingsResponse(
                 accountSettings: AccountSettings(
-                    privateCidrList: settings.privateCIDRs, partnerIpList: settings.partnerIPs, timezone: settings.timezone))
+                    privateCidrList: settings.privateCIDRs, partnerIpList: settings.partnerIPs, timezone: settings.timezone,
+                    id: caller.accountID),
+                organization: organization.map { OrganizationInfo(id: $0.id, name: $0.name, adminEmail: $0.adminEmail) },
+                currentAccount: CurrentAccount(id: caller.accountID, name: account?.name ?? "", timezone: settings.timezone))
         }
         try registry.register(
             Methods.InventoryService.applyAccessType, policy: OperationPolicy(.adminActions, .readWrite), service: self

@@ -4,10 +4,21 @@ import AccessRPC
 extension AccessService {
     func registerSessionOperations(into registry: inout MethodRegistry) throws {
         try registry.registerAnonymous(Methods.SessionService.signup) { request, context in
-            try await signup(request, context)
+            var response = try await signup(request, context)
+            if request.dashboard {
+                response.dashboardTokens = try await issueDashboardTokens(sessionToken: response.sessionToken)
+                response.sessionToken = ""
+            }
+            return response
         }
         try registry.registerAnonymous(Methods.SessionService.login) { request, context in
-            try await login(request, context)
+            var response = try await login(request, context)
+            if request.dashboard {
+                // The browser gets the short-lived pair; the session's own token is never shown.
+                response.dashboardTokens = try await issueDashboardTokens(sessionToken: response.sessionToken)
+                response.sessionToken = ""
+            }
+            return response
         }
         try registry.register(
             Methods.SessionService.logout, policy: OperationPolicy(.userActions, .readWrite, sessionOnly: true),

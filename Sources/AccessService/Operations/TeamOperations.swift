@@ -27,7 +27,11 @@ extension AccessService {
                 codeDigest: Secrets.digest(code), now: now, expiresAt: now + Self.invitationLifetime,
                 maxPending: configuration.maxPendingInvitations,
                 maxPendingPerInviter: configuration.maxPendingInvitationsPerInviter, audit: audit(caller, context, "InviteUsers"))
-            return InviteUsersResponse(finalInviteCode: code, expiresAt: invitation.expiresAt)
+            // Akto's invite link (InviteUserAction), built on the configured public URL — never on the request's
+            // websiteHostName, which would let an inviter send a link to another host.
+            return InviteUsersResponse(
+                finalInviteCode: InviteLink.link(base: configuration.publicBaseURL, code: code, email: email),
+                expiresAt: invitation.expiresAt, inviteCode: code)
         }
         try registry.register(
             Methods.TeamService.getTeamData, policy: OperationPolicy(.inviteMembers, .read), service: self
@@ -36,19 +40,27 @@ extension AccessService {
             let all = try await store.teamMembers(accountID: caller.accountID).sorted { $0.user.id < $1.user.id }
             let allInvitations = try await store.invitations(accountID: caller.accountID).sorted { $0.email < $1.email }
             let (members, invitations, next) = page.slice(members: all, invitations: allInvitations)
+            let users = members.map { member in
+                TeamMember(
+                    id: member.user.id, login: member.user.email, name: member.user.name,
+                    role: caller.scope.flatMap { member.roles[$0] } ?? BuiltinRole.noAccess.rawValue,
+                    scopeRoleMapping: Self.wire(member.roles), lastLoginAt: member.lastLoginAt)
+            }
+            // Akto's rows for invitations (Users.jsx shows them and offers RemoveInvitation on them).
+            let invitationRows = invitations.map { invitation in
+                let role = caller.scope.flatMap { invitation.roles[$0] } ?? invitation.roles.values.sorted().first ?? ""
+                return TeamMember(
+                    login: invitation.email, name: "-", role: "Invitation sent for \(role)",
+                    scopeRoleMapping: Self.wire(invitation.roles), isInvitation: true)
+            }
             return GetTeamDataResponse(
-                users: members.map { member in
-                    TeamMember(
-                        id: member.user.id, login: member.user.email, name: member.user.name,
-                        role: caller.scope.flatMap { member.roles[$0] } ?? BuiltinRole.noAccess.rawValue,
-                        scopeRoleMapping: Self.wire(member.roles), lastLoginAt: member.lastLoginAt)
-                },
+                users: users,
                 pendingInvitations: invitations.map { invitation in
                     PendingInvitation(
                         inviteeEmail: invitation.email, inviterEmail: invitation.inviterEmail,
                         scopeRoleMapping: Self.wire(invitation.roles), createdAt: invitation.createdAt,
                         expiresAt: invitation.expiresAt)
-                }, nextPageToken: next)
+                }, nextPageToken: next, rows: users + invitationRows)
         }
         try registry.register(
             Methods.TeamService.removeUser, policy: OperationPolicy(.adminActions, .readWrite), service: self
@@ -100,7 +112,7 @@ extension AccessService {
             Methods.TeamService.acceptInvitation,
             policy: OperationPolicy(.userActions, .readWrite, sessionOnly: true, isInvite: true), service: self
         ) { request, caller, context in
-            let code = request.inviteCode.trimmed
+            let code = InviteLink.code(from: request.inviteCode)
             guard !code.isEmpty, code.utf8.count <= 128 else { throw RPCError.invalidField("inviteCode", "is required") }
             let joined = try await store.acceptInvitation(
                 codeDigest: Secrets.digest(code), joiner: .existingUser(id: caller.userID, email: caller.email),
@@ -133,7 +145,7 @@ extension AccessService {
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds
         let joined = try await store.acceptInvitation(
-            codeDigest: Secrets.digest(request.inviteCode.trimmed), joiner: joiner, sessionDigest: Secrets.digest(token),
+            codeDigest: Secrets.digest(InviteLink.code(from: request.inviteCode)), joiner: joiner, sessionDigest: Secrets.digest(token),
             now: now, sessionExpiresAt: expiresAt, audit: audit(nil, context, "Signup", target: "user:\(email)"))
         return SignupResponse(
             user: userInfo(joined.user), activeAccountId: joined.accountID, sessionToken: token, expiresAt: expiresAt)

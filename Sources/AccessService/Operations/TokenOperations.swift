@@ -22,7 +22,8 @@ extension AccessService {
             Methods.TokenService.fetchApiTokens, policy: OperationPolicy(.apiTokens, .read), service: self
         ) { _, caller, _ in
             let tokens = try await store.apiTokens(userID: caller.userID, accountID: caller.accountID)
-            return FetchApiTokensResponse(apiTokens: tokens.map { apiToken($0, key: "", username: caller.email) })
+            let rows = tokens.map { apiToken($0, key: "", username: caller.email) }
+            return FetchApiTokensResponse(apiTokens: rows, apiTokenList: rows)
         }
     }
 

@@ -16,6 +16,9 @@ public enum ProtoJSON {
     /// browser code can rely on every list and number being there; absent messages and oneof members are
     /// left out.
     public static func encode(_ value: MessageValue) -> JSONValue {
+        if value.schema.isListWrapper, let field = value.schema.fields.first {
+            return encode(value.fields[field.number] ?? .list([]), kind: field.kind)
+        }
         var members: [(key: String, value: JSONValue)] = []
         for field in value.schema.fields {
             if let present = value.fields[field.number] {
@@ -54,6 +57,9 @@ private struct JSONReader {
     let limits: CodecLimits
 
     func message(_ json: JSONValue, schema: MessageSchema, path: String) throws -> MessageValue {
+        if schema.isListWrapper, case .array = json, let field = schema.fields.first {
+            return try message(.object([(field.jsonName, json)]), schema: schema, path: path)
+        }
         guard case .object(let members) = json else {
             throw violation(path.isEmpty ? "(body)" : path, "must be a JSON object")
         }

@@ -32,6 +32,14 @@ public final class MessageSchema: @unchecked Sendable, Hashable {
         }
     }
 
+    /// A list wrapper (`message FooList { repeated T values = 1; }`): its JSON form is the bare array, as proto3
+    /// JSON writes `google.protobuf.ListValue` — how a map whose values are lists (Akto's `userId -> [ids]`) is
+    /// spelt in proto.
+    public var isListWrapper: Bool {
+        fullName.hasSuffix("List") && fields.count == 1 && fields[0].name == "values" && fields[0].isRepeated
+            && fields[0].mapValue == nil
+    }
+
     /// The field with this JSON name or, failing that, this proto name (proto3 JSON accepts both).
     public func field(named name: String) -> FieldSchema? {
         if let index = indexByJSONName[name] ?? indexByName[name] { return fields[index] }

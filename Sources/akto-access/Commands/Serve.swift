@@ -47,6 +47,8 @@ struct Serve: AsyncParsableCommand {
     var httpBodyTimeout: Double?
     @Option(help: "Seconds an idle keep-alive HTTP connection stays open (env AKTO_ACCESS_HTTP_IDLE_TIMEOUT; default 60).")
     var httpIdleTimeout: Double?
+    @Option(help: "A built Akto dashboard: its index.html is served (with the signed-in user's window.* values) for /login, /signup and /dashboard/*, its other files as assets (env AKTO_ACCESS_DASHBOARD_DIR; default none: those paths answer 404).")
+    var dashboardDir: String?
     @Option(help: "Largest HTTP request body in bytes (env AKTO_ACCESS_HTTP_MAX_BODY; default 1048576).")
     var httpMaxBody: Int?
     @Option(help: "Largest total of HTTP request headers in bytes (env AKTO_ACCESS_HTTP_MAX_HEADER_BYTES; default 16384).")
@@ -78,6 +80,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a worker holds a job without renewing its lease (env AKTO_ACCESS_JOB_LEASE; default 60).")
     var jobLease: Int?
     @OptionGroup var service: ServiceOptions
+
+    /// `--dashboard-dir`, checked: a directory holding index.html.
+    func dashboardDirectory() throws -> String? {
+        guard let directory = Environment.resolve(dashboardDir, "DASHBOARD_DIR"), !directory.isEmpty else { return nil }
+        let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: absolute + "/index.html") else {
+            throw ValidationError("--dashboard-dir \(directory) has no index.html (give the folder of a built Akto dashboard)")
+        }
+        return absolute
+    }
 
     func run() async throws {
         let level = try Environment.resolve(logLevel, "LOG_LEVEL", default: "info")
@@ -175,7 +187,8 @@ struct Serve: AsyncParsableCommand {
                 headerTimeout: try seconds(
                     Environment.resolve(httpHeaderTimeout, "HTTP_HEADER_TIMEOUT", default: 10), "http-header-timeout"),
                 bodyTimeout: try seconds(Environment.resolve(httpBodyTimeout, "HTTP_BODY_TIMEOUT", default: 30), "http-body-timeout"),
-                idleTimeout: try seconds(Environment.resolve(httpIdleTimeout, "HTTP_IDLE_TIMEOUT", default: 60), "http-idle-timeout"))
+                idleTimeout: try seconds(Environment.resolve(httpIdleTimeout, "HTTP_IDLE_TIMEOUT", default: 60), "http-idle-timeout"),
+                dashboardDirectory: try dashboardDirectory())
         }
 
         let opened = try await service.openStore(dataDirectory: dataDirectory, logger: logger)

@@ -63,6 +63,12 @@ struct ServiceOptions: ParsableArguments {
     var anonymousRate: Double?
     @Option(help: "Burst of anonymous calls one peer may make at once (env AKTO_ACCESS_ANONYMOUS_BURST; default 60).")
     var anonymousBurst: Int?
+    @Option(help: "Seconds a dashboard access token lives, 10-86400 (env AKTO_ACCESS_ACCESS_TOKEN_LIFETIME; default 900).")
+    var accessTokenLifetime: Int?
+    @Option(help: "Seconds in which a just-spent refresh token yields the same new pair, 0-300 (env AKTO_ACCESS_REFRESH_GRACE; default 30).")
+    var refreshGrace: Int?
+    @Option(help: "File holding Stigg's signing key, to sign the self-hosted billing page's customer token (env AKTO_ACCESS_STIGG_SIGNING_KEY_FILE).")
+    var stiggSigningKeyFile: String?
     @Option(help: "Stigg GraphQL endpoint, e.g. https://api.stigg.io/graphql (env AKTO_ACCESS_STIGG_ENDPOINT).")
     var stiggEndpoint: String?
     @Option(help: "Stigg server API key; prefer the env AKTO_ACCESS_STIGG_API_KEY (never logged).")
@@ -210,7 +216,19 @@ struct ServiceOptions: ParsableArguments {
             anonymousBurst: try ranged(anonymousBurst, "ANONYMOUS_BURST", 60, 1...1_000_000, "anonymous-burst"),
             maxPendingInvitationsPerInviter: try ranged(
                 maxPendingInvitationsPerInviter, "MAX_PENDING_INVITATIONS_PER_INVITER", 100, 1...100_000,
-                "max-pending-invitations-per-inviter"))
+                "max-pending-invitations-per-inviter"),
+            accessTokenLifetime: .seconds(
+                try ranged(accessTokenLifetime, "ACCESS_TOKEN_LIFETIME", 900, 10...86_400, "access-token-lifetime")),
+            refreshGrace: .seconds(try ranged(refreshGrace, "REFRESH_GRACE", 30, 0...300, "refresh-grace")),
+            stiggSigningKey: try stiggSigningKey())
+    }
+
+    private func stiggSigningKey() throws -> [UInt8]? {
+        guard let file = Environment.resolve(stiggSigningKeyFile, "STIGG_SIGNING_KEY_FILE") else { return nil }
+        guard let data = FileManager.default.contents(atPath: file),
+            let key = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty
+        else { throw ValidationError("--stigg-signing-key-file: cannot read a key from \(file)") }
+        return Array(key.utf8)
     }
 }
 

@@ -682,6 +682,51 @@ void   akto__access__v1__fetch_admin_settings_response__free_unpacked
   assert(message->base.descriptor == &akto__access__v1__fetch_admin_settings_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   akto__access__v1__current_account__init
+                     (Akto__Access__V1__CurrentAccount         *message)
+{
+  static const Akto__Access__V1__CurrentAccount init_value = AKTO__ACCESS__V1__CURRENT_ACCOUNT__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__current_account__get_packed_size
+                     (const Akto__Access__V1__CurrentAccount *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__current_account__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__current_account__pack
+                     (const Akto__Access__V1__CurrentAccount *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__current_account__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__current_account__pack_to_buffer
+                     (const Akto__Access__V1__CurrentAccount *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__current_account__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__CurrentAccount *
+       akto__access__v1__current_account__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__CurrentAccount *)
+     protobuf_c_message_unpack (&akto__access__v1__current_account__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__current_account__free_unpacked
+                     (Akto__Access__V1__CurrentAccount *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__current_account__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   akto__access__v1__audit_log_entry__init
                      (Akto__Access__V1__AuditLogEntry         *message)
 {
@@ -1160,7 +1205,7 @@ const ProtobufCMessageDescriptor akto__access__v1__transfer_organization_ownersh
   (ProtobufCMessageInit) akto__access__v1__transfer_organization_ownership_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__account_settings__field_descriptors[3] =
+static const ProtobufCFieldDescriptor akto__access__v1__account_settings__field_descriptors[4] =
 {
   {
     "private_cidr_list",
@@ -1198,8 +1243,21 @@ static const ProtobufCFieldDescriptor akto__access__v1__account_settings__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__AccountSettings, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__account_settings__field_indices_by_name[] = {
+  3,   /* field[3] = id */
   1,   /* field[1] = partner_ip_list */
   0,   /* field[0] = private_cidr_list */
   2,   /* field[2] = timezone */
@@ -1207,7 +1265,7 @@ static const unsigned akto__access__v1__account_settings__field_indices_by_name[
 static const ProtobufCIntRange akto__access__v1__account_settings__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__account_settings__descriptor =
 {
@@ -1217,7 +1275,7 @@ const ProtobufCMessageDescriptor akto__access__v1__account_settings__descriptor 
   "Akto__Access__V1__AccountSettings",
   "akto.access.v1",
   sizeof(Akto__Access__V1__AccountSettings),
-  3,
+  4,
   akto__access__v1__account_settings__field_descriptors,
   akto__access__v1__account_settings__field_indices_by_name,
   1,  akto__access__v1__account_settings__number_ranges,
@@ -1394,7 +1452,7 @@ const ProtobufCMessageDescriptor akto__access__v1__fetch_admin_settings_request_
   (ProtobufCMessageInit) akto__access__v1__fetch_admin_settings_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__fetch_admin_settings_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor akto__access__v1__fetch_admin_settings_response__field_descriptors[3] =
 {
   {
     "account_settings",
@@ -1408,14 +1466,40 @@ static const ProtobufCFieldDescriptor akto__access__v1__fetch_admin_settings_res
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "organization",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__FetchAdminSettingsResponse, organization),
+    &akto__access__v1__organization_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "current_account",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__FetchAdminSettingsResponse, current_account),
+    &akto__access__v1__current_account__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__fetch_admin_settings_response__field_indices_by_name[] = {
   0,   /* field[0] = account_settings */
+  2,   /* field[2] = current_account */
+  1,   /* field[1] = organization */
 };
 static const ProtobufCIntRange akto__access__v1__fetch_admin_settings_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__fetch_admin_settings_response__descriptor =
 {
@@ -1425,11 +1509,75 @@ const ProtobufCMessageDescriptor akto__access__v1__fetch_admin_settings_response
   "Akto__Access__V1__FetchAdminSettingsResponse",
   "akto.access.v1",
   sizeof(Akto__Access__V1__FetchAdminSettingsResponse),
-  1,
+  3,
   akto__access__v1__fetch_admin_settings_response__field_descriptors,
   akto__access__v1__fetch_admin_settings_response__field_indices_by_name,
   1,  akto__access__v1__fetch_admin_settings_response__number_ranges,
   (ProtobufCMessageInit) akto__access__v1__fetch_admin_settings_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__current_account__field_descriptors[3] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__CurrentAccount, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__CurrentAccount, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timezone",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__CurrentAccount, timezone),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__current_account__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+  1,   /* field[1] = name */
+  2,   /* field[2] = timezone */
+};
+static const ProtobufCIntRange akto__access__v1__current_account__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__current_account__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.CurrentAccount",
+  "CurrentAccount",
+  "Akto__Access__V1__CurrentAccount",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__CurrentAccount),
+  3,
+  akto__access__v1__current_account__field_descriptors,
+  akto__access__v1__current_account__field_indices_by_name,
+  1,  akto__access__v1__current_account__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__current_account__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor akto__access__v1__audit_log_entry__field_descriptors[9] =

@@ -142,6 +142,186 @@ void   akto__access__v1__provision_subscription_response__free_unpacked
   assert(message->base.descriptor == &akto__access__v1__provision_subscription_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   akto__access__v1__stigg_provision_answer__init
+                     (Akto__Access__V1__StiggProvisionAnswer         *message)
+{
+  static const Akto__Access__V1__StiggProvisionAnswer init_value = AKTO__ACCESS__V1__STIGG_PROVISION_ANSWER__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__stigg_provision_answer__get_packed_size
+                     (const Akto__Access__V1__StiggProvisionAnswer *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__stigg_provision_answer__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__stigg_provision_answer__pack
+                     (const Akto__Access__V1__StiggProvisionAnswer *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__stigg_provision_answer__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__stigg_provision_answer__pack_to_buffer
+                     (const Akto__Access__V1__StiggProvisionAnswer *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__stigg_provision_answer__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__StiggProvisionAnswer *
+       akto__access__v1__stigg_provision_answer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__StiggProvisionAnswer *)
+     protobuf_c_message_unpack (&akto__access__v1__stigg_provision_answer__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__stigg_provision_answer__free_unpacked
+                     (Akto__Access__V1__StiggProvisionAnswer *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__stigg_provision_answer__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__stigg_provision_data__init
+                     (Akto__Access__V1__StiggProvisionData         *message)
+{
+  static const Akto__Access__V1__StiggProvisionData init_value = AKTO__ACCESS__V1__STIGG_PROVISION_DATA__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__stigg_provision_data__get_packed_size
+                     (const Akto__Access__V1__StiggProvisionData *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__stigg_provision_data__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__stigg_provision_data__pack
+                     (const Akto__Access__V1__StiggProvisionData *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__stigg_provision_data__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__stigg_provision_data__pack_to_buffer
+                     (const Akto__Access__V1__StiggProvisionData *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__stigg_provision_data__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__StiggProvisionData *
+       akto__access__v1__stigg_provision_data__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__StiggProvisionData *)
+     protobuf_c_message_unpack (&akto__access__v1__stigg_provision_data__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__stigg_provision_data__free_unpacked
+                     (Akto__Access__V1__StiggProvisionData *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__stigg_provision_data__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__get_customer_stigg_details_request__init
+                     (Akto__Access__V1__GetCustomerStiggDetailsRequest         *message)
+{
+  static const Akto__Access__V1__GetCustomerStiggDetailsRequest init_value = AKTO__ACCESS__V1__GET_CUSTOMER_STIGG_DETAILS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__get_customer_stigg_details_request__get_packed_size
+                     (const Akto__Access__V1__GetCustomerStiggDetailsRequest *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_customer_stigg_details_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__get_customer_stigg_details_request__pack
+                     (const Akto__Access__V1__GetCustomerStiggDetailsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_customer_stigg_details_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__get_customer_stigg_details_request__pack_to_buffer
+                     (const Akto__Access__V1__GetCustomerStiggDetailsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_customer_stigg_details_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__GetCustomerStiggDetailsRequest *
+       akto__access__v1__get_customer_stigg_details_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__GetCustomerStiggDetailsRequest *)
+     protobuf_c_message_unpack (&akto__access__v1__get_customer_stigg_details_request__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__get_customer_stigg_details_request__free_unpacked
+                     (Akto__Access__V1__GetCustomerStiggDetailsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__get_customer_stigg_details_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__get_customer_stigg_details_response__init
+                     (Akto__Access__V1__GetCustomerStiggDetailsResponse         *message)
+{
+  static const Akto__Access__V1__GetCustomerStiggDetailsResponse init_value = AKTO__ACCESS__V1__GET_CUSTOMER_STIGG_DETAILS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__get_customer_stigg_details_response__get_packed_size
+                     (const Akto__Access__V1__GetCustomerStiggDetailsResponse *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_customer_stigg_details_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__get_customer_stigg_details_response__pack
+                     (const Akto__Access__V1__GetCustomerStiggDetailsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_customer_stigg_details_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__get_customer_stigg_details_response__pack_to_buffer
+                     (const Akto__Access__V1__GetCustomerStiggDetailsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_customer_stigg_details_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__GetCustomerStiggDetailsResponse *
+       akto__access__v1__get_customer_stigg_details_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__GetCustomerStiggDetailsResponse *)
+     protobuf_c_message_unpack (&akto__access__v1__get_customer_stigg_details_response__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__get_customer_stigg_details_response__free_unpacked
+                     (Akto__Access__V1__GetCustomerStiggDetailsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__get_customer_stigg_details_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   akto__access__v1__refresh_usage_data_for_org_request__init
                      (Akto__Access__V1__RefreshUsageDataForOrgRequest         *message)
 {
@@ -579,7 +759,7 @@ const ProtobufCMessageDescriptor akto__access__v1__checkout_result__descriptor =
   (ProtobufCMessageInit) akto__access__v1__checkout_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__provision_subscription_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor akto__access__v1__provision_subscription_response__field_descriptors[2] =
 {
   {
     "checkout_result",
@@ -593,14 +773,27 @@ static const ProtobufCFieldDescriptor akto__access__v1__provision_subscription_r
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stigg_answer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__ProvisionSubscriptionResponse, stigg_answer),
+    &akto__access__v1__stigg_provision_answer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__provision_subscription_response__field_indices_by_name[] = {
   0,   /* field[0] = checkout_result */
+  1,   /* field[1] = stigg_answer */
 };
 static const ProtobufCIntRange akto__access__v1__provision_subscription_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__provision_subscription_response__descriptor =
 {
@@ -610,11 +803,176 @@ const ProtobufCMessageDescriptor akto__access__v1__provision_subscription_respon
   "Akto__Access__V1__ProvisionSubscriptionResponse",
   "akto.access.v1",
   sizeof(Akto__Access__V1__ProvisionSubscriptionResponse),
-  1,
+  2,
   akto__access__v1__provision_subscription_response__field_descriptors,
   akto__access__v1__provision_subscription_response__field_indices_by_name,
   1,  akto__access__v1__provision_subscription_response__number_ranges,
   (ProtobufCMessageInit) akto__access__v1__provision_subscription_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__stigg_provision_answer__field_descriptors[1] =
+{
+  {
+    "data",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__StiggProvisionAnswer, data),
+    &akto__access__v1__stigg_provision_data__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__stigg_provision_answer__field_indices_by_name[] = {
+  0,   /* field[0] = data */
+};
+static const ProtobufCIntRange akto__access__v1__stigg_provision_answer__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__stigg_provision_answer__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.StiggProvisionAnswer",
+  "StiggProvisionAnswer",
+  "Akto__Access__V1__StiggProvisionAnswer",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__StiggProvisionAnswer),
+  1,
+  akto__access__v1__stigg_provision_answer__field_descriptors,
+  akto__access__v1__stigg_provision_answer__field_indices_by_name,
+  1,  akto__access__v1__stigg_provision_answer__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__stigg_provision_answer__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__stigg_provision_data__field_descriptors[1] =
+{
+  {
+    "provision_subscription",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__StiggProvisionData, provision_subscription),
+    &akto__access__v1__checkout_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__stigg_provision_data__field_indices_by_name[] = {
+  0,   /* field[0] = provision_subscription */
+};
+static const ProtobufCIntRange akto__access__v1__stigg_provision_data__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__stigg_provision_data__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.StiggProvisionData",
+  "StiggProvisionData",
+  "Akto__Access__V1__StiggProvisionData",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__StiggProvisionData),
+  1,
+  akto__access__v1__stigg_provision_data__field_descriptors,
+  akto__access__v1__stigg_provision_data__field_indices_by_name,
+  1,  akto__access__v1__stigg_provision_data__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__stigg_provision_data__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__get_customer_stigg_details_request__field_descriptors[1] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__GetCustomerStiggDetailsRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__get_customer_stigg_details_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+};
+static const ProtobufCIntRange akto__access__v1__get_customer_stigg_details_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__get_customer_stigg_details_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.GetCustomerStiggDetailsRequest",
+  "GetCustomerStiggDetailsRequest",
+  "Akto__Access__V1__GetCustomerStiggDetailsRequest",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__GetCustomerStiggDetailsRequest),
+  1,
+  akto__access__v1__get_customer_stigg_details_request__field_descriptors,
+  akto__access__v1__get_customer_stigg_details_request__field_indices_by_name,
+  1,  akto__access__v1__get_customer_stigg_details_request__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__get_customer_stigg_details_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__get_customer_stigg_details_response__field_descriptors[2] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__GetCustomerStiggDetailsResponse, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__GetCustomerStiggDetailsResponse, customer_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__get_customer_stigg_details_response__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = customer_token */
+};
+static const ProtobufCIntRange akto__access__v1__get_customer_stigg_details_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__get_customer_stigg_details_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.GetCustomerStiggDetailsResponse",
+  "GetCustomerStiggDetailsResponse",
+  "Akto__Access__V1__GetCustomerStiggDetailsResponse",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__GetCustomerStiggDetailsResponse),
+  2,
+  akto__access__v1__get_customer_stigg_details_response__field_descriptors,
+  akto__access__v1__get_customer_stigg_details_response__field_indices_by_name,
+  1,  akto__access__v1__get_customer_stigg_details_response__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__get_customer_stigg_details_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define akto__access__v1__refresh_usage_data_for_org_request__field_descriptors NULL
@@ -922,16 +1280,18 @@ const ProtobufCMessageDescriptor akto__access__v1__get_usage_response__descripto
   (ProtobufCMessageInit) akto__access__v1__get_usage_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor akto__access__v1__billing_service__method_descriptors[3] =
+static const ProtobufCMethodDescriptor akto__access__v1__billing_service__method_descriptors[4] =
 {
   { "ProvisionSubscription", &akto__access__v1__provision_subscription_request__descriptor, &akto__access__v1__provision_subscription_response__descriptor },
+  { "GetCustomerStiggDetails", &akto__access__v1__get_customer_stigg_details_request__descriptor, &akto__access__v1__get_customer_stigg_details_response__descriptor },
   { "RefreshUsageDataForOrg", &akto__access__v1__refresh_usage_data_for_org_request__descriptor, &akto__access__v1__refresh_usage_data_for_org_response__descriptor },
   { "GetUsage", &akto__access__v1__get_usage_request__descriptor, &akto__access__v1__get_usage_response__descriptor },
 };
 const unsigned akto__access__v1__billing_service__method_indices_by_name[] = {
-  2,        /* GetUsage */
+  1,        /* GetCustomerStiggDetails */
+  3,        /* GetUsage */
   0,        /* ProvisionSubscription */
-  1         /* RefreshUsageDataForOrg */
+  2         /* RefreshUsageDataForOrg */
 };
 const ProtobufCServiceDescriptor akto__access__v1__billing_service__descriptor =
 {
@@ -940,7 +1300,7 @@ const ProtobufCServiceDescriptor akto__access__v1__billing_service__descriptor =
   "BillingService",
   "Akto__Access__V1__BillingService",
   "akto.access.v1",
-  3,
+  4,
   akto__access__v1__billing_service__method_descriptors,
   akto__access__v1__billing_service__method_indices_by_name
 };
@@ -952,13 +1312,21 @@ void akto__access__v1__billing_service__provision_subscription(ProtobufCService 
   assert(service->descriptor == &akto__access__v1__billing_service__descriptor);
   service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void akto__access__v1__billing_service__get_customer_stigg_details(ProtobufCService *service,
+                                                                   const Akto__Access__V1__GetCustomerStiggDetailsRequest *input,
+                                                                   Akto__Access__V1__GetCustomerStiggDetailsResponse_Closure closure,
+                                                                   void *closure_data)
+{
+  assert(service->descriptor == &akto__access__v1__billing_service__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void akto__access__v1__billing_service__refresh_usage_data_for_org(ProtobufCService *service,
                                                                    const Akto__Access__V1__RefreshUsageDataForOrgRequest *input,
                                                                    Akto__Access__V1__RefreshUsageDataForOrgResponse_Closure closure,
                                                                    void *closure_data)
 {
   assert(service->descriptor == &akto__access__v1__billing_service__descriptor);
-  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void akto__access__v1__billing_service__get_usage(ProtobufCService *service,
                                                   const Akto__Access__V1__GetUsageRequest *input,
@@ -966,7 +1334,7 @@ void akto__access__v1__billing_service__get_usage(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &akto__access__v1__billing_service__descriptor);
-  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void akto__access__v1__billing_service__init (Akto__Access__V1__BillingService_Service *service,
                                               Akto__Access__V1__BillingService_ServiceDestroy destroy)

@@ -502,7 +502,7 @@ void   akto__access__v1__get_role_hierarchy_response__free_unpacked
   assert(message->base.descriptor == &akto__access__v1__get_role_hierarchy_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor akto__access__v1__custom_role__field_descriptors[6] =
+static const ProtobufCFieldDescriptor akto__access__v1__custom_role__field_descriptors[8] =
 {
   {
     "name",
@@ -576,19 +576,45 @@ static const ProtobufCFieldDescriptor akto__access__v1__custom_role__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "api_collections_id",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Akto__Access__V1__CustomRole, n_api_collections_id),
+    offsetof(Akto__Access__V1__CustomRole, api_collections_id),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "threat_protection_enabled",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__CustomRole, threat_protection_enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__custom_role__field_indices_by_name[] = {
   4,   /* field[4] = allowed_features_for_user */
   2,   /* field[2] = api_collection_ids */
+  6,   /* field[6] = api_collections_id */
   1,   /* field[1] = base_role */
   3,   /* field[3] = default_invite_role */
   5,   /* field[5] = last_modified_at */
   0,   /* field[0] = name */
+  7,   /* field[7] = threat_protection_enabled */
 };
 static const ProtobufCIntRange akto__access__v1__custom_role__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__custom_role__descriptor =
 {
@@ -598,14 +624,14 @@ const ProtobufCMessageDescriptor akto__access__v1__custom_role__descriptor =
   "Akto__Access__V1__CustomRole",
   "akto.access.v1",
   sizeof(Akto__Access__V1__CustomRole),
-  6,
+  8,
   akto__access__v1__custom_role__field_descriptors,
   akto__access__v1__custom_role__field_indices_by_name,
   1,  akto__access__v1__custom_role__number_ranges,
   (ProtobufCMessageInit) akto__access__v1__custom_role__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__create_custom_role_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor akto__access__v1__create_custom_role_request__field_descriptors[6] =
 {
   {
     "role_name",
@@ -667,6 +693,18 @@ static const ProtobufCFieldDescriptor akto__access__v1__create_custom_role_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "threat_protection_enabled",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__CreateCustomRoleRequest, threat_protection_enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__create_custom_role_request__field_indices_by_name[] = {
   4,   /* field[4] = allowed_features_for_user */
@@ -674,11 +712,12 @@ static const unsigned akto__access__v1__create_custom_role_request__field_indice
   1,   /* field[1] = base_role */
   3,   /* field[3] = default_invite_role */
   0,   /* field[0] = role_name */
+  5,   /* field[5] = threat_protection_enabled */
 };
 static const ProtobufCIntRange akto__access__v1__create_custom_role_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__create_custom_role_request__descriptor =
 {
@@ -688,7 +727,7 @@ const ProtobufCMessageDescriptor akto__access__v1__create_custom_role_request__d
   "Akto__Access__V1__CreateCustomRoleRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__CreateCustomRoleRequest),
-  5,
+  6,
   akto__access__v1__create_custom_role_request__field_descriptors,
   akto__access__v1__create_custom_role_request__field_indices_by_name,
   1,  akto__access__v1__create_custom_role_request__number_ranges,
@@ -733,7 +772,7 @@ const ProtobufCMessageDescriptor akto__access__v1__create_custom_role_response__
   (ProtobufCMessageInit) akto__access__v1__create_custom_role_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__update_custom_role_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor akto__access__v1__update_custom_role_request__field_descriptors[7] =
 {
   {
     "role_name",
@@ -807,6 +846,18 @@ static const ProtobufCFieldDescriptor akto__access__v1__update_custom_role_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "threat_protection_enabled",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Akto__Access__V1__UpdateCustomRoleRequest, _threat_protection_enabled_case),
+    offsetof(Akto__Access__V1__UpdateCustomRoleRequest, threat_protection_enabled),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__update_custom_role_request__field_indices_by_name[] = {
   4,   /* field[4] = allowed_features_for_user */
@@ -814,12 +865,13 @@ static const unsigned akto__access__v1__update_custom_role_request__field_indice
   1,   /* field[1] = base_role */
   3,   /* field[3] = default_invite_role */
   0,   /* field[0] = role_name */
+  6,   /* field[6] = threat_protection_enabled */
   5,   /* field[5] = update_mask */
 };
 static const ProtobufCIntRange akto__access__v1__update_custom_role_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__update_custom_role_request__descriptor =
 {
@@ -829,7 +881,7 @@ const ProtobufCMessageDescriptor akto__access__v1__update_custom_role_request__d
   "Akto__Access__V1__UpdateCustomRoleRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__UpdateCustomRoleRequest),
-  6,
+  7,
   akto__access__v1__update_custom_role_request__field_descriptors,
   akto__access__v1__update_custom_role_request__field_indices_by_name,
   1,  akto__access__v1__update_custom_role_request__number_ranges,

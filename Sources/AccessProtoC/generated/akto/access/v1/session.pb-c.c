@@ -97,6 +97,51 @@ void   akto__access__v1__signup_response__free_unpacked
   assert(message->base.descriptor == &akto__access__v1__signup_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   akto__access__v1__dashboard_tokens__init
+                     (Akto__Access__V1__DashboardTokens         *message)
+{
+  static const Akto__Access__V1__DashboardTokens init_value = AKTO__ACCESS__V1__DASHBOARD_TOKENS__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__dashboard_tokens__get_packed_size
+                     (const Akto__Access__V1__DashboardTokens *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__dashboard_tokens__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__dashboard_tokens__pack
+                     (const Akto__Access__V1__DashboardTokens *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__dashboard_tokens__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__dashboard_tokens__pack_to_buffer
+                     (const Akto__Access__V1__DashboardTokens *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__dashboard_tokens__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__DashboardTokens *
+       akto__access__v1__dashboard_tokens__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__DashboardTokens *)
+     protobuf_c_message_unpack (&akto__access__v1__dashboard_tokens__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__dashboard_tokens__free_unpacked
+                     (Akto__Access__V1__DashboardTokens *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__dashboard_tokens__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   akto__access__v1__login_request__init
                      (Akto__Access__V1__LoginRequest         *message)
 {
@@ -185,6 +230,186 @@ void   akto__access__v1__login_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &akto__access__v1__login_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__refresh_access_token_request__init
+                     (Akto__Access__V1__RefreshAccessTokenRequest         *message)
+{
+  static const Akto__Access__V1__RefreshAccessTokenRequest init_value = AKTO__ACCESS__V1__REFRESH_ACCESS_TOKEN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__refresh_access_token_request__get_packed_size
+                     (const Akto__Access__V1__RefreshAccessTokenRequest *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__refresh_access_token_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__refresh_access_token_request__pack
+                     (const Akto__Access__V1__RefreshAccessTokenRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__refresh_access_token_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__refresh_access_token_request__pack_to_buffer
+                     (const Akto__Access__V1__RefreshAccessTokenRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__refresh_access_token_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__RefreshAccessTokenRequest *
+       akto__access__v1__refresh_access_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__RefreshAccessTokenRequest *)
+     protobuf_c_message_unpack (&akto__access__v1__refresh_access_token_request__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__refresh_access_token_request__free_unpacked
+                     (Akto__Access__V1__RefreshAccessTokenRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__refresh_access_token_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__refresh_access_token_response__init
+                     (Akto__Access__V1__RefreshAccessTokenResponse         *message)
+{
+  static const Akto__Access__V1__RefreshAccessTokenResponse init_value = AKTO__ACCESS__V1__REFRESH_ACCESS_TOKEN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__refresh_access_token_response__get_packed_size
+                     (const Akto__Access__V1__RefreshAccessTokenResponse *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__refresh_access_token_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__refresh_access_token_response__pack
+                     (const Akto__Access__V1__RefreshAccessTokenResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__refresh_access_token_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__refresh_access_token_response__pack_to_buffer
+                     (const Akto__Access__V1__RefreshAccessTokenResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__refresh_access_token_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__RefreshAccessTokenResponse *
+       akto__access__v1__refresh_access_token_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__RefreshAccessTokenResponse *)
+     protobuf_c_message_unpack (&akto__access__v1__refresh_access_token_response__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__refresh_access_token_response__free_unpacked
+                     (Akto__Access__V1__RefreshAccessTokenResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__refresh_access_token_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__send_password_reset_link_request__init
+                     (Akto__Access__V1__SendPasswordResetLinkRequest         *message)
+{
+  static const Akto__Access__V1__SendPasswordResetLinkRequest init_value = AKTO__ACCESS__V1__SEND_PASSWORD_RESET_LINK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__send_password_reset_link_request__get_packed_size
+                     (const Akto__Access__V1__SendPasswordResetLinkRequest *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__send_password_reset_link_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__send_password_reset_link_request__pack
+                     (const Akto__Access__V1__SendPasswordResetLinkRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__send_password_reset_link_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__send_password_reset_link_request__pack_to_buffer
+                     (const Akto__Access__V1__SendPasswordResetLinkRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__send_password_reset_link_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__SendPasswordResetLinkRequest *
+       akto__access__v1__send_password_reset_link_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__SendPasswordResetLinkRequest *)
+     protobuf_c_message_unpack (&akto__access__v1__send_password_reset_link_request__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__send_password_reset_link_request__free_unpacked
+                     (Akto__Access__V1__SendPasswordResetLinkRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__send_password_reset_link_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__send_password_reset_link_response__init
+                     (Akto__Access__V1__SendPasswordResetLinkResponse         *message)
+{
+  static const Akto__Access__V1__SendPasswordResetLinkResponse init_value = AKTO__ACCESS__V1__SEND_PASSWORD_RESET_LINK_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__send_password_reset_link_response__get_packed_size
+                     (const Akto__Access__V1__SendPasswordResetLinkResponse *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__send_password_reset_link_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__send_password_reset_link_response__pack
+                     (const Akto__Access__V1__SendPasswordResetLinkResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__send_password_reset_link_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__send_password_reset_link_response__pack_to_buffer
+                     (const Akto__Access__V1__SendPasswordResetLinkResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__send_password_reset_link_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__SendPasswordResetLinkResponse *
+       akto__access__v1__send_password_reset_link_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__SendPasswordResetLinkResponse *)
+     protobuf_c_message_unpack (&akto__access__v1__send_password_reset_link_response__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__send_password_reset_link_response__free_unpacked
+                     (Akto__Access__V1__SendPasswordResetLinkResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__send_password_reset_link_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   akto__access__v1__logout_request__init
@@ -463,7 +688,7 @@ void   akto__access__v1__me_response__free_unpacked
   assert(message->base.descriptor == &akto__access__v1__me_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor akto__access__v1__signup_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor akto__access__v1__signup_request__field_descriptors[7] =
 {
   {
     "email",
@@ -537,8 +762,21 @@ static const ProtobufCFieldDescriptor akto__access__v1__signup_request__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "dashboard",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__SignupRequest, dashboard),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__signup_request__field_indices_by_name[] = {
+  6,   /* field[6] = dashboard */
   0,   /* field[0] = email */
   4,   /* field[4] = invite_code */
   2,   /* field[2] = name */
@@ -549,7 +787,7 @@ static const unsigned akto__access__v1__signup_request__field_indices_by_name[] 
 static const ProtobufCIntRange akto__access__v1__signup_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__signup_request__descriptor =
 {
@@ -559,14 +797,14 @@ const ProtobufCMessageDescriptor akto__access__v1__signup_request__descriptor =
   "Akto__Access__V1__SignupRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__SignupRequest),
-  6,
+  7,
   akto__access__v1__signup_request__field_descriptors,
   akto__access__v1__signup_request__field_indices_by_name,
   1,  akto__access__v1__signup_request__number_ranges,
   (ProtobufCMessageInit) akto__access__v1__signup_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__signup_response__field_descriptors[4] =
+static const ProtobufCFieldDescriptor akto__access__v1__signup_response__field_descriptors[5] =
 {
   {
     "user",
@@ -616,9 +854,22 @@ static const ProtobufCFieldDescriptor akto__access__v1__signup_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "dashboard_tokens",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__SignupResponse, dashboard_tokens),
+    &akto__access__v1__dashboard_tokens__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__signup_response__field_indices_by_name[] = {
   1,   /* field[1] = active_account_id */
+  4,   /* field[4] = dashboard_tokens */
   3,   /* field[3] = expires_at */
   2,   /* field[2] = session_token */
   0,   /* field[0] = user */
@@ -626,7 +877,7 @@ static const unsigned akto__access__v1__signup_response__field_indices_by_name[]
 static const ProtobufCIntRange akto__access__v1__signup_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__signup_response__descriptor =
 {
@@ -636,14 +887,91 @@ const ProtobufCMessageDescriptor akto__access__v1__signup_response__descriptor =
   "Akto__Access__V1__SignupResponse",
   "akto.access.v1",
   sizeof(Akto__Access__V1__SignupResponse),
-  4,
+  5,
   akto__access__v1__signup_response__field_descriptors,
   akto__access__v1__signup_response__field_indices_by_name,
   1,  akto__access__v1__signup_response__number_ranges,
   (ProtobufCMessageInit) akto__access__v1__signup_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__login_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor akto__access__v1__dashboard_tokens__field_descriptors[4] =
+{
+  {
+    "access_token",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__DashboardTokens, access_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "access_token_expires_at",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__DashboardTokens, access_token_expires_at),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refresh_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__DashboardTokens, refresh_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refresh_token_expires_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__DashboardTokens, refresh_token_expires_at),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__dashboard_tokens__field_indices_by_name[] = {
+  0,   /* field[0] = access_token */
+  1,   /* field[1] = access_token_expires_at */
+  2,   /* field[2] = refresh_token */
+  3,   /* field[3] = refresh_token_expires_at */
+};
+static const ProtobufCIntRange akto__access__v1__dashboard_tokens__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__dashboard_tokens__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.DashboardTokens",
+  "DashboardTokens",
+  "Akto__Access__V1__DashboardTokens",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__DashboardTokens),
+  4,
+  akto__access__v1__dashboard_tokens__field_descriptors,
+  akto__access__v1__dashboard_tokens__field_indices_by_name,
+  1,  akto__access__v1__dashboard_tokens__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__dashboard_tokens__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__login_request__field_descriptors[3] =
 {
   {
     "email",
@@ -669,15 +997,28 @@ static const ProtobufCFieldDescriptor akto__access__v1__login_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "dashboard",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__LoginRequest, dashboard),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__login_request__field_indices_by_name[] = {
+  2,   /* field[2] = dashboard */
   0,   /* field[0] = email */
   1,   /* field[1] = password */
 };
 static const ProtobufCIntRange akto__access__v1__login_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__login_request__descriptor =
 {
@@ -687,14 +1028,14 @@ const ProtobufCMessageDescriptor akto__access__v1__login_request__descriptor =
   "Akto__Access__V1__LoginRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__LoginRequest),
-  2,
+  3,
   akto__access__v1__login_request__field_descriptors,
   akto__access__v1__login_request__field_indices_by_name,
   1,  akto__access__v1__login_request__number_ranges,
   (ProtobufCMessageInit) akto__access__v1__login_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__login_response__field_descriptors[4] =
+static const ProtobufCFieldDescriptor akto__access__v1__login_response__field_descriptors[5] =
 {
   {
     "user",
@@ -744,9 +1085,22 @@ static const ProtobufCFieldDescriptor akto__access__v1__login_response__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "dashboard_tokens",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__LoginResponse, dashboard_tokens),
+    &akto__access__v1__dashboard_tokens__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__login_response__field_indices_by_name[] = {
   1,   /* field[1] = active_account_id */
+  4,   /* field[4] = dashboard_tokens */
   3,   /* field[3] = expires_at */
   2,   /* field[2] = session_token */
   0,   /* field[0] = user */
@@ -754,7 +1108,7 @@ static const unsigned akto__access__v1__login_response__field_indices_by_name[] 
 static const ProtobufCIntRange akto__access__v1__login_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__login_response__descriptor =
 {
@@ -764,11 +1118,163 @@ const ProtobufCMessageDescriptor akto__access__v1__login_response__descriptor =
   "Akto__Access__V1__LoginResponse",
   "akto.access.v1",
   sizeof(Akto__Access__V1__LoginResponse),
-  4,
+  5,
   akto__access__v1__login_response__field_descriptors,
   akto__access__v1__login_response__field_indices_by_name,
   1,  akto__access__v1__login_response__number_ranges,
   (ProtobufCMessageInit) akto__access__v1__login_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__refresh_access_token_request__field_descriptors[1] =
+{
+  {
+    "refresh_token",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__RefreshAccessTokenRequest, refresh_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__refresh_access_token_request__field_indices_by_name[] = {
+  0,   /* field[0] = refresh_token */
+};
+static const ProtobufCIntRange akto__access__v1__refresh_access_token_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__refresh_access_token_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.RefreshAccessTokenRequest",
+  "RefreshAccessTokenRequest",
+  "Akto__Access__V1__RefreshAccessTokenRequest",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__RefreshAccessTokenRequest),
+  1,
+  akto__access__v1__refresh_access_token_request__field_descriptors,
+  akto__access__v1__refresh_access_token_request__field_indices_by_name,
+  1,  akto__access__v1__refresh_access_token_request__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__refresh_access_token_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__refresh_access_token_response__field_descriptors[1] =
+{
+  {
+    "dashboard_tokens",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__RefreshAccessTokenResponse, dashboard_tokens),
+    &akto__access__v1__dashboard_tokens__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__refresh_access_token_response__field_indices_by_name[] = {
+  0,   /* field[0] = dashboard_tokens */
+};
+static const ProtobufCIntRange akto__access__v1__refresh_access_token_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__refresh_access_token_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.RefreshAccessTokenResponse",
+  "RefreshAccessTokenResponse",
+  "Akto__Access__V1__RefreshAccessTokenResponse",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__RefreshAccessTokenResponse),
+  1,
+  akto__access__v1__refresh_access_token_response__field_descriptors,
+  akto__access__v1__refresh_access_token_response__field_indices_by_name,
+  1,  akto__access__v1__refresh_access_token_response__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__refresh_access_token_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__send_password_reset_link_request__field_descriptors[1] =
+{
+  {
+    "email",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__SendPasswordResetLinkRequest, email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__send_password_reset_link_request__field_indices_by_name[] = {
+  0,   /* field[0] = email */
+};
+static const ProtobufCIntRange akto__access__v1__send_password_reset_link_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__send_password_reset_link_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.SendPasswordResetLinkRequest",
+  "SendPasswordResetLinkRequest",
+  "Akto__Access__V1__SendPasswordResetLinkRequest",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__SendPasswordResetLinkRequest),
+  1,
+  akto__access__v1__send_password_reset_link_request__field_descriptors,
+  akto__access__v1__send_password_reset_link_request__field_indices_by_name,
+  1,  akto__access__v1__send_password_reset_link_request__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__send_password_reset_link_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__send_password_reset_link_response__field_descriptors[1] =
+{
+  {
+    "message",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__SendPasswordResetLinkResponse, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__send_password_reset_link_response__field_indices_by_name[] = {
+  0,   /* field[0] = message */
+};
+static const ProtobufCIntRange akto__access__v1__send_password_reset_link_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__send_password_reset_link_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.SendPasswordResetLinkResponse",
+  "SendPasswordResetLinkResponse",
+  "Akto__Access__V1__SendPasswordResetLinkResponse",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__SendPasswordResetLinkResponse),
+  1,
+  akto__access__v1__send_password_reset_link_response__field_descriptors,
+  akto__access__v1__send_password_reset_link_response__field_indices_by_name,
+  1,  akto__access__v1__send_password_reset_link_response__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__send_password_reset_link_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor akto__access__v1__logout_request__field_descriptors[2] =
@@ -1134,19 +1640,23 @@ const ProtobufCMessageDescriptor akto__access__v1__me_response__descriptor =
   (ProtobufCMessageInit) akto__access__v1__me_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor akto__access__v1__session_service__method_descriptors[5] =
+static const ProtobufCMethodDescriptor akto__access__v1__session_service__method_descriptors[7] =
 {
   { "Signup", &akto__access__v1__signup_request__descriptor, &akto__access__v1__signup_response__descriptor },
   { "Login", &akto__access__v1__login_request__descriptor, &akto__access__v1__login_response__descriptor },
   { "Logout", &akto__access__v1__logout_request__descriptor, &akto__access__v1__logout_response__descriptor },
   { "ResetPassword", &akto__access__v1__reset_password_request__descriptor, &akto__access__v1__reset_password_response__descriptor },
   { "Me", &akto__access__v1__me_request__descriptor, &akto__access__v1__me_response__descriptor },
+  { "RefreshAccessToken", &akto__access__v1__refresh_access_token_request__descriptor, &akto__access__v1__refresh_access_token_response__descriptor },
+  { "SendPasswordResetLink", &akto__access__v1__send_password_reset_link_request__descriptor, &akto__access__v1__send_password_reset_link_response__descriptor },
 };
 const unsigned akto__access__v1__session_service__method_indices_by_name[] = {
   1,        /* Login */
   2,        /* Logout */
   4,        /* Me */
+  5,        /* RefreshAccessToken */
   3,        /* ResetPassword */
+  6,        /* SendPasswordResetLink */
   0         /* Signup */
 };
 const ProtobufCServiceDescriptor akto__access__v1__session_service__descriptor =
@@ -1156,7 +1666,7 @@ const ProtobufCServiceDescriptor akto__access__v1__session_service__descriptor =
   "SessionService",
   "Akto__Access__V1__SessionService",
   "akto.access.v1",
-  5,
+  7,
   akto__access__v1__session_service__method_descriptors,
   akto__access__v1__session_service__method_indices_by_name
 };
@@ -1199,6 +1709,22 @@ void akto__access__v1__session_service__me(ProtobufCService *service,
 {
   assert(service->descriptor == &akto__access__v1__session_service__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void akto__access__v1__session_service__refresh_access_token(ProtobufCService *service,
+                                                             const Akto__Access__V1__RefreshAccessTokenRequest *input,
+                                                             Akto__Access__V1__RefreshAccessTokenResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &akto__access__v1__session_service__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void akto__access__v1__session_service__send_password_reset_link(ProtobufCService *service,
+                                                                 const Akto__Access__V1__SendPasswordResetLinkRequest *input,
+                                                                 Akto__Access__V1__SendPasswordResetLinkResponse_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &akto__access__v1__session_service__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void akto__access__v1__session_service__init (Akto__Access__V1__SessionService_Service *service,
                                               Akto__Access__V1__SessionService_ServiceDestroy destroy)

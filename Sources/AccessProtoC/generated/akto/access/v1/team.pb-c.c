@@ -943,6 +943,237 @@ void   akto__access__v1__clear_login_lockout_response__free_unpacked
   assert(message->base.descriptor == &akto__access__v1__clear_login_lockout_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   akto__access__v1__collection_id_list__init
+                     (Akto__Access__V1__CollectionIdList         *message)
+{
+  static const Akto__Access__V1__CollectionIdList init_value = AKTO__ACCESS__V1__COLLECTION_ID_LIST__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__collection_id_list__get_packed_size
+                     (const Akto__Access__V1__CollectionIdList *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__collection_id_list__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__collection_id_list__pack
+                     (const Akto__Access__V1__CollectionIdList *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__collection_id_list__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__collection_id_list__pack_to_buffer
+                     (const Akto__Access__V1__CollectionIdList *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__collection_id_list__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__CollectionIdList *
+       akto__access__v1__collection_id_list__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__CollectionIdList *)
+     protobuf_c_message_unpack (&akto__access__v1__collection_id_list__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__collection_id_list__free_unpacked
+                     (Akto__Access__V1__CollectionIdList *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__collection_id_list__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__get_all_users_collections_request__init
+                     (Akto__Access__V1__GetAllUsersCollectionsRequest         *message)
+{
+  static const Akto__Access__V1__GetAllUsersCollectionsRequest init_value = AKTO__ACCESS__V1__GET_ALL_USERS_COLLECTIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__get_all_users_collections_request__get_packed_size
+                     (const Akto__Access__V1__GetAllUsersCollectionsRequest *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_all_users_collections_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__get_all_users_collections_request__pack
+                     (const Akto__Access__V1__GetAllUsersCollectionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_all_users_collections_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__get_all_users_collections_request__pack_to_buffer
+                     (const Akto__Access__V1__GetAllUsersCollectionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_all_users_collections_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__GetAllUsersCollectionsRequest *
+       akto__access__v1__get_all_users_collections_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__GetAllUsersCollectionsRequest *)
+     protobuf_c_message_unpack (&akto__access__v1__get_all_users_collections_request__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__get_all_users_collections_request__free_unpacked
+                     (Akto__Access__V1__GetAllUsersCollectionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__get_all_users_collections_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__get_all_users_collections_response__users_collection_list_entry__init
+                     (Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry         *message)
+{
+  static const Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry init_value = AKTO__ACCESS__V1__GET_ALL_USERS_COLLECTIONS_RESPONSE__USERS_COLLECTION_LIST_ENTRY__INIT;
+  *message = init_value;
+}
+void   akto__access__v1__get_all_users_collections_response__init
+                     (Akto__Access__V1__GetAllUsersCollectionsResponse         *message)
+{
+  static const Akto__Access__V1__GetAllUsersCollectionsResponse init_value = AKTO__ACCESS__V1__GET_ALL_USERS_COLLECTIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__get_all_users_collections_response__get_packed_size
+                     (const Akto__Access__V1__GetAllUsersCollectionsResponse *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_all_users_collections_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__get_all_users_collections_response__pack
+                     (const Akto__Access__V1__GetAllUsersCollectionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_all_users_collections_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__get_all_users_collections_response__pack_to_buffer
+                     (const Akto__Access__V1__GetAllUsersCollectionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__get_all_users_collections_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__GetAllUsersCollectionsResponse *
+       akto__access__v1__get_all_users_collections_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__GetAllUsersCollectionsResponse *)
+     protobuf_c_message_unpack (&akto__access__v1__get_all_users_collections_response__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__get_all_users_collections_response__free_unpacked
+                     (Akto__Access__V1__GetAllUsersCollectionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__get_all_users_collections_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__fetch_user_last_login_ts_request__init
+                     (Akto__Access__V1__FetchUserLastLoginTsRequest         *message)
+{
+  static const Akto__Access__V1__FetchUserLastLoginTsRequest init_value = AKTO__ACCESS__V1__FETCH_USER_LAST_LOGIN_TS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__fetch_user_last_login_ts_request__get_packed_size
+                     (const Akto__Access__V1__FetchUserLastLoginTsRequest *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__fetch_user_last_login_ts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__fetch_user_last_login_ts_request__pack
+                     (const Akto__Access__V1__FetchUserLastLoginTsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__fetch_user_last_login_ts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__fetch_user_last_login_ts_request__pack_to_buffer
+                     (const Akto__Access__V1__FetchUserLastLoginTsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__fetch_user_last_login_ts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__FetchUserLastLoginTsRequest *
+       akto__access__v1__fetch_user_last_login_ts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__FetchUserLastLoginTsRequest *)
+     protobuf_c_message_unpack (&akto__access__v1__fetch_user_last_login_ts_request__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__fetch_user_last_login_ts_request__free_unpacked
+                     (Akto__Access__V1__FetchUserLastLoginTsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__fetch_user_last_login_ts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   akto__access__v1__fetch_user_last_login_ts_response__init
+                     (Akto__Access__V1__FetchUserLastLoginTsResponse         *message)
+{
+  static const Akto__Access__V1__FetchUserLastLoginTsResponse init_value = AKTO__ACCESS__V1__FETCH_USER_LAST_LOGIN_TS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t akto__access__v1__fetch_user_last_login_ts_response__get_packed_size
+                     (const Akto__Access__V1__FetchUserLastLoginTsResponse *message)
+{
+  assert(message->base.descriptor == &akto__access__v1__fetch_user_last_login_ts_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t akto__access__v1__fetch_user_last_login_ts_response__pack
+                     (const Akto__Access__V1__FetchUserLastLoginTsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &akto__access__v1__fetch_user_last_login_ts_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t akto__access__v1__fetch_user_last_login_ts_response__pack_to_buffer
+                     (const Akto__Access__V1__FetchUserLastLoginTsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &akto__access__v1__fetch_user_last_login_ts_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Akto__Access__V1__FetchUserLastLoginTsResponse *
+       akto__access__v1__fetch_user_last_login_ts_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Akto__Access__V1__FetchUserLastLoginTsResponse *)
+     protobuf_c_message_unpack (&akto__access__v1__fetch_user_last_login_ts_response__descriptor,
+                                allocator, len, data);
+}
+void   akto__access__v1__fetch_user_last_login_ts_response__free_unpacked
+                     (Akto__Access__V1__FetchUserLastLoginTsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &akto__access__v1__fetch_user_last_login_ts_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor akto__access__v1__invite_users_request__scope_role_mapping_entry__field_descriptors[2] =
 {
   {
@@ -1071,7 +1302,7 @@ const ProtobufCMessageDescriptor akto__access__v1__invite_users_request__descrip
   (ProtobufCMessageInit) akto__access__v1__invite_users_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__invite_users_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor akto__access__v1__invite_users_response__field_descriptors[3] =
 {
   {
     "final_invite_code",
@@ -1097,15 +1328,28 @@ static const ProtobufCFieldDescriptor akto__access__v1__invite_users_response__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "invite_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__InviteUsersResponse, invite_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__invite_users_response__field_indices_by_name[] = {
   1,   /* field[1] = expires_at */
   0,   /* field[0] = final_invite_code */
+  2,   /* field[2] = invite_code */
 };
 static const ProtobufCIntRange akto__access__v1__invite_users_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__invite_users_response__descriptor =
 {
@@ -1115,7 +1359,7 @@ const ProtobufCMessageDescriptor akto__access__v1__invite_users_response__descri
   "Akto__Access__V1__InviteUsersResponse",
   "akto.access.v1",
   sizeof(Akto__Access__V1__InviteUsersResponse),
-  2,
+  3,
   akto__access__v1__invite_users_response__field_descriptors,
   akto__access__v1__invite_users_response__field_indices_by_name,
   1,  akto__access__v1__invite_users_response__number_ranges,
@@ -1173,7 +1417,7 @@ const ProtobufCMessageDescriptor akto__access__v1__team_member__scope_role_mappi
   (ProtobufCMessageInit) akto__access__v1__team_member__scope_role_mapping_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__team_member__field_descriptors[6] =
+static const ProtobufCFieldDescriptor akto__access__v1__team_member__field_descriptors[7] =
 {
   {
     "id",
@@ -1247,9 +1491,22 @@ static const ProtobufCFieldDescriptor akto__access__v1__team_member__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "is_invitation",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__TeamMember, is_invitation),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__team_member__field_indices_by_name[] = {
   0,   /* field[0] = id */
+  6,   /* field[6] = is_invitation */
   5,   /* field[5] = last_login_at */
   1,   /* field[1] = login */
   2,   /* field[2] = name */
@@ -1259,7 +1516,7 @@ static const unsigned akto__access__v1__team_member__field_indices_by_name[] = {
 static const ProtobufCIntRange akto__access__v1__team_member__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__team_member__descriptor =
 {
@@ -1269,7 +1526,7 @@ const ProtobufCMessageDescriptor akto__access__v1__team_member__descriptor =
   "Akto__Access__V1__TeamMember",
   "akto.access.v1",
   sizeof(Akto__Access__V1__TeamMember),
-  6,
+  7,
   akto__access__v1__team_member__field_descriptors,
   akto__access__v1__team_member__field_indices_by_name,
   1,  akto__access__v1__team_member__number_ranges,
@@ -1468,7 +1725,7 @@ const ProtobufCMessageDescriptor akto__access__v1__get_team_data_request__descri
   (ProtobufCMessageInit) akto__access__v1__get_team_data_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__get_team_data_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor akto__access__v1__get_team_data_response__field_descriptors[4] =
 {
   {
     "users",
@@ -1506,16 +1763,29 @@ static const ProtobufCFieldDescriptor akto__access__v1__get_team_data_response__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "rows",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Akto__Access__V1__GetTeamDataResponse, n_rows),
+    offsetof(Akto__Access__V1__GetTeamDataResponse, rows),
+    &akto__access__v1__team_member__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__get_team_data_response__field_indices_by_name[] = {
   2,   /* field[2] = next_page_token */
   1,   /* field[1] = pending_invitations */
+  3,   /* field[3] = rows */
   0,   /* field[0] = users */
 };
 static const ProtobufCIntRange akto__access__v1__get_team_data_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__get_team_data_response__descriptor =
 {
@@ -1525,7 +1795,7 @@ const ProtobufCMessageDescriptor akto__access__v1__get_team_data_response__descr
   "Akto__Access__V1__GetTeamDataResponse",
   "akto.access.v1",
   sizeof(Akto__Access__V1__GetTeamDataResponse),
-  3,
+  4,
   akto__access__v1__get_team_data_response__field_descriptors,
   akto__access__v1__get_team_data_response__field_indices_by_name,
   1,  akto__access__v1__get_team_data_response__number_ranges,
@@ -2242,7 +2512,208 @@ const ProtobufCMessageDescriptor akto__access__v1__clear_login_lockout_response_
   (ProtobufCMessageInit) akto__access__v1__clear_login_lockout_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor akto__access__v1__team_service__method_descriptors[9] =
+static const ProtobufCFieldDescriptor akto__access__v1__collection_id_list__field_descriptors[1] =
+{
+  {
+    "values",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Akto__Access__V1__CollectionIdList, n_values),
+    offsetof(Akto__Access__V1__CollectionIdList, values),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__collection_id_list__field_indices_by_name[] = {
+  0,   /* field[0] = values */
+};
+static const ProtobufCIntRange akto__access__v1__collection_id_list__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__collection_id_list__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.CollectionIdList",
+  "CollectionIdList",
+  "Akto__Access__V1__CollectionIdList",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__CollectionIdList),
+  1,
+  akto__access__v1__collection_id_list__field_descriptors,
+  akto__access__v1__collection_id_list__field_indices_by_name,
+  1,  akto__access__v1__collection_id_list__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__collection_id_list__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define akto__access__v1__get_all_users_collections_request__field_descriptors NULL
+#define akto__access__v1__get_all_users_collections_request__field_indices_by_name NULL
+#define akto__access__v1__get_all_users_collections_request__number_ranges NULL
+const ProtobufCMessageDescriptor akto__access__v1__get_all_users_collections_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.GetAllUsersCollectionsRequest",
+  "GetAllUsersCollectionsRequest",
+  "Akto__Access__V1__GetAllUsersCollectionsRequest",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__GetAllUsersCollectionsRequest),
+  0,
+  akto__access__v1__get_all_users_collections_request__field_descriptors,
+  akto__access__v1__get_all_users_collections_request__field_indices_by_name,
+  0,  akto__access__v1__get_all_users_collections_request__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__get_all_users_collections_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__get_all_users_collections_response__users_collection_list_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry, value),
+    &akto__access__v1__collection_id_list__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__get_all_users_collections_response__users_collection_list_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange akto__access__v1__get_all_users_collections_response__users_collection_list_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__get_all_users_collections_response__users_collection_list_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.GetAllUsersCollectionsResponse.UsersCollectionListEntry",
+  "UsersCollectionListEntry",
+  "Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry),
+  2,
+  akto__access__v1__get_all_users_collections_response__users_collection_list_entry__field_descriptors,
+  akto__access__v1__get_all_users_collections_response__users_collection_list_entry__field_indices_by_name,
+  1,  akto__access__v1__get_all_users_collections_response__users_collection_list_entry__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__get_all_users_collections_response__users_collection_list_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__get_all_users_collections_response__field_descriptors[1] =
+{
+  {
+    "users_collection_list",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Akto__Access__V1__GetAllUsersCollectionsResponse, n_users_collection_list),
+    offsetof(Akto__Access__V1__GetAllUsersCollectionsResponse, users_collection_list),
+    &akto__access__v1__get_all_users_collections_response__users_collection_list_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__get_all_users_collections_response__field_indices_by_name[] = {
+  0,   /* field[0] = users_collection_list */
+};
+static const ProtobufCIntRange akto__access__v1__get_all_users_collections_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__get_all_users_collections_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.GetAllUsersCollectionsResponse",
+  "GetAllUsersCollectionsResponse",
+  "Akto__Access__V1__GetAllUsersCollectionsResponse",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__GetAllUsersCollectionsResponse),
+  1,
+  akto__access__v1__get_all_users_collections_response__field_descriptors,
+  akto__access__v1__get_all_users_collections_response__field_indices_by_name,
+  1,  akto__access__v1__get_all_users_collections_response__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__get_all_users_collections_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define akto__access__v1__fetch_user_last_login_ts_request__field_descriptors NULL
+#define akto__access__v1__fetch_user_last_login_ts_request__field_indices_by_name NULL
+#define akto__access__v1__fetch_user_last_login_ts_request__number_ranges NULL
+const ProtobufCMessageDescriptor akto__access__v1__fetch_user_last_login_ts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.FetchUserLastLoginTsRequest",
+  "FetchUserLastLoginTsRequest",
+  "Akto__Access__V1__FetchUserLastLoginTsRequest",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__FetchUserLastLoginTsRequest),
+  0,
+  akto__access__v1__fetch_user_last_login_ts_request__field_descriptors,
+  akto__access__v1__fetch_user_last_login_ts_request__field_indices_by_name,
+  0,  akto__access__v1__fetch_user_last_login_ts_request__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__fetch_user_last_login_ts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor akto__access__v1__fetch_user_last_login_ts_response__field_descriptors[1] =
+{
+  {
+    "last_login_ts",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Akto__Access__V1__FetchUserLastLoginTsResponse, last_login_ts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned akto__access__v1__fetch_user_last_login_ts_response__field_indices_by_name[] = {
+  0,   /* field[0] = last_login_ts */
+};
+static const ProtobufCIntRange akto__access__v1__fetch_user_last_login_ts_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor akto__access__v1__fetch_user_last_login_ts_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "akto.access.v1.FetchUserLastLoginTsResponse",
+  "FetchUserLastLoginTsResponse",
+  "Akto__Access__V1__FetchUserLastLoginTsResponse",
+  "akto.access.v1",
+  sizeof(Akto__Access__V1__FetchUserLastLoginTsResponse),
+  1,
+  akto__access__v1__fetch_user_last_login_ts_response__field_descriptors,
+  akto__access__v1__fetch_user_last_login_ts_response__field_indices_by_name,
+  1,  akto__access__v1__fetch_user_last_login_ts_response__number_ranges,
+  (ProtobufCMessageInit) akto__access__v1__fetch_user_last_login_ts_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor akto__access__v1__team_service__method_descriptors[11] =
 {
   { "InviteUsers", &akto__access__v1__invite_users_request__descriptor, &akto__access__v1__invite_users_response__descriptor },
   { "GetTeamData", &akto__access__v1__get_team_data_request__descriptor, &akto__access__v1__get_team_data_response__descriptor },
@@ -2253,10 +2724,14 @@ static const ProtobufCMethodDescriptor akto__access__v1__team_service__method_de
   { "UpdateUserScopeRoleMapping", &akto__access__v1__update_user_scope_role_mapping_request__descriptor, &akto__access__v1__update_user_scope_role_mapping_response__descriptor },
   { "AcceptInvitation", &akto__access__v1__accept_invitation_request__descriptor, &akto__access__v1__accept_invitation_response__descriptor },
   { "ClearLoginLockout", &akto__access__v1__clear_login_lockout_request__descriptor, &akto__access__v1__clear_login_lockout_response__descriptor },
+  { "GetAllUsersCollections", &akto__access__v1__get_all_users_collections_request__descriptor, &akto__access__v1__get_all_users_collections_response__descriptor },
+  { "FetchUserLastLoginTs", &akto__access__v1__fetch_user_last_login_ts_request__descriptor, &akto__access__v1__fetch_user_last_login_ts_response__descriptor },
 };
 const unsigned akto__access__v1__team_service__method_indices_by_name[] = {
   7,        /* AcceptInvitation */
   8,        /* ClearLoginLockout */
+  10,        /* FetchUserLastLoginTs */
+  9,        /* GetAllUsersCollections */
   1,        /* GetTeamData */
   0,        /* InviteUsers */
   5,        /* MakeAdmin */
@@ -2272,7 +2747,7 @@ const ProtobufCServiceDescriptor akto__access__v1__team_service__descriptor =
   "TeamService",
   "Akto__Access__V1__TeamService",
   "akto.access.v1",
-  9,
+  11,
   akto__access__v1__team_service__method_descriptors,
   akto__access__v1__team_service__method_indices_by_name
 };
@@ -2347,6 +2822,22 @@ void akto__access__v1__team_service__clear_login_lockout(ProtobufCService *servi
 {
   assert(service->descriptor == &akto__access__v1__team_service__descriptor);
   service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void akto__access__v1__team_service__get_all_users_collections(ProtobufCService *service,
+                                                               const Akto__Access__V1__GetAllUsersCollectionsRequest *input,
+                                                               Akto__Access__V1__GetAllUsersCollectionsResponse_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &akto__access__v1__team_service__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void akto__access__v1__team_service__fetch_user_last_login_ts(ProtobufCService *service,
+                                                              const Akto__Access__V1__FetchUserLastLoginTsRequest *input,
+                                                              Akto__Access__V1__FetchUserLastLoginTsResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &akto__access__v1__team_service__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void akto__access__v1__team_service__init (Akto__Access__V1__TeamService_Service *service,
                                            Akto__Access__V1__TeamService_ServiceDestroy destroy)

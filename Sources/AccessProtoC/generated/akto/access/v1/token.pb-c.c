@@ -621,7 +621,7 @@ const ProtobufCMessageDescriptor akto__access__v1__fetch_api_tokens_request__des
   (ProtobufCMessageInit) akto__access__v1__fetch_api_tokens_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__fetch_api_tokens_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor akto__access__v1__fetch_api_tokens_response__field_descriptors[2] =
 {
   {
     "api_tokens",
@@ -635,14 +635,27 @@ static const ProtobufCFieldDescriptor akto__access__v1__fetch_api_tokens_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "api_token_list",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Akto__Access__V1__FetchApiTokensResponse, n_api_token_list),
+    offsetof(Akto__Access__V1__FetchApiTokensResponse, api_token_list),
+    &akto__access__v1__api_token__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__fetch_api_tokens_response__field_indices_by_name[] = {
+  1,   /* field[1] = api_token_list */
   0,   /* field[0] = api_tokens */
 };
 static const ProtobufCIntRange akto__access__v1__fetch_api_tokens_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__fetch_api_tokens_response__descriptor =
 {
@@ -652,7 +665,7 @@ const ProtobufCMessageDescriptor akto__access__v1__fetch_api_tokens_response__de
   "Akto__Access__V1__FetchApiTokensResponse",
   "akto.access.v1",
   sizeof(Akto__Access__V1__FetchApiTokensResponse),
-  1,
+  2,
   akto__access__v1__fetch_api_tokens_response__field_descriptors,
   akto__access__v1__fetch_api_tokens_response__field_indices_by_name,
   1,  akto__access__v1__fetch_api_tokens_response__number_ranges,

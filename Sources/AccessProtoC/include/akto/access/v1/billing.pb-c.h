@@ -18,6 +18,10 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Akto__Access__V1__ProvisionSubscriptionRequest Akto__Access__V1__ProvisionSubscriptionRequest;
 typedef struct Akto__Access__V1__CheckoutResult Akto__Access__V1__CheckoutResult;
 typedef struct Akto__Access__V1__ProvisionSubscriptionResponse Akto__Access__V1__ProvisionSubscriptionResponse;
+typedef struct Akto__Access__V1__StiggProvisionAnswer Akto__Access__V1__StiggProvisionAnswer;
+typedef struct Akto__Access__V1__StiggProvisionData Akto__Access__V1__StiggProvisionData;
+typedef struct Akto__Access__V1__GetCustomerStiggDetailsRequest Akto__Access__V1__GetCustomerStiggDetailsRequest;
+typedef struct Akto__Access__V1__GetCustomerStiggDetailsResponse Akto__Access__V1__GetCustomerStiggDetailsResponse;
 typedef struct Akto__Access__V1__RefreshUsageDataForOrgRequest Akto__Access__V1__RefreshUsageDataForOrgRequest;
 typedef struct Akto__Access__V1__RefreshUsageDataForOrgResponse Akto__Access__V1__RefreshUsageDataForOrgResponse;
 typedef struct Akto__Access__V1__Entitlement Akto__Access__V1__Entitlement;
@@ -40,7 +44,7 @@ struct  Akto__Access__V1__ProvisionSubscriptionRequest
   char *customer_id;
   char *plan_id;
   /*
-   * monthly or annual
+   * monthly or annual (Stigg's MONTHLY / ANNUALLY too)
    */
   char *billing_period;
   char *success_url;
@@ -89,10 +93,60 @@ struct  Akto__Access__V1__ProvisionSubscriptionResponse
 {
   ProtobufCMessage base;
   Akto__Access__V1__CheckoutResult *checkout_result;
+  /*
+   * Akto's answer, the billing service's GraphQL result {data: {provisionSubscription: {status, checkoutUrl}}}:
+   * the HTTP body for the dashboard.
+   */
+  Akto__Access__V1__StiggProvisionAnswer *stigg_answer;
 };
 #define AKTO__ACCESS__V1__PROVISION_SUBSCRIPTION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__provision_subscription_response__descriptor) \
+    , NULL, NULL }
+
+
+struct  Akto__Access__V1__StiggProvisionAnswer
+{
+  ProtobufCMessage base;
+  Akto__Access__V1__StiggProvisionData *data;
+};
+#define AKTO__ACCESS__V1__STIGG_PROVISION_ANSWER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__stigg_provision_answer__descriptor) \
     , NULL }
+
+
+struct  Akto__Access__V1__StiggProvisionData
+{
+  ProtobufCMessage base;
+  Akto__Access__V1__CheckoutResult *provision_subscription;
+};
+#define AKTO__ACCESS__V1__STIGG_PROVISION_DATA__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__stigg_provision_data__descriptor) \
+    , NULL }
+
+
+/*
+ * The self-hosted billing page's Stigg customer (the organization); customer_token is the token Stigg's
+ * client SDK is given, empty when the billing service issues none.
+ */
+struct  Akto__Access__V1__GetCustomerStiggDetailsRequest
+{
+  ProtobufCMessage base;
+  char *customer_id;
+};
+#define AKTO__ACCESS__V1__GET_CUSTOMER_STIGG_DETAILS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__get_customer_stigg_details_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Akto__Access__V1__GetCustomerStiggDetailsResponse
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  char *customer_token;
+};
+#define AKTO__ACCESS__V1__GET_CUSTOMER_STIGG_DETAILS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__get_customer_stigg_details_response__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Akto__Access__V1__RefreshUsageDataForOrgRequest
@@ -227,6 +281,82 @@ Akto__Access__V1__ProvisionSubscriptionResponse *
 void   akto__access__v1__provision_subscription_response__free_unpacked
                      (Akto__Access__V1__ProvisionSubscriptionResponse *message,
                       ProtobufCAllocator *allocator);
+/* Akto__Access__V1__StiggProvisionAnswer methods */
+void   akto__access__v1__stigg_provision_answer__init
+                     (Akto__Access__V1__StiggProvisionAnswer         *message);
+size_t akto__access__v1__stigg_provision_answer__get_packed_size
+                     (const Akto__Access__V1__StiggProvisionAnswer   *message);
+size_t akto__access__v1__stigg_provision_answer__pack
+                     (const Akto__Access__V1__StiggProvisionAnswer   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__stigg_provision_answer__pack_to_buffer
+                     (const Akto__Access__V1__StiggProvisionAnswer   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__StiggProvisionAnswer *
+       akto__access__v1__stigg_provision_answer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__stigg_provision_answer__free_unpacked
+                     (Akto__Access__V1__StiggProvisionAnswer *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__StiggProvisionData methods */
+void   akto__access__v1__stigg_provision_data__init
+                     (Akto__Access__V1__StiggProvisionData         *message);
+size_t akto__access__v1__stigg_provision_data__get_packed_size
+                     (const Akto__Access__V1__StiggProvisionData   *message);
+size_t akto__access__v1__stigg_provision_data__pack
+                     (const Akto__Access__V1__StiggProvisionData   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__stigg_provision_data__pack_to_buffer
+                     (const Akto__Access__V1__StiggProvisionData   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__StiggProvisionData *
+       akto__access__v1__stigg_provision_data__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__stigg_provision_data__free_unpacked
+                     (Akto__Access__V1__StiggProvisionData *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__GetCustomerStiggDetailsRequest methods */
+void   akto__access__v1__get_customer_stigg_details_request__init
+                     (Akto__Access__V1__GetCustomerStiggDetailsRequest         *message);
+size_t akto__access__v1__get_customer_stigg_details_request__get_packed_size
+                     (const Akto__Access__V1__GetCustomerStiggDetailsRequest   *message);
+size_t akto__access__v1__get_customer_stigg_details_request__pack
+                     (const Akto__Access__V1__GetCustomerStiggDetailsRequest   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__get_customer_stigg_details_request__pack_to_buffer
+                     (const Akto__Access__V1__GetCustomerStiggDetailsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__GetCustomerStiggDetailsRequest *
+       akto__access__v1__get_customer_stigg_details_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__get_customer_stigg_details_request__free_unpacked
+                     (Akto__Access__V1__GetCustomerStiggDetailsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__GetCustomerStiggDetailsResponse methods */
+void   akto__access__v1__get_customer_stigg_details_response__init
+                     (Akto__Access__V1__GetCustomerStiggDetailsResponse         *message);
+size_t akto__access__v1__get_customer_stigg_details_response__get_packed_size
+                     (const Akto__Access__V1__GetCustomerStiggDetailsResponse   *message);
+size_t akto__access__v1__get_customer_stigg_details_response__pack
+                     (const Akto__Access__V1__GetCustomerStiggDetailsResponse   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__get_customer_stigg_details_response__pack_to_buffer
+                     (const Akto__Access__V1__GetCustomerStiggDetailsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__GetCustomerStiggDetailsResponse *
+       akto__access__v1__get_customer_stigg_details_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__get_customer_stigg_details_response__free_unpacked
+                     (Akto__Access__V1__GetCustomerStiggDetailsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Akto__Access__V1__RefreshUsageDataForOrgRequest methods */
 void   akto__access__v1__refresh_usage_data_for_org_request__init
                      (Akto__Access__V1__RefreshUsageDataForOrgRequest         *message);
@@ -352,6 +482,18 @@ typedef void (*Akto__Access__V1__CheckoutResult_Closure)
 typedef void (*Akto__Access__V1__ProvisionSubscriptionResponse_Closure)
                  (const Akto__Access__V1__ProvisionSubscriptionResponse *message,
                   void *closure_data);
+typedef void (*Akto__Access__V1__StiggProvisionAnswer_Closure)
+                 (const Akto__Access__V1__StiggProvisionAnswer *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__StiggProvisionData_Closure)
+                 (const Akto__Access__V1__StiggProvisionData *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__GetCustomerStiggDetailsRequest_Closure)
+                 (const Akto__Access__V1__GetCustomerStiggDetailsRequest *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__GetCustomerStiggDetailsResponse_Closure)
+                 (const Akto__Access__V1__GetCustomerStiggDetailsResponse *message,
+                  void *closure_data);
 typedef void (*Akto__Access__V1__RefreshUsageDataForOrgRequest_Closure)
                  (const Akto__Access__V1__RefreshUsageDataForOrgRequest *message,
                   void *closure_data);
@@ -381,6 +523,10 @@ struct Akto__Access__V1__BillingService_Service
                                  const Akto__Access__V1__ProvisionSubscriptionRequest *input,
                                  Akto__Access__V1__ProvisionSubscriptionResponse_Closure closure,
                                  void *closure_data);
+  void (*get_customer_stigg_details)(Akto__Access__V1__BillingService_Service *service,
+                                     const Akto__Access__V1__GetCustomerStiggDetailsRequest *input,
+                                     Akto__Access__V1__GetCustomerStiggDetailsResponse_Closure closure,
+                                     void *closure_data);
   void (*refresh_usage_data_for_org)(Akto__Access__V1__BillingService_Service *service,
                                      const Akto__Access__V1__RefreshUsageDataForOrgRequest *input,
                                      Akto__Access__V1__RefreshUsageDataForOrgResponse_Closure closure,
@@ -398,12 +544,17 @@ void akto__access__v1__billing_service__init (Akto__Access__V1__BillingService_S
 #define AKTO__ACCESS__V1__BILLING_SERVICE__INIT(function_prefix__) \
     { AKTO__ACCESS__V1__BILLING_SERVICE__BASE_INIT,\
       function_prefix__ ## provision_subscription,\
+      function_prefix__ ## get_customer_stigg_details,\
       function_prefix__ ## refresh_usage_data_for_org,\
       function_prefix__ ## get_usage  }
 void akto__access__v1__billing_service__provision_subscription(ProtobufCService *service,
                                                                const Akto__Access__V1__ProvisionSubscriptionRequest *input,
                                                                Akto__Access__V1__ProvisionSubscriptionResponse_Closure closure,
                                                                void *closure_data);
+void akto__access__v1__billing_service__get_customer_stigg_details(ProtobufCService *service,
+                                                                   const Akto__Access__V1__GetCustomerStiggDetailsRequest *input,
+                                                                   Akto__Access__V1__GetCustomerStiggDetailsResponse_Closure closure,
+                                                                   void *closure_data);
 void akto__access__v1__billing_service__refresh_usage_data_for_org(ProtobufCService *service,
                                                                    const Akto__Access__V1__RefreshUsageDataForOrgRequest *input,
                                                                    Akto__Access__V1__RefreshUsageDataForOrgResponse_Closure closure,
@@ -418,6 +569,10 @@ void akto__access__v1__billing_service__get_usage(ProtobufCService *service,
 extern const ProtobufCMessageDescriptor akto__access__v1__provision_subscription_request__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__checkout_result__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__provision_subscription_response__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__stigg_provision_answer__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__stigg_provision_data__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__get_customer_stigg_details_request__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__get_customer_stigg_details_response__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__refresh_usage_data_for_org_request__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__refresh_usage_data_for_org_response__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__entitlement__descriptor;

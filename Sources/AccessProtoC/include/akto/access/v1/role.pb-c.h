@@ -47,10 +47,16 @@ struct  Akto__Access__V1__CustomRole
   size_t n_allowed_features_for_user;
   char **allowed_features_for_user;
   int64_t last_modified_at;
+  /*
+   * Akto's name for api_collection_ids (the same list)
+   */
+  size_t n_api_collections_id;
+  int32_t *api_collections_id;
+  protobuf_c_boolean threat_protection_enabled;
 };
 #define AKTO__ACCESS__V1__CUSTOM_ROLE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__custom_role__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, 0, 0,NULL, 0 }
 
 
 struct  Akto__Access__V1__CreateCustomRoleRequest
@@ -63,10 +69,11 @@ struct  Akto__Access__V1__CreateCustomRoleRequest
   protobuf_c_boolean default_invite_role;
   size_t n_allowed_features_for_user;
   char **allowed_features_for_user;
+  protobuf_c_boolean threat_protection_enabled;
 };
 #define AKTO__ACCESS__V1__CREATE_CUSTOM_ROLE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__create_custom_role_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, 0 }
 
 
 struct  Akto__Access__V1__CreateCustomRoleResponse
@@ -84,6 +91,12 @@ typedef enum {
   AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___DEFAULT_INVITE_ROLE_DEFAULT_INVITE_ROLE = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___DEFAULT_INVITE_ROLE__CASE)
 } Akto__Access__V1__UpdateCustomRoleRequest__DefaultInviteRoleCase;
+
+typedef enum {
+  AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___THREAT_PROTECTION_ENABLED__NOT_SET = 0,
+  AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___THREAT_PROTECTION_ENABLED_THREAT_PROTECTION_ENABLED = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___THREAT_PROTECTION_ENABLED__CASE)
+} Akto__Access__V1__UpdateCustomRoleRequest__ThreatProtectionEnabledCase;
 
 /*
  * Changes only the fields it carries (AIP-134): with `update_mask` (proto field names) exactly those; without
@@ -105,10 +118,14 @@ struct  Akto__Access__V1__UpdateCustomRoleRequest
   union {
     protobuf_c_boolean default_invite_role;
   };
+  Akto__Access__V1__UpdateCustomRoleRequest__ThreatProtectionEnabledCase _threat_protection_enabled_case;
+  union {
+    protobuf_c_boolean threat_protection_enabled;
+  };
 };
 #define AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__update_custom_role_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___DEFAULT_INVITE_ROLE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___DEFAULT_INVITE_ROLE__NOT_SET, {0}, AKTO__ACCESS__V1__UPDATE_CUSTOM_ROLE_REQUEST___THREAT_PROTECTION_ENABLED__NOT_SET, {0} }
 
 
 struct  Akto__Access__V1__UpdateCustomRoleResponse

@@ -18,8 +18,13 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Akto__Access__V1__SignupRequest Akto__Access__V1__SignupRequest;
 typedef struct Akto__Access__V1__SignupResponse Akto__Access__V1__SignupResponse;
+typedef struct Akto__Access__V1__DashboardTokens Akto__Access__V1__DashboardTokens;
 typedef struct Akto__Access__V1__LoginRequest Akto__Access__V1__LoginRequest;
 typedef struct Akto__Access__V1__LoginResponse Akto__Access__V1__LoginResponse;
+typedef struct Akto__Access__V1__RefreshAccessTokenRequest Akto__Access__V1__RefreshAccessTokenRequest;
+typedef struct Akto__Access__V1__RefreshAccessTokenResponse Akto__Access__V1__RefreshAccessTokenResponse;
+typedef struct Akto__Access__V1__SendPasswordResetLinkRequest Akto__Access__V1__SendPasswordResetLinkRequest;
+typedef struct Akto__Access__V1__SendPasswordResetLinkResponse Akto__Access__V1__SendPasswordResetLinkResponse;
 typedef struct Akto__Access__V1__LogoutRequest Akto__Access__V1__LogoutRequest;
 typedef struct Akto__Access__V1__LogoutResponse Akto__Access__V1__LogoutResponse;
 typedef struct Akto__Access__V1__ResetPasswordRequest Akto__Access__V1__ResetPasswordRequest;
@@ -52,10 +57,14 @@ struct  Akto__Access__V1__SignupRequest
    * first user over HTTP only: the one-time token `serve` wrote under its data dir
    */
   char *setup_token;
+  /*
+   * answer the dashboard's token pair instead of a session token
+   */
+  protobuf_c_boolean dashboard;
 };
 #define AKTO__ACCESS__V1__SIGNUP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__signup_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Akto__Access__V1__SignupResponse
@@ -63,12 +72,40 @@ struct  Akto__Access__V1__SignupResponse
   ProtobufCMessage base;
   Akto__Access__V1__UserInfo *user;
   int32_t active_account_id;
+  /*
+   * empty when `dashboard` was asked for
+   */
   char *session_token;
   int64_t expires_at;
+  Akto__Access__V1__DashboardTokens *dashboard_tokens;
 };
 #define AKTO__ACCESS__V1__SIGNUP_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__signup_response__descriptor) \
-    , NULL, 0, (char *)protobuf_c_empty_string, 0 }
+    , NULL, 0, (char *)protobuf_c_empty_string, 0, NULL }
+
+
+/*
+ * The browser's credentials (the Akto dashboard's flow): a short-lived opaque access token, sent as the
+ * `access-token` header, and a refresh token (the gateway keeps it in an HttpOnly cookie) that trades for a new
+ * pair once (rotation; a reused one ends the session). Both are bound to one session and die with it.
+ */
+struct  Akto__Access__V1__DashboardTokens
+{
+  ProtobufCMessage base;
+  char *access_token;
+  /*
+   * epoch seconds
+   */
+  int64_t access_token_expires_at;
+  char *refresh_token;
+  /*
+   * the session's expiry
+   */
+  int64_t refresh_token_expires_at;
+};
+#define AKTO__ACCESS__V1__DASHBOARD_TOKENS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__dashboard_tokens__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Akto__Access__V1__LoginRequest
@@ -76,10 +113,11 @@ struct  Akto__Access__V1__LoginRequest
   ProtobufCMessage base;
   char *email;
   char *password;
+  protobuf_c_boolean dashboard;
 };
 #define AKTO__ACCESS__V1__LOGIN_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__login_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Akto__Access__V1__LoginResponse
@@ -87,12 +125,64 @@ struct  Akto__Access__V1__LoginResponse
   ProtobufCMessage base;
   Akto__Access__V1__UserInfo *user;
   int32_t active_account_id;
+  /*
+   * empty when `dashboard` was asked for
+   */
   char *session_token;
   int64_t expires_at;
+  Akto__Access__V1__DashboardTokens *dashboard_tokens;
 };
 #define AKTO__ACCESS__V1__LOGIN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__login_response__descriptor) \
-    , NULL, 0, (char *)protobuf_c_empty_string, 0 }
+    , NULL, 0, (char *)protobuf_c_empty_string, 0, NULL }
+
+
+/*
+ * Trades a refresh token for a new pair (SPEC.md, Dashboard sessions): the presented one is spent; presenting it
+ * again within the grace window yields the same new pair, later it revokes the whole session.
+ */
+struct  Akto__Access__V1__RefreshAccessTokenRequest
+{
+  ProtobufCMessage base;
+  char *refresh_token;
+};
+#define AKTO__ACCESS__V1__REFRESH_ACCESS_TOKEN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__refresh_access_token_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Akto__Access__V1__RefreshAccessTokenResponse
+{
+  ProtobufCMessage base;
+  Akto__Access__V1__DashboardTokens *dashboard_tokens;
+};
+#define AKTO__ACCESS__V1__REFRESH_ACCESS_TOKEN_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__refresh_access_token_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Self-service "forgot password": the same answer for every address. There is no mail transport, so nothing is
+ * sent and nothing is stored; an admin issues reset links (ResetUserPassword).
+ */
+struct  Akto__Access__V1__SendPasswordResetLinkRequest
+{
+  ProtobufCMessage base;
+  char *email;
+};
+#define AKTO__ACCESS__V1__SEND_PASSWORD_RESET_LINK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__send_password_reset_link_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Akto__Access__V1__SendPasswordResetLinkResponse
+{
+  ProtobufCMessage base;
+  char *message;
+};
+#define AKTO__ACCESS__V1__SEND_PASSWORD_RESET_LINK_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__send_password_reset_link_response__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 struct  Akto__Access__V1__LogoutRequest
@@ -216,6 +306,25 @@ Akto__Access__V1__SignupResponse *
 void   akto__access__v1__signup_response__free_unpacked
                      (Akto__Access__V1__SignupResponse *message,
                       ProtobufCAllocator *allocator);
+/* Akto__Access__V1__DashboardTokens methods */
+void   akto__access__v1__dashboard_tokens__init
+                     (Akto__Access__V1__DashboardTokens         *message);
+size_t akto__access__v1__dashboard_tokens__get_packed_size
+                     (const Akto__Access__V1__DashboardTokens   *message);
+size_t akto__access__v1__dashboard_tokens__pack
+                     (const Akto__Access__V1__DashboardTokens   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__dashboard_tokens__pack_to_buffer
+                     (const Akto__Access__V1__DashboardTokens   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__DashboardTokens *
+       akto__access__v1__dashboard_tokens__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__dashboard_tokens__free_unpacked
+                     (Akto__Access__V1__DashboardTokens *message,
+                      ProtobufCAllocator *allocator);
 /* Akto__Access__V1__LoginRequest methods */
 void   akto__access__v1__login_request__init
                      (Akto__Access__V1__LoginRequest         *message);
@@ -253,6 +362,82 @@ Akto__Access__V1__LoginResponse *
                       const uint8_t       *data);
 void   akto__access__v1__login_response__free_unpacked
                      (Akto__Access__V1__LoginResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__RefreshAccessTokenRequest methods */
+void   akto__access__v1__refresh_access_token_request__init
+                     (Akto__Access__V1__RefreshAccessTokenRequest         *message);
+size_t akto__access__v1__refresh_access_token_request__get_packed_size
+                     (const Akto__Access__V1__RefreshAccessTokenRequest   *message);
+size_t akto__access__v1__refresh_access_token_request__pack
+                     (const Akto__Access__V1__RefreshAccessTokenRequest   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__refresh_access_token_request__pack_to_buffer
+                     (const Akto__Access__V1__RefreshAccessTokenRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__RefreshAccessTokenRequest *
+       akto__access__v1__refresh_access_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__refresh_access_token_request__free_unpacked
+                     (Akto__Access__V1__RefreshAccessTokenRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__RefreshAccessTokenResponse methods */
+void   akto__access__v1__refresh_access_token_response__init
+                     (Akto__Access__V1__RefreshAccessTokenResponse         *message);
+size_t akto__access__v1__refresh_access_token_response__get_packed_size
+                     (const Akto__Access__V1__RefreshAccessTokenResponse   *message);
+size_t akto__access__v1__refresh_access_token_response__pack
+                     (const Akto__Access__V1__RefreshAccessTokenResponse   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__refresh_access_token_response__pack_to_buffer
+                     (const Akto__Access__V1__RefreshAccessTokenResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__RefreshAccessTokenResponse *
+       akto__access__v1__refresh_access_token_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__refresh_access_token_response__free_unpacked
+                     (Akto__Access__V1__RefreshAccessTokenResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__SendPasswordResetLinkRequest methods */
+void   akto__access__v1__send_password_reset_link_request__init
+                     (Akto__Access__V1__SendPasswordResetLinkRequest         *message);
+size_t akto__access__v1__send_password_reset_link_request__get_packed_size
+                     (const Akto__Access__V1__SendPasswordResetLinkRequest   *message);
+size_t akto__access__v1__send_password_reset_link_request__pack
+                     (const Akto__Access__V1__SendPasswordResetLinkRequest   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__send_password_reset_link_request__pack_to_buffer
+                     (const Akto__Access__V1__SendPasswordResetLinkRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__SendPasswordResetLinkRequest *
+       akto__access__v1__send_password_reset_link_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__send_password_reset_link_request__free_unpacked
+                     (Akto__Access__V1__SendPasswordResetLinkRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__SendPasswordResetLinkResponse methods */
+void   akto__access__v1__send_password_reset_link_response__init
+                     (Akto__Access__V1__SendPasswordResetLinkResponse         *message);
+size_t akto__access__v1__send_password_reset_link_response__get_packed_size
+                     (const Akto__Access__V1__SendPasswordResetLinkResponse   *message);
+size_t akto__access__v1__send_password_reset_link_response__pack
+                     (const Akto__Access__V1__SendPasswordResetLinkResponse   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__send_password_reset_link_response__pack_to_buffer
+                     (const Akto__Access__V1__SendPasswordResetLinkResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__SendPasswordResetLinkResponse *
+       akto__access__v1__send_password_reset_link_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__send_password_reset_link_response__free_unpacked
+                     (Akto__Access__V1__SendPasswordResetLinkResponse *message,
                       ProtobufCAllocator *allocator);
 /* Akto__Access__V1__LogoutRequest methods */
 void   akto__access__v1__logout_request__init
@@ -379,11 +564,26 @@ typedef void (*Akto__Access__V1__SignupRequest_Closure)
 typedef void (*Akto__Access__V1__SignupResponse_Closure)
                  (const Akto__Access__V1__SignupResponse *message,
                   void *closure_data);
+typedef void (*Akto__Access__V1__DashboardTokens_Closure)
+                 (const Akto__Access__V1__DashboardTokens *message,
+                  void *closure_data);
 typedef void (*Akto__Access__V1__LoginRequest_Closure)
                  (const Akto__Access__V1__LoginRequest *message,
                   void *closure_data);
 typedef void (*Akto__Access__V1__LoginResponse_Closure)
                  (const Akto__Access__V1__LoginResponse *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__RefreshAccessTokenRequest_Closure)
+                 (const Akto__Access__V1__RefreshAccessTokenRequest *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__RefreshAccessTokenResponse_Closure)
+                 (const Akto__Access__V1__RefreshAccessTokenResponse *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__SendPasswordResetLinkRequest_Closure)
+                 (const Akto__Access__V1__SendPasswordResetLinkRequest *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__SendPasswordResetLinkResponse_Closure)
+                 (const Akto__Access__V1__SendPasswordResetLinkResponse *message,
                   void *closure_data);
 typedef void (*Akto__Access__V1__LogoutRequest_Closure)
                  (const Akto__Access__V1__LogoutRequest *message,
@@ -433,6 +633,14 @@ struct Akto__Access__V1__SessionService_Service
              const Akto__Access__V1__MeRequest *input,
              Akto__Access__V1__MeResponse_Closure closure,
              void *closure_data);
+  void (*refresh_access_token)(Akto__Access__V1__SessionService_Service *service,
+                               const Akto__Access__V1__RefreshAccessTokenRequest *input,
+                               Akto__Access__V1__RefreshAccessTokenResponse_Closure closure,
+                               void *closure_data);
+  void (*send_password_reset_link)(Akto__Access__V1__SessionService_Service *service,
+                                   const Akto__Access__V1__SendPasswordResetLinkRequest *input,
+                                   Akto__Access__V1__SendPasswordResetLinkResponse_Closure closure,
+                                   void *closure_data);
 };
 typedef void (*Akto__Access__V1__SessionService_ServiceDestroy)(Akto__Access__V1__SessionService_Service *);
 void akto__access__v1__session_service__init (Akto__Access__V1__SessionService_Service *service,
@@ -445,7 +653,9 @@ void akto__access__v1__session_service__init (Akto__Access__V1__SessionService_S
       function_prefix__ ## login,\
       function_prefix__ ## logout,\
       function_prefix__ ## reset_password,\
-      function_prefix__ ## me  }
+      function_prefix__ ## me,\
+      function_prefix__ ## refresh_access_token,\
+      function_prefix__ ## send_password_reset_link  }
 void akto__access__v1__session_service__signup(ProtobufCService *service,
                                                const Akto__Access__V1__SignupRequest *input,
                                                Akto__Access__V1__SignupResponse_Closure closure,
@@ -466,13 +676,26 @@ void akto__access__v1__session_service__me(ProtobufCService *service,
                                            const Akto__Access__V1__MeRequest *input,
                                            Akto__Access__V1__MeResponse_Closure closure,
                                            void *closure_data);
+void akto__access__v1__session_service__refresh_access_token(ProtobufCService *service,
+                                                             const Akto__Access__V1__RefreshAccessTokenRequest *input,
+                                                             Akto__Access__V1__RefreshAccessTokenResponse_Closure closure,
+                                                             void *closure_data);
+void akto__access__v1__session_service__send_password_reset_link(ProtobufCService *service,
+                                                                 const Akto__Access__V1__SendPasswordResetLinkRequest *input,
+                                                                 Akto__Access__V1__SendPasswordResetLinkResponse_Closure closure,
+                                                                 void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor akto__access__v1__signup_request__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__signup_response__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__dashboard_tokens__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__login_request__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__login_response__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__refresh_access_token_request__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__refresh_access_token_response__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__send_password_reset_link_request__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__send_password_reset_link_response__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__logout_request__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__logout_response__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__reset_password_request__descriptor;

@@ -41,6 +41,12 @@ typedef struct Akto__Access__V1__AcceptInvitationResponse Akto__Access__V1__Acce
 typedef struct Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry Akto__Access__V1__AcceptInvitationResponse__ScopeRoleMappingEntry;
 typedef struct Akto__Access__V1__ClearLoginLockoutRequest Akto__Access__V1__ClearLoginLockoutRequest;
 typedef struct Akto__Access__V1__ClearLoginLockoutResponse Akto__Access__V1__ClearLoginLockoutResponse;
+typedef struct Akto__Access__V1__CollectionIdList Akto__Access__V1__CollectionIdList;
+typedef struct Akto__Access__V1__GetAllUsersCollectionsRequest Akto__Access__V1__GetAllUsersCollectionsRequest;
+typedef struct Akto__Access__V1__GetAllUsersCollectionsResponse Akto__Access__V1__GetAllUsersCollectionsResponse;
+typedef struct Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry;
+typedef struct Akto__Access__V1__FetchUserLastLoginTsRequest Akto__Access__V1__FetchUserLastLoginTsRequest;
+typedef struct Akto__Access__V1__FetchUserLastLoginTsResponse Akto__Access__V1__FetchUserLastLoginTsResponse;
 
 
 /* --- enums --- */
@@ -76,15 +82,20 @@ struct  Akto__Access__V1__InviteUsersRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * final_invite_code is Akto's invite link, `<public base>/signup?signupInvitationCode=<code>&signupEmailId=<e-mail>`
+ * (never built from the request's websiteHostName); invite_code is the bare code. Both are accepted as a code.
+ */
 struct  Akto__Access__V1__InviteUsersResponse
 {
   ProtobufCMessage base;
   char *final_invite_code;
   int64_t expires_at;
+  char *invite_code;
 };
 #define AKTO__ACCESS__V1__INVITE_USERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__invite_users_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Akto__Access__V1__TeamMember__ScopeRoleMappingEntry
@@ -111,10 +122,14 @@ struct  Akto__Access__V1__TeamMember
   size_t n_scope_role_mapping;
   Akto__Access__V1__TeamMember__ScopeRoleMappingEntry **scope_role_mapping;
   int64_t last_login_at;
+  /*
+   * an Akto dashboard row for a pending invitation
+   */
+  protobuf_c_boolean is_invitation;
 };
 #define AKTO__ACCESS__V1__TEAM_MEMBER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__team_member__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
 
 
 struct  Akto__Access__V1__PendingInvitation__ScopeRoleMappingEntry
@@ -168,10 +183,17 @@ struct  Akto__Access__V1__GetTeamDataResponse
    * empty on the last page
    */
   char *next_page_token;
+  /*
+   * Akto's `users` array, the HTTP body: the page's members, then its invitations as rows
+   * {login, name: "-", role: "Invitation sent for <role>", isInvitation: true}. The gateway sends
+   * next_page_token as the `X-Next-Page-Token` header.
+   */
+  size_t n_rows;
+  Akto__Access__V1__TeamMember **rows;
 };
 #define AKTO__ACCESS__V1__GET_TEAM_DATA_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__get_team_data_response__descriptor) \
-    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Akto__Access__V1__RemoveUserRequest
@@ -357,6 +379,74 @@ struct  Akto__Access__V1__ClearLoginLockoutResponse
 };
 #define AKTO__ACCESS__V1__CLEAR_LOGIN_LOCKOUT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__clear_login_lockout_response__descriptor) \
+    , 0 }
+
+
+/*
+ * Which collections each member of the active account is limited to in the current scope (Akto's
+ * usersCollectionList: user id -> collection ids). Members whose role there is unrestricted are absent.
+ */
+struct  Akto__Access__V1__CollectionIdList
+{
+  ProtobufCMessage base;
+  size_t n_values;
+  int32_t *values;
+};
+#define AKTO__ACCESS__V1__COLLECTION_ID_LIST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__collection_id_list__descriptor) \
+    , 0,NULL }
+
+
+struct  Akto__Access__V1__GetAllUsersCollectionsRequest
+{
+  ProtobufCMessage base;
+};
+#define AKTO__ACCESS__V1__GET_ALL_USERS_COLLECTIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__get_all_users_collections_request__descriptor) \
+     }
+
+
+struct  Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  Akto__Access__V1__CollectionIdList *value;
+};
+#define AKTO__ACCESS__V1__GET_ALL_USERS_COLLECTIONS_RESPONSE__USERS_COLLECTION_LIST_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__get_all_users_collections_response__users_collection_list_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Akto__Access__V1__GetAllUsersCollectionsResponse
+{
+  ProtobufCMessage base;
+  size_t n_users_collection_list;
+  Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry **users_collection_list;
+};
+#define AKTO__ACCESS__V1__GET_ALL_USERS_COLLECTIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__get_all_users_collections_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * The caller's own last sign-in (epoch seconds; 0 = never signed in with a password).
+ */
+struct  Akto__Access__V1__FetchUserLastLoginTsRequest
+{
+  ProtobufCMessage base;
+};
+#define AKTO__ACCESS__V1__FETCH_USER_LAST_LOGIN_TS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__fetch_user_last_login_ts_request__descriptor) \
+     }
+
+
+struct  Akto__Access__V1__FetchUserLastLoginTsResponse
+{
+  ProtobufCMessage base;
+  int64_t last_login_ts;
+};
+#define AKTO__ACCESS__V1__FETCH_USER_LAST_LOGIN_TS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__fetch_user_last_login_ts_response__descriptor) \
     , 0 }
 
 
@@ -758,6 +848,104 @@ Akto__Access__V1__ClearLoginLockoutResponse *
 void   akto__access__v1__clear_login_lockout_response__free_unpacked
                      (Akto__Access__V1__ClearLoginLockoutResponse *message,
                       ProtobufCAllocator *allocator);
+/* Akto__Access__V1__CollectionIdList methods */
+void   akto__access__v1__collection_id_list__init
+                     (Akto__Access__V1__CollectionIdList         *message);
+size_t akto__access__v1__collection_id_list__get_packed_size
+                     (const Akto__Access__V1__CollectionIdList   *message);
+size_t akto__access__v1__collection_id_list__pack
+                     (const Akto__Access__V1__CollectionIdList   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__collection_id_list__pack_to_buffer
+                     (const Akto__Access__V1__CollectionIdList   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__CollectionIdList *
+       akto__access__v1__collection_id_list__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__collection_id_list__free_unpacked
+                     (Akto__Access__V1__CollectionIdList *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__GetAllUsersCollectionsRequest methods */
+void   akto__access__v1__get_all_users_collections_request__init
+                     (Akto__Access__V1__GetAllUsersCollectionsRequest         *message);
+size_t akto__access__v1__get_all_users_collections_request__get_packed_size
+                     (const Akto__Access__V1__GetAllUsersCollectionsRequest   *message);
+size_t akto__access__v1__get_all_users_collections_request__pack
+                     (const Akto__Access__V1__GetAllUsersCollectionsRequest   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__get_all_users_collections_request__pack_to_buffer
+                     (const Akto__Access__V1__GetAllUsersCollectionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__GetAllUsersCollectionsRequest *
+       akto__access__v1__get_all_users_collections_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__get_all_users_collections_request__free_unpacked
+                     (Akto__Access__V1__GetAllUsersCollectionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry methods */
+void   akto__access__v1__get_all_users_collections_response__users_collection_list_entry__init
+                     (Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry         *message);
+/* Akto__Access__V1__GetAllUsersCollectionsResponse methods */
+void   akto__access__v1__get_all_users_collections_response__init
+                     (Akto__Access__V1__GetAllUsersCollectionsResponse         *message);
+size_t akto__access__v1__get_all_users_collections_response__get_packed_size
+                     (const Akto__Access__V1__GetAllUsersCollectionsResponse   *message);
+size_t akto__access__v1__get_all_users_collections_response__pack
+                     (const Akto__Access__V1__GetAllUsersCollectionsResponse   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__get_all_users_collections_response__pack_to_buffer
+                     (const Akto__Access__V1__GetAllUsersCollectionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__GetAllUsersCollectionsResponse *
+       akto__access__v1__get_all_users_collections_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__get_all_users_collections_response__free_unpacked
+                     (Akto__Access__V1__GetAllUsersCollectionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__FetchUserLastLoginTsRequest methods */
+void   akto__access__v1__fetch_user_last_login_ts_request__init
+                     (Akto__Access__V1__FetchUserLastLoginTsRequest         *message);
+size_t akto__access__v1__fetch_user_last_login_ts_request__get_packed_size
+                     (const Akto__Access__V1__FetchUserLastLoginTsRequest   *message);
+size_t akto__access__v1__fetch_user_last_login_ts_request__pack
+                     (const Akto__Access__V1__FetchUserLastLoginTsRequest   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__fetch_user_last_login_ts_request__pack_to_buffer
+                     (const Akto__Access__V1__FetchUserLastLoginTsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__FetchUserLastLoginTsRequest *
+       akto__access__v1__fetch_user_last_login_ts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__fetch_user_last_login_ts_request__free_unpacked
+                     (Akto__Access__V1__FetchUserLastLoginTsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Akto__Access__V1__FetchUserLastLoginTsResponse methods */
+void   akto__access__v1__fetch_user_last_login_ts_response__init
+                     (Akto__Access__V1__FetchUserLastLoginTsResponse         *message);
+size_t akto__access__v1__fetch_user_last_login_ts_response__get_packed_size
+                     (const Akto__Access__V1__FetchUserLastLoginTsResponse   *message);
+size_t akto__access__v1__fetch_user_last_login_ts_response__pack
+                     (const Akto__Access__V1__FetchUserLastLoginTsResponse   *message,
+                      uint8_t             *out);
+size_t akto__access__v1__fetch_user_last_login_ts_response__pack_to_buffer
+                     (const Akto__Access__V1__FetchUserLastLoginTsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Akto__Access__V1__FetchUserLastLoginTsResponse *
+       akto__access__v1__fetch_user_last_login_ts_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   akto__access__v1__fetch_user_last_login_ts_response__free_unpacked
+                     (Akto__Access__V1__FetchUserLastLoginTsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Akto__Access__V1__InviteUsersRequest__ScopeRoleMappingEntry_Closure)
@@ -838,6 +1026,24 @@ typedef void (*Akto__Access__V1__ClearLoginLockoutRequest_Closure)
 typedef void (*Akto__Access__V1__ClearLoginLockoutResponse_Closure)
                  (const Akto__Access__V1__ClearLoginLockoutResponse *message,
                   void *closure_data);
+typedef void (*Akto__Access__V1__CollectionIdList_Closure)
+                 (const Akto__Access__V1__CollectionIdList *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__GetAllUsersCollectionsRequest_Closure)
+                 (const Akto__Access__V1__GetAllUsersCollectionsRequest *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry_Closure)
+                 (const Akto__Access__V1__GetAllUsersCollectionsResponse__UsersCollectionListEntry *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__GetAllUsersCollectionsResponse_Closure)
+                 (const Akto__Access__V1__GetAllUsersCollectionsResponse *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__FetchUserLastLoginTsRequest_Closure)
+                 (const Akto__Access__V1__FetchUserLastLoginTsRequest *message,
+                  void *closure_data);
+typedef void (*Akto__Access__V1__FetchUserLastLoginTsResponse_Closure)
+                 (const Akto__Access__V1__FetchUserLastLoginTsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -881,6 +1087,14 @@ struct Akto__Access__V1__TeamService_Service
                               const Akto__Access__V1__ClearLoginLockoutRequest *input,
                               Akto__Access__V1__ClearLoginLockoutResponse_Closure closure,
                               void *closure_data);
+  void (*get_all_users_collections)(Akto__Access__V1__TeamService_Service *service,
+                                    const Akto__Access__V1__GetAllUsersCollectionsRequest *input,
+                                    Akto__Access__V1__GetAllUsersCollectionsResponse_Closure closure,
+                                    void *closure_data);
+  void (*fetch_user_last_login_ts)(Akto__Access__V1__TeamService_Service *service,
+                                   const Akto__Access__V1__FetchUserLastLoginTsRequest *input,
+                                   Akto__Access__V1__FetchUserLastLoginTsResponse_Closure closure,
+                                   void *closure_data);
 };
 typedef void (*Akto__Access__V1__TeamService_ServiceDestroy)(Akto__Access__V1__TeamService_Service *);
 void akto__access__v1__team_service__init (Akto__Access__V1__TeamService_Service *service,
@@ -897,7 +1111,9 @@ void akto__access__v1__team_service__init (Akto__Access__V1__TeamService_Service
       function_prefix__ ## make_admin,\
       function_prefix__ ## update_user_scope_role_mapping,\
       function_prefix__ ## accept_invitation,\
-      function_prefix__ ## clear_login_lockout  }
+      function_prefix__ ## clear_login_lockout,\
+      function_prefix__ ## get_all_users_collections,\
+      function_prefix__ ## fetch_user_last_login_ts  }
 void akto__access__v1__team_service__invite_users(ProtobufCService *service,
                                                   const Akto__Access__V1__InviteUsersRequest *input,
                                                   Akto__Access__V1__InviteUsersResponse_Closure closure,
@@ -934,6 +1150,14 @@ void akto__access__v1__team_service__clear_login_lockout(ProtobufCService *servi
                                                          const Akto__Access__V1__ClearLoginLockoutRequest *input,
                                                          Akto__Access__V1__ClearLoginLockoutResponse_Closure closure,
                                                          void *closure_data);
+void akto__access__v1__team_service__get_all_users_collections(ProtobufCService *service,
+                                                               const Akto__Access__V1__GetAllUsersCollectionsRequest *input,
+                                                               Akto__Access__V1__GetAllUsersCollectionsResponse_Closure closure,
+                                                               void *closure_data);
+void akto__access__v1__team_service__fetch_user_last_login_ts(ProtobufCService *service,
+                                                              const Akto__Access__V1__FetchUserLastLoginTsRequest *input,
+                                                              Akto__Access__V1__FetchUserLastLoginTsResponse_Closure closure,
+                                                              void *closure_data);
 
 /* --- descriptors --- */
 
@@ -963,6 +1187,12 @@ extern const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_resp
 extern const ProtobufCMessageDescriptor akto__access__v1__accept_invitation_response__scope_role_mapping_entry__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__clear_login_lockout_request__descriptor;
 extern const ProtobufCMessageDescriptor akto__access__v1__clear_login_lockout_response__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__collection_id_list__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__get_all_users_collections_request__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__get_all_users_collections_response__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__get_all_users_collections_response__users_collection_list_entry__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__fetch_user_last_login_ts_request__descriptor;
+extern const ProtobufCMessageDescriptor akto__access__v1__fetch_user_last_login_ts_response__descriptor;
 extern const ProtobufCServiceDescriptor akto__access__v1__team_service__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -105,15 +105,20 @@ struct  Akto__Access__V1__FetchApiTokensRequest
      }
 
 
+/*
+ * api_token_list is Akto's name (the same rows, as AddApiToken answers them).
+ */
 struct  Akto__Access__V1__FetchApiTokensResponse
 {
   ProtobufCMessage base;
   size_t n_api_tokens;
   Akto__Access__V1__ApiToken **api_tokens;
+  size_t n_api_token_list;
+  Akto__Access__V1__ApiToken **api_token_list;
 };
 #define AKTO__ACCESS__V1__FETCH_API_TOKENS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__fetch_api_tokens_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
 
 
 /* Akto__Access__V1__ApiToken methods */

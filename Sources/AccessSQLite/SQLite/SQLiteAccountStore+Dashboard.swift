@@ -1,0 +1,160 @@
+import AccessCore
+import Foundation
+import GRDB
+
+// Issue 17: the dashboard's access and refresh tokens.
+extension SQLiteAccountStore {
+    public func addSessionTokens(_ tokens: [SessionTokenRecord]) async throws {
+        try await write { db in
+            for token in tokens { try Self.insertSessionToken(db, token) }
+        }
+    }
+
+    public func accessTokenPrincipal(digest: [UInt8], scope: Scope) async throws
+        -> (token: SessionTokenRecord, session: SessionRecord, principal: PrincipalRecord?)?
+    {
+        try pointRead { db in
+            guard let token = try Self.sessionToken(db, digest: digest), token.kind == .access,
+                let session = try Self.session(db, id: token.sessionID)
+            else { return nil }
+            return (token, session, try Self.principal(db, userID: session.userID, accountID: session.accountID, scope: scope))
+        }
+    }
+
+    public func refreshTokenSession(digest: [UInt8]) async throws -> (token: SessionTokenRecord, session: SessionRecord)? {
+        try await read { db in
+            guard let token = try Self.sessionToken(db, digest: digest), token.kind == .refresh,
+                let session = try Self.session(db, id: token.sessionID)
+            else { return nil }
+            return (token, session)
+        }
+    }
+
+    public func rotateRefreshToken(
+        _ presented: String, now: Int64, grace: Int64, accessLifetime: Int64, newKey: [UInt8],
+        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8], reuseAudit: AuditEntry
+    ) async throws -> RefreshRotation.Outcome {
+        try await write { db in
+            var text = presented
+            var previous: (key: [UInt8], text: String)?
+            for hops in 0...RefreshRotation.maxHops {
+                let token = try Self.sessionToken(db, digest: digest(text))
+                let session = try token.flatMap { try Self.session(db, id: $0.sessionID) }
+                switch RefreshRotation.decide(token: token, session: session, now: now, grace: grace, hops: hops) {
+                case .invalid:
+                    return .invalid
+                case .reuse:
+                    guard let session else { return .invalid }
+                    try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE id = ?").execute(arguments: [session.id])
+                    try db.cachedStatement(sql: "DELETE FROM session_tokens WHERE session_id = ?").execute(arguments: [session.id])
+                    var entry = reuseAudit
+                    entry.actorUserID = session.userID
+                    entry.accountID = session.accountID
+                    entry.target = "session:\(session.id)"
+                    try Self.insertAudit(db, entry)
+                    return .reused(sessionID: session.id)
+                case .follow:
+                    guard let token else { return .invalid }
+                    previous = (token.rotationKey, text)
+                    text = derive(token.rotationKey, text).refresh
+                case .rotate:
+                    guard let token, let session else { return .invalid }
+                    if let previous {
+                        // A grace-window replay reached the current token: answer the pair its predecessor's
+                        // rotation issued, unchanged.
+                        let pair = derive(previous.key, previous.text)
+                        let access = try Self.sessionToken(db, digest: digest(pair.access))
+                        guard let access, access.expiresAt > now else { return .invalid }
+                        return .issued(
+                            RefreshRotation.Issued(
+                                session: session, accessToken: pair.access, accessExpiresAt: access.expiresAt,
+                                refreshToken: text, refreshExpiresAt: token.expiresAt))
+                    }
+                    let pair = derive(token.rotationKey, text)
+                    let accessExpiresAt = min(now + accessLifetime, session.expiresAt)
+                    try db.cachedStatement(sql: "UPDATE session_tokens SET rotated_at = ? WHERE digest = ?").execute(
+                        arguments: [now, Data(token.digest)])
+                    try Self.insertSessionToken(
+                        db,
+                        SessionTokenRecord(
+                            digest: digest(pair.refresh), sessionID: session.id, kind: .refresh, issuedAt: now,
+                            expiresAt: session.expiresAt, rotationKey: newKey))
+                    try Self.insertSessionToken(
+                        db,
+                        SessionTokenRecord(
+                            digest: digest(pair.access), sessionID: session.id, kind: .access, issuedAt: now,
+                            expiresAt: accessExpiresAt))
+                    try Self.pruneSessionTokens(db, sessionID: session.id, now: now)
+                    return .issued(
+                        RefreshRotation.Issued(
+                            session: session, accessToken: pair.access, accessExpiresAt: accessExpiresAt,
+                            refreshToken: pair.refresh, refreshExpiresAt: session.expiresAt))
+                }
+            }
+            return .invalid
+        }
+    }
+
+    public func collectionLimitedMembers(accountID: Int32, scope: Scope) async throws -> [Int32: [Int32]] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.user_id, c.api_collection_ids FROM member_roles r
+                    JOIN custom_roles c ON c.account_id = r.account_id AND c.name = UPPER(r.role)
+                    WHERE r.account_id = ? AND r.scope = ?
+                    """, arguments: [accountID, scope.rawValue])
+            var limited: [Int32: [Int32]] = [:]
+            for row in rows {
+                let ids = Self.decodeJSON([Int32].self, row["api_collection_ids"]) ?? []
+                if !ids.isEmpty { limited[row["user_id"]] = ids.sorted() }
+            }
+            return limited
+        }
+    }
+
+    static func insertSessionToken(_ db: Database, _ token: SessionTokenRecord) throws {
+        // A grace-window replay can meet rows its first rotation wrote: the same digest is the same token.
+        try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO session_tokens (digest, session_id, kind, issued_at, expires_at, rotated_at, rotation_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [
+                Data(token.digest), token.sessionID, token.kind.rawValue, token.issuedAt, token.expiresAt, token.rotatedAt,
+                Data(token.rotationKey),
+            ])
+    }
+
+    /// Keeps a session's access-token rows bounded: expired ones, and those beyond the newest
+    /// `maxAccessTokensPerSession`, are deleted. Spent refresh tokens stay until the session ends (one per refresh,
+    /// bounded by the session's lifetime): they are what detects a reuse.
+    static func pruneSessionTokens(_ db: Database, sessionID: Int64, now: Int64) throws {
+        try db.cachedStatement(
+            sql: "DELETE FROM session_tokens WHERE session_id = ? AND kind = 'access' AND expires_at <= ?"
+        ).execute(arguments: [sessionID, now])
+        try db.cachedStatement(
+            sql: """
+                DELETE FROM session_tokens WHERE session_id = ? AND kind = 'access' AND digest NOT IN (
+                  SELECT digest FROM session_tokens WHERE session_id = ? AND kind = 'access'
+                  ORDER BY issued_at DESC, expires_at DESC LIMIT ?)
+                """
+        ).execute(arguments: [sessionID, sessionID, RefreshRotation.maxAccessTokensPerSession])
+    }
+
+    static func sessionToken(_ db: Database, digest: [UInt8]) throws -> SessionTokenRecord? {
+        try Row.fetchOne(
+            try db.cachedStatement(sql: "SELECT * FROM session_tokens WHERE digest = ?"), arguments: [Data(digest)]
+        ).map { row in
+            SessionTokenRecord(
+                digest: [UInt8](row["digest"] as Data), sessionID: row["session_id"],
+                kind: SessionTokenRecord.Kind(rawValue: row["kind"]) ?? .access, issuedAt: row["issued_at"],
+                expiresAt: row["expires_at"], rotatedAt: row["rotated_at"], rotationKey: [UInt8](row["rotation_key"] as Data))
+        }
+    }
+
+    static func session(_ db: Database, id: Int64) throws -> SessionRecord? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM sessions WHERE id = ?"), arguments: [id]).map(Self.session)
+    }
+}
