@@ -12,6 +12,13 @@ enum OpenAPIDocument {
             guard let method = routes[path] else { continue }
             collect(method.requestSchema, into: &schemas)
             collect(method.responseSchema, into: &schemas)
+            // A method whose binding names a response field (`response_body`) answers that field's JSON.
+            var okSchema = ref(method.responseSchema)
+            if let name = HTTPBindings.byPath[method.descriptor.path]?.responseBody,
+                let field = method.responseSchema.fields.first(where: { $0.name == name })
+            {
+                okSchema = property(field, into: &schemas)
+            }
             let operation: JSONValue = .object([
                 ("operationId", .string(String(path.dropFirst(5)))),
                 ("x-akto-implemented", .bool(method.isImplemented)),
@@ -31,7 +38,7 @@ enum OpenAPIDocument {
                             "200",
                             .object([
                                 ("description", .string("OK")),
-                                ("content", .object([("application/json", .object([("schema", ref(method.responseSchema))]))])),
+                                ("content", .object([("application/json", .object([("schema", okSchema)]))])),
                             ])
                         ),
                         (
@@ -63,6 +70,7 @@ enum OpenAPIDocument {
                 .object([
                     ("code", .object([("type", .string("string"))])),
                     ("message", .object([("type", .string("string"))])),
+                    ("actionErrors", .object([("type", .string("array")), ("items", .object([("type", .string("string"))]))])),
                     (
                         "violations",
                         .object([
@@ -111,17 +119,20 @@ enum OpenAPIDocument {
         let key = name(schema)
         guard schemas[key] == nil else { return }
         schemas[key] = .null  // placeholder: the generator forbids recursion, this only stops revisits
-        var properties: [(key: String, value: JSONValue)] = []
-        for field in schema.fields {
-            var value = type(of: field.mapValue?.kind ?? field.kind, into: &schemas)
-            if field.mapValue != nil {
-                value = .object([("type", .string("object")), ("additionalProperties", value)])
-            } else if field.isRepeated {
-                value = .object([("type", .string("array")), ("items", value)])
-            }
-            properties.append((field.jsonName, value))
+        if schema.isListWrapper, let values = schema.fields.first {
+            schemas[key] = property(values, into: &schemas)  // its JSON is the bare array
+            return
         }
+        var properties: [(key: String, value: JSONValue)] = []
+        for field in schema.fields { properties.append((field.jsonName, property(field, into: &schemas))) }
         schemas[key] = .object([("type", .string("object")), ("properties", .object(properties))])
+    }
+
+    private static func property(_ field: FieldSchema, into schemas: inout [String: JSONValue]) -> JSONValue {
+        let value = type(of: field.mapValue?.kind ?? field.kind, into: &schemas)
+        if field.mapValue != nil { return .object([("type", .string("object")), ("additionalProperties", value)]) }
+        if field.isRepeated { return .object([("type", .string("array")), ("items", value)]) }
+        return value
     }
 
     private static func type(of kind: FieldKind, into schemas: inout [String: JSONValue]) -> JSONValue {

@@ -63,7 +63,7 @@ struct ServiceOptions: ParsableArguments {
     var anonymousRate: Double?
     @Option(help: "Burst of anonymous calls one peer may make at once (env AKTO_ACCESS_ANONYMOUS_BURST; default 60).")
     var anonymousBurst: Int?
-    @Option(help: "Seconds a dashboard access token lives, 10-86400 (env AKTO_ACCESS_ACCESS_TOKEN_LIFETIME; default 900).")
+    @Option(help: "Seconds a dashboard access token lives, 1-86400 (env AKTO_ACCESS_ACCESS_TOKEN_LIFETIME; default 900).")
     var accessTokenLifetime: Int?
     @Option(help: "Seconds in which a just-spent refresh token yields the same new pair, 0-300 (env AKTO_ACCESS_REFRESH_GRACE; default 30).")
     var refreshGrace: Int?
@@ -218,7 +218,7 @@ struct ServiceOptions: ParsableArguments {
                 maxPendingInvitationsPerInviter, "MAX_PENDING_INVITATIONS_PER_INVITER", 100, 1...100_000,
                 "max-pending-invitations-per-inviter"),
             accessTokenLifetime: .seconds(
-                try ranged(accessTokenLifetime, "ACCESS_TOKEN_LIFETIME", 900, 10...86_400, "access-token-lifetime")),
+                try ranged(accessTokenLifetime, "ACCESS_TOKEN_LIFETIME", 900, 1...86_400, "access-token-lifetime")),
             refreshGrace: .seconds(try ranged(refreshGrace, "REFRESH_GRACE", 30, 0...300, "refresh-grace")),
             stiggSigningKey: try stiggSigningKey())
     }
