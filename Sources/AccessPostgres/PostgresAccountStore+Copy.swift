@@ -6,13 +6,14 @@ extension PostgresAccountStore {
     /// The tables of the model in an order that satisfies their foreign keys.
     static let tablesInCopyOrder = [
         "organizations", "entitlements", "accounts", "users", "members", "member_roles", "custom_roles", "invitations",
-        "invitation_roles", "api_tokens", "sessions", "session_tokens", "password_reset_tokens", "push_subscriptions", "api_collections",
+        "invitation_roles", "api_tokens", "sessions", "password_reset_tokens", "push_subscriptions", "api_collections",
         "api_components", "traffic_samples", "jobs", "usage_metrics", "audit_log", "login_counters",
     ]
 
-    /// Tables that belong to one install and are not copied: the migration record, and the setup token of an
-    /// empty install (the copy's source has users, or the target makes its own token).
-    static let tablesNotCopied: Set<String> = ["akto_schema_migrations", "setup_token"]
+    /// Tables that belong to one install and are not copied: the migration record, the setup token of an
+    /// empty install (the copy's source has users, or the target makes its own token), and the dashboard's access
+    /// and refresh tokens (short-lived; a browser signs in again after the move).
+    static let tablesNotCopied: Set<String> = ["akto_schema_migrations", "setup_token", "session_tokens"]
 
     /// Copies every row of `source` (a store with the same logical schema, e.g. the SQLite file of a
     /// single-machine install) into this database, in one transaction, ids included, then moves the identity

@@ -109,7 +109,7 @@ extension PostgresAccountStore {
                         """
                         DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND digest NOT IN (
                           SELECT digest FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access'
-                          ORDER BY issued_at DESC, expires_at DESC LIMIT \(RefreshRotation.maxAccessTokensPerSession))
+                          ORDER BY seq DESC LIMIT \(RefreshRotation.maxAccessTokensPerSession))
                         """)
                     return .issued(
                         RefreshRotation.Issued(

@@ -85,6 +85,7 @@ import Testing
                     == .object([
                         ("code", .string("invalid_argument")), ("message", .string("email: is not an e-mail address")),
                         ("violations", .array([.object([("field", .string("email")), ("description", .string("is not an e-mail address"))])])),
+                        ("actionErrors", .array([.string("email: is not an e-mail address")])),
                     ]))
             let unauthenticated = try await client.post("/api/me")
             #expect(unauthenticated.status == .unauthorized && unauthenticated.errorCode == "unauthenticated")

@@ -138,7 +138,7 @@ extension SQLiteAccountStore {
             sql: """
                 DELETE FROM session_tokens WHERE session_id = ? AND kind = 'access' AND digest NOT IN (
                   SELECT digest FROM session_tokens WHERE session_id = ? AND kind = 'access'
-                  ORDER BY issued_at DESC, expires_at DESC LIMIT ?)
+                  ORDER BY rowid DESC LIMIT ?)
                 """
         ).execute(arguments: [sessionID, sessionID, RefreshRotation.maxAccessTokensPerSession])
     }

@@ -47,6 +47,8 @@ import Testing
         let level: Level
         var sessionOnly = false
         var invite = false
+        /// An anonymous operation: every caller gets this code (nil: the feature table decides).
+        var anyone: StatusCode? = nil
         let call: @Sendable (Harness, [MetadataEntry], Int) async throws -> StatusCode
     }
 
@@ -130,6 +132,23 @@ import Testing
         Operation(name: "DeleteCustomRole", feature: "ADMIN", level: .write) { h, m, _ in
             try await h.code(Methods.RoleService.deleteCustomRole, DeleteCustomRoleRequest(roleName: "NONE"), m)
         },
+        // Issue 17: the reads the dashboard's pages wait for, and its anonymous calls.
+        Operation(name: "GetAllUsersCollections", feature: "INVITE", level: .read) { h, m, _ in
+            try await h.code(Methods.TeamService.getAllUsersCollections, GetAllUsersCollectionsRequest(), m)
+        },
+        Operation(name: "FetchUserLastLoginTs", feature: "USER", level: .read) { h, m, _ in
+            try await h.code(Methods.TeamService.fetchUserLastLoginTs, FetchUserLastLoginTsRequest(), m)
+        },
+        Operation(name: "GetCustomerStiggDetails", feature: "BILLING", level: .read) { h, m, _ in
+            try await h.code(Methods.BillingService.getCustomerStiggDetails, GetCustomerStiggDetailsRequest(), m)
+        },
+        // Anonymous: the same answer whoever calls (a refresh token that is not one; an address).
+        Operation(name: "RefreshAccessToken", feature: "USER", level: .read, anyone: .unauthenticated) { h, m, _ in
+            try await h.code(Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: String(repeating: "a", count: 43)), m)
+        },
+        Operation(name: "SendPasswordResetLink", feature: "USER", level: .read, anyone: .ok) { h, m, _ in
+            try await h.code(Methods.SessionService.sendPasswordResetLink, SendPasswordResetLinkRequest(email: "caller@example.com"), m)
+        },
         // Last: it ends the caller's session.
         Operation(name: "Logout", feature: "USER", level: .write, sessionOnly: true) { h, m, _ in
             try await h.code(Methods.SessionService.logout, LogoutRequest(), m)
@@ -142,6 +161,7 @@ import Testing
 
     /// The outcome SPEC.md prescribes: nil = allowed, else the status of the refusal.
     static func expected(_ caller: CallerKind, _ operation: Operation) -> StatusCode? {
+        if let anyone = operation.anyone { return anyone == .ok ? nil : anyone }
         let role: String
         switch caller {
         case .anonymous: return .unauthenticated
@@ -176,7 +196,10 @@ import Testing
             let before = try await h.tableSnapshot()
             let code = try await operation.call(h, metadata, index)
             let expectation = Self.expected(caller, operation)
-            if let refusal = expectation {
+            if let anyone = operation.anyone {
+                #expect(code == anyone, "\(caller.testDescription) -> \(operation.name): \(code)")
+                #expect(try await h.tableSnapshot() == before, "\(caller.testDescription) -> \(operation.name) changed the database")
+            } else if let refusal = expectation {
                 #expect(code == refusal, "\(caller.testDescription) -> \(operation.name): \(code)")
                 #expect(try await h.tableSnapshot() == before, "\(caller.testDescription) -> \(operation.name) changed the database")
             } else {

@@ -13,10 +13,12 @@ import Testing
             Methods.TeamService.inviteUsers,
             InviteUsersRequest(inviteeEmail: "Dev@Example.com", scopeRoleMapping: ["API": "DEVELOPER", "dast": "GUEST"]),
             admin)
-        #expect(first.finalInviteCode.count == 43)
+        #expect(first.inviteCode.count == 43)
+        // Akto's invite link on the configured public URL, carrying the code and the (lower-cased) e-mail.
+        #expect(first.finalInviteCode == "https://app.example.com/signup?signupInvitationCode=\(first.inviteCode)&signupEmailId=dev%40example.com")
         #expect(first.expiresAt == Int64(h.clock.now()) + 7 * 24 * 3600)
         _ = try await h.call(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "two@example.com"), admin)
-        #expect(!(try h.databaseBytes()).contains(first.finalInviteCode))
+        #expect(!(try h.databaseBytes()).contains(first.inviteCode))
 
         // The invitee signs up with the code and joins with the invited roles.
         let joined = try await h.call(

@@ -31,6 +31,18 @@ import Testing
         #expect(empty["fInner"] == nil)
     }
 
+    @Test func aListWrapperIsABareArrayBothWays() throws {
+        // GetAllUsersCollections: map<string, CollectionIdList> is Akto's `{"<userId>": [ids]}`.
+        let schema = try #require(SchemaRegistry.shared.message("akto.access.v1.GetAllUsersCollectionsResponse"))
+        #expect(try #require(SchemaRegistry.shared.message("akto.access.v1.CollectionIdList")).isListWrapper)
+        #expect(!schema.isListWrapper)
+        let response = GetAllUsersCollectionsResponse(usersCollectionList: ["12": CollectionIdList(values: [3, 4])])
+        let json = try MessageCodec.wireToJSON(try MessageCodec.encode(response), schema: schema)
+        #expect(json == .object([("usersCollectionList", .object([("12", .array([.number("3"), .number("4")]))]))]))
+        let bytes = try MessageCodec.jsonToWire(Array(json.serialized().utf8), schema: schema)
+        #expect(try MessageCodec.decode(GetAllUsersCollectionsResponse.self, from: bytes) == response)
+    }
+
     @Test func jsonRoundTripsThroughProtobufBytes() throws {
         let json = ProtoJSON.encode(try MessageCodec.messageValue(everything)).serialized()
         let bytes = try MessageCodec.jsonToWire(Array(json.utf8), schema: schema)
