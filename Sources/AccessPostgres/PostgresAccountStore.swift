@@ -442,7 +442,7 @@ extension PostgresAccountStore: AccountStore {
         }
     }
 
-    public func rename(userID: Int32, name: String, organizationID: String, organization: String?, audit: AuditEntry)
+    public func rename(userID: Int32, name: String?, organizationID: String, organization: String?, audit: AuditEntry)
         async throws -> String
     {
         try await write { db in
@@ -452,7 +452,7 @@ extension PostgresAccountStore: AccountStore {
             let owner: Int32? = try row?["owner_user_id"] ?? nil
             let renames = try AccountRules.renameOrganization(
                 actor: userID, ownerUserID: owner, current: current, requested: organization)
-            try await db.execute("UPDATE users SET name = \(name) WHERE id = \(userID)")
+            if let name { try await db.execute("UPDATE users SET name = \(name) WHERE id = \(userID)") }
             if renames, let organization {
                 try await db.execute("UPDATE organizations SET name = \(organization) WHERE id = \(organizationID)")
             }

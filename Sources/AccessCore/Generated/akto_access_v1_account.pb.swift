@@ -64,15 +64,18 @@ public struct UpdateUsernameAndOrganizationRequest: ProtoMessage {
     public static let protoName = "akto.access.v1.UpdateUsernameAndOrganizationRequest"
     public var username: String
     public var organization: String?
+    public var updateMask: [String]
 
-    public init(username: String = "", organization: String? = nil) {
+    public init(username: String = "", organization: String? = nil, updateMask: [String] = []) {
         self.username = username
         self.organization = organization
+        self.updateMask = updateMask
     }
 
     public init() {
         self.username = ""
         self.organization = nil
+        self.updateMask = []
     }
 }
 
@@ -148,13 +151,16 @@ public struct AccountSettings: ProtoMessage {
 public struct UpdatePrivateCidrIpsRequest: ProtoMessage {
     public static let protoName = "akto.access.v1.UpdatePrivateCidrIpsRequest"
     public var privateCidrList: [String]
+    public var updateMask: [String]
 
-    public init(privateCidrList: [String] = []) {
+    public init(privateCidrList: [String] = [], updateMask: [String] = []) {
         self.privateCidrList = privateCidrList
+        self.updateMask = updateMask
     }
 
     public init() {
         self.privateCidrList = []
+        self.updateMask = []
     }
 }
 
@@ -176,13 +182,16 @@ public struct UpdatePrivateCidrIpsResponse: ProtoMessage {
 public struct UpdatePartnerIpsRequest: ProtoMessage {
     public static let protoName = "akto.access.v1.UpdatePartnerIpsRequest"
     public var partnerIpList: [String]
+    public var updateMask: [String]
 
-    public init(partnerIpList: [String] = []) {
+    public init(partnerIpList: [String] = [], updateMask: [String] = []) {
         self.partnerIpList = partnerIpList
+        self.updateMask = updateMask
     }
 
     public init() {
         self.partnerIpList = []
+        self.updateMask = []
     }
 }
 

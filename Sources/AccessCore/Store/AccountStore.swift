@@ -99,10 +99,10 @@ public protocol AccountStore: Sendable {
     /// Switches a session to `accountID` if its user is a member there; false otherwise (nothing changes).
     func switchSession(sessionID: Int64, accountID: Int32, audit: AuditEntry) async throws -> Bool
 
-    /// Renames the user and, when `organization` is given and differs from the organization's name, the
+    /// Renames the user (when `name` is given) and, when `organization` is given and differs from the organization's name, the
     /// organization (its owner only: `AccountRules.renameOrganization`), in one transaction. Returns the
     /// organization's name afterwards.
-    func rename(userID: Int32, name: String, organizationID: String, organization: String?, audit: AuditEntry)
+    func rename(userID: Int32, name: String?, organizationID: String, organization: String?, audit: AuditEntry)
         async throws -> String
 
     /// Hands the organization to the member (of one of its accounts) with this e-mail; the actor must own it.

@@ -460,7 +460,7 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func rename(userID: Int32, name: String, organizationID: String, organization: String?, audit: AuditEntry)
+    public func rename(userID: Int32, name: String?, organizationID: String, organization: String?, audit: AuditEntry)
         async throws -> String
     {
         try await write { db in
@@ -470,7 +470,9 @@ public final class SQLiteAccountStore: AccountStore {
             let current: String = row?["name"] ?? ""
             let renames = try AccountRules.renameOrganization(
                 actor: userID, ownerUserID: row?["owner_user_id"], current: current, requested: organization)
-            try db.cachedStatement(sql: "UPDATE users SET name = ? WHERE id = ?").execute(arguments: [name, userID])
+            if let name {
+                try db.cachedStatement(sql: "UPDATE users SET name = ? WHERE id = ?").execute(arguments: [name, userID])
+            }
             if renames, let organization {
                 try db.cachedStatement(sql: "UPDATE organizations SET name = ? WHERE id = ?").execute(arguments: [
                     organization, organizationID,

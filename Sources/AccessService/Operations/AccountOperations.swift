@@ -91,11 +91,18 @@ extension AccessService {
     func updateUsernameAndOrganization(
         _ request: UpdateUsernameAndOrganizationRequest, _ caller: Caller, _ context: CallContext
     ) async throws -> UpdateUsernameAndOrganizationResponse {
-        let username = try Validate.username(request.username)
-        let organization = try request.organization.map { try Validate.organization($0) }
+        let mask = try UpdateMask(
+            request.updateMask, known: ["username", "organization"], message: "UpdateUsernameAndOrganizationRequest")
+        let username =
+            try mask.carries("username", isSet: !request.username.trimmed.isEmpty) ? Validate.username(request.username) : nil
+        let organization =
+            try mask.carries("organization", isSet: request.organization != nil)
+            ? Validate.organization(request.organization ?? "") : nil
         let organizationName = try await store.rename(
             userID: caller.userID, name: username, organizationID: caller.organizationID, organization: organization,
             audit: audit(caller, context, "UpdateUsernameAndOrganization", target: "user:\(caller.userID)"))
-        return UpdateUsernameAndOrganizationResponse(username: username, organization: organizationName)
+        var name = username ?? ""
+        if username == nil { name = try await store.user(id: caller.userID)?.name ?? "" }
+        return UpdateUsernameAndOrganizationResponse(username: name, organization: organizationName)
     }
 }

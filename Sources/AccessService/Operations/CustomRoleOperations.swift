@@ -84,15 +84,13 @@ extension AccessService {
     /// UpdateCustomRole's fields as a patch (AIP-134): with an update mask exactly the fields it names, without
     /// one the fields that are set. Each carried field is validated as CreateCustomRole validates it.
     func customRolePatch(_ request: UpdateCustomRoleRequest, caller: Caller) throws -> CustomRolePatch {
-        let known = [
-            "base_role", "api_collection_ids", "default_invite_role", "allowed_features_for_user", "role_name",
-            "threat_protection_enabled",
-        ]
-        let mask = Set(request.updateMask.map { $0.trimmed })
-        if let unknown = mask.first(where: { !known.contains($0) }) {
-            throw RPCError.invalidField("updateMask", "\(unknown) is not a field of UpdateCustomRoleRequest")
-        }
-        let carries = { (field: String, isSet: Bool) in mask.isEmpty ? isSet : mask.contains(field) }
+        let mask = try UpdateMask(
+            request.updateMask,
+            known: [
+                "base_role", "api_collection_ids", "default_invite_role", "allowed_features_for_user", "role_name",
+                "threat_protection_enabled",
+            ], message: "UpdateCustomRoleRequest")
+        let carries = { (field: String, isSet: Bool) in mask.carries(field, isSet: isSet) }
         // Validates the name, base and features exactly as a new role would be.
         let full = try customRole(
             name: request.roleName, base: request.baseRole.trimmed.isEmpty ? "MEMBER" : request.baseRole,

@@ -61,6 +61,11 @@ extension AccessService {
         try registry.register(
             Methods.AccountService.updatePrivateCidrIps, policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
         ) { request, caller, context in
+            let mask = try UpdateMask(request.updateMask, known: ["private_cidr_list"], message: "UpdatePrivateCidrIpsRequest")
+            guard mask.carries("private_cidr_list", isSet: !request.privateCidrList.isEmpty) else {
+                // Nothing carried: nothing changes (clearing the list is `"privateCidrList": []` over HTTP).
+                return UpdatePrivateCidrIpsResponse(privateCidrList: try await store.settings(accountID: caller.accountID).privateCIDRs)
+            }
             let cidrs = try networks(request.privateCidrList, field: "privateCidrList", requirePrefix: true)
             try await store.updatePrivateCIDRs(
                 accountID: caller.accountID, cidrs: cidrs, audit: audit(caller, context, "UpdatePrivateCidrIps"))
@@ -69,6 +74,10 @@ extension AccessService {
         try registry.register(
             Methods.AccountService.updatePartnerIps, policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
         ) { request, caller, context in
+            let mask = try UpdateMask(request.updateMask, known: ["partner_ip_list"], message: "UpdatePartnerIpsRequest")
+            guard mask.carries("partner_ip_list", isSet: !request.partnerIpList.isEmpty) else {
+                return UpdatePartnerIpsResponse(partnerIpList: try await store.settings(accountID: caller.accountID).partnerIPs)
+            }
             let entries = try networks(request.partnerIpList, field: "partnerIpList", requirePrefix: false)
             try await store.updatePartnerIPs(
                 accountID: caller.accountID, entries: entries, audit: audit(caller, context, "UpdatePartnerIps"))

@@ -124,11 +124,19 @@ import Testing
         for bad in ["", String(repeating: "a", count: 25), "semi;colon"] {
             let error = try await #require(throws: RPCError.self) {
                 try await h.call(
-                    Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(username: bad),
-                    member)
+                    Methods.AccountService.updateUsernameAndOrganization,
+                    UpdateUsernameAndOrganizationRequest(username: bad, updateMask: ["username"]), member)
             }
             #expect(error.violations.first?.field == "username")
         }
+        // Only carried fields change (AIP-134): no mask and no name keeps the name; an unknown path is refused.
+        let kept = try await h.call(
+            Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(), member)
+        #expect(kept.username == "Member")
+        #expect(
+            try await h.code(
+                Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(updateMask: ["email"]),
+                member) == .invalidArgument)
     }
 
     @Test func auditLogPagingIsBounded() async throws {

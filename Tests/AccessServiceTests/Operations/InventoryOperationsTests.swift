@@ -54,6 +54,14 @@ import Testing
         _ = try await h.call(Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(partnerIpList: ["203.0.113.7"]), admin)
         let settings = try await h.call(Methods.AccountService.fetchAdminSettings, FetchAdminSettingsRequest(), admin)
         #expect(settings.accountSettings?.partnerIpList == ["203.0.113.7"])
+        // Only carried fields change: an empty request keeps both lists; clearing one is explicit (its mask).
+        let untouched = try await h.call(Methods.AccountService.updatePrivateCidrIps, UpdatePrivateCidrIpsRequest(), admin)
+        #expect(untouched.privateCidrList == ["10.0.0.0/8", "192.168.0.0/16"])
+        _ = try await h.call(Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(), admin)
+        #expect(try await h.call(Methods.AccountService.fetchAdminSettings, FetchAdminSettingsRequest(), admin).accountSettings?.partnerIpList == ["203.0.113.7"])
+        _ = try await h.call(Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(updateMask: ["partner_ip_list"]), admin)
+        #expect(try await h.call(Methods.AccountService.fetchAdminSettings, FetchAdminSettingsRequest(), admin).accountSettings?.partnerIpList == [])
+        _ = try await h.call(Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(partnerIpList: ["203.0.113.7"]), admin)
 
         let jobID = try await h.call(Methods.InventoryService.applyAccessType, ApplyAccessTypeRequest(), admin).jobId
         #expect(try await h.call(Methods.JobService.getJob, GetJobRequest(jobId: jobID), admin).job?.state == "QUEUED")

@@ -1027,7 +1027,7 @@ const ProtobufCMessageDescriptor akto__access__v1__go_to_account_response__descr
   (ProtobufCMessageInit) akto__access__v1__go_to_account_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__update_username_and_organization_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor akto__access__v1__update_username_and_organization_request__field_descriptors[3] =
 {
   {
     "username",
@@ -1053,15 +1053,28 @@ static const ProtobufCFieldDescriptor akto__access__v1__update_username_and_orga
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "update_mask",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Akto__Access__V1__UpdateUsernameAndOrganizationRequest, n_update_mask),
+    offsetof(Akto__Access__V1__UpdateUsernameAndOrganizationRequest, update_mask),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__update_username_and_organization_request__field_indices_by_name[] = {
   1,   /* field[1] = organization */
+  2,   /* field[2] = update_mask */
   0,   /* field[0] = username */
 };
 static const ProtobufCIntRange akto__access__v1__update_username_and_organization_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__update_username_and_organization_request__descriptor =
 {
@@ -1071,7 +1084,7 @@ const ProtobufCMessageDescriptor akto__access__v1__update_username_and_organizat
   "Akto__Access__V1__UpdateUsernameAndOrganizationRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__UpdateUsernameAndOrganizationRequest),
-  2,
+  3,
   akto__access__v1__update_username_and_organization_request__field_descriptors,
   akto__access__v1__update_username_and_organization_request__field_indices_by_name,
   1,  akto__access__v1__update_username_and_organization_request__number_ranges,
@@ -1282,7 +1295,7 @@ const ProtobufCMessageDescriptor akto__access__v1__account_settings__descriptor 
   (ProtobufCMessageInit) akto__access__v1__account_settings__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__update_private_cidr_ips_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor akto__access__v1__update_private_cidr_ips_request__field_descriptors[2] =
 {
   {
     "private_cidr_list",
@@ -1296,14 +1309,27 @@ static const ProtobufCFieldDescriptor akto__access__v1__update_private_cidr_ips_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "update_mask",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Akto__Access__V1__UpdatePrivateCidrIpsRequest, n_update_mask),
+    offsetof(Akto__Access__V1__UpdatePrivateCidrIpsRequest, update_mask),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__update_private_cidr_ips_request__field_indices_by_name[] = {
   0,   /* field[0] = private_cidr_list */
+  1,   /* field[1] = update_mask */
 };
 static const ProtobufCIntRange akto__access__v1__update_private_cidr_ips_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__update_private_cidr_ips_request__descriptor =
 {
@@ -1313,7 +1339,7 @@ const ProtobufCMessageDescriptor akto__access__v1__update_private_cidr_ips_reque
   "Akto__Access__V1__UpdatePrivateCidrIpsRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__UpdatePrivateCidrIpsRequest),
-  1,
+  2,
   akto__access__v1__update_private_cidr_ips_request__field_descriptors,
   akto__access__v1__update_private_cidr_ips_request__field_indices_by_name,
   1,  akto__access__v1__update_private_cidr_ips_request__number_ranges,
@@ -1358,7 +1384,7 @@ const ProtobufCMessageDescriptor akto__access__v1__update_private_cidr_ips_respo
   (ProtobufCMessageInit) akto__access__v1__update_private_cidr_ips_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor akto__access__v1__update_partner_ips_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor akto__access__v1__update_partner_ips_request__field_descriptors[2] =
 {
   {
     "partner_ip_list",
@@ -1372,14 +1398,27 @@ static const ProtobufCFieldDescriptor akto__access__v1__update_partner_ips_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "update_mask",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Akto__Access__V1__UpdatePartnerIpsRequest, n_update_mask),
+    offsetof(Akto__Access__V1__UpdatePartnerIpsRequest, update_mask),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned akto__access__v1__update_partner_ips_request__field_indices_by_name[] = {
   0,   /* field[0] = partner_ip_list */
+  1,   /* field[1] = update_mask */
 };
 static const ProtobufCIntRange akto__access__v1__update_partner_ips_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor akto__access__v1__update_partner_ips_request__descriptor =
 {
@@ -1389,7 +1428,7 @@ const ProtobufCMessageDescriptor akto__access__v1__update_partner_ips_request__d
   "Akto__Access__V1__UpdatePartnerIpsRequest",
   "akto.access.v1",
   sizeof(Akto__Access__V1__UpdatePartnerIpsRequest),
-  1,
+  2,
   akto__access__v1__update_partner_ips_request__field_descriptors,
   akto__access__v1__update_partner_ips_request__field_indices_by_name,
   1,  akto__access__v1__update_partner_ips_request__number_ranges,

@@ -89,10 +89,17 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(AKTO__ACCESS__V1__UPDATE_USERNAME_AND_ORGANIZATION_REQUEST___ORGANIZATION__CASE)
 } Akto__Access__V1__UpdateUsernameAndOrganizationRequest__OrganizationCase;
 
+/*
+ * Every update operation changes only the fields it carries (AIP-134): with `update_mask` (proto field names)
+ * exactly those, without one the fields that are set (an empty value or list keeps the stored one). The gateway
+ * fills the mask from the JSON keys present, so over HTTP a key sent empty clears and a key left out keeps.
+ */
 struct  Akto__Access__V1__UpdateUsernameAndOrganizationRequest
 {
   ProtobufCMessage base;
   char *username;
+  size_t n_update_mask;
+  char **update_mask;
   Akto__Access__V1__UpdateUsernameAndOrganizationRequest__OrganizationCase _organization_case;
   union {
     char *organization;
@@ -100,7 +107,7 @@ struct  Akto__Access__V1__UpdateUsernameAndOrganizationRequest
 };
 #define AKTO__ACCESS__V1__UPDATE_USERNAME_AND_ORGANIZATION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__update_username_and_organization_request__descriptor) \
-    , (char *)protobuf_c_empty_string, AKTO__ACCESS__V1__UPDATE_USERNAME_AND_ORGANIZATION_REQUEST___ORGANIZATION__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0,NULL, AKTO__ACCESS__V1__UPDATE_USERNAME_AND_ORGANIZATION_REQUEST___ORGANIZATION__NOT_SET, {0} }
 
 
 struct  Akto__Access__V1__UpdateUsernameAndOrganizationResponse
@@ -160,10 +167,12 @@ struct  Akto__Access__V1__UpdatePrivateCidrIpsRequest
   ProtobufCMessage base;
   size_t n_private_cidr_list;
   char **private_cidr_list;
+  size_t n_update_mask;
+  char **update_mask;
 };
 #define AKTO__ACCESS__V1__UPDATE_PRIVATE_CIDR_IPS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__update_private_cidr_ips_request__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
 
 
 struct  Akto__Access__V1__UpdatePrivateCidrIpsResponse
@@ -182,10 +191,12 @@ struct  Akto__Access__V1__UpdatePartnerIpsRequest
   ProtobufCMessage base;
   size_t n_partner_ip_list;
   char **partner_ip_list;
+  size_t n_update_mask;
+  char **update_mask;
 };
 #define AKTO__ACCESS__V1__UPDATE_PARTNER_IPS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&akto__access__v1__update_partner_ips_request__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
 
 
 struct  Akto__Access__V1__UpdatePartnerIpsResponse
