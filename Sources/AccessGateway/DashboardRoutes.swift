@@ -15,36 +15,6 @@ import NIOCore
 /// and an HttpOnly refresh cookie scoped to `/dashboard`; neither the session's own token nor any secret is
 /// ever put in a page or a JavaScript-readable place.
 extension GatewayResponder {
-    func dashboardRoute(_ request: Request, path: String, context: GatewayContext) async -> Response? {
-        switch (request.method, path) {
-        case (.post, "/auth/login"):
-            return await signIn(request, context: context, signup: false)
-        case (.post, "/signup-email"):
-            return await signIn(request, context: context, signup: true)
-        case (.post, "/auth/resetPassword"):
-            return await resetPassword(request, context: context)
-        case (.post, "/auth/sendPasswordResetLink"):
-            return await forward(
-                request, context: context, method: Methods.SessionService.sendPasswordResetLink.descriptor,
-                fields: ["forgotPasswordEmail": "email"])
-        case (.get, "/dashboard/accessToken"), (.post, "/dashboard/accessToken"):
-            return await refresh(request, context: context)
-        case (_, "/auth/login"), (_, "/signup-email"), (_, "/auth/resetPassword"), (_, "/auth/sendPasswordResetLink"):
-            var response = Self.error(.methodNotAllowed, .unimplemented, "\(path) accepts POST only")
-            response.headers[.allow] = "POST"
-            return response
-        case (.get, _), (.head, _):
-            guard configuration.dashboardDirectory != nil, !Self.reservedPaths.contains(path), !path.hasPrefix("/api/")
-            else { return nil }
-            if path == "/login" || path == "/signup" || path == "/dashboard" || path.hasPrefix("/dashboard/") {
-                return await page(request, path: path, context: context)
-            }
-            return asset(path)
-        default:
-            return nil
-        }
-    }
-
     static let reservedPaths: Set<String> = ["/healthz", "/metrics", "/openapi.json"]
     static let dashboardLanding = "/dashboard/observe/inventory"
 
@@ -53,7 +23,7 @@ extension GatewayResponder {
     /// `/auth/login {username, password}` and `/signup-email {email, password, invitationCode}`: Login or Signup
     /// with `dashboard`, answered with the `access-token` header and the refresh cookie. Login's brute-force,
     /// peer and CSRF rules are the service's and `crossSiteRefusal`'s, as for `/api/login`.
-    private func signIn(_ request: Request, context: GatewayContext, signup: Bool) async -> Response {
+    func signIn(_ request: Request, context: GatewayContext, signup: Bool) async -> Response {
         if let refusal = crossSiteRefusal(request) { return refusal }
         let deadline = dispatcher.deadline(for: nil)
         let members: [(key: String, value: JSONValue)]
@@ -114,14 +84,14 @@ extension GatewayResponder {
 
     /// `/auth/resetPassword {resetPasswordToken, newPassword}` (the link an admin's ResetUserPassword made). The UI
     /// shows a failure's body as text, so errors answer `text/plain`.
-    private func resetPassword(_ request: Request, context: GatewayContext) async -> Response {
+    func resetPassword(_ request: Request, context: GatewayContext) async -> Response {
         await forward(
             request, context: context, method: Methods.SessionService.resetPassword.descriptor,
             fields: ["resetPasswordToken": "token", "newPassword": "newPassword"], textErrors: true)
     }
 
     /// A call of `method` with the UI's field names mapped to the contract's (`fields`: UI name -> JSON name).
-    private func forward(
+    func forward(
         _ request: Request, context: GatewayContext, method descriptor: MethodDescriptor, fields: [String: String],
         textErrors: Bool = false
     ) async -> Response {
@@ -154,7 +124,7 @@ extension GatewayResponder {
 
     /// `GET|POST /dashboard/accessToken`: trades the refresh cookie for a new pair (rotation). A missing, spent or
     /// revoked cookie answers 401 and expires the cookie, which sends the UI to /login.
-    private func refresh(_ request: Request, context: GatewayContext) async -> Response {
+    func refresh(_ request: Request, context: GatewayContext) async -> Response {
         // The UI's GET carries no body (so no JSON content type); what a browser marks cross-site is refused.
         let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased()
         if let origin = request.headers[.origin], !configuration.allowedOrigins.contains(origin),
@@ -212,23 +182,22 @@ extension GatewayResponder {
     private func setDashboardTokens(_ tokens: Tokens, on response: inout Response) {
         response.headers[HTTPField.Name("access-token")!] = tokens.access
         let now = Int64(Date().timeIntervalSince1970)
-        response.headers.append(
-            HTTPField(name: .setCookie, value: refreshCookieHeader(value: tokens.refresh, maxAge: max(0, tokens.refreshExpiresAt - now))))
+        response.setCookie(refreshCookie(value: tokens.refresh, maxAge: max(0, tokens.refreshExpiresAt - now)))
     }
 
     private func signedOut(_ response: Response) -> Response {
         var response = response
-        response.headers.append(HTTPField(name: .setCookie, value: refreshCookieHeader(value: "", maxAge: 0)))
+        response.setCookie(refreshCookie(value: "", maxAge: 0))
         return response
     }
 
     /// The refresh cookie: HttpOnly (no script reads it), only sent to `/dashboard` (the refresh endpoint and page
     /// loads, never `/api`), SameSite=Lax (a link into the dashboard from elsewhere still opens it signed in;
     /// the refresh endpoint refuses cross-site calls itself), Secure on https.
-    func refreshCookieHeader(value: String, maxAge: Int64) -> String {
-        var cookie = "\(configuration.refreshCookieName)=\(value); Path=/dashboard; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
-        if configuration.isSecure { cookie += "; Secure" }
-        return cookie
+    func refreshCookie(value: String, maxAge: Int64) -> Cookie {
+        Cookie(
+            name: configuration.refreshCookieName, value: value, maxAge: Int(maxAge), path: "/dashboard",
+            secure: configuration.isSecure, httpOnly: true, sameSite: .lax)
     }
 
     private func requestIDMetadata(_ request: Request) -> [MetadataEntry] {
@@ -267,7 +236,7 @@ extension GatewayResponder {
     /// the refresh cookie (`/dashboard/*`; without a live one: 302 to /login) or from the query (`/signup`'s
     /// invitation). Every value is JSON escaped for a script context, in a script carrying this response's CSP
     /// nonce.
-    private func page(_ request: Request, path: String, context: GatewayContext) async -> Response {
+    func page(_ request: Request, path: String, context: GatewayContext) async -> Response {
         guard let directory = configuration.dashboardDirectory,
             let template = FileManager.default.contents(atPath: directory + "/index.html").flatMap({ String(data: $0, encoding: .utf8) })
         else {
@@ -318,7 +287,7 @@ extension GatewayResponder {
     }
 
     /// A static file of the dashboard's build (its scripts, styles, images), never outside `--dashboard-dir`.
-    private func asset(_ path: String) -> Response? {
+    func asset(_ path: String) -> Response? {
         guard let directory = configuration.dashboardDirectory else { return nil }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         guard !parts.isEmpty, !parts.contains(where: { $0 == ".." || $0 == "." || $0.hasPrefix(".") || $0.contains("\0") || $0.contains("\\") }),

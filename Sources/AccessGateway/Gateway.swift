@@ -20,7 +20,7 @@ public enum Gateway {
         let table = PeerConnectionTable(perPeer: configuration.maxConnectionsPerPeer)
         let (header, body, idle) = (configuration.headerTimeout, configuration.bodyTimeout, configuration.idleTimeout)
         return Application(
-            responder: responder,
+            router: responder.router(),
             server: .http1(
                 configuration: HTTP1Channel.Configuration(
                     additionalChannelHandlers: [

@@ -12,7 +12,7 @@ import NIOCore
 ///
 /// An API call is JSON -> protobuf bytes (AccessWire) -> the shared `Dispatcher` -> protobuf bytes -> JSON, so the
 /// gateway adds only HTTP concerns: cookies, CORS, CSRF, limits and the status mapping.
-public struct GatewayResponder: HTTPResponder {
+public struct GatewayResponder: Sendable {
     public typealias Context = GatewayContext
 
     let dispatcher: Dispatcher
@@ -38,90 +38,38 @@ public struct GatewayResponder: HTTPResponder {
         self.openAPI = LazyDocument { Array(OpenAPIDocument.build(routes: routes, configuration: configuration).serialized().utf8) }
     }
 
-    public func respond(to request: Request, context: GatewayContext) async throws -> Response {
-        var response = await route(request, context: context)
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.cacheControl] = "no-store"
-        response.headers[HTTPField.Name("referrer-policy")!] = "no-referrer"
-        if let origin = request.headers[.origin], configuration.allowedOrigins.contains(origin) {
-            response.headers[.accessControlAllowOrigin] = origin
-            response.headers[.accessControlAllowCredentials] = "true"
-            // The dashboard reads a new token from `access-token` and the no-access banner from X-No-Access-Error.
-            response.headers[.accessControlExposeHeaders] = "X-Request-Id, access-token, X-No-Access-Error, X-Next-Page-Token"
-            response.headers[.vary] = "Origin"
-        }
-        return response
+    /// `GET /healthz` (and HEAD).
+    func health() -> Response {
+        let serving = servingState.isServing
+        return Self.json(serving ? .ok : .serviceUnavailable, .object([("status", .string(serving ? "SERVING" : "NOT_SERVING"))]))
     }
 
-    private func route(_ request: Request, context: GatewayContext) async -> Response {
-        let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count }
-        guard headerBytes <= configuration.maxHeaderBytes else {
-            return Self.error(
-                HTTPResponse.Status(code: 431, reasonPhrase: "Request Header Fields Too Large"), .resourceExhausted,
-                "request headers exceed \(configuration.maxHeaderBytes) bytes")
+    /// `GET /metrics` on the public listener: only behind the configured bearer token (the metrics name methods,
+    /// codes and volumes); without one the path does not exist here.
+    func metrics(_ request: Request) -> Response {
+        guard let expected = configuration.metricsBearerToken else {
+            return Self.error(.notFound, .notFound, "no route \(request.uri.path)")
         }
-        let path = request.uri.path
-        if let response = await dashboardRoute(request, path: path, context: context) { return response }
-        switch (request.method, path) {
-        case (.get, "/healthz"), (.head, "/healthz"):
-            let serving = servingState.isServing
-            return Self.json(
-                serving ? .ok : .serviceUnavailable, .object([("status", .string(serving ? "SERVING" : "NOT_SERVING"))]))
-        case (.get, "/metrics"):
-            // Public listener: metrics only behind the configured bearer token (they name methods, codes and
-            // volumes); without one the path does not exist here.
-            guard let expected = configuration.metricsBearerToken else {
-                return Self.error(.notFound, .notFound, "no route \(path)")
-            }
-            guard let given = request.headers[.authorization], Self.constantTimeEquals(given, "Bearer " + expected) else {
-                var response = Self.error(.unauthorized, .unauthenticated, "metrics need the configured bearer token")
-                response.headers[.wwwAuthenticate] = "Bearer"
-                return response
-            }
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metricsText())))
-        case (.get, "/openapi.json"):
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPI.bytes)))
-        case (.options, _) where routes[path] != nil:
-            return preflight(request)
-        case (.post, _) where routes[path] != nil:
-            guard let method = routes[path] else { return Self.error(.notFound, .notFound, "no route \(path)") }
-            return await call(method, request, context: context)
-        default:
-            if routes[path] != nil {
-                var response = Self.error(.methodNotAllowed, .unimplemented, "\(path) accepts POST only")
-                response.headers[.allow] = "POST, OPTIONS"
-                return response
-            }
-            if ["/healthz", "/metrics", "/openapi.json"].contains(path) {
-                var response = Self.error(.methodNotAllowed, .unimplemented, "\(path) accepts GET only")
-                response.headers[.allow] = "GET"
-                return response
-            }
-            return Self.error(.notFound, .notFound, "no route \(path)")
-        }
-    }
-
-    /// CORS preflight: only configured origins, with credentials.
-    private func preflight(_ request: Request) -> Response {
-        guard let origin = request.headers[.origin], configuration.allowedOrigins.contains(origin) else {
-            return Self.error(.forbidden, .permissionDenied, "origin not allowed")
+        guard let given = request.headers[.authorization], Self.constantTimeEquals(given, "Bearer " + expected) else {
+            var response = Self.error(.unauthorized, .unauthenticated, "metrics need the configured bearer token")
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
         }
         return Response(
-            status: .noContent,
-            headers: [
-                .accessControlAllowMethods: "POST",
-                // What Akto's request.js sends: its token, the active account and (as a request header) ACAO.
-                .accessControlAllowHeaders:
-                    "content-type, x-api-key, authorization, x-context-source, x-request-id, access-token, account, access-control-allow-origin",
-                .accessControlMaxAge: "600",
-            ])
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metricsText())))
     }
 
-    private func call(_ method: GatewayRoute, _ request: Request, context: GatewayContext) async -> Response {
+    func openAPIDocument() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPI.bytes)))
+    }
+
+    /// A preflight that `GatewayCORS` did not answer: it carried no allowed `Origin`.
+    func preflightRefused() -> Response {
+        Self.error(.forbidden, .permissionDenied, "origin not allowed")
+    }
+
+    func call(_ method: GatewayRoute, _ request: Request, context: GatewayContext) async -> Response {
         // The call's deadline starts when its head arrives: reading the body counts toward it.
         let deadline = dispatcher.deadline(for: nil)
         // Credentials: headers first; the session cookie only when no header credential is present.
@@ -174,8 +122,8 @@ public struct GatewayResponder: HTTPResponder {
             response = Self.error(error, dashboard: dashboardAuth || browserWithoutCredential)
         }
         if method.descriptor == Methods.SessionService.logout.descriptor {
-            response.headers.append(HTTPField(name: .setCookie, value: cookieHeader(value: "", maxAge: 0)))
-            response.headers.append(HTTPField(name: .setCookie, value: refreshCookieHeader(value: "", maxAge: 0)))
+            response.setCookie(sessionCookie(value: "", maxAge: 0))
+            response.setCookie(refreshCookie(value: "", maxAge: 0))
         }
         if let id = invocation.requestID { response.headers[HTTPField.Name("x-request-id")!] = id }
         return response
@@ -379,27 +327,21 @@ public struct GatewayResponder: HTTPResponder {
             method.descriptor == Methods.SessionService.login.descriptor
             || method.descriptor == Methods.SessionService.signup.descriptor
         guard issuesSession, case .string(let token)? = value["sessionToken"], !token.isEmpty else { return }
-        response.headers.append(
-            HTTPField(name: .setCookie, value: cookieHeader(value: token, maxAge: configuration.sessionCookieMaxAge)))
+        response.setCookie(sessionCookie(value: token, maxAge: configuration.sessionCookieMaxAge))
     }
 
-    func cookieHeader(value: String, maxAge: Int64) -> String {
-        var cookie = "\(configuration.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
-        if configuration.isSecure { cookie += "; Secure" }
-        return cookie
+    /// The session cookie (Login, Signup over `/api`): HttpOnly, `Path=/`, SameSite=Lax, Secure (and `__Host-`) on
+    /// https.
+    func sessionCookie(value: String, maxAge: Int64) -> Cookie {
+        Cookie(
+            name: configuration.cookieName, value: value, maxAge: Int(maxAge), path: "/", secure: configuration.isSecure,
+            httpOnly: true, sameSite: .lax)
     }
 
-    /// The value of a cookie from the `Cookie` headers.
+    /// The value of a cookie of the request (Hummingbird's parser), nil when absent or empty.
     static func cookie(_ name: String, in headers: HTTPFields) -> String? {
-        for header in headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name {
-                    return String(parts[1]).trimmingCharacters(in: .whitespaces)
-                }
-            }
-        }
-        return nil
+        guard let value = Cookies(from: headers[values: .cookie])[name]?.value, !value.isEmpty else { return nil }
+        return value
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
