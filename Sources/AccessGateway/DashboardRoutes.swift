@@ -286,43 +286,6 @@ extension GatewayResponder {
         return Response(status: .found, headers: [.location: target], body: ResponseBody())
     }
 
-    /// A static file of the dashboard's build (its scripts, styles, images), never outside `--dashboard-dir`.
-    func asset(_ path: String) -> Response? {
-        guard let directory = configuration.dashboardDirectory else { return nil }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        guard !parts.isEmpty, !parts.contains(where: { $0 == ".." || $0 == "." || $0.hasPrefix(".") || $0.contains("\0") || $0.contains("\\") }),
-            parts.last != "index.html"
-        else { return nil }
-        let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
-        let file = URL(fileURLWithPath: root + "/" + parts.joined(separator: "/")).standardizedFileURL.resolvingSymlinksInPath().path
-        var isDirectory: ObjCBool = false
-        guard file.hasPrefix(root + "/"), FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
-            let attributes = try? FileManager.default.attributesOfItem(atPath: file),
-            let size = attributes[.size] as? Int, size <= 64 << 20, let data = FileManager.default.contents(atPath: file)
-        else { return nil }
-        return Response(
-            status: .ok, headers: [.contentType: Self.contentType(of: file)],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    static func contentType(of file: String) -> String {
-        switch (file as NSString).pathExtension.lowercased() {
-        case "js", "mjs": "text/javascript; charset=utf-8"
-        case "css": "text/css; charset=utf-8"
-        case "html": "text/html; charset=utf-8"
-        case "json", "map": "application/json"
-        case "svg": "image/svg+xml"
-        case "png": "image/png"
-        case "jpg", "jpeg": "image/jpeg"
-        case "gif": "image/gif"
-        case "ico": "image/x-icon"
-        case "woff": "font/woff"
-        case "woff2": "font/woff2"
-        case "ttf": "font/ttf"
-        case "txt": "text/plain; charset=utf-8"
-        default: "application/octet-stream"
-        }
-    }
 }
 
 /// The values Akto's login.jsp writes into `window` (login.jsp:36-80), as this service knows them.

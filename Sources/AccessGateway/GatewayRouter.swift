@@ -52,16 +52,13 @@ extension GatewayResponder {
         }
         router.get("/dashboard/accessToken") { request, context in await refresh(request, context: context) }
         router.post("/dashboard/accessToken") { request, context in await refresh(request, context: context) }
-        if configuration.dashboardDirectory != nil {
+        if let directory = configuration.dashboardDirectory {
+            // The build's other files (scripts, styles, images): Hummingbird's FileMiddleware (streamed, ETag,
+            // ranges, no `..`) for paths no route matched — never a dot-file or the raw index.html.
+            router.add(middleware: AssetGuard())
+            router.add(middleware: FileMiddleware(directory, searchForIndexHtml: false))
             for path in ["/login", "/signup", "/dashboard", "/dashboard/**"] {
                 router.get(RouterPath(path)) { request, context in await page(request, path: request.uri.path, context: context) }
-            }
-            router.get("**") { request, _ in
-                let path = request.uri.path
-                guard !path.hasPrefix("/api/"), let response = asset(path) else {
-                    return Self.error(.notFound, .notFound, "no route \(path)")
-                }
-                return response
             }
         }
         return router
@@ -71,6 +68,20 @@ extension GatewayResponder {
         var response = error(.methodNotAllowed, .unimplemented, "\(path) accepts \(allow.replacingOccurrences(of: ", OPTIONS", with: "")) only")
         response.headers[.allow] = allow
         return response
+    }
+}
+
+/// Keeps FileMiddleware off dot-files (`.env`, `.git/…`) and the un-rendered `index.html`.
+struct AssetGuard: RouterMiddleware {
+    typealias Context = GatewayContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path.removingPercentEncoding ?? request.uri.path
+        let segments = path.split(separator: "/")
+        if segments.contains(where: { $0.hasPrefix(".") }) || segments.last == "index.html" || path.hasPrefix("/api/") {
+            throw HTTPError(.notFound)
+        }
+        return try await next(request, context)
     }
 }
 
@@ -93,11 +104,13 @@ struct GatewayBasics: RouterMiddleware {
             } catch let error as HTTPError where error.status == .notFound {
                 response = GatewayResponder.error(.notFound, .notFound, "no route \(request.uri.path)")
             } catch let error as HTTPError {
-                response = GatewayResponder.error(error.status, .unknown, error.body ?? error.status.reasonPhrase)
+                response = GatewayResponder.error(error.status, .invalidArgument, error.body ?? error.status.reasonPhrase)
             }
         }
         response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.cacheControl] = "no-store"
+        // Answers are never cached, but for the dashboard's static files (FileMiddleware's, with an ETag), which
+        // are revalidated.
+        response.headers[.cacheControl] = response.headers[.eTag] == nil ? "no-store" : "no-cache"
         response.headers[HTTPField.Name("referrer-policy")!] = "no-referrer"
         return response
     }

@@ -62,6 +62,13 @@ extension AccessService {
         let presented = request.refreshToken
         let invalid = RPCError(.unauthenticated, "the refresh token is not valid; sign in again")
         guard Authenticator.isTokenShaped(presented) else { throw invalid }
+        // A session whose user left its account mints nothing: its access tokens could not authenticate, and the
+        // dashboard would refresh again and again (request.js retries every bare 403 after a refresh).
+        if let (_, session) = try await store.refreshTokenSession(digest: Secrets.digest(presented)),
+            try await store.principal(userID: session.userID, accountID: session.accountID, scope: .api)?.membership == nil
+        {
+            throw invalid
+        }
         var key = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in key.indices { key[index] = UInt8.random(in: 0...255, using: &generator) }

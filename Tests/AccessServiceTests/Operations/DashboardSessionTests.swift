@@ -99,6 +99,9 @@ import Testing
         let member = try await dashboardLogin(h, email: "member@example.com")
         _ = try await h.call(Methods.TeamService.removeUser, RemoveUserRequest(email: "member@example.com"), admin)
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), access(member.accessToken)) == .unauthenticated)
+        #expect(
+            try await h.code(Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: member.refreshToken))
+                == .unauthenticated)
         // Logout of all sessions from elsewhere ends this one too.
         let other = try await dashboardLogin(h)
         _ = try await h.call(Methods.SessionService.logout, LogoutRequest(allSessions: true), admin)
