@@ -48,6 +48,21 @@ import Testing
         #expect(fake.requests.first?["variables"]?["input"]?["billingPeriod"] == .string("ANNUALLY"))
     }
 
+    @Test func stiggPeriodNamesAndAktosAnswerShape() async throws {
+        // Akto's Paywall sends Stigg's own enum values, and its handler reads `data.provisionSubscription` (the
+        // dashboard's HTTP body, `dashboard_response_body`).
+        try await fake.run { endpoint in
+            let s = try await service(endpoint: endpoint)
+            for period in ["ANNUALLY", "MONTHLY"] {
+                let answer = try await s.harness.call(
+                    Methods.BillingService.provisionSubscription, s.request(period: period), timeout: TestTiming.scaled(.seconds(2)))
+                #expect(answer.stiggAnswer?.data?.provisionSubscription == answer.checkoutResult)
+                #expect(answer.checkoutResult?.checkoutUrl == "https://checkout.stigg.example/s/1")
+            }
+        }
+        #expect(fake.requests.map { $0["variables"]?["input"]?["billingPeriod"] } == [.string("ANNUALLY"), .string("MONTHLY")])
+    }
+
     @Test func anotherOrganizationsCustomerIdIsRefusedWithoutAnUpstreamCall() async throws {
         try await fake.run { endpoint in
             let s = try await service(endpoint: endpoint)

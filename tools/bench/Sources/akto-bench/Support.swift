@@ -196,7 +196,7 @@ struct ReportRow {
 func seedMutationTarget(socket: String) async throws -> String {
     try await AccessClient.withConnection(socketPath: socket) { client in
         let signup = try await client.call(
-            Methods.SessionService.signup, SignupRequest(email: "bench@example.com", password: "Bench12345-horse"))
+            Methods.SessionService.signup, SignupRequest(email: "bench@example.com", password: "Secret12345-horse"))
         let session = [MetadataEntry("authorization", "Bearer " + signup.sessionToken)]
         _ = try await client.call(
             Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "BENCH", baseRole: "GUEST"),
