@@ -265,6 +265,48 @@ def test_every_mismatched_row_of_akto_ui_works_for_an_admin(install):
     assert [a.status_code for a in answers] == [200, 200] and answers[0].text == answers[1].text
 
 
+def test_the_rows_that_matched_still_work_with_the_uis_exact_requests(install):
+    server, port = install
+    admin = Browser(port)
+    admin.login("admin@example.com")
+    member = invite_and_join(admin, port, "member@example.com", {"API": "MEMBER"})
+    assert member.api("updateUsernameAndOrganization", {"username": "Mem Ber"}).status_code == 200  # organization absent
+    # Headers.js / LeftNav.js: createNewAccount, goToAccount (bodies as signup/api.js builds them).
+    created = admin.api("createNewAccount", {"newAccountName": "Second"}).json()
+    assert created["newAccountId"] > 1000000 and created["newAccountName"] == "Second"
+    assert admin.api("goToAccount", {"newAccountId": 1000000}).status_code == 200
+    # Users page: scope roles, make admin (productScopes ignored), remove.
+    assert admin.api("updateUserScopeRoleMapping", {"email": "member@example.com",
+                                                    "scopeRoleMapping": {"API": "GUEST", "DAST": "MEMBER"}}).status_code == 200
+    assert admin.api("makeAdmin", {"email": "member@example.com", "userRole": "MEMBER", "productScopes": ["API"]}).status_code == 200
+    # Roles page: create as typed, delete.
+    assert admin.api("createCustomRole", {"apiCollectionIds": [], "roleName": "Temp-Role", "baseRole": "GUEST"}).status_code == 200
+    assert admin.api("deleteCustomRole", {"roleName": "TEMP-ROLE"}).status_code == 200
+    # About page: the lists (an entry added to what fetchAdminSettings showed), jobs.
+    assert admin.api("updatePrivateCidrIps", {"privateCidrList": ["10.0.0.0/8"]}).status_code == 200
+    assert admin.api("updatePartnerIps", {"partnerIpList": ["203.0.113.7"]}).status_code == 200
+    settings = admin.api("fetchAdminSettings").json()["accountSettings"]
+    assert settings["privateCidrList"] == ["10.0.0.0/8"] and settings["partnerIpList"] == ["203.0.113.7"]
+    assert isinstance(admin.api("applyAccessType").json()["jobId"], int)
+    reset = admin.api("resetCollectionAccessTypes").json()
+    assert reset["started"] is True and reset["message"]
+    # Token pages: delete by the list's id.
+    token = admin.api("addApiToken", {"tokenUtility": "BURP"}).json()["apiTokenList"][0]
+    assert admin.api("deleteApiToken", {"apiTokenId": token["id"]}).json()["apiTokenDeleted"] is True
+    # Legacy push subscription, usage refresh.
+    subscription = {"subscription": {"endpoint": "https://push.example.com/abc", "expirationTime": None,
+                                     "keys": {"p256dh": PUSH_KEY, "auth": "fXU2nG5l2iYYiZsc7JqjUQ"}}}
+    assert admin.api("saveSubscription", subscription).status_code == 200
+    assert isinstance(admin.api("refreshUsageDataForOrg").json()["jobId"], int)
+    assert admin.api("removeUser", {"email": "member@example.com"}).status_code == 200
+    out = admin.api("logout").json()
+    assert out["logoutUrl"] == f"http://127.0.0.1:{port}/login"
+
+
+# A P-256 public key (uncompressed point, base64url) as a browser's PushSubscription carries it.
+PUSH_KEY = "BF-SJ2LOvzvnk0VDBF52nKnQD1-4b8ZHJayMKvaNFp4TFaH0DjRysDiZqJMagjbX5Pq8HymSIzqh6jq-4JNXQhQ"
+
+
 def test_member_guest_and_no_access_users_get_what_the_pages_read(install):
     server, port = install
     admin = Browser(port)
