@@ -55,69 +55,48 @@ extension PostgresAccountStore {
         derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8], reuseAudit: AuditEntry
     ) async throws -> RefreshRotation.Outcome {
         try await write { db in
-            var text = presented
-            var previous: (key: [UInt8], text: String)?
-            for hops in 0...RefreshRotation.maxHops {
+            var walk = RefreshWalk(presented: presented, now: now, grace: grace, derive: derive, digest: digest)
+            while case .fetch(let tokenDigest) = walk.step {
                 // FOR UPDATE: two refreshes of one token serialise here, so only one of them rotates it.
-                let token = try await Self.sessionToken(db, digest: digest(text), lock: true)
+                let token = try await Self.sessionToken(db, digest: tokenDigest, lock: true)
                 var session: SessionRecord?
                 if let token { session = try await Self.session(db, id: token.sessionID) }
-                switch RefreshRotation.decide(token: token, session: session, now: now, grace: grace, hops: hops) {
-                case .invalid:
-                    return .invalid
-                case .reuse:
-                    guard let session else { return .invalid }
-                    try await db.execute("UPDATE sessions SET revoked = true WHERE id = \(session.id)")
-                    try await db.execute("DELETE FROM session_tokens WHERE session_id = \(session.id)")
-                    var entry = reuseAudit
-                    entry.actorUserID = session.userID
-                    entry.accountID = session.accountID
-                    entry.target = "session:\(session.id)"
-                    try await Self.insertAudit(db, entry)
-                    return .reused(sessionID: session.id)
-                case .follow:
-                    guard let token else { return .invalid }
-                    previous = (token.rotationKey, text)
-                    text = derive(token.rotationKey, text).refresh
-                case .rotate:
-                    guard let token, let session else { return .invalid }
-                    if let previous {
-                        let pair = derive(previous.key, previous.text)
-                        guard let access = try await Self.sessionToken(db, digest: digest(pair.access)), access.expiresAt > now
-                        else { return .invalid }
-                        return .issued(
-                            RefreshRotation.Issued(
-                                session: session, accessToken: pair.access, accessExpiresAt: access.expiresAt,
-                                refreshToken: text, refreshExpiresAt: token.expiresAt))
-                    }
-                    let pair = derive(token.rotationKey, text)
-                    let accessExpiresAt = min(now + accessLifetime, session.expiresAt)
-                    try await db.execute("UPDATE session_tokens SET rotated_at = \(now) WHERE digest = \(Data(token.digest))")
-                    try await Self.insertSessionToken(
-                        db,
-                        SessionTokenRecord(
-                            digest: digest(pair.refresh), sessionID: session.id, kind: .refresh, issuedAt: now,
-                            expiresAt: session.expiresAt, rotationKey: newKey))
-                    try await Self.insertSessionToken(
-                        db,
-                        SessionTokenRecord(
-                            digest: digest(pair.access), sessionID: session.id, kind: .access, issuedAt: now,
-                            expiresAt: accessExpiresAt))
-                    try await db.execute(
-                        "DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND expires_at <= \(now)")
-                    try await db.execute(
-                        """
-                        DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND digest NOT IN (
-                          SELECT digest FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access'
-                          ORDER BY seq DESC LIMIT \(RefreshRotation.maxAccessTokensPerSession))
-                        """)
-                    return .issued(
-                        RefreshRotation.Issued(
-                            session: session, accessToken: pair.access, accessExpiresAt: accessExpiresAt,
-                            refreshToken: pair.refresh, refreshExpiresAt: session.expiresAt))
-                }
+                walk.observe(token: token, session: session)
             }
-            return .invalid
+            guard case .done(let plan) = walk.step else { return .invalid }
+            switch plan {
+            case .invalid:
+                return .invalid
+            case .reuse(let session):
+                try await db.execute("UPDATE sessions SET revoked = true WHERE id = \(session.id)")
+                try await db.execute("DELETE FROM session_tokens WHERE session_id = \(session.id)")
+                try await Self.insertAudit(db, RefreshRotation.reuseEntry(reuseAudit, session: session))
+                return .reused(sessionID: session.id)
+            case .replay(let session, let token, let refresh, let access, let accessDigest):
+                guard let row = try await Self.sessionToken(db, digest: accessDigest), row.expiresAt > now else { return .invalid }
+                return .issued(
+                    RefreshRotation.Issued(
+                        session: session, accessToken: access, accessExpiresAt: row.expiresAt, refreshToken: refresh,
+                        refreshExpiresAt: token.expiresAt))
+            case .rotate(let session, let token, let refresh, let access):
+                let rows = RefreshRotation.successorRows(
+                    session: session, refresh: refresh, access: access, now: now, accessLifetime: accessLifetime,
+                    newKey: newKey, digest: digest)
+                try await db.execute("UPDATE session_tokens SET rotated_at = \(now) WHERE digest = \(Data(token.digest))")
+                for row in rows { try await Self.insertSessionToken(db, row) }
+                try await db.execute(
+                    "DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND expires_at <= \(now)")
+                try await db.execute(
+                    """
+                    DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND digest NOT IN (
+                      SELECT digest FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access'
+                      ORDER BY seq DESC LIMIT \(RefreshRotation.maxAccessTokensPerSession))
+                    """)
+                return .issued(
+                    RefreshRotation.Issued(
+                        session: session, accessToken: access, accessExpiresAt: rows[1].expiresAt, refreshToken: refresh,
+                        refreshExpiresAt: session.expiresAt))
+            }
         }
     }
 

@@ -62,7 +62,99 @@ public enum RefreshRotation {
     /// The pair derived from a refresh token and its row's key: (refresh, access) texts.
     public typealias Derive = @Sendable (_ key: [UInt8], _ token: String) -> (refresh: String, access: String)
 
+    /// The rows a rotation stores: the successor refresh token (keyed by `newKey`, living as long as the session)
+    /// and the access token (`accessLifetime`, never past the session), in that order.
+    public static func successorRows(
+        session: SessionRecord, refresh: String, access: String, now: Int64, accessLifetime: Int64, newKey: [UInt8],
+        digest: @Sendable (String) -> [UInt8]
+    ) -> [SessionTokenRecord] {
+        [
+            SessionTokenRecord(
+                digest: digest(refresh), sessionID: session.id, kind: .refresh, issuedAt: now, expiresAt: session.expiresAt,
+                rotationKey: newKey),
+            SessionTokenRecord(
+                digest: digest(access), sessionID: session.id, kind: .access, issuedAt: now,
+                expiresAt: min(now + accessLifetime, session.expiresAt)),
+        ]
+    }
+
+    /// The audit row of a detected reuse, on the session's user and account.
+    public static func reuseEntry(_ entry: AuditEntry, session: SessionRecord) -> AuditEntry {
+        var entry = entry
+        entry.actorUserID = session.userID
+        entry.accountID = session.accountID
+        entry.target = "session:\(session.id)"
+        return entry
+    }
+
     /// Access tokens a session keeps at most (older ones are deleted when a new one is issued): tabs refreshing
     /// one after another each keep a working token, and a refresh flood cannot grow the table.
     public static let maxAccessTokensPerSession = 16
+}
+
+/// The walk a store makes through the rows of a presented refresh token, one read at a time, ending in what to
+/// write: the same for every store (they only read the rows it asks for and write what its plan says).
+public struct RefreshWalk {
+    /// What the store writes (or answers) at the end of the walk.
+    public enum Plan {
+        case invalid
+        /// Reuse: revoke the session and delete its tokens.
+        case reuse(SessionRecord)
+        /// Spend `token` (set its `rotatedAt`) and store the derived pair's rows.
+        case rotate(session: SessionRecord, token: SessionTokenRecord, refresh: String, access: String)
+        /// A grace-window replay reached the current token: answer the pair its predecessor's rotation issued, if
+        /// the access row `accessDigest` is still there (its expiry is the answer's).
+        case replay(session: SessionRecord, token: SessionTokenRecord, refresh: String, access: String, accessDigest: [UInt8])
+    }
+
+    public enum Step {
+        /// Read the refresh-token row with this digest (and its session) and `observe` it.
+        case fetch([UInt8])
+        case done(Plan)
+    }
+
+    public private(set) var step: Step
+    private var text: String
+    private var previous: (key: [UInt8], text: String)?
+    private var hops = 0
+    private let now: Int64
+    private let grace: Int64
+    private let derive: RefreshRotation.Derive
+    private let digest: @Sendable (String) -> [UInt8]
+
+    public init(
+        presented: String, now: Int64, grace: Int64, derive: @escaping RefreshRotation.Derive,
+        digest: @escaping @Sendable (String) -> [UInt8]
+    ) {
+        self.text = presented
+        self.now = now
+        self.grace = grace
+        self.derive = derive
+        self.digest = digest
+        self.step = .fetch(digest(presented))
+    }
+
+    public mutating func observe(token: SessionTokenRecord?, session: SessionRecord?) {
+        switch RefreshRotation.decide(token: token, session: session, now: now, grace: grace, hops: hops) {
+        case .invalid:
+            step = .done(.invalid)
+        case .reuse:
+            step = session.map { .done(.reuse($0)) } ?? .done(.invalid)
+        case .follow:
+            guard let token else { step = .done(.invalid); return }
+            previous = (token.rotationKey, text)
+            text = derive(token.rotationKey, text).refresh
+            hops += 1
+            step = .fetch(digest(text))
+        case .rotate:
+            guard let token, let session else { step = .done(.invalid); return }
+            if let previous {
+                let pair = derive(previous.key, previous.text)
+                step = .done(.replay(session: session, token: token, refresh: text, access: pair.access, accessDigest: digest(pair.access)))
+            } else {
+                let pair = derive(token.rotationKey, text)
+                step = .done(.rotate(session: session, token: token, refresh: pair.refresh, access: pair.access))
+            }
+        }
+    }
 }

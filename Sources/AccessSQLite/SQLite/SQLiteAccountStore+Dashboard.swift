@@ -35,63 +35,39 @@ extension SQLiteAccountStore {
         derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8], reuseAudit: AuditEntry
     ) async throws -> RefreshRotation.Outcome {
         try await write { db in
-            var text = presented
-            var previous: (key: [UInt8], text: String)?
-            for hops in 0...RefreshRotation.maxHops {
-                let token = try Self.sessionToken(db, digest: digest(text))
-                let session = try token.flatMap { try Self.session(db, id: $0.sessionID) }
-                switch RefreshRotation.decide(token: token, session: session, now: now, grace: grace, hops: hops) {
-                case .invalid:
-                    return .invalid
-                case .reuse:
-                    guard let session else { return .invalid }
-                    try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE id = ?").execute(arguments: [session.id])
-                    try db.cachedStatement(sql: "DELETE FROM session_tokens WHERE session_id = ?").execute(arguments: [session.id])
-                    var entry = reuseAudit
-                    entry.actorUserID = session.userID
-                    entry.accountID = session.accountID
-                    entry.target = "session:\(session.id)"
-                    try Self.insertAudit(db, entry)
-                    return .reused(sessionID: session.id)
-                case .follow:
-                    guard let token else { return .invalid }
-                    previous = (token.rotationKey, text)
-                    text = derive(token.rotationKey, text).refresh
-                case .rotate:
-                    guard let token, let session else { return .invalid }
-                    if let previous {
-                        // A grace-window replay reached the current token: answer the pair its predecessor's
-                        // rotation issued, unchanged.
-                        let pair = derive(previous.key, previous.text)
-                        let access = try Self.sessionToken(db, digest: digest(pair.access))
-                        guard let access, access.expiresAt > now else { return .invalid }
-                        return .issued(
-                            RefreshRotation.Issued(
-                                session: session, accessToken: pair.access, accessExpiresAt: access.expiresAt,
-                                refreshToken: text, refreshExpiresAt: token.expiresAt))
-                    }
-                    let pair = derive(token.rotationKey, text)
-                    let accessExpiresAt = min(now + accessLifetime, session.expiresAt)
-                    try db.cachedStatement(sql: "UPDATE session_tokens SET rotated_at = ? WHERE digest = ?").execute(
-                        arguments: [now, Data(token.digest)])
-                    try Self.insertSessionToken(
-                        db,
-                        SessionTokenRecord(
-                            digest: digest(pair.refresh), sessionID: session.id, kind: .refresh, issuedAt: now,
-                            expiresAt: session.expiresAt, rotationKey: newKey))
-                    try Self.insertSessionToken(
-                        db,
-                        SessionTokenRecord(
-                            digest: digest(pair.access), sessionID: session.id, kind: .access, issuedAt: now,
-                            expiresAt: accessExpiresAt))
-                    try Self.pruneSessionTokens(db, sessionID: session.id, now: now)
-                    return .issued(
-                        RefreshRotation.Issued(
-                            session: session, accessToken: pair.access, accessExpiresAt: accessExpiresAt,
-                            refreshToken: pair.refresh, refreshExpiresAt: session.expiresAt))
-                }
+            var walk = RefreshWalk(presented: presented, now: now, grace: grace, derive: derive, digest: digest)
+            while case .fetch(let tokenDigest) = walk.step {
+                let token = try Self.sessionToken(db, digest: tokenDigest)
+                walk.observe(token: token, session: try token.flatMap { try Self.session(db, id: $0.sessionID) })
             }
-            return .invalid
+            guard case .done(let plan) = walk.step else { return .invalid }
+            switch plan {
+            case .invalid:
+                return .invalid
+            case .reuse(let session):
+                try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE id = ?").execute(arguments: [session.id])
+                try db.cachedStatement(sql: "DELETE FROM session_tokens WHERE session_id = ?").execute(arguments: [session.id])
+                try Self.insertAudit(db, RefreshRotation.reuseEntry(reuseAudit, session: session))
+                return .reused(sessionID: session.id)
+            case .replay(let session, let token, let refresh, let access, let accessDigest):
+                guard let row = try Self.sessionToken(db, digest: accessDigest), row.expiresAt > now else { return .invalid }
+                return .issued(
+                    RefreshRotation.Issued(
+                        session: session, accessToken: access, accessExpiresAt: row.expiresAt, refreshToken: refresh,
+                        refreshExpiresAt: token.expiresAt))
+            case .rotate(let session, let token, let refresh, let access):
+                let rows = RefreshRotation.successorRows(
+                    session: session, refresh: refresh, access: access, now: now, accessLifetime: accessLifetime,
+                    newKey: newKey, digest: digest)
+                try db.cachedStatement(sql: "UPDATE session_tokens SET rotated_at = ? WHERE digest = ?").execute(
+                    arguments: [now, Data(token.digest)])
+                for row in rows { try Self.insertSessionToken(db, row) }
+                try Self.pruneSessionTokens(db, sessionID: session.id, now: now)
+                return .issued(
+                    RefreshRotation.Issued(
+                        session: session, accessToken: access, accessExpiresAt: rows[1].expiresAt, refreshToken: refresh,
+                        refreshExpiresAt: session.expiresAt))
+            }
         }
     }
 

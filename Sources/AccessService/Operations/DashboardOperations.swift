@@ -69,9 +69,7 @@ extension AccessService {
         {
             throw invalid
         }
-        var key = [UInt8](repeating: 0, count: 32)
-        var generator = SystemRandomNumberGenerator()
-        for index in key.indices { key[index] = UInt8.random(in: 0...255, using: &generator) }
+        let key = Self.rotationKey()
         let outcome = try await store.rotateRefreshToken(
             presented, now: now, grace: configuration.refreshGrace.components.seconds,
             accessLifetime: configuration.accessTokenLifetime.components.seconds, newKey: key,
@@ -101,25 +99,25 @@ extension AccessService {
         return (derive("akto-access refresh\u{0}"), derive("akto-access access\u{0}"))
     }
 
+    /// 32 random bytes: the key a refresh token's successor pair is derived with.
+    static func rotationKey() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
     /// The first pair of a session the dashboard signed into (Login or Signup with `dashboard`).
     func issueDashboardTokens(sessionToken: String) async throws -> DashboardTokens {
         guard let session = try await store.session(digest: Secrets.digest(sessionToken)) else {
             throw RPCError(.internal, "the new session could not be read back")
         }
         let (refresh, access) = (Secrets.token(), Secrets.token())
-        var key = [UInt8](repeating: 0, count: 32)
-        var generator = SystemRandomNumberGenerator()
-        for index in key.indices { key[index] = UInt8.random(in: 0...255, using: &generator) }
-        let accessExpiresAt = min(now + configuration.accessTokenLifetime.components.seconds, session.expiresAt)
-        try await store.addSessionTokens([
-            SessionTokenRecord(
-                digest: Secrets.digest(refresh), sessionID: session.id, kind: .refresh, issuedAt: now,
-                expiresAt: session.expiresAt, rotationKey: key),
-            SessionTokenRecord(
-                digest: Secrets.digest(access), sessionID: session.id, kind: .access, issuedAt: now, expiresAt: accessExpiresAt),
-        ])
+        let key = Self.rotationKey()
+        let rows = RefreshRotation.successorRows(
+            session: session, refresh: refresh, access: access, now: now,
+            accessLifetime: configuration.accessTokenLifetime.components.seconds, newKey: key, digest: { Secrets.digest($0) })
+        try await store.addSessionTokens(rows)
         return DashboardTokens(
-            accessToken: access, accessTokenExpiresAt: accessExpiresAt, refreshToken: refresh,
+            accessToken: access, accessTokenExpiresAt: rows[1].expiresAt, refreshToken: refresh,
             refreshTokenExpiresAt: session.expiresAt)
     }
 }
