@@ -66,11 +66,10 @@ extension MethodRegistry {
         _ spec: MethodSpec<Request, Response>, policy: OperationPolicy, service: AccessService,
         handler: @escaping @Sendable (Request, Caller, CallContext) async throws -> Response
     ) throws {
-        let authenticator = service.authenticator
-        let operation = spec.descriptor.method
-        try register(spec) { request, context in
-            let caller = try await authenticator.caller(for: context, scope: policy.isAccountWide ? .api : nil)
-            try policy.check(caller, operation: operation)
+        try register(
+            spec, access: .authorized(OperationAuthorizer(authenticator: service.authenticator, policy: policy, operation: spec.descriptor.method))
+        ) { request, context in
+            guard let caller = context.caller else { throw RPCError(.internal, "the call reached its handler without a caller") }
             return try await handler(request, caller, context)
         }
     }
@@ -80,6 +79,20 @@ extension MethodRegistry {
         _ spec: MethodSpec<Request, Response>,
         handler: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) throws {
-        try register(spec, requiresAuthentication: false, handler: handler)
+        try register(spec, access: .anonymous, handler: handler)
+    }
+}
+
+/// An operation's access rule as the dispatcher runs it: the credential resolved into a caller (in the API scope
+/// for account-wide operations), then the feature policy checked.
+struct OperationAuthorizer: CallAuthorizer {
+    let authenticator: Authenticator
+    let policy: OperationPolicy
+    let operation: String
+
+    func authorize(_ context: CallContext) async throws -> Caller {
+        let caller = try await authenticator.caller(for: context, scope: policy.isAccountWide ? .api : nil)
+        try policy.check(caller, operation: operation)
+        return caller
     }
 }

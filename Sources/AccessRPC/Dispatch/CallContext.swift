@@ -61,6 +61,8 @@ public struct CallContext: Sendable {
     }
     /// Bounds for decoding the request payload.
     public let codecLimits: CodecLimits
+    /// The admitted caller (set by the dispatcher from the method's `CallAuthorizer`); nil for anonymous methods.
+    public internal(set) var caller: Caller?
 
     /// The first value of a metadata key (keys are lower-case).
     public func metadata(_ key: String) -> String? {

@@ -107,10 +107,22 @@ public struct Dispatcher: Sendable {
         // task-locals.
         return try await CallScope.$deadline.withValue(context.deadline) {
             try await CallScope.$commitGate.withValue(signal?.commitGate) {
-                guard let signal else { return try await method.handler(request.payload, context) }
+                let admitted = context
+                let body = { @Sendable () async throws -> [UInt8] in
+                    // Access is the dispatcher's, for every transport: a method without a policy answers nobody.
+                    var context = admitted
+                    switch method.access {
+                    case .anonymous: break
+                    case .authorized(let authorizer): context.caller = try await authorizer.authorize(context)
+                    case .missing:
+                        throw RPCError(.permissionDenied, "\(method.descriptor.path) has no access policy; refused")
+                    }
+                    return try await method.handler(request.payload, context)
+                }
+                guard let signal else { return try await body() }
                 // The signal cancels this task when it fires; the handler sees an ordinary task cancellation, and
                 // `rpcError` reports the signal's reason.
-                return try await signal.cancelling { try await method.handler(request.payload, context) }
+                return try await signal.cancelling { try await body() }
             }
         }
     }

@@ -4,13 +4,34 @@ import AccessWire
 /// Handles one call: request payload bytes in, response payload bytes out, or an error.
 public typealias RawHandler = @Sendable (_ payload: [UInt8], _ context: CallContext) async throws -> [UInt8]
 
+/// Resolves and admits the caller of a call before its handler runs: UNAUTHENTICATED or PERMISSION_DENIED
+/// otherwise. The service provides one per operation (its credential rules and feature policy).
+public protocol CallAuthorizer: Sendable {
+    func authorize(_ context: CallContext) async throws -> Caller
+}
+
+/// Who may call a method, enforced by the dispatcher for every transport before the handler runs.
+public enum MethodAccess: Sendable {
+    /// Anyone: the explicit list of anonymous methods (health, reflection, sign-up, sign-in, password reset,
+    /// token refresh).
+    case anonymous
+    /// A caller `authorize` admits; the handler sees it as `CallContext.caller`.
+    case authorized(any CallAuthorizer)
+    /// Registered without a policy: every call is refused (fail closed).
+    case missing
+}
+
 /// A method the dispatcher can serve.
 public struct RegisteredMethod: Sendable {
     public let descriptor: MethodDescriptor
     public let requestSchema: MessageSchema
     public let responseSchema: MessageSchema
-    /// False only for the built-in services, which answer anonymous callers.
-    public let requiresAuthentication: Bool
+    public let access: MethodAccess
+    /// False only for the explicitly anonymous methods.
+    public var requiresAuthentication: Bool {
+        if case .anonymous = access { return false }
+        return true
+    }
     let handler: RawHandler
 }
 
@@ -20,10 +41,11 @@ public struct MethodRegistry: Sendable {
 
     public init() {}
 
-    /// Registers a typed handler. Request bytes are decoded (and validated as UTF-8, within the codec
-    /// limits) before the handler runs; its response is encoded after.
+    /// Registers a typed handler with who may call it (`access`; without one, every call is refused). Request
+    /// bytes are decoded (and validated as UTF-8, within the codec limits) after the caller is admitted and
+    /// before the handler runs; its response is encoded after.
     public mutating func register<Request: ProtoMessage, Response: ProtoMessage>(
-        _ spec: MethodSpec<Request, Response>, requiresAuthentication: Bool = true,
+        _ spec: MethodSpec<Request, Response>, access: MethodAccess = .missing,
         handler: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) throws {
         let requestSchema = try MessageCodec.schema(for: Request.self)
@@ -31,7 +53,7 @@ public struct MethodRegistry: Sendable {
         guard methods[spec.path] == nil else { throw RPCError(.alreadyExists, "\(spec.path) is registered twice") }
         methods[spec.path] = RegisteredMethod(
             descriptor: spec.descriptor, requestSchema: requestSchema, responseSchema: responseSchema,
-            requiresAuthentication: requiresAuthentication,
+            access: access,
             handler: { payload, context in
                 let request = try MessageCodec.decode(Request.self, from: payload, limits: context.codecLimits)
                 try Task.checkCancellation()

@@ -10,7 +10,7 @@ import Testing
     @Test func countsEveryCallByMethodCodeAndTransportAndTimesIt() async throws {
         let metrics = TestMetrics()
         var registry = MethodRegistry()
-        try registry.register(Methods.Health.check) { request, _ in
+        try registry.register(Methods.Health.check, access: .anonymous) { request, _ in
             guard request.service.isEmpty else { throw RPCError(.notFound, "no such service") }
             return HealthCheckResponse(status: "SERVING")
         }

@@ -14,7 +14,7 @@ func makeDispatcher(
     }
 ) throws -> Dispatcher {
     var registry = MethodRegistry()
-    try registry.register(Methods.Health.check, requiresAuthentication: false, handler: check)
+    try registry.register(Methods.Health.check, access: .anonymous, handler: check)
     return Dispatcher(registry: registry, limits: limits, logger: Logger(label: "test"))
 }
 
@@ -159,6 +159,44 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
     @Test func gatewayPathsFollowTheMethodName() {
         #expect(MethodRegistry.httpPath(of: Methods.RoleService.createCustomRole.descriptor) == "/api/createCustomRole")
         #expect(MethodRegistry.httpPath(of: Methods.Health.check.descriptor) == nil)
+    }
+
+    @Test func aMethodRegisteredWithoutAPolicyAnswersNobody() async throws {
+        let ran = Mutex(false)
+        var registry = MethodRegistry()
+        try registry.register(Methods.Health.check) { _, _ in
+            ran.withLock { $0 = true }
+            return HealthCheckResponse(status: "SERVING")
+        }
+        #expect(registry.method(Methods.Health.check.path)?.requiresAuthentication == true)
+        let dispatcher = Dispatcher(registry: registry, logger: Logger(label: "test"))
+        for transport in [Transport.socket, .http] {
+            let request = DispatchRequest(
+                method: Methods.Health.check.path, metadata: [MetadataEntry("authorization", "Bearer anything")],
+                payload: try MessageCodec.encode(HealthCheckRequest()), transport: transport)
+            let result = await dispatcher.dispatch(request)
+            #expect(result.status.code == .permissionDenied && result.status.message.contains("no access policy"))
+        }
+        #expect(ran.withLock { $0 } == false, "the handler must never run")
+    }
+
+    @Test func anAuthorizerRunsBeforeTheHandlerAndItsCallerReachesIt() async throws {
+        struct Refusing: CallAuthorizer {
+            func authorize(_ context: CallContext) async throws -> Caller {
+                guard context.metadata("x-api-key") == "let-me-in" else { throw RPCError(.unauthenticated, "who are you") }
+                return Caller(
+                    userID: 7, email: "a@example.com", accountID: 1_000_000, organizationID: "org", scope: .api, roleName: "ADMIN",
+                    baseRole: .admin, credential: .apiKey(id: 1, utility: .externalAPI), collectionIDs: nil, contextSource: "API")
+            }
+        }
+        var registry = MethodRegistry()
+        try registry.register(Methods.Health.check, access: .authorized(Refusing())) { _, context in
+            HealthCheckResponse(status: "SERVING", version: context.caller?.email ?? "none")
+        }
+        let dispatcher = Dispatcher(registry: registry, logger: Logger(label: "test"))
+        #expect(await dispatcher.dispatch(try healthRequest()).status.code == .unauthenticated)
+        let admitted = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-api-key", "let-me-in")]))
+        #expect(try MessageCodec.decode(HealthCheckResponse.self, from: admitted.payload).version == "a@example.com")
     }
 
     @Test func aMethodCannotBeRegisteredTwice() throws {

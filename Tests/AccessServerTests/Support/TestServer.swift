@@ -44,7 +44,7 @@ func withServer<Result: Sendable>(
     var configuration = ServerConfiguration(socketPath: path)
     configure(&configuration)
     var registry = MethodRegistry()
-    try registry.register(Methods.Health.check, requiresAuthentication: false, handler: check)
+    try registry.register(Methods.Health.check, access: .anonymous, handler: check)
     let dispatcher = Dispatcher(registry: registry, limits: limits, logger: Logger(label: "test"))
     let server = RPCServer(configuration: configuration, dispatcher: dispatcher, logger: Logger(label: "test"))
     return try await withThrowingTaskGroup(of: Void.self) { group in
