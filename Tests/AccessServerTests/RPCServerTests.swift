@@ -50,7 +50,8 @@ import Glibc
         let started = Log()
         try await withServer(check: { _, _ in
             started.append(1)
-            do { try await Task.sleep(for: .seconds(30)) } catch {
+            // 300 s: the 5 s bound below is 60x from it (and far above the expected few milliseconds).
+            do { try await Task.sleep(for: .seconds(300)) } catch {
                 stopped.append(1)
                 throw error
             }
@@ -78,7 +79,8 @@ import Glibc
         try await withServer { _, path in
             try await AccessClient.withConnection(socketPath: path) { client in
                 let start = ContinuousClock.now
-                let response = await check(client, "sleep:20000", timeout: .milliseconds(150))
+                // A 60 s handler, a 150 ms deadline: the 3 s bound is 20x from both.
+                let response = await check(client, "sleep:60000", timeout: .milliseconds(150))
                 #expect(response.status.code == .deadlineExceeded)
                 #expect(ContinuousClock.now - start < TestTiming.scaled(.seconds(3)))
             }
@@ -256,14 +258,14 @@ import Glibc
         let start = ContinuousClock.now
         try await withServer(configure: { $0.drainTimeout = .milliseconds(200) }) { server, path in
             try await AccessClient.withConnection(socketPath: path) { client in
-                async let slow = check(client, "sleep:30000")
+                async let slow = check(client, "sleep:300000")
                 while server.activeCalls == 0 { try await Task.sleep(for: .milliseconds(5)) }
                 server.beginShutdown()
                 #expect(await slow.status.code == .unavailable)
             }
         }
-        // Well under the handler's 30 s sleep: the drain cut it off (generous, for loaded machines).
-        #expect(ContinuousClock.now - start < .seconds(25))
+        // The 200 ms drain cut the handler's 300 s sleep off: the 10 s bound is 50x the drain and 30x from the sleep.
+        #expect(ContinuousClock.now - start < TestTiming.scaled(.seconds(10)))
     }
 }
 

@@ -235,8 +235,10 @@ def test_a_database_outage_answers_unavailable_quickly_and_the_server_recovers_b
     from conftest import own_cluster
     with own_cluster("--fast") as (tool, cluster, url):
         subprocess.run(["psql", url, "-qc", "CREATE DATABASE outage"], check=True, capture_output=True)
-        database = url.replace("/postgres?", "/outage?") + "&connect_timeout=2"
-        server = Server(database_url=database)
+        # A 1 s connect timeout and a 300 s call deadline: the 10 s bound below is 10x the one and 30x from the
+        # other (an outage the store did not notice would hold the call until its deadline).
+        database = url.replace("/postgres?", "/outage?") + "&connect_timeout=1"
+        server = Server(["--default-timeout", "300"], database_url=database)
         client = AkrpClient.connect(server.socket, timeout=60)
         call(client, "SessionService/Signup", session_pb2.SignupRequest(email="admin@example.com", password="Secret123-horse"),
              session_pb2.SignupResponse)
