@@ -78,7 +78,8 @@ public struct StiggBillingProvider: BillingProvider {
         if case .string(let url)? = result["checkoutUrl"] { checkoutURL = url }
         var subscriptionID: String?
         if case .string(let id)? = result["subscription"]?["id"] { subscriptionID = id }
-        return CheckoutOutcome(status: status, checkoutURL: checkoutURL, subscriptionID: subscriptionID, planID: checkout.planID)
+        return CheckoutOutcome(
+            status: status, checkoutURL: checkoutURL, subscriptionID: subscriptionID, planID: checkout.planID)
     }
 
     public func reportUsage(organizationID: String, measurements: [UsageRecord], deadline: ContinuousClock.Instant)
@@ -88,7 +89,8 @@ public struct StiggBillingProvider: BillingProvider {
         let totals = Dictionary(grouping: measurements, by: \.metric).mapValues { $0.reduce(0) { $0 + $1.value } }
         let usages = totals.keys.sorted().map { metric in
             JSONValue.object([
-                ("customerId", .string(organizationID)), ("featureId", .string(metric)), ("value", .integer(totals[metric]!)),
+                ("customerId", .string(organizationID)), ("featureId", .string(metric)),
+                ("value", .integer(totals[metric]!)),
             ])
         }
         _ = try await graphQL(
@@ -110,13 +112,15 @@ public struct StiggBillingProvider: BillingProvider {
             request.headers.add(name: "X-API-KEY", value: configuration.apiKey)
             request.body = .bytes(ByteBuffer(string: body))
             do {
-                let response = try await client.execute(request, deadline: .now() + .nanoseconds(remaining.nanosecondsClamped))
+                let response = try await client.execute(
+                    request, deadline: .now() + .nanoseconds(remaining.nanosecondsClamped))
                 let payload = try await response.body.collect(upTo: configuration.maxResponseBytes)
                 if (300..<400).contains(response.status.code) {
                     // Never followed (the request carries the API key): a misconfigured endpoint or a hostile
                     // answer, not a transient failure.
                     throw RPCError(
-                        .unavailable, "the billing provider answered HTTP \(response.status.code) (a redirect, not followed)")
+                        .unavailable,
+                        "the billing provider answered HTTP \(response.status.code) (a redirect, not followed)")
                 } else if response.status.code >= 500 {
                     lastProblem = "HTTP \(response.status.code)"
                 } else if response.status == .unauthorized || response.status == .forbidden {
@@ -173,7 +177,9 @@ extension StiggConfiguration: CustomStringConvertible, CustomDebugStringConverti
     }
     public var debugDescription: String { description }
     public var customMirror: Mirror {
-        Mirror(self, children: ["endpoint": endpoint, "apiKey": "<redacted>", "maxAttempts": maxAttempts], displayStyle: .struct)
+        Mirror(
+            self, children: ["endpoint": endpoint, "apiKey": "<redacted>", "maxAttempts": maxAttempts],
+            displayStyle: .struct)
     }
 }
 

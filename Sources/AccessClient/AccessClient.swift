@@ -52,7 +52,8 @@ public final class AccessClient: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
-                        try sync.addHandler(ByteToMessageHandler(FrameDecoder(expectPreface: false, maxFrameSize: maxFrameSize)))
+                        try sync.addHandler(
+                            ByteToMessageHandler(FrameDecoder(expectPreface: false, maxFrameSize: maxFrameSize)))
                         try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                         try sync.addHandler(ClientHandler())
                     }
@@ -62,7 +63,8 @@ public final class AccessClient: Sendable {
             throw RPCError(.unavailable, "cannot connect to \(socketPath): \(error)")
         }
         let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientHandler.self), eventLoop: channel.eventLoop)
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: ClientHandler.self), eventLoop: channel.eventLoop)
         }.get()
         try await channel.writeAndFlush(OutboundMessage.raw(Preface.bytes))
         return AccessClient(channel: channel, handler: handler, defaultMetadata: defaultMetadata)

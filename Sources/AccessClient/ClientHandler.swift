@@ -18,7 +18,9 @@ final class ClientHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     /// Sends a request and resumes `continuation` with its Response (or a local failure).
-    func start(_ request: RequestFrame, localDeadline: TimeAmount?, continuation: CheckedContinuation<ClientResponse, Never>) {
+    func start(
+        _ request: RequestFrame, localDeadline: TimeAmount?, continuation: CheckedContinuation<ClientResponse, Never>
+    ) {
         if let closedReason {
             continuation.resume(returning: ClientResponse(status: closedReason, metadata: [], payload: []))
             return
@@ -64,7 +66,9 @@ final class ClientHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .frame(.response(let response)):
-            complete(response.callID, ClientResponse(status: response.status, metadata: response.metadata, payload: response.payload))
+            complete(
+                response.callID,
+                ClientResponse(status: response.status, metadata: response.metadata, payload: response.payload))
         case .frame(.pong(let nonce)):
             pings.removeValue(forKey: nonce)?.resume()
         case .frame(.goAway(let status, let lastCallID)):

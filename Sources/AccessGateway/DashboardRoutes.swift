@@ -46,7 +46,9 @@ extension GatewayResponder {
             ])
         } else {
             descriptor = Methods.SessionService.login.descriptor
-            body = .object([("email", member("username", "email")), ("password", member("password")), ("dashboard", .bool(true))])
+            body = .object([
+                ("email", member("username", "email")), ("password", member("password")), ("dashboard", .bool(true)),
+            ])
         }
         guard let route = routes[MethodRegistry.httpPath(of: descriptor) ?? ""] else {
             return Self.error(.notFound, .notFound, "no route")
@@ -68,7 +70,8 @@ extension GatewayResponder {
                     status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                     body: ResponseBody(
                         byteBuffer: ByteBuffer(
-                            string: "<!doctype html><html><head><title>Akto</title></head><body>Signed up.</body></html>")))
+                            string:
+                                "<!doctype html><html><head><title>Akto</title></head><body>Signed up.</body></html>")))
             } else {
                 response = Self.json(
                     .ok,
@@ -138,12 +141,15 @@ extension GatewayResponder {
         guard let token = Self.cookie(configuration.refreshCookieName, in: request.headers), !token.isEmpty else {
             return signedOut(Self.error(.unauthorized, .unauthenticated, "no refresh cookie; sign in"))
         }
-        guard let route = routes[MethodRegistry.httpPath(of: Methods.SessionService.refreshAccessToken.descriptor) ?? ""] else {
+        guard
+            let route = routes[MethodRegistry.httpPath(of: Methods.SessionService.refreshAccessToken.descriptor) ?? ""]
+        else {
             return Self.error(.notFound, .notFound, "no route")
         }
         let invocation = await invoke(
             route, json: Array(JSONValue.object([("refreshToken", .string(token))]).serialized().utf8),
-            metadata: requestIDMetadata(request), deadline: dispatcher.deadline(for: nil), request: request, context: context)
+            metadata: requestIDMetadata(request), deadline: dispatcher.deadline(for: nil), request: request,
+            context: context)
         switch invocation.outcome {
         case .success(let value):
             guard let tokens = Self.tokens(value["dashboardTokens"]) else {
@@ -214,18 +220,26 @@ extension GatewayResponder {
         -> BodyRead
     {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            return .failure(Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes"))
+            return .failure(
+                Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
+            )
         }
         let body: ByteBuffer
         switch await Self.collect(request.body, upTo: configuration.maxBodyBytes, deadline: deadline) {
         case .success(let collected): body = collected
         case .failure(.tooLarge):
-            return .failure(Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes"))
+            return .failure(
+                Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
+            )
         case .failure(.tooSlow):
-            return .failure(Self.error(.requestTimeout, .deadlineExceeded, "the request body did not arrive before the call's deadline"))
+            return .failure(
+                Self.error(
+                    .requestTimeout, .deadlineExceeded, "the request body did not arrive before the call's deadline"))
         }
         guard body.readableBytes > 0 else { return .success([]) }
-        guard case .object(let members)? = try? JSONValue.parse(Array(buffer: body), maxDepth: dispatcher.limits.codec.maxJSONDepth)
+        guard
+            case .object(let members)? = try? JSONValue.parse(
+                Array(buffer: body), maxDepth: dispatcher.limits.codec.maxJSONDepth)
         else { return .failure(Self.error(.badRequest, .invalidArgument, "the body must be a JSON object")) }
         return .success(members)
     }
@@ -238,7 +252,9 @@ extension GatewayResponder {
     /// nonce.
     func page(_ request: Request, path: String, context: GatewayContext) async -> Response {
         guard let directory = configuration.dashboardDirectory,
-            let template = FileManager.default.contents(atPath: directory + "/index.html").flatMap({ String(data: $0, encoding: .utf8) })
+            let template = FileManager.default.contents(atPath: directory + "/index.html").flatMap({
+                String(data: $0, encoding: .utf8)
+            })
         else {
             return Self.error(.notFound, .notFound, "the dashboard's index.html is missing from --dashboard-dir")
         }
@@ -282,7 +298,10 @@ extension GatewayResponder {
     }
 
     private static func redirectToLogin(path: String) -> Response {
-        let target = "/login?redirect_uri=" + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-_.~"))) ?? "")
+        let target =
+            "/login?redirect_uri="
+            + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-_.~")))
+                ?? "")
         return Response(status: .found, headers: [.location: target], body: ResponseBody())
     }
 
@@ -308,7 +327,9 @@ struct DashboardWindow {
         if case .number(let id)? = me["activeAccountId"] { activeAccount = Int64(id) ?? 0 }
         if case .array(let list)? = me["accounts"] {
             for account in list {
-                guard case .number(let id)? = account["accountId"], case .string(let name)? = account["name"] else { continue }
+                guard case .number(let id)? = account["accountId"], case .string(let name)? = account["name"] else {
+                    continue
+                }
                 accounts.append((id, .string(name)))
                 if Int64(id) == activeAccount { accountName = name }
             }
@@ -341,7 +362,8 @@ struct DashboardWindow {
         var out = ""
         for (name, value) in entries { out += "window.\(name) = \(Self.scriptLiteral(value));\n" }
         // login.jsp's airgapped branch: analytics stubs, so the bundle phones nowhere.
-        out += "window.mixpanel = {init() {}, track() {}, identify() {}, register() {}, people: {set() {}, set_once() {}}};\n"
+        out +=
+            "window.mixpanel = {init() {}, track() {}, identify() {}, register() {}, people: {set() {}, set_once() {}}};\n"
         out += "window.Intercom = function () {};\n"
         return out
     }

@@ -24,7 +24,8 @@ public enum Gateway {
             server: .http1(
                 configuration: HTTP1Channel.Configuration(
                     additionalChannelHandlers: [
-                        ConnectionGuard(headerTimeout: header, bodyTimeout: body, idleTimeout: idle, table: table, logger: logger)
+                        ConnectionGuard(
+                            headerTimeout: header, bodyTimeout: body, idleTimeout: idle, table: table, logger: logger)
                     ])),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: nil,
@@ -50,7 +51,8 @@ public enum Gateway {
             let serving = servingState.isServing
             return Response(
                 status: serving ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: serving ? #"{"status":"SERVING"}"# : #"{"status":"NOT_SERVING"}"#)))
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(string: serving ? #"{"status":"SERVING"}"# : #"{"status":"NOT_SERVING"}"#)))
         }
         return Application(
             router: router,

@@ -43,7 +43,8 @@ public struct GatewayConfiguration: Sendable {
         allowedOrigins: Set<String> = [], publicBaseURL: String = "http://localhost:8080",
         sessionCookieMaxAge: Int64 = 7 * 24 * 3600, metricsBearerToken: String? = nil,
         trustedProxies: [IPNetwork] = [], maxConnections: Int = 1024, maxConnectionsPerPeer: Int = 64,
-        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60),
+        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
+        idleTimeout: Duration = .seconds(60),
         dashboardDirectory: String? = nil
     ) {
         self.dashboardDirectory = dashboardDirectory
@@ -68,7 +69,8 @@ public struct GatewayConfiguration: Sendable {
 
     /// The origin (`scheme://host[:port]`) of the public URL, as a browser sends it in `Origin`.
     public var publicOrigin: String {
-        guard let url = URL(string: publicBaseURL), let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased()
+        guard let url = URL(string: publicBaseURL), let scheme = url.scheme?.lowercased(),
+            let host = url.host?.lowercased()
         else { return publicBaseURL }
         return url.port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)"
     }

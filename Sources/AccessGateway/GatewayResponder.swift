@@ -35,13 +35,16 @@ public struct GatewayResponder: Sendable {
         self.metricsText = metricsText
         self.routes = GatewayRoute.all(registry: dispatcher.registry)
         let (routes, configuration) = (self.routes, configuration)
-        self.openAPI = LazyDocument { Array(OpenAPIDocument.build(routes: routes, configuration: configuration).serialized().utf8) }
+        self.openAPI = LazyDocument {
+            Array(OpenAPIDocument.build(routes: routes, configuration: configuration).serialized().utf8)
+        }
     }
 
     /// `GET /healthz` (and HEAD).
     func health() -> Response {
         let serving = servingState.isServing
-        return Self.json(serving ? .ok : .serviceUnavailable, .object([("status", .string(serving ? "SERVING" : "NOT_SERVING"))]))
+        return Self.json(
+            serving ? .ok : .serviceUnavailable, .object([("status", .string(serving ? "SERVING" : "NOT_SERVING"))]))
     }
 
     /// `GET /metrics` on the public listener: only behind the configured bearer token (the metrics name methods,
@@ -61,7 +64,9 @@ public struct GatewayResponder: Sendable {
     }
 
     func openAPIDocument() -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPI.bytes)))
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPI.bytes)))
     }
 
     /// A preflight that `GatewayCORS` did not answer: it carried no allowed `Origin`.
@@ -75,7 +80,9 @@ public struct GatewayResponder: Sendable {
         // Credentials: headers first; the session cookie only when no header credential is present.
         var metadata: [MetadataEntry] = []
         for name in Self.forwardedHeaders {
-            if let field = HTTPField.Name(name), let value = request.headers[field] { metadata.append(MetadataEntry(name, value)) }
+            if let field = HTTPField.Name(name), let value = request.headers[field] {
+                metadata.append(MetadataEntry(name, value))
+            }
         }
         let hasHeaderCredential = metadata.contains { $0.key == "authorization" || $0.key == "x-api-key" }
         // Login CSRF: the calls that start a session (or set a password) refuse what a browser marks as
@@ -85,24 +92,30 @@ public struct GatewayResponder: Sendable {
             return refusal
         }
         let dashboardAuth = metadata.contains { $0.key == "access-token" }
-        if !hasHeaderCredential, !dashboardAuth, let session = Self.cookie(configuration.cookieName, in: request.headers) {
+        if !hasHeaderCredential, !dashboardAuth,
+            let session = Self.cookie(configuration.cookieName, in: request.headers)
+        {
             if let refusal = csrfRefusal(request) { return refusal }
             metadata.append(MetadataEntry("authorization", "Bearer " + session))
         }
 
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            return Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
+            return Self.error(
+                .contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
         }
         let body: ByteBuffer
         switch await Self.collect(request.body, upTo: configuration.maxBodyBytes, deadline: deadline) {
         case .success(let collected): body = collected
         case .failure(.tooLarge):
-            return Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
+            return Self.error(
+                .contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
         case .failure(.tooSlow):
-            return Self.error(.requestTimeout, .deadlineExceeded, "the request body did not arrive before the call's deadline")
+            return Self.error(
+                .requestTimeout, .deadlineExceeded, "the request body did not arrive before the call's deadline")
         }
         let json = body.readableBytes == 0 ? Array("{}".utf8) : Array(buffer: body)
-        let invocation = await invoke(method, json: json, metadata: metadata, deadline: deadline, request: request, context: context)
+        let invocation = await invoke(
+            method, json: json, metadata: metadata, deadline: deadline, request: request, context: context)
         var response: Response
         switch invocation.outcome {
         case .success(let value):
@@ -117,7 +130,8 @@ public struct GatewayResponder: Sendable {
             // A browser without a credential (a fresh tab: its token lives in sessionStorage) is answered like an
             // expired token, so Akto's UI refreshes it from the cookie instead of leaving for /login.
             let browserWithoutCredential =
-                !hasHeaderCredential && !dashboardAuth && Self.cookie(configuration.cookieName, in: request.headers) == nil
+                !hasHeaderCredential && !dashboardAuth
+                && Self.cookie(configuration.cookieName, in: request.headers) == nil
                 && request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased() == "same-origin"
             response = Self.error(error, dashboard: dashboardAuth || browserWithoutCredential)
         }
@@ -155,12 +169,16 @@ public struct GatewayResponder: Sendable {
                 peer: .address(clientAddress(request, context: context)), transport: .http))
         let requestID = result.metadata.first(where: { $0.key == "x-request-id" })?.value
         guard result.status.code == .ok else {
-            return Invocation(outcome: .failure(result.status.error ?? RPCError(.unknown, "unknown error")), requestID: requestID)
+            return Invocation(
+                outcome: .failure(result.status.error ?? RPCError(.unknown, "unknown error")), requestID: requestID)
         }
         do {
-            return Invocation(outcome: .success(try MessageCodec.wireToJSON(result.payload, schema: method.responseSchema)), requestID: requestID)
+            return Invocation(
+                outcome: .success(try MessageCodec.wireToJSON(result.payload, schema: method.responseSchema)),
+                requestID: requestID)
         } catch {
-            return Invocation(outcome: .failure(RPCError(.internal, "could not encode the response")), requestID: requestID)
+            return Invocation(
+                outcome: .failure(RPCError(.internal, "could not encode the response")), requestID: requestID)
         }
     }
 
@@ -169,7 +187,8 @@ public struct GatewayResponder: Sendable {
     static func body(of value: JSONValue, method: GatewayRoute, dashboard: Bool) -> JSONValue {
         guard let binding = HTTPBindings.byPath[method.descriptor.path],
             let name = (dashboard ? binding.dashboardResponseBody : nil) ?? binding.responseBody,
-            let field = method.responseSchema.fields.first(where: { $0.name == name }), case .object(let members) = value
+            let field = method.responseSchema.fields.first(where: { $0.name == name }),
+            case .object(let members) = value
         else { return value }
         return members.first { $0.key == field.jsonName }?.value ?? .null
     }
@@ -258,7 +277,9 @@ public struct GatewayResponder: Sendable {
     func clientAddress(_ request: Request, context: GatewayContext) -> String {
         guard let ip = context.remoteAddress?.ipAddress else { return "unknown" }
         let trusted = configuration.trustedProxies
-        guard !trusted.isEmpty, let peer = IPAddress(ip), trusted.contains(where: { $0.contains(peer) }) else { return ip }
+        guard !trusted.isEmpty, let peer = IPAddress(ip), trusted.contains(where: { $0.contains(peer) }) else {
+            return ip
+        }
         let hops = request.headers[values: HTTPField.Name("x-forwarded-for")!]
             .flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
         var client = ip
@@ -309,9 +330,12 @@ public struct GatewayResponder: Sendable {
     /// an allow-listed `Origin`. Anything else is refused (fails closed for clients that send neither).
     private func csrfRefusal(_ request: Request) -> Response? {
         guard Self.mediaType(request) == "application/json" else {
-            return Self.error(.unsupportedMediaType, .invalidArgument, "cookie-authenticated requests must be application/json")
+            return Self.error(
+                .unsupportedMediaType, .invalidArgument, "cookie-authenticated requests must be application/json")
         }
-        if let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased(), site == "same-origin" || site == "none" {
+        if let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased(),
+            site == "same-origin" || site == "none"
+        {
             return nil
         }
         if let origin = request.headers[.origin],
@@ -334,7 +358,8 @@ public struct GatewayResponder: Sendable {
     /// https.
     func sessionCookie(value: String, maxAge: Int64) -> Cookie {
         Cookie(
-            name: configuration.cookieName, value: value, maxAge: Int(maxAge), path: "/", secure: configuration.isSecure,
+            name: configuration.cookieName, value: value, maxAge: Int(maxAge), path: "/",
+            secure: configuration.isSecure,
             httpOnly: true, sameSite: .lax)
     }
 
@@ -352,14 +377,22 @@ public struct GatewayResponder: Sendable {
 
     /// The error body `{"code", "message", "violations", "actionErrors"}` with Connect's snake_case code names;
     /// `actionErrors: [message]` is what Akto's UI shows (request.js).
-    static func error(_ status: HTTPResponse.Status, _ code: StatusCode, _ message: String, violations: [FieldViolation] = [])
+    static func error(
+        _ status: HTTPResponse.Status, _ code: StatusCode, _ message: String, violations: [FieldViolation] = []
+    )
         -> Response
     {
         json(
             status,
             .object([
                 ("code", .string(code.name)), ("message", .string(message)),
-                ("violations", .array(violations.map { .object([("field", .string($0.field)), ("description", .string($0.description))]) })),
+                (
+                    "violations",
+                    .array(
+                        violations.map {
+                            .object([("field", .string($0.field)), ("description", .string($0.description))])
+                        })
+                ),
                 ("actionErrors", .array([.string(message)])),
             ]))
     }

@@ -37,7 +37,9 @@ extension GatewayResponder {
             router.post(RouterPath(path)) { request, context in await call(route, request, context: context) }
             router.on(RouterPath(path), method: .options) { _, _ in preflightRefused() }
             for method in Self.nonPostMethods {
-                router.on(RouterPath(path), method: method) { _, _ in Self.methodNotAllowed(path, allow: "POST, OPTIONS") }
+                router.on(RouterPath(path), method: method) { _, _ in
+                    Self.methodNotAllowed(path, allow: "POST, OPTIONS")
+                }
             }
         }
 
@@ -63,14 +65,18 @@ extension GatewayResponder {
             router.add(middleware: AssetGuard())
             router.add(middleware: FileMiddleware(directory, searchForIndexHtml: false))
             for path in ["/login", "/signup", "/dashboard", "/dashboard/**"] {
-                router.get(RouterPath(path)) { request, context in await page(request, path: request.uri.path, context: context) }
+                router.get(RouterPath(path)) { request, context in
+                    await page(request, path: request.uri.path, context: context)
+                }
             }
         }
         return router
     }
 
     static func methodNotAllowed(_ path: String, allow: String) -> Response {
-        var response = error(.methodNotAllowed, .unimplemented, "\(path) accepts \(allow.replacingOccurrences(of: ", OPTIONS", with: "")) only")
+        var response = error(
+            .methodNotAllowed, .unimplemented,
+            "\(path) accepts \(allow.replacingOccurrences(of: ", OPTIONS", with: "")) only")
         response.headers[.allow] = allow
         return response
     }
@@ -80,7 +86,9 @@ extension GatewayResponder {
 struct AssetGuard: RouterMiddleware {
     typealias Context = GatewayContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let path = request.uri.path.removingPercentEncoding ?? request.uri.path
         let segments = path.split(separator: "/")
         if segments.contains(where: { $0.hasPrefix(".") }) || segments.last == "index.html" || path.hasPrefix("/api/") {
@@ -96,7 +104,9 @@ struct GatewayBasics: RouterMiddleware {
     typealias Context = GatewayContext
     let maxHeaderBytes: Int
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var response: Response
         let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count }
         if headerBytes > maxHeaderBytes {
@@ -109,7 +119,8 @@ struct GatewayBasics: RouterMiddleware {
             } catch let error as HTTPError where error.status == .notFound {
                 response = GatewayResponder.error(.notFound, .notFound, "no route \(request.uri.path)")
             } catch let error as HTTPError {
-                response = GatewayResponder.error(error.status, .invalidArgument, error.body ?? error.status.reasonPhrase)
+                response = GatewayResponder.error(
+                    error.status, .invalidArgument, error.body ?? error.status.reasonPhrase)
             }
         }
         response.headers[.xContentTypeOptions] = "nosniff"
@@ -145,14 +156,18 @@ struct GatewayCORS: RouterMiddleware {
             maxAge: .seconds(600))
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard let origin = request.headers[.origin] else { return try await next(request, context) }
         guard allowedOrigins.contains(origin) else {
             if request.method == .options {
                 return GatewayResponder.error(.forbidden, .permissionDenied, "origin not allowed")
             }
             var response = try await next(request, context)
-            for name in [HTTPField.Name.accessControlAllowOrigin, .accessControlAllowCredentials, .accessControlExposeHeaders] {
+            for name in [
+                HTTPField.Name.accessControlAllowOrigin, .accessControlAllowCredentials, .accessControlExposeHeaders,
+            ] {
                 response.headers[name] = nil
             }
             return response

@@ -22,7 +22,10 @@ enum OpenAPIDocument {
             let operation: JSONValue = .object([
                 ("operationId", .string(String(path.dropFirst(5)))),
                 ("x-akto-implemented", .bool(method.isImplemented)),
-                ("summary", .string(method.descriptor.path + (method.isImplemented ? "" : " (not implemented yet: 501)"))),
+                (
+                    "summary",
+                    .string(method.descriptor.path + (method.isImplemented ? "" : " (not implemented yet: 501)"))
+                ),
                 ("tags", .array([.string(String(method.descriptor.service.split(separator: ".").last ?? ""))])),
                 (
                     "requestBody",
@@ -47,7 +50,14 @@ enum OpenAPIDocument {
                                 ("description", .string("An error; the HTTP status follows the gRPC code")),
                                 (
                                     "content",
-                                    .object([("application/json", .object([("schema", .object([("$ref", .string("#/components/schemas/Error"))]))]))])
+                                    .object([
+                                        (
+                                            "application/json",
+                                            .object([
+                                                ("schema", .object([("$ref", .string("#/components/schemas/Error"))]))
+                                            ])
+                                        )
+                                    ])
                                 ),
                             ])
                         ),
@@ -56,7 +66,10 @@ enum OpenAPIDocument {
                 (
                     "security",
                     method.requiresAuthentication
-                        ? .array([.object([("apiKey", .array([]))]), .object([("bearer", .array([]))]), .object([("cookie", .array([]))])])
+                        ? .array([
+                            .object([("apiKey", .array([]))]), .object([("bearer", .array([]))]),
+                            .object([("cookie", .array([]))]),
+                        ])
                         : .array([])
                 ),
             ])
@@ -70,7 +83,10 @@ enum OpenAPIDocument {
                 .object([
                     ("code", .object([("type", .string("string"))])),
                     ("message", .object([("type", .string("string"))])),
-                    ("actionErrors", .object([("type", .string("array")), ("items", .object([("type", .string("string"))]))])),
+                    (
+                        "actionErrors",
+                        .object([("type", .string("array")), ("items", .object([("type", .string("string"))]))])
+                    ),
                     (
                         "violations",
                         .object([
@@ -79,7 +95,13 @@ enum OpenAPIDocument {
                                 "items",
                                 .object([
                                     ("type", .string("object")),
-                                    ("properties", .object([("field", .object([("type", .string("string"))])), ("description", .object([("type", .string("string"))]))])),
+                                    (
+                                        "properties",
+                                        .object([
+                                            ("field", .object([("type", .string("string"))])),
+                                            ("description", .object([("type", .string("string"))])),
+                                        ])
+                                    ),
                                 ])
                             ),
                         ])
@@ -99,9 +121,21 @@ enum OpenAPIDocument {
                     (
                         "securitySchemes",
                         .object([
-                            ("apiKey", .object([("type", .string("apiKey")), ("in", .string("header")), ("name", .string("X-API-KEY"))])),
+                            (
+                                "apiKey",
+                                .object([
+                                    ("type", .string("apiKey")), ("in", .string("header")),
+                                    ("name", .string("X-API-KEY")),
+                                ])
+                            ),
                             ("bearer", .object([("type", .string("http")), ("scheme", .string("bearer"))])),
-                            ("cookie", .object([("type", .string("apiKey")), ("in", .string("cookie")), ("name", .string(configuration.cookieName))])),
+                            (
+                                "cookie",
+                                .object([
+                                    ("type", .string("apiKey")), ("in", .string("cookie")),
+                                    ("name", .string(configuration.cookieName)),
+                                ])
+                            ),
                         ])
                     ),
                 ])
@@ -109,7 +143,9 @@ enum OpenAPIDocument {
         ])
     }
 
-    private static func name(_ schema: MessageSchema) -> String { schema.fullName.replacingOccurrences(of: ".", with: "_") }
+    private static func name(_ schema: MessageSchema) -> String {
+        schema.fullName.replacingOccurrences(of: ".", with: "_")
+    }
 
     private static func ref(_ schema: MessageSchema) -> JSONValue {
         .object([("$ref", .string("#/components/schemas/\(name(schema))"))])
@@ -140,7 +176,10 @@ enum OpenAPIDocument {
         case .int32, .sint32, .sfixed32: return .object([("type", .string("integer")), ("format", .string("int32"))])
         case .int64, .sint64, .sfixed64: return .object([("type", .string("integer")), ("format", .string("int64"))])
         case .uint32, .fixed32:
-            return .object([("type", .string("integer")), ("format", .string("int64")), ("minimum", .number("0")), ("maximum", .number("4294967295"))])
+            return .object([
+                ("type", .string("integer")), ("format", .string("int64")), ("minimum", .number("0")),
+                ("maximum", .number("4294967295")),
+            ])
         case .uint64, .fixed64: return .object([("type", .string("integer")), ("minimum", .number("0"))])
         case .float, .double: return .object([("type", .string("number"))])
         case .bool: return .object([("type", .string("boolean"))])

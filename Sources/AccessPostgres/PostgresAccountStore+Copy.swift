@@ -23,7 +23,8 @@ extension PostgresAccountStore {
         let counts = try await write { db -> [Pair<String, Int>] in
             guard
                 try await db.value(
-                    "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM organizations)", as: Bool.self) == false
+                    "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM organizations)", as: Bool.self)
+                    == false
             else {
                 throw RPCError(
                     .failedPrecondition, "the target database already has data; copy only into a freshly migrated one")
@@ -42,7 +43,8 @@ extension PostgresAccountStore {
             let known = Set(byTable.keys).subtracting(Self.tablesNotCopied)
             guard known == Set(Self.tablesInCopyOrder) else {
                 throw RPCError(
-                    .internal, "the copy does not know every table: \(known.symmetricDifference(Self.tablesInCopyOrder).sorted())")
+                    .internal,
+                    "the copy does not know every table: \(known.symmetricDifference(Self.tablesInCopyOrder).sorted())")
             }
             var copied: [Pair<String, Int>] = []
             for table in Self.tablesInCopyOrder {
@@ -93,11 +95,15 @@ extension PostgresAccountStore {
                 + tuples.joined(separator: ", "), binds: bindings)
     }
 
-    static func bind(_ value: CopiedValue, as type: String, column: String, into bindings: inout PostgresBindings) throws {
+    static func bind(_ value: CopiedValue, as type: String, column: String, into bindings: inout PostgresBindings)
+        throws
+    {
         switch (value, type) {
         case (.null, _): bindings.appendNull()
         case (.integer(let number), "integer"):
-            guard let small = Int32(exactly: number) else { throw RPCError(.outOfRange, "\(column): \(number) is out of range") }
+            guard let small = Int32(exactly: number) else {
+                throw RPCError(.outOfRange, "\(column): \(number) is out of range")
+            }
             bindings.append(small)
         case (.integer(let number), "bigint"): bindings.append(number)
         case (.integer(let number), "boolean"): bindings.append(number != 0)

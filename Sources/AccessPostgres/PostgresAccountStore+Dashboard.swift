@@ -30,7 +30,8 @@ extension PostgresAccountStore {
                             session_tokens t JOIN sessions s ON s.id = t.session_id
                               LEFT JOIN users u ON u.id = s.user_id LEFT JOIN accounts a ON a.id = s.account_id
                             """,
-                        where: "t.digest = $1 AND t.kind = 'access'", scope: scope, binds: { try $0.append(Data(digest)) }))
+                        where: "t.digest = $1 AND t.kind = 'access'", scope: scope,
+                        binds: { try $0.append(Data(digest)) }))
             else { return nil }
             let session = try Self.session(row)
             return Found(
@@ -40,7 +41,9 @@ extension PostgresAccountStore {
         return found.map { ($0.token, $0.session, $0.principal) }
     }
 
-    public func refreshTokenSession(digest: [UInt8]) async throws -> (token: SessionTokenRecord, session: SessionRecord)? {
+    public func refreshTokenSession(digest: [UInt8]) async throws -> (
+        token: SessionTokenRecord, session: SessionRecord
+    )? {
         let found = try await read { db -> Pair<SessionTokenRecord, SessionRecord>? in
             guard let token = try await Self.sessionToken(db, digest: digest), token.kind == .refresh,
                 let session = try await Self.session(db, id: token.sessionID)
@@ -52,7 +55,8 @@ extension PostgresAccountStore {
 
     public func rotateRefreshToken(
         _ presented: String, now: Int64, grace: Int64, accessLifetime: Int64, newKey: [UInt8],
-        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8], reuseAudit: AuditEntry
+        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8],
+        reuseAudit: AuditEntry
     ) async throws -> RefreshRotation.Outcome {
         try await write { db in
             var walk = RefreshWalk(presented: presented, now: now, grace: grace, derive: derive, digest: digest)
@@ -73,7 +77,9 @@ extension PostgresAccountStore {
                 try await Self.insertAudit(db, RefreshRotation.reuseEntry(reuseAudit, session: session))
                 return .reused(sessionID: session.id)
             case .replay(let session, let token, let refresh, let access, let accessDigest):
-                guard let row = try await Self.sessionToken(db, digest: accessDigest), row.expiresAt > now else { return .invalid }
+                guard let row = try await Self.sessionToken(db, digest: accessDigest), row.expiresAt > now else {
+                    return .invalid
+                }
                 return .issued(
                     RefreshRotation.Issued(
                         session: session, accessToken: access, accessExpiresAt: row.expiresAt, refreshToken: refresh,
@@ -82,10 +88,12 @@ extension PostgresAccountStore {
                 let rows = RefreshRotation.successorRows(
                     session: session, refresh: refresh, access: access, now: now, accessLifetime: accessLifetime,
                     newKey: newKey, digest: digest)
-                try await db.execute("UPDATE session_tokens SET rotated_at = \(now) WHERE digest = \(Data(token.digest))")
+                try await db.execute(
+                    "UPDATE session_tokens SET rotated_at = \(now) WHERE digest = \(Data(token.digest))")
                 for row in rows { try await Self.insertSessionToken(db, row) }
                 try await db.execute(
-                    "DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND expires_at <= \(now)")
+                    "DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND expires_at <= \(now)"
+                )
                 try await db.execute(
                     """
                     DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND digest NOT IN (
@@ -94,7 +102,8 @@ extension PostgresAccountStore {
                     """)
                 return .issued(
                     RefreshRotation.Issued(
-                        session: session, accessToken: access, accessExpiresAt: rows[1].expiresAt, refreshToken: refresh,
+                        session: session, accessToken: access, accessExpiresAt: rows[1].expiresAt,
+                        refreshToken: refresh,
                         refreshExpiresAt: session.expiresAt))
             }
         }
@@ -108,7 +117,9 @@ extension PostgresAccountStore {
                 JOIN custom_roles c ON c.account_id = r.account_id AND c.name = upper(r.role)
                 WHERE r.account_id = \(accountID) AND r.scope = \(scope.rawValue)
                 """
-            ).map { row in Pair(first: try row["user_id"], second: try row.json("api_collection_ids", as: [Int32].self) ?? []) }
+            ).map { row in
+                Pair(first: try row["user_id"], second: try row.json("api_collection_ids", as: [Int32].self) ?? [])
+            }
         }
         var limited: [Int32: [Int32]] = [:]
         for row in rows where !row.second.isEmpty { limited[row.first] = row.second.sorted() }
@@ -125,7 +136,9 @@ extension PostgresAccountStore {
             """)
     }
 
-    static func sessionToken(_ db: PostgresDatabase, digest: [UInt8], lock: Bool = false) async throws -> SessionTokenRecord? {
+    static func sessionToken(_ db: PostgresDatabase, digest: [UInt8], lock: Bool = false) async throws
+        -> SessionTokenRecord?
+    {
         let found: PostgresRecord?
         if lock {
             found = try await db.row("SELECT * FROM session_tokens WHERE digest = \(Data(digest)) FOR UPDATE")
@@ -139,7 +152,8 @@ extension PostgresAccountStore {
     static func sessionToken(_ row: PostgresRecord, prefix: String, sessionID: Int64) throws -> SessionTokenRecord {
         SessionTokenRecord(
             digest: [UInt8](try row[prefix + "digest"] as Data), sessionID: sessionID,
-            kind: SessionTokenRecord.Kind(rawValue: try row[prefix + "kind"]) ?? .access, issuedAt: try row[prefix + "issued_at"],
+            kind: SessionTokenRecord.Kind(rawValue: try row[prefix + "kind"]) ?? .access,
+            issuedAt: try row[prefix + "issued_at"],
             expiresAt: try row[prefix + "expires_at"], rotatedAt: try row[prefix + "rotated_at"],
             rotationKey: [UInt8](try row[prefix + "rotation_key"] as Data))
     }

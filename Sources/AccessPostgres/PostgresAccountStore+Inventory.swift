@@ -88,13 +88,17 @@ extension PostgresAccountStore: InventoryStore {
             var ids: [ComponentKey: Int64] = [:]
             var created = 0
             for row in upserted {
-                ids[ComponentKey(collectionID: try row["collection_id"], method: try row["method"], url: try row["url"])] =
+                ids[
+                    ComponentKey(collectionID: try row["collection_id"], method: try row["method"], url: try row["url"])
+                ] =
                     try row["id"]
                 if try row["inserted"] as Bool { created += 1 }
             }
             var componentIDs: [Int64] = []
             for sample in samples {
-                guard let id = ids[ComponentKey(collectionID: sample.collectionID, method: sample.method, url: sample.url)]
+                guard
+                    let id = ids[
+                        ComponentKey(collectionID: sample.collectionID, method: sample.method, url: sample.url)]
                 else { throw RPCError(.internal, "a component of the batch was not stored") }
                 componentIDs.append(id)
             }

@@ -17,7 +17,8 @@ extension PostgresAccountStore: JobQueue {
                 """, as: Int64.self)
             guard
                 let row = try await db.row(
-                    "SELECT * FROM jobs WHERE account_id = \(accountID) AND kind = \(kind.rawValue) AND state = 'QUEUED'")
+                    "SELECT * FROM jobs WHERE account_id = \(accountID) AND kind = \(kind.rawValue) AND state = 'QUEUED'"
+                )
             else {
                 // Claimed between the two statements: the next attempt queues a fresh one.
                 throw RPCError(.aborted, "the queued job was claimed concurrently; try again")

@@ -8,7 +8,8 @@ extension PostgresAccountStore {
     public func replacePasswordHash(userID: Int32, old: String, new: String) async throws -> Bool {
         try await write { db in
             try await db.execute(
-                "UPDATE users SET password_hash = \(new) WHERE id = \(userID) AND password_hash = \(old) RETURNING 1") == 1
+                "UPDATE users SET password_hash = \(new) WHERE id = \(userID) AND password_hash = \(old) RETURNING 1")
+                == 1
         }
     }
 
@@ -53,7 +54,8 @@ extension PostgresAccountStore {
             if succeeded {
                 _ = try await Self.lockedLoginCounter(db, email: email, peer: any)
                 try await db.execute(
-                    "UPDATE login_counters SET failures = GREATEST(failures - 1, 0) WHERE email = \(email) AND peer = \(any) RETURNING 1")
+                    "UPDATE login_counters SET failures = GREATEST(failures - 1, 0) WHERE email = \(email) AND peer = \(any) RETURNING 1"
+                )
                 try await db.execute("DELETE FROM login_counters WHERE email = \(email) AND peer = \(peer) RETURNING 1")
                 return false
             }
@@ -64,7 +66,9 @@ extension PostgresAccountStore {
         }
     }
 
-    public func clearLoginLockout(accountID: Int32, actorID: Int32, email: String, audit: AuditEntry) async throws -> Int {
+    public func clearLoginLockout(accountID: Int32, actorID: Int32, email: String, audit: AuditEntry) async throws
+        -> Int
+    {
         try await write { db in
             let (target, active, accounts) = try await Self.identityWideFacts(
                 db, accountID: accountID, actorID: actorID, email: email)
@@ -80,12 +84,15 @@ extension PostgresAccountStore {
     static func lockedLoginCounter(_ db: PostgresDatabase, email: String, peer: String) async throws -> LoginCounter? {
         guard
             let row = try await db.row(
-                "SELECT failures, last_failure_at FROM login_counters WHERE email = \(email) AND peer = \(peer) FOR UPDATE")
+                "SELECT failures, last_failure_at FROM login_counters WHERE email = \(email) AND peer = \(peer) FOR UPDATE"
+            )
         else { return nil }
         return LoginCounter(failures: Int(try row["failures"] as Int32), lastFailureAt: try row["last_failure_at"])
     }
 
-    static func saveLoginCounter(_ db: PostgresDatabase, email: String, peer: String, _ counter: LoginCounter) async throws {
+    static func saveLoginCounter(_ db: PostgresDatabase, email: String, peer: String, _ counter: LoginCounter)
+        async throws
+    {
         try await db.execute(
             """
             INSERT INTO login_counters (email, peer, failures, last_failure_at)

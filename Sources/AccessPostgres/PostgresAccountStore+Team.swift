@@ -18,7 +18,8 @@ extension PostgresAccountStore {
                 """)
         else { return nil }
         var customRoles: [String: CustomRoleRecord] = [:]
-        for role in try await db.rows("SELECT * FROM custom_roles WHERE account_id = \(accountID)").map(Self.customRole) {
+        for role in try await db.rows("SELECT * FROM custom_roles WHERE account_id = \(accountID)").map(Self.customRole)
+        {
             customRoles[role.name] = role
         }
         var apiRoles: [Int32: String] = [:]
@@ -54,7 +55,9 @@ extension PostgresAccountStore {
     }
 
     /// The account's facts under its lock.
-    static func lockedAccountFacts(_ db: PostgresDatabase, accountID: Int32, users: [Int32]) async throws -> AccountFacts {
+    static func lockedAccountFacts(_ db: PostgresDatabase, accountID: Int32, users: [Int32]) async throws
+        -> AccountFacts
+    {
         try await db.lockAccount(accountID)
         guard let facts = try await accountFacts(db, accountID: accountID, users: users) else {
             throw AccountRules.accountNotFound(accountID)
@@ -121,7 +124,8 @@ extension PostgresAccountStore {
                 maxPending: maxPending, pendingByInviter: pendingByInviter, maxPendingPerInviter: maxPendingPerInviter,
                 facts: facts)
             try await db.execute(
-                "DELETE FROM invitations WHERE account_id = \(accountID) AND (email = \(email) OR expires_at <= \(now))")
+                "DELETE FROM invitations WHERE account_id = \(accountID) AND (email = \(email) OR expires_at <= \(now))"
+            )
             guard
                 let id = try await db.value(
                     """
@@ -211,7 +215,8 @@ extension PostgresAccountStore {
                 user = existing
             }
             try await db.execute(
-                "INSERT INTO members (user_id, account_id, joined_at) VALUES (\(user.id), \(invitation.accountID), \(now))")
+                "INSERT INTO members (user_id, account_id, joined_at) VALUES (\(user.id), \(invitation.accountID), \(now))"
+            )
             for (scope, role) in invitation.roles {
                 try await db.execute(
                     """
@@ -254,14 +259,17 @@ extension PostgresAccountStore {
         }
     }
 
-    public func setMemberRoles(accountID: Int32, actorID: Int32, email: String, requests: [RoleRequest], audit: AuditEntry)
+    public func setMemberRoles(
+        accountID: Int32, actorID: Int32, email: String, requests: [RoleRequest], audit: AuditEntry
+    )
         async throws -> (user: UserRecord, roles: [Scope: String])
     {
         let changed = try await write { db -> Pair<UserRecord, [Scope: String]> in
             let target = try await Self.userID(db, email: email)
             let facts = try await Self.lockedAccountFacts(
                 db, accountID: accountID, users: [actorID] + (target.map { [$0] } ?? []))
-            let roles = try MembershipRules.changeRoles(actor: actorID, target: target, requests: requests, facts: facts)
+            let roles = try MembershipRules.changeRoles(
+                actor: actorID, target: target, requests: requests, facts: facts)
             guard let target, let user = try await Self.user(db, id: target) else { throw MembershipRules.noSuchMember }
             for (scope, role) in roles {
                 try await db.execute(
@@ -279,7 +287,8 @@ extension PostgresAccountStore {
         return (changed.first, changed.second)
     }
 
-    public func removeMember(accountID: Int32, actorID: Int32, email: String, now: Int64, audit: AuditEntry) async throws
+    public func removeMember(accountID: Int32, actorID: Int32, email: String, now: Int64, audit: AuditEntry)
+        async throws
         -> UserRecord
     {
         try await write { db in
@@ -290,7 +299,8 @@ extension PostgresAccountStore {
             guard let target, let user = try await Self.user(db, id: target) else { throw MembershipRules.noSuchMember }
             try await db.execute("DELETE FROM members WHERE user_id = \(target) AND account_id = \(accountID)")
             try await db.execute("DELETE FROM api_tokens WHERE user_id = \(target) AND account_id = \(accountID)")
-            try await db.execute("DELETE FROM invitations WHERE inviter_user_id = \(target) AND account_id = \(accountID)")
+            try await db.execute(
+                "DELETE FROM invitations WHERE inviter_user_id = \(target) AND account_id = \(accountID)")
             try await db.execute(
                 """
                 UPDATE password_reset_tokens SET revoked_at = \(now)
@@ -314,7 +324,8 @@ extension PostgresAccountStore {
         }
     }
 
-    public func createCustomRole(_ role: CustomRoleRecord, actorID: Int32, scope: Scope, audit: AuditEntry) async throws {
+    public func createCustomRole(_ role: CustomRoleRecord, actorID: Int32, scope: Scope, audit: AuditEntry) async throws
+    {
         try await write { db in
             let facts = try await Self.lockedAccountFacts(db, accountID: role.accountID, users: [actorID])
             try CustomRoleRules.create(

@@ -29,7 +29,9 @@ public final class PostgresAccountStore: Sendable {
             // Reaching the database is bounded by the executor's wait for a connection (the pool would otherwise
             // keep retrying); the migrations are not: on a large database they may take longer than a connect.
             let ran = try await executor.read { db in try await PostgresMigrations.migrate(db) }
-            if !ran.isEmpty { logger.notice("database migrated", metadata: ["applied": "\(ran.joined(separator: ","))"]) }
+            if !ran.isEmpty {
+                logger.notice("database migrated", metadata: ["applied": "\(ran.joined(separator: ","))"])
+            }
         } catch {
             runner.cancel()
             throw RPCError(
@@ -97,7 +99,8 @@ extension PostgresAccountStore: AccountStore {
                 VALUES (\(organizationID), \(organizationName), \(email), \(userID), \(now))
                 """)
             let account = try await Self.insertAccount(db, organizationID: organizationID, name: "My account", now: now)
-            try await Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
+            try await Self.insertMember(
+                db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
             var session: SessionRecord?
             if let sessionDigest {
                 session = try await Self.insertSession(
@@ -126,7 +129,8 @@ extension PostgresAccountStore: AccountStore {
                 return .exists(createdAt: createdAt)
             }
             try await db.execute(
-                "INSERT INTO setup_token (id, token_digest, created_at) VALUES (1, \(Data(digest)), \(now)) RETURNING 1")
+                "INSERT INTO setup_token (id, token_digest, created_at) VALUES (1, \(Data(digest)), \(now)) RETURNING 1"
+            )
             return .created
         }
     }
@@ -244,7 +248,9 @@ extension PostgresAccountStore: AccountStore {
             try await db.row(
                 Self.principalQuery(
                     select: "", from: "users u JOIN accounts a ON a.id = $2", where: "u.id = $1", scope: scope,
-                    binds: { $0.append(userID); $0.append(accountID) })
+                    binds: {
+                        $0.append(userID); $0.append(accountID)
+                    })
             ).flatMap { try Self.principal($0, scope: scope) }
         }
     }
@@ -257,7 +263,8 @@ extension PostgresAccountStore: AccountStore {
                 let row = try await db.row(
                     Self.principalQuery(
                         select: "t.*,",
-                        from: "api_tokens t LEFT JOIN users u ON u.id = t.user_id LEFT JOIN accounts a ON a.id = t.account_id",
+                        from:
+                            "api_tokens t LEFT JOIN users u ON u.id = t.user_id LEFT JOIN accounts a ON a.id = t.account_id",
                         where: "t.key_digest = $1", scope: scope, binds: { try $0.append(Data(digest)) }))
             else { return nil }
             return Pair(first: try Self.apiToken(row), second: try Self.principal(row, scope: scope))
@@ -273,7 +280,8 @@ extension PostgresAccountStore: AccountStore {
                 let row = try await db.row(
                     Self.principalQuery(
                         select: "s.*,",
-                        from: "sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN accounts a ON a.id = s.account_id",
+                        from:
+                            "sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN accounts a ON a.id = s.account_id",
                         where: "s.token_digest = $1", scope: scope, binds: { try $0.append(Data(digest)) }))
             else { return nil }
             return Pair(first: try Self.session(row), second: try Self.principal(row, scope: scope))
@@ -410,10 +418,12 @@ extension PostgresAccountStore: AccountStore {
     ) async throws -> AccountRecord {
         try await write { db in
             try await db.lockUser(userID)
-            let count = try await db.value("SELECT COUNT(*) FROM members WHERE user_id = \(userID)", as: Int64.self) ?? 0
+            let count =
+                try await db.value("SELECT COUNT(*) FROM members WHERE user_id = \(userID)", as: Int64.self) ?? 0
             try AccountRules.createAccount(memberships: Int(count), max: maxAccountsPerUser)
             let account = try await Self.insertAccount(db, organizationID: organizationID, name: name, now: now)
-            try await Self.insertMember(db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
+            try await Self.insertMember(
+                db, userID: userID, accountID: account.id, role: BuiltinRole.admin.rawValue, now: now)
             if let sessionID {
                 try await db.execute("UPDATE sessions SET account_id = \(account.id) WHERE id = \(sessionID)")
             }
@@ -466,7 +476,8 @@ extension PostgresAccountStore: AccountStore {
     {
         try await write { db in
             let owner = try await db.value(
-                "SELECT owner_user_id FROM organizations WHERE id = \(organizationID) FOR NO KEY UPDATE", as: Int32.self)
+                "SELECT owner_user_id FROM organizations WHERE id = \(organizationID) FOR NO KEY UPDATE", as: Int32.self
+            )
             let newOwner = try await Self.userID(db, email: email)
             let isMember =
                 try await db.value(
@@ -480,7 +491,8 @@ extension PostgresAccountStore: AccountStore {
                 throw MembershipRules.noSuchMember
             }
             try await db.execute(
-                "UPDATE organizations SET owner_user_id = \(newOwner), admin_email = \(user.email) WHERE id = \(organizationID)")
+                "UPDATE organizations SET owner_user_id = \(newOwner), admin_email = \(user.email) WHERE id = \(organizationID)"
+            )
             var entry = audit
             entry.target = "user:\(newOwner)"
             try await Self.insertAudit(db, entry)
@@ -541,7 +553,8 @@ extension PostgresAccountStore: AccountStore {
             var accounts: [AccountFacts] = []
             if let token {
                 accounts = try await Self.lockedAccountsFacts(
-                    db, of: token.userID, also: token.accountID.map { [$0] } ?? [], users: [token.userID, token.issuedBy])
+                    db, of: token.userID, also: token.accountID.map { [$0] } ?? [],
+                    users: [token.userID, token.issuedBy])
             }
             try ResetTokenRules.consume(token, now: now, accounts: accounts)
             guard let token,

@@ -2,9 +2,9 @@ import AccessCore
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Issue 16: before a password is handed to the driver for a TCP connection that may run without TLS
@@ -55,7 +55,8 @@ public enum PostgresAuthProbe {
         let length = Int(UInt32(header[1]) << 24 | UInt32(header[2]) << 16 | UInt32(header[3]) << 8 | UInt32(header[4]))
         guard length >= 8, length < 1 << 16 else { return .safe }
         let rest = try receive(descriptor, count: length - 4)
-        let code = Int32(bitPattern: UInt32(rest[0]) << 24 | UInt32(rest[1]) << 16 | UInt32(rest[2]) << 8 | UInt32(rest[3]))
+        let code = Int32(
+            bitPattern: UInt32(rest[0]) << 24 | UInt32(rest[1]) << 16 | UInt32(rest[2]) << 8 | UInt32(rest[3]))
         switch code {
         case 3: return .cleartextWithoutTLS
         case 5: return .md5WithoutTLS
@@ -72,12 +73,14 @@ public enum PostgresAuthProbe {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         #else
-        hints.ai_socktype = SOCK_STREAM
+            hints.ai_socktype = SOCK_STREAM
         #endif
         var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), String(port), &hints, &list) == 0,
+        guard
+            getaddrinfo(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), String(port), &hints, &list)
+                == 0,
             let first = list
         else { throw RPCError(.unavailable, "cannot resolve the database host \(host)") }
         defer { freeaddrinfo(list) }
@@ -88,7 +91,9 @@ public enum PostgresAuthProbe {
                 var limit = timeval(tv_sec: Int(timeout), tv_usec: 0)
                 setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
                 setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-                if Glibc.connect(descriptor, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 { return descriptor }
+                if Glibc.connect(descriptor, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 {
+                    return descriptor
+                }
                 close(descriptor)
             }
             entry = current.pointee.ai_next
@@ -99,7 +104,9 @@ public enum PostgresAuthProbe {
     private static func send(_ descriptor: Int32, _ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes[offset...].withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard sent > 0 else { throw RPCError(.unavailable, "the database closed the connection during the probe") }
             offset += sent
         }
@@ -110,7 +117,9 @@ public enum PostgresAuthProbe {
         var offset = 0
         while offset < count {
             let received = bytes[offset...].withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            guard received > 0 else { throw RPCError(.unavailable, "the database closed the connection during the probe") }
+            guard received > 0 else {
+                throw RPCError(.unavailable, "the database closed the connection during the probe")
+            }
             offset += received
         }
         return bytes

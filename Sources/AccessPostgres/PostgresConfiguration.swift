@@ -50,7 +50,10 @@ public struct PostgresConfiguration: Sendable {
     ) throws {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "postgres" || scheme == "postgresql"
-        else { throw RPCError(.invalidArgument, "the database URL must look like postgres://user:password@host:5432/database") }
+        else {
+            throw RPCError(
+                .invalidArgument, "the database URL must look like postgres://user:password@host:5432/database")
+        }
         // Decoded once, as libpq does (URLComponents' `user`/`password`/`path` are decoded already; decoding
         // those again turned `pct%2541x` into `pctAx`). A malformed escape is an error, as in libpq.
         // URLComponents mends malformed escapes, so the user and password are read from the URL's own text.
@@ -87,10 +90,13 @@ public struct PostgresConfiguration: Sendable {
                 case "disable": tls = .disable
                 case "allow", "prefer": tls = .prefer
                 case "require", "verify-ca", "verify-full": tls = .require
-                default: throw RPCError(.invalidArgument, "sslmode must be disable, prefer or require, got \(item.value ?? "")")
+                default:
+                    throw RPCError(
+                        .invalidArgument, "sslmode must be disable, prefer or require, got \(item.value ?? "")")
                 }
             case "sslrootcert":
-                guard let path = item.value, path.hasPrefix("/"), FileManager.default.isReadableFile(atPath: path) else {
+                guard let path = item.value, path.hasPrefix("/"), FileManager.default.isReadableFile(atPath: path)
+                else {
                     throw RPCError(.invalidArgument, "sslrootcert must be the absolute path of a readable PEM file")
                 }
                 rootCertificate = path
@@ -101,12 +107,14 @@ public struct PostgresConfiguration: Sendable {
                 timeout = value
             case "host":
                 guard let value = item.value, value.hasPrefix("/") else {
-                    throw RPCError(.invalidArgument, "the host parameter must be a socket directory such as /run/postgresql")
+                    throw RPCError(
+                        .invalidArgument, "the host parameter must be a socket directory such as /run/postgresql")
                 }
                 socketDirectory = value
             default:
                 throw RPCError(
-                    .invalidArgument, "unknown database URL parameter \(item.name) (known: sslmode, sslrootcert, host, connect_timeout)")
+                    .invalidArgument,
+                    "unknown database URL parameter \(item.name) (known: sslmode, sslrootcert, host, connect_timeout)")
             }
         }
         guard (1...1000).contains(maxConnections) else {
@@ -134,7 +142,8 @@ public struct PostgresConfiguration: Sendable {
             if password != nil, self.tls != .require, !local {
                 throw RPCError(
                     .invalidArgument,
-                    "sslmode=\(self.tls.rawValue) would let the password cross the network in clear (a server that declines TLS can ask for it): use sslmode=require for \(host)")
+                    "sslmode=\(self.tls.rawValue) would let the password cross the network in clear (a server that declines TLS can ask for it): use sslmode=require for \(host)"
+                )
             }
         }
         username = user
@@ -232,7 +241,8 @@ public struct PostgresConfiguration: Sendable {
 extension PostgresConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var description: String {
         let target = unixSocketPath ?? "\(host ?? "localhost"):\(port)"
-        return "PostgresConfiguration(\(username)@\(target)/\(database), password: \(password == nil ? "none" : "<redacted>"), "
+        return
+            "PostgresConfiguration(\(username)@\(target)/\(database), password: \(password == nil ? "none" : "<redacted>"), "
             + "tls: \(tls.rawValue), maxConnections: \(maxConnections))"
     }
     public var debugDescription: String { description }

@@ -47,14 +47,16 @@ struct PostgresDatabase: Sendable {
     /// with its backend still working, and a frozen process's transaction is ended by the server); and the
     /// COMMIT starts only through the call's commit gate, so a call the transport already answered as failed
     /// rolls back, and one whose COMMIT is under way is answered with what it decided.
-    func transaction<T>(begin: PostgresQuery = "BEGIN", _ body: (PostgresDatabase) async throws -> T) async throws -> T {
+    func transaction<T>(begin: PostgresQuery = "BEGIN", _ body: (PostgresDatabase) async throws -> T) async throws -> T
+    {
         try await execute(begin)
         do {
             try await boundByDeadline()
             let result = try await body(self)
             let gate = CallScope.commitGate
             guard gate?.beginCommit() ?? true else {
-                throw RPCError(.deadlineExceeded, "the call's deadline passed before its change was committed; nothing was saved")
+                throw RPCError(
+                    .deadlineExceeded, "the call's deadline passed before its change was committed; nothing was saved")
             }
             do {
                 // Not cancelled with the call: a COMMIT abandoned half-way could still commit after the call was
@@ -81,7 +83,9 @@ struct PostgresDatabase: Sendable {
     /// call's remaining deadline (none outside a call: tools and tests keep the server's defaults).
     func boundByDeadline() async throws {
         guard let left = CallScope.remainingMilliseconds() else { return }
-        guard left > 0 else { throw RPCError(.deadlineExceeded, "the call's deadline passed before it reached the database") }
+        guard left > 0 else {
+            throw RPCError(.deadlineExceeded, "the call's deadline passed before it reached the database")
+        }
         let statement = String(left)
         let lock = String(min(left, lockTimeoutMilliseconds))
         let idle = String(left + 1000)
@@ -135,12 +139,16 @@ final class PostgresExecutor: Sendable {
     let acquireTimeout: Duration
     let lockTimeoutMilliseconds: Int64
 
-    init(client: PostgresClient, logger: Logger, maxAttempts: Int, acquireTimeout: Duration, lockTimeout: Duration = .seconds(5)) {
+    init(
+        client: PostgresClient, logger: Logger, maxAttempts: Int, acquireTimeout: Duration,
+        lockTimeout: Duration = .seconds(5)
+    ) {
         self.client = client
         self.logger = logger
         self.maxAttempts = maxAttempts
         self.acquireTimeout = acquireTimeout
-        self.lockTimeoutMilliseconds = max(1, lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000)
+        self.lockTimeoutMilliseconds = max(
+            1, lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// SQLSTATEs that mean "run the transaction again": serialization_failure, deadlock_detected, and
@@ -161,7 +169,8 @@ final class PostgresExecutor: Sendable {
                 cause: String(reflecting: error))
         case "55P03"?:  // lock_not_available: lock_timeout
             return RPCError(
-                .aborted, "another change holds the records this call needs; try again", cause: String(reflecting: error))
+                .aborted, "another change holds the records this call needs; try again",
+                cause: String(reflecting: error))
         default:
             return RPCError(.unavailable, "the database is unavailable", cause: String(reflecting: error))
         }
@@ -177,7 +186,8 @@ final class PostgresExecutor: Sendable {
             do {
                 return try await withConnection { connection in
                     try await PostgresDatabase(
-                        connection: connection, logger: self.logger, lockTimeoutMilliseconds: self.lockTimeoutMilliseconds
+                        connection: connection, logger: self.logger,
+                        lockTimeoutMilliseconds: self.lockTimeoutMilliseconds
                     ).transaction(body)
                 }
             } catch let error where Self.sqlState(error).map(Self.retryable.contains) == true {
@@ -217,7 +227,8 @@ final class PostgresExecutor: Sendable {
                 guard leased.withLock({ $0 }) else {
                     throw RPCError(
                         .unavailable, "the database is unavailable or overloaded; try again",
-                        cause: "no pooled connection within \(self.acquireTimeout): PostgreSQL down or the pool saturated")
+                        cause:
+                            "no pooled connection within \(self.acquireTimeout): PostgreSQL down or the pool saturated")
                 }
                 return nil
             }
@@ -245,6 +256,7 @@ final class PostgresExecutor: Sendable {
 
     /// Like `read`, in a REPEATABLE READ read-only transaction: several statements see one snapshot.
     func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) async throws -> T) async throws -> T {
-        try await read { db in try await db.transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body) }
+        try await read { db in try await db.transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+        }
     }
 }

@@ -114,7 +114,8 @@ public final class RPCServer: Service, Sendable {
             return shared.shuttingDown
         }
         resolveListeners(with: nil)
-        logger.info("listening", metadata: ["socket": "\(path)", "mode": "\(String(configuration.socketMode, radix: 8))"])
+        logger.info(
+            "listening", metadata: ["socket": "\(path)", "mode": "\(String(configuration.socketMode, radix: 8))"])
         if alreadyStopping { server.channel.close(promise: nil) }
 
         try await withGracefulShutdownHandler {
@@ -137,15 +138,22 @@ public final class RPCServer: Service, Sendable {
             let (refusal, id): (Status?, Int) = self.shared.withLock { shared in
                 shared.nextConnectionID += 1
                 let id = shared.nextConnectionID
-                if let allowed = self.configuration.allowedUIDs, !(credentials.map { allowed.contains($0.uid) } ?? false) {
-                    return (Status(code: .permissionDenied, message: "connection refused: this uid may not connect"), id)
+                if let allowed = self.configuration.allowedUIDs,
+                    !(credentials.map { allowed.contains($0.uid) } ?? false)
+                {
+                    return (
+                        Status(code: .permissionDenied, message: "connection refused: this uid may not connect"), id
+                    )
                 }
                 if shared.shuttingDown {
                     return (Status(code: .unavailable, message: "the server is shutting down"), id)
                 }
                 guard shared.connectionCount < self.configuration.maxConnections else {
-                    return (Status(code: .resourceExhausted,
-                        message: "the server has \(self.configuration.maxConnections) connections open"), id)
+                    return (
+                        Status(
+                            code: .resourceExhausted,
+                            message: "the server has \(self.configuration.maxConnections) connections open"), id
+                    )
                 }
                 shared.connectionCount += 1
                 return (nil, id)
@@ -155,13 +163,15 @@ public final class RPCServer: Service, Sendable {
             var connectionLogger = self.logger
             connectionLogger[metadataKey: "peer"] = "\(Peer.unix(credentials))"
             let handler = ConnectionHandler(
-                configuration: self.configuration, deadlines: { [dispatcher = self.dispatcher] in dispatcher.deadline(for: $0) },
+                configuration: self.configuration,
+                deadlines: { [dispatcher = self.dispatcher] in dispatcher.deadline(for: $0) },
                 peer: .unix(credentials), refusal: refusal, work: continuation, logger: connectionLogger)
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(
-                ByteToMessageHandler(FrameDecoder(
-                    expectPreface: true, maxFrameSize: self.configuration.maxFrameSize,
-                    limits: self.dispatcher.limits.codec)))
+                ByteToMessageHandler(
+                    FrameDecoder(
+                        expectPreface: true, maxFrameSize: self.configuration.maxFrameSize,
+                        limits: self.dispatcher.limits.codec)))
             try sync.addHandler(MessageToByteHandler(FrameEncoder()))
             try sync.addHandler(handler)
             if admitted {

@@ -67,9 +67,14 @@ extension MethodRegistry {
         handler: @escaping @Sendable (Request, Caller, CallContext) async throws -> Response
     ) throws {
         try register(
-            spec, access: .authorized(OperationAuthorizer(authenticator: service.authenticator, policy: policy, operation: spec.descriptor.method))
+            spec,
+            access: .authorized(
+                OperationAuthorizer(
+                    authenticator: service.authenticator, policy: policy, operation: spec.descriptor.method))
         ) { request, context in
-            guard let caller = context.caller else { throw RPCError(.internal, "the call reached its handler without a caller") }
+            guard let caller = context.caller else {
+                throw RPCError(.internal, "the call reached its handler without a caller")
+            }
             return try await handler(request, caller, context)
         }
     }

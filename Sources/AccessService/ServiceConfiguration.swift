@@ -48,7 +48,8 @@ public struct ServiceConfiguration: Sendable {
         resetTokenLifetime: Duration = .seconds(2 * 3600), maxPushSubscriptionsPerUser: Int = 10,
         jobCoalesceSeconds: Int64 = 0, maxPendingInvitations: Int = 1000,
         loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
-        hashAdmission: HashAdmissionLimits = HashAdmissionLimits(), anonymousRate: Double = 10, anonymousBurst: Int = 60,
+        hashAdmission: HashAdmissionLimits = HashAdmissionLimits(), anonymousRate: Double = 10,
+        anonymousBurst: Int = 60,
         maxPendingInvitationsPerInviter: Int = 100, accessTokenLifetime: Duration = .seconds(15 * 60),
         refreshGrace: Duration = .seconds(30), stiggSigningKey: [UInt8]? = nil
     ) {

@@ -36,7 +36,8 @@ struct BillingHarness {
         let signup = await dispatcher.dispatch(
             DispatchRequest(
                 method: Methods.SessionService.signup.path,
-                payload: try MessageCodec.encode(SignupRequest(email: "admin@example.com", password: "Secret123-horse"))))
+                payload: try MessageCodec.encode(SignupRequest(email: "admin@example.com", password: "Secret123-horse"))
+            ))
         let token = try MessageCodec.decode(SignupResponse.self, from: signup.payload).sessionToken
         session = [MetadataEntry("authorization", "Bearer " + token)]
     }
@@ -46,7 +47,8 @@ struct BillingHarness {
         _ method: MethodSpec<Request, Response>, _ request: Request, timeout: Duration? = nil
     ) async throws -> Response {
         let result = await dispatcher.dispatch(
-            DispatchRequest(method: method.path, metadata: session, payload: try MessageCodec.encode(request), timeout: timeout))
+            DispatchRequest(
+                method: method.path, metadata: session, payload: try MessageCodec.encode(request), timeout: timeout))
         if let error = result.status.error { throw error }
         return try MessageCodec.decode(Response.self, from: result.payload)
     }

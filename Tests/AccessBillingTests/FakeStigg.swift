@@ -20,7 +20,9 @@ final class FakeStigg: Sendable {
     var redirectedRequests: Int { redirected.withLock { $0 } }
 
     var requests: [JSONValue] { recorded.withLock { $0 } }
-    var provisionCalls: Int { requests.filter { $0["query"].map { "\($0)".contains("provisionSubscription") } ?? false }.count }
+    var provisionCalls: Int {
+        requests.filter { $0["query"].map { "\($0)".contains("provisionSubscription") } ?? false }.count
+    }
 
     /// Runs the server for the duration of `body`, handing it the endpoint URL.
     func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
@@ -28,7 +30,8 @@ final class FakeStigg: Sendable {
         router.post("/graphql") { request, context -> Response in try await self.answer(request) }
         router.post("/elsewhere") { request, context -> Response in
             self.redirected.withLock { $0 += 1 }
-            return self.json(.ok, #"{"data":{"provisionSubscription":{"status":"SUCCESS","subscription":{"id":"stolen"}}}}"#)
+            return self.json(
+                .ok, #"{"data":{"provisionSubscription":{"status":"SUCCESS","subscription":{"id":"stolen"}}}}"#)
         }
         let port = Locked<Int?>(nil)
         let app = Application(
@@ -65,7 +68,8 @@ final class FakeStigg: Sendable {
         }
         guard query.contains("provisionSubscription(input: $input)"), case .string(let plan)? = input["planId"],
             case .string(let period)? = input["billingPeriod"], ["MONTHLY", "ANNUALLY"].contains(period),
-            case .string? = input["checkoutOptions"]?["successUrl"], case .string? = input["checkoutOptions"]?["cancelUrl"],
+            case .string? = input["checkoutOptions"]?["successUrl"],
+            case .string? = input["checkoutOptions"]?["cancelUrl"],
             case .string(let customer)? = input["customerId"]
         else { return json(.ok, #"{"errors":[{"message":"invalid input","extensions":{"code":"BAD_USER_INPUT"}}]}"#) }
         if customer == "missing-customer" {
@@ -89,14 +93,20 @@ final class FakeStigg: Sendable {
         }
         let checkout: String
         switch plan {
-        case "pro": checkout = #""status":"PAYMENT_REQUIRED","checkoutUrl":"https://checkout.stigg.example/s/1","subscription":null"#
-        case "insecure": checkout = #""status":"PAYMENT_REQUIRED","checkoutUrl":"http://checkout.stigg.example/s/1","subscription":null"#
+        case "pro":
+            checkout =
+                #""status":"PAYMENT_REQUIRED","checkoutUrl":"https://checkout.stigg.example/s/1","subscription":null"#
+        case "insecure":
+            checkout =
+                #""status":"PAYMENT_REQUIRED","checkoutUrl":"http://checkout.stigg.example/s/1","subscription":null"#
         default: checkout = #""status":"SUCCESS","checkoutUrl":null,"subscription":{"id":"sub-\#(plan)"}"#
         }
         return json(.ok, #"{"data":{"provisionSubscription":{\#(checkout)}}}"#)
     }
 
     private func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

@@ -14,7 +14,8 @@ import Testing
 
         func call(_ request: ProvisionSubscriptionRequest) async throws -> Result<CheckoutResult, RPCError> {
             do {
-                let answer = try await harness.call(Methods.BillingService.provisionSubscription, request, timeout: TestTiming.scaled(.seconds(2)))
+                let answer = try await harness.call(
+                    Methods.BillingService.provisionSubscription, request, timeout: TestTiming.scaled(.seconds(2)))
                 return .success(try #require(answer.checkoutResult))
             } catch let error as RPCError {
                 return .failure(error)
@@ -26,7 +27,8 @@ import Testing
             cancel: String = "https://app.example.com/billing/cancel", customer: String? = nil
         ) -> ProvisionSubscriptionRequest {
             ProvisionSubscriptionRequest(
-                customerId: customer ?? organizationID, planId: plan, billingPeriod: period, successUrl: success, cancelUrl: cancel)
+                customerId: customer ?? organizationID, planId: plan, billingPeriod: period, successUrl: success,
+                cancelUrl: cancel)
         }
     }
 
@@ -42,7 +44,9 @@ import Testing
             let result = try await s.call(s.request()).get()
             #expect(result.status == "PAYMENT_REQUIRED" && result.checkoutUrl == "https://checkout.stigg.example/s/1")
             #expect(result.planId == "pro")
-            let local = try await s.call(s.request(plan: "basic", success: "http://localhost:3000/ok", cancel: "http://localhost:3000/no")).get()
+            let local = try await s.call(
+                s.request(plan: "basic", success: "http://localhost:3000/ok", cancel: "http://localhost:3000/no")
+            ).get()
             #expect(local.status == "SUCCESS" && local.subscriptionId == "sub-basic" && local.checkoutUrl == nil)
         }
         #expect(fake.requests.first?["variables"]?["input"]?["billingPeriod"] == .string("ANNUALLY"))
@@ -55,12 +59,16 @@ import Testing
             let s = try await service(endpoint: endpoint)
             for period in ["ANNUALLY", "MONTHLY"] {
                 let answer = try await s.harness.call(
-                    Methods.BillingService.provisionSubscription, s.request(period: period), timeout: TestTiming.scaled(.seconds(2)))
+                    Methods.BillingService.provisionSubscription, s.request(period: period),
+                    timeout: TestTiming.scaled(.seconds(2)))
                 #expect(answer.stiggAnswer?.data?.provisionSubscription == answer.checkoutResult)
                 #expect(answer.checkoutResult?.checkoutUrl == "https://checkout.stigg.example/s/1")
             }
         }
-        #expect(fake.requests.map { $0["variables"]?["input"]?["billingPeriod"] } == [.string("ANNUALLY"), .string("MONTHLY")])
+        #expect(
+            fake.requests.map { $0["variables"]?["input"]?["billingPeriod"] } == [
+                .string("ANNUALLY"), .string("MONTHLY"),
+            ])
     }
 
     @Test func anotherOrganizationsCustomerIdIsRefusedWithoutAnUpstreamCall() async throws {
@@ -83,10 +91,14 @@ import Testing
         ("monthly", "https://app.example.com/ok", "https://user@app.example.com/no", "cancelUrl"),
         ("monthly", "https://app.example.com/ok", "", "cancelUrl"),
     ])
-    func periodsAndURLsAreValidatedBeforeAnyUpstreamCall(period: String, success: String, cancel: String, field: String) async throws {
+    func periodsAndURLsAreValidatedBeforeAnyUpstreamCall(period: String, success: String, cancel: String, field: String)
+        async throws
+    {
         try await fake.run { endpoint in
             let s = try await service(endpoint: endpoint)
-            guard case .failure(let error) = try await s.call(s.request(period: period, success: success, cancel: cancel)) else {
+            guard
+                case .failure(let error) = try await s.call(s.request(period: period, success: success, cancel: cancel))
+            else {
                 Issue.record("expected INVALID_ARGUMENT")
                 return
             }

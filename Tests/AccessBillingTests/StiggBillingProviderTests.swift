@@ -25,9 +25,15 @@ import Testing
 
     @Test func provisionsAndSendsTheExpectedRequest() async throws {
         try await fake.run { endpoint in
-            let outcome = try await provider(endpoint).provisionSubscription(checkout("pro"), deadline: .now + Self.generous)
-            #expect(outcome == CheckoutOutcome(status: "PAYMENT_REQUIRED", checkoutURL: "https://checkout.stigg.example/s/1", subscriptionID: nil, planID: "pro"))
-            let basic = try await provider(endpoint).provisionSubscription(checkout("basic"), deadline: .now + Self.generous)
+            let outcome = try await provider(endpoint).provisionSubscription(
+                checkout("pro"), deadline: .now + Self.generous)
+            #expect(
+                outcome
+                    == CheckoutOutcome(
+                        status: "PAYMENT_REQUIRED", checkoutURL: "https://checkout.stigg.example/s/1",
+                        subscriptionID: nil, planID: "pro"))
+            let basic = try await provider(endpoint).provisionSubscription(
+                checkout("basic"), deadline: .now + Self.generous)
             #expect(basic.status == "SUCCESS" && basic.subscriptionID == "sub-basic")
         }
         let input = try #require(fake.requests.first?["variables"]?["input"])
@@ -39,7 +45,8 @@ import Testing
     func graphQLErrorsMapToStatuses(plan: String, customer: String, code: StatusCode) async throws {
         try await fake.run { endpoint in
             let error = try await #require(throws: RPCError.self) {
-                try await provider(endpoint).provisionSubscription(checkout(plan, customer: customer), deadline: .now + Self.generous)
+                try await provider(endpoint).provisionSubscription(
+                    checkout(plan, customer: customer), deadline: .now + Self.generous)
             }
             #expect(error.code == code)
         }
@@ -61,7 +68,8 @@ import Testing
     @Test func aWrongAPIKeyIsAConfigurationProblemAndIsNotRetried() async throws {
         try await fake.run { endpoint in
             let error = try await #require(throws: RPCError.self) {
-                try await provider(endpoint, key: "wrong").provisionSubscription(checkout("basic"), deadline: .now + Self.generous)
+                try await provider(endpoint, key: "wrong").provisionSubscription(
+                    checkout("basic"), deadline: .now + Self.generous)
             }
             #expect(error.code == .failedPrecondition)
             #expect(!error.message.contains("wrong"))  // the key is never echoed
@@ -70,7 +78,8 @@ import Testing
 
     @Test func transientFailuresAreRetriedAtMostThreeTimes() async throws {
         try await fake.run { endpoint in
-            let outcome = try await provider(endpoint).provisionSubscription(checkout("flaky"), deadline: .now + Self.generous)
+            let outcome = try await provider(endpoint).provisionSubscription(
+                checkout("flaky"), deadline: .now + Self.generous)
             #expect(outcome.status == "SUCCESS")
         }
     }
@@ -79,7 +88,8 @@ import Testing
         try await fake.run { endpoint in
             let start = ContinuousClock.now
             let error = try await #require(throws: RPCError.self) {
-                try await provider(endpoint).provisionSubscription(checkout("slow"), deadline: .now + .milliseconds(500))
+                try await provider(endpoint).provisionSubscription(
+                    checkout("slow"), deadline: .now + .milliseconds(500))
             }
             #expect(error.code == .deadlineExceeded || error.code == .unavailable)
             // 10x the 500 ms deadline, and far from the upstream's 300 s stall.
@@ -90,7 +100,8 @@ import Testing
     @Test func anUnreachableProviderIsUnavailable() async throws {
         // A port nothing listens on: connections are refused (the "dropped connection" case).
         let error = try await #require(throws: RPCError.self) {
-            try await provider("http://127.0.0.1:1/graphql").provisionSubscription(checkout("basic"), deadline: .now + .seconds(3))
+            try await provider("http://127.0.0.1:1/graphql").provisionSubscription(
+                checkout("basic"), deadline: .now + .seconds(3))
         }
         #expect(error.code == .unavailable)
     }
@@ -105,6 +116,12 @@ import Testing
                 ], deadline: .now + Self.generous)
         }
         let usages = fake.requests.first?["variables"]?["input"]?["usages"]
-        #expect(usages == .array([.object([("customerId", .string("org-1")), ("featureId", .string("USERS")), ("value", .number("5"))])]))
+        #expect(
+            usages
+                == .array([
+                    .object([
+                        ("customerId", .string("org-1")), ("featureId", .string("USERS")), ("value", .number("5")),
+                    ])
+                ]))
     }
 }

@@ -10,9 +10,11 @@ import Testing
     @Test func refreshUsageDataForOrgReportsToStigg() async throws {
         try await fake.run { endpoint in
             let h = try await BillingHarness(endpoint: endpoint)
-            let jobID = try await h.call(Methods.BillingService.refreshUsageDataForOrg, RefreshUsageDataForOrgRequest()).jobId
+            let jobID = try await h.call(Methods.BillingService.refreshUsageDataForOrg, RefreshUsageDataForOrgRequest())
+                .jobId
             let runner = JobRunner(
-                store: h.store, configuration: JobRunnerConfiguration(workers: 1), billing: h.billing, logger: Logger(label: "test"))
+                store: h.store, configuration: JobRunnerConfiguration(workers: 1), billing: h.billing,
+                logger: Logger(label: "test"))
             #expect(try await runner.runOnce())
             let state = try await h.call(Methods.JobService.getJob, GetJobRequest(jobId: jobID)).job
             #expect(state?.state == "SUCCEEDED" && state?.result.contains(#""reported":true"#) == true)

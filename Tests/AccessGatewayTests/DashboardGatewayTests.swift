@@ -28,34 +28,48 @@ import Testing
         try await GatewayHarness().test { client in
             let session = try await signup(client)
             _ = try await client.post(
-                "/api/inviteUsers", #"{"inviteeEmail":"x@example.com","inviteeRole":"GUEST"}"#, headers: bearer(session))
+                "/api/inviteUsers", #"{"inviteeEmail":"x@example.com","inviteeRole":"GUEST"}"#, headers: bearer(session)
+            )
             // response_body: the array, for every HTTP caller; the page token as a header.
             let team = try await client.post("/api/getTeamData", #"{"pageSize":1}"#, headers: bearer(session))
-            guard case .array(let rows)? = team.json else { Issue.record("getTeamData is not an array: \(String(describing: team.json))"); return }
+            guard case .array(let rows)? = team.json else {
+                Issue.record("getTeamData is not an array: \(String(describing: team.json))"); return
+            }
             #expect(rows.count == 1 && rows[0]["login"] == .string("admin@example.com"))
             let next = try #require(team.headers[HTTPField.Name("x-next-page-token")!])
-            let second = try await client.post("/api/getTeamData", #"{"pageSize":1,"pageToken":"\#(next)"}"#, headers: bearer(session))
-            #expect(second.json == .array([
-                .object([
-                    ("id", .number("0")), ("login", .string("x@example.com")), ("name", .string("-")),
-                    ("role", .string("Invitation sent for GUEST")),
-                    ("scopeRoleMapping", .object([("AGENTIC", .string("GUEST")), ("API", .string("GUEST")), ("DAST", .string("GUEST")), ("ENDPOINT", .string("GUEST"))])),
-                    ("lastLoginAt", .number("0")), ("isInvitation", .bool(true)),
-                ])
-            ]))
+            let second = try await client.post(
+                "/api/getTeamData", #"{"pageSize":1,"pageToken":"\#(next)"}"#, headers: bearer(session))
+            #expect(
+                second.json
+                    == .array([
+                        .object([
+                            ("id", .number("0")), ("login", .string("x@example.com")), ("name", .string("-")),
+                            ("role", .string("Invitation sent for GUEST")),
+                            (
+                                "scopeRoleMapping",
+                                .object([
+                                    ("AGENTIC", .string("GUEST")), ("API", .string("GUEST")),
+                                    ("DAST", .string("GUEST")), ("ENDPOINT", .string("GUEST")),
+                                ])
+                            ),
+                            ("lastLoginAt", .number("0")), ("isInvitation", .bool(true)),
+                        ])
+                    ]))
             guard case .array? = try await client.post("/api/getRoleHierarchy", headers: bearer(session)).json else {
                 Issue.record("getRoleHierarchy is not an array"); return
             }
             // dashboard_response_body: only for the dashboard's credential.
             let (access, _) = try await dashboardLogin(client)
             _ = try await client.post(
-                "/api/inviteUsers", #"{"inviteeEmail":"y@example.com","inviteeRole":"GUEST"}"#, headers: bearer(session))
+                "/api/inviteUsers", #"{"inviteeEmail":"y@example.com","inviteeRole":"GUEST"}"#, headers: bearer(session)
+            )
             let documented = try await client.post("/api/getTeamData", headers: bearer(session))
             #expect(documented.status == .ok)
             let openAPI = try await client.execute(uri: "/openapi.json", method: .get)
             let document = try #require(openAPI.json)
             #expect(
-                document["paths"]?["/api/getTeamData"]?["post"]?["responses"]?["200"]?["content"]?["application/json"]?["schema"]?["type"]
+                document["paths"]?["/api/getTeamData"]?["post"]?["responses"]?["200"]?["content"]?["application/json"]?[
+                    "schema"]?["type"]
                     == .string("array"))
             var headers = Self.sameOrigin
             headers[HTTPField.Name("access-token")!] = access
@@ -69,16 +83,20 @@ import Testing
             _ = try await signup(client)
             let (access, cookie) = try await dashboardLogin(client)
             #expect(access.count == 43)
-            let attributes = Set(cookie.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
+            let attributes = Set(
+                cookie.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
             #expect(cookie.hasPrefix("refreshToken="))
-            #expect(attributes.isSuperset(of: ["Path=/dashboard", "HttpOnly", "SameSite=Lax"]) && !attributes.contains("Secure"), "\(cookie)")
+            #expect(
+                attributes.isSuperset(of: ["Path=/dashboard", "HttpOnly", "SameSite=Lax"])
+                    && !attributes.contains("Secure"), "\(cookie)")
             // Login CSRF: a cross-site sign-in is refused before anything is judged.
             let forged = try await client.post(
                 "/auth/login", #"{"username":"admin@example.com","password":"Secret123-horse"}"#,
                 headers: [HTTPField.Name("sec-fetch-site")!: "cross-site"])
             #expect(forged.status == .forbidden)
             let wrong = try await client.post(
-                "/auth/login", #"{"username":"admin@example.com","password":"Wrong-password-1"}"#, headers: Self.sameOrigin)
+                "/auth/login", #"{"username":"admin@example.com","password":"Wrong-password-1"}"#,
+                headers: Self.sameOrigin)
             #expect(wrong.status == .unauthorized && wrong.json?["actionErrors"] != nil)
             #expect(try await client.execute(uri: "/auth/login", method: .get).status == .methodNotAllowed)
             // The refresh trades the cookie.
@@ -129,6 +147,9 @@ import Testing
         window.signupInvitationCode = "\"</script><script>alert(1)</script>\u{2028}&"
         let script = window.script()
         #expect(!script.contains("</script>") && !script.contains("<script>"))
-        #expect(script.contains(#"window.SIGNUP_INVITATION_CODE = "\"\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e\u2028\u0026";"#))
+        #expect(
+            script.contains(
+                #"window.SIGNUP_INVITATION_CODE = "\"\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e\u2028\u0026";"#
+            ))
     }
 }

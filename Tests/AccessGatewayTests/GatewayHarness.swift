@@ -43,7 +43,9 @@ struct GatewayHarness {
         self.configuration = configuration
     }
 
-    func test<Value: Sendable>(_ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Value)
+    func test<Value: Sendable>(
+        _ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Value
+    )
         async throws -> Value
     {
         _ = try await store.installSetupToken(digest: Secrets.digest(Self.setupToken), now: 0)
@@ -77,7 +79,8 @@ extension TestResponse {
 /// Signs up the first admin and returns its session token.
 func signup(_ client: any TestClientProtocol) async throws -> String {
     let response = try await client.post(
-        "/api/signup", #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#)
+        "/api/signup",
+        #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#)
     guard case .string(let token)? = response.json?["sessionToken"] else { throw RPCError(.internal, "no session") }
     return token
 }

@@ -22,7 +22,9 @@ import Testing
             for path in Self.seedPaths {
                 let response = try await client.post(path, "{}")
                 // Without credentials: 401 where implemented, 501 where not yet; never 404.
-                #expect(response.status == .unauthorized || response.status == .notImplemented, "\(path): \(response.status)")
+                #expect(
+                    response.status == .unauthorized || response.status == .notImplemented,
+                    "\(path): \(response.status)")
             }
         }
     }
@@ -31,13 +33,17 @@ import Testing
         let h = try GatewayHarness()
         try await h.test { client in
             let token = try await signup(client)
-            let key = try await client.post("/api/addApiToken", #"{"tokenUtility":"EXTERNAL_API"}"#, headers: bearer(token))
-            guard case .array(let list)? = key.json?["apiTokenList"], case .string(let apiKey)? = list.first?["key"] else {
+            let key = try await client.post(
+                "/api/addApiToken", #"{"tokenUtility":"EXTERNAL_API"}"#, headers: bearer(token))
+            guard case .array(let list)? = key.json?["apiTokenList"], case .string(let apiKey)? = list.first?["key"]
+            else {
                 Issue.record("no key")
                 return
             }
-            let body = #"{"roleName":"security-analyst","baseRole":"MEMBER","apiCollectionIds":[1],"defaultInviteRole":false}"#
-            let http = try await client.post("/api/createCustomRole", body, headers: [HTTPField.Name("x-api-key")!: apiKey])
+            let body =
+                #"{"roleName":"security-analyst","baseRole":"MEMBER","apiCollectionIds":[1],"defaultInviteRole":false}"#
+            let http = try await client.post(
+                "/api/createCustomRole", body, headers: [HTTPField.Name("x-api-key")!: apiKey])
             #expect(http.status == .ok)
             // The same request straight through the dispatcher (what the socket server does) now conflicts, and the
             // HTTP answer's role equals what GetCustomRoles returns over the dispatcher.
@@ -52,7 +58,8 @@ import Testing
                     method: Methods.RoleService.getCustomRoles.path, metadata: [MetadataEntry("x-api-key", apiKey)],
                     payload: []))
             let rolesJSON = try MessageCodec.wireToJSON(
-                roles.payload, schema: try #require(SchemaRegistry.shared.message("akto.access.v1.GetCustomRolesResponse")))
+                roles.payload,
+                schema: try #require(SchemaRegistry.shared.message("akto.access.v1.GetCustomRolesResponse")))
             guard case .array(let listed)? = rolesJSON["roles"] else {
                 Issue.record("no roles")
                 return
@@ -84,7 +91,14 @@ import Testing
                 response.json
                     == .object([
                         ("code", .string("invalid_argument")), ("message", .string("email: is not an e-mail address")),
-                        ("violations", .array([.object([("field", .string("email")), ("description", .string("is not an e-mail address"))])])),
+                        (
+                            "violations",
+                            .array([
+                                .object([
+                                    ("field", .string("email")), ("description", .string("is not an e-mail address")),
+                                ])
+                            ])
+                        ),
                         ("actionErrors", .array([.string("email: is not an e-mail address")])),
                     ]))
             let unauthenticated = try await client.post("/api/me")
@@ -117,7 +131,8 @@ import Testing
         try await GatewayHarness().test { client in
             let response = try await client.post(
                 "/api/signup",
-                #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#)
+                #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#
+            )
             let cookie = try #require(response.headers[.setCookie])
             #expect(cookie.hasPrefix("akto_session="))
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"))
@@ -126,7 +141,8 @@ import Testing
                 "/api/logout", headers: [.cookie: session, HTTPField.Name("sec-fetch-site")!: "same-origin"])
             #expect(logout.status == .ok)
             #expect(logout.headers[.setCookie]?.contains("Max-Age=0") == true)
-            let after = try await client.post("/api/me", headers: [.cookie: session, HTTPField.Name("sec-fetch-site")!: "same-origin"])
+            let after = try await client.post(
+                "/api/me", headers: [.cookie: session, HTTPField.Name("sec-fetch-site")!: "same-origin"])
             #expect(after.status == .unauthorized)
         }
     }
@@ -135,9 +151,11 @@ import Testing
         try await GatewayHarness { $0.publicBaseURL = "https://app.example.com" }.test { client in
             let response = try await client.post(
                 "/api/signup",
-                #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#)
+                #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#
+            )
             let cookie = try #require(response.headers[.setCookie])
-            #expect(cookie.hasPrefix("__Host-akto_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"))
+            #expect(
+                cookie.hasPrefix("__Host-akto_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"))
         }
     }
 
@@ -145,16 +163,21 @@ import Testing
         try await GatewayHarness().test { client in
             let token = try await signup(client)
             let cookie: HTTPFields = [.cookie: "akto_session=" + token]
-            func me(_ extra: HTTPFields, contentType: String? = "application/json") async throws -> HTTPResponse.Status {
+            func me(_ extra: HTTPFields, contentType: String? = "application/json") async throws -> HTTPResponse.Status
+            {
                 var headers = cookie
                 headers.append(contentsOf: extra)
                 if let contentType { headers[.contentType] = contentType }
-                return try await client.execute(uri: "/api/me", method: .post, headers: headers, body: ByteBuffer(string: "{}")).status
+                return try await client.execute(
+                    uri: "/api/me", method: .post, headers: headers, body: ByteBuffer(string: "{}")
+                ).status
             }
             #expect(try await me([:]) == .forbidden)  // neither Sec-Fetch-Site nor Origin
             #expect(try await me([HTTPField.Name("sec-fetch-site")!: "cross-site"]) == .forbidden)
             #expect(try await me([.origin: "https://evil.example.com"]) == .forbidden)
-            #expect(try await me([HTTPField.Name("sec-fetch-site")!: "same-origin"], contentType: "text/plain") == .unsupportedMediaType)
+            #expect(
+                try await me([HTTPField.Name("sec-fetch-site")!: "same-origin"], contentType: "text/plain")
+                    == .unsupportedMediaType)
             #expect(try await me([HTTPField.Name("sec-fetch-site")!: "same-origin"]) == .ok)
             #expect(try await me([.origin: "https://app.example.com"]) == .ok)
             // Header credentials need no CSRF check (a browser cannot add them cross-site without CORS).
@@ -168,7 +191,8 @@ import Testing
     func sessionStartingCallsRefuseCrossSiteRequestsWithoutACookie(path: String) async throws {
         try await GatewayHarness().test { client in
             _ = try await signup(client)
-            let body = path == "/api/resetPassword"
+            let body =
+                path == "/api/resetPassword"
                 ? #"{"token":"nope","newPassword":"Another-Secret-77"}"#
                 : #"{"email":"admin@example.com","password":"Secret123-horse"}"#
             func send(_ headers: HTTPFields, contentType: String? = "application/json") async throws -> TestResponse {
@@ -183,7 +207,10 @@ import Testing
             ] {
                 let response = try await send(refused)
                 #expect(response.status == .forbidden, "\(refused)")
-                #expect(!response.headers[values: .setCookie].contains { $0.contains("akto_session=") && !$0.contains("Max-Age=0") })
+                #expect(
+                    !response.headers[values: .setCookie].contains {
+                        $0.contains("akto_session=") && !$0.contains("Max-Age=0")
+                    })
             }
             for contentType in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
                 #expect(try await send([:], contentType: contentType).status == .unsupportedMediaType)
@@ -209,13 +236,16 @@ import Testing
                 #"{"email":"admin@example.com","password":"Secret123-horse","setupToken":"guess"}"#,
             ] {
                 let refused = try await client.post("/api/signup", body)
-                #expect(refused.status == .forbidden && refused.errorCode == "permission_denied", "\(String(buffer: refused.body))")
+                #expect(
+                    refused.status == .forbidden && refused.errorCode == "permission_denied",
+                    "\(String(buffer: refused.body))")
             }
             _ = try await signup(client)
             // Used once: a second first-user signup is refused as the install now has users.
             let again = try await client.post(
                 "/api/signup",
-                #"{"email":"other@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#)
+                #"{"email":"other@example.com","password":"Secret123-horse","setupToken":"\#(GatewayHarness.setupToken)"}"#
+            )
             #expect(again.status != .ok)
         }
     }
@@ -250,7 +280,8 @@ import Testing
 
     @Test func oversizedHeadersGet431() async throws {
         try await GatewayHarness { $0.maxHeaderBytes = 512 }.test { client in
-            let response = try await client.post("/api/me", headers: [HTTPField.Name("x-padding")!: String(repeating: "p", count: 1000)])
+            let response = try await client.post(
+                "/api/me", headers: [HTTPField.Name("x-padding")!: String(repeating: "p", count: 1000)])
             #expect(response.status.code == 431)
         }
     }
@@ -262,7 +293,8 @@ import Testing
             #expect(try await client.post("/api/login", "{nope").status == .badRequest)
             _ = try await signup(client)
             let login = try await client.post(
-                "/api/login", #"{"email":"admin@example.com","password":"Secret123-horse","isAdmin":true,"accountId":1,"role":null}"#)
+                "/api/login",
+                #"{"email":"admin@example.com","password":"Secret123-horse","isAdmin":true,"accountId":1,"role":null}"#)
             #expect(login.status == .ok)
             #expect(try await client.post("/api/login", #"{"email":null,"password":"x"}"#).status == .badRequest)
         }
@@ -277,8 +309,13 @@ import Testing
             _ = try await client.post("/api/me")
             let text = String(
                 buffer: try await client.execute(uri: "/metrics", method: .get, headers: bearer("scrape-secret")).body)
-            #expect(text.contains(#"akto_access_rpc_requests_total{method="/akto.rpc.v1.Health/Check",code="OK",transport="socket"} 1"#))
-            #expect(text.contains(#"method="/akto.access.v1.SessionService/Me",code="UNAUTHENTICATED",transport="http"} 1"#))
+            #expect(
+                text.contains(
+                    #"akto_access_rpc_requests_total{method="/akto.rpc.v1.Health/Check",code="OK",transport="socket"} 1"#
+                ))
+            #expect(
+                text.contains(#"method="/akto.access.v1.SessionService/Me",code="UNAUTHENTICATED",transport="http"} 1"#)
+            )
             #expect(text.contains("akto_access_rpc_duration_seconds_bucket"))
         }
     }
@@ -292,9 +329,12 @@ import Testing
         try await GatewayHarness { $0.metricsBearerToken = "scrape-secret" }.test { client async throws in
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
             for wrong in ["scrape-secreT", "scrape-secret2", "", "scrape"] {
-                #expect(try await client.execute(uri: "/metrics", method: .get, headers: bearer(wrong)).status == .unauthorized)
+                #expect(
+                    try await client.execute(uri: "/metrics", method: .get, headers: bearer(wrong)).status
+                        == .unauthorized)
             }
-            #expect(try await client.execute(uri: "/metrics", method: .get, headers: bearer("scrape-secret")).status == .ok)
+            #expect(
+                try await client.execute(uri: "/metrics", method: .get, headers: bearer("scrape-secret")).status == .ok)
         }
     }
 
@@ -308,7 +348,9 @@ import Testing
             }
             for path in GatewayRoutingTests.seedPaths { #expect(paths.contains { $0.key == path }, "\(path)") }
             #expect(document["components"]?["securitySchemes"]?["apiKey"]?["name"] == .string("X-API-KEY"))
-            #expect(document["components"]?["schemas"]?["akto_access_v1_CreateCustomRoleRequest"]?["properties"]?["roleName"] != nil)
+            #expect(
+                document["components"]?["schemas"]?["akto_access_v1_CreateCustomRoleRequest"]?["properties"]?[
+                    "roleName"] != nil)
         }
     }
 
@@ -316,7 +358,8 @@ import Testing
         try await GatewayHarness().test(.live) { client in
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
             _ = try await signup(client)
-            let login = try await client.post("/api/login", #"{"email":"admin@example.com","password":"Secret123-horse"}"#)
+            let login = try await client.post(
+                "/api/login", #"{"email":"admin@example.com","password":"Secret123-horse"}"#)
             #expect(login.status == .ok)
         }
     }

@@ -93,7 +93,9 @@ import Testing
         let released = Gate()
         let blocker = try await blockWriter(committer, until: released)
         let first = Task { try await committer.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES ('a')") } }
-        let broken = Task { try await committer.write { db in try db.execute(sql: "INSERT INTO missing_table VALUES (1)") } }
+        let broken = Task {
+            try await committer.write { db in try db.execute(sql: "INSERT INTO missing_table VALUES (1)") }
+        }
         let last = Task { try await committer.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES ('b')") } }
         try await waitUntil { committer.queued == 3 }
         released.open()
@@ -112,7 +114,11 @@ import Testing
         let blocker = try await blockWriter(committer, until: released)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<25 {
-                group.addTask { try await committer.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: ["v\(index)"]) } }
+                group.addTask {
+                    try await committer.write { db in
+                        try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: ["v\(index)"])
+                    }
+                }
             }
             try await waitUntil { committer.queued == 25 }
             released.open()
@@ -127,12 +133,17 @@ import Testing
         let (pool, committer) = try open()
         // A deferred foreign key violation only fails at COMMIT.
         try await pool.write { db in
-            try db.execute(sql: "CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES t(id) DEFERRABLE INITIALLY DEFERRED)")
+            try db.execute(
+                sql:
+                    "CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES t(id) DEFERRABLE INITIALLY DEFERRED)"
+            )
         }
         let released = Gate()
         let blocker = try await blockWriter(committer, until: released)
         let good = Task { try await committer.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES ('good')") } }
-        let dangling = Task { try await committer.write { db in try db.execute(sql: "INSERT INTO child (parent) VALUES (999)") } }
+        let dangling = Task {
+            try await committer.write { db in try db.execute(sql: "INSERT INTO child (parent) VALUES (999)") }
+        }
         try await waitUntil { committer.queued == 2 }
         released.open()
         let goodError = await #expect(throws: RPCError.self) { try await good.value }

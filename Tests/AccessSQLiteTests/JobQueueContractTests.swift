@@ -9,7 +9,10 @@ import Testing
         let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<20 {
                 group.addTask {
-                    try await store.enqueue(kind: .applyAccessType, accountID: 1_000_000, now: 10, runAfter: 10, audit: entry("ApplyAccessType")).isNew
+                    try await store.enqueue(
+                        kind: .applyAccessType, accountID: 1_000_000, now: 10, runAfter: 10,
+                        audit: entry("ApplyAccessType")
+                    ).isNew
                 }
             }
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -28,7 +31,9 @@ import Testing
     @Test(arguments: StoreBackend.all)
     func anExpiredLeaseIsClaimedByAnotherWorkerAndTheStaleOwnerCannotFinish(backend: StoreBackend) async throws {
         let (store, _, _) = try await seeded(backend)
-        let job = try await store.enqueue(kind: .applyAccessType, accountID: 1_000_000, now: 10, runAfter: 10, audit: entry("ApplyAccessType")).job
+        let job = try await store.enqueue(
+            kind: .applyAccessType, accountID: 1_000_000, now: 10, runAfter: 10, audit: entry("ApplyAccessType")
+        ).job
         let first = try #require(try await store.claim(owner: "dead", now: 10, leaseSeconds: 5))
         #expect(first.id == job.id)
         #expect(try await store.claim(owner: "other", now: 14, leaseSeconds: 5) == nil)  // still leased
@@ -49,12 +54,15 @@ import Testing
         let collection = try #require(try await store.collections(accountID: 1_000_000).first { $0.name == "Default" })
         let sample = TrafficSampleInput(
             collectionID: collection.id, method: "GET", url: "/users/INTEGER",
-            observation: TrafficObservation(sourceIP: "10.0.0.1", destinationIP: "10.0.0.2", isOutgoing: false, headers: [:]),
+            observation: TrafficObservation(
+                sourceIP: "10.0.0.1", destinationIP: "10.0.0.2", isOutgoing: false, headers: [:]),
             timestamp: 100)
         let created = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    try await store.recordSamples(accountID: 1_000_000, samples: [sample], now: 100, audit: entry("Samples")).newComponents
+                    try await store.recordSamples(
+                        accountID: 1_000_000, samples: [sample], now: 100, audit: entry("Samples")
+                    ).newComponents
                 }
             }
             return try await group.reduce(0, +)

@@ -14,7 +14,8 @@ import Testing
         #expect(tcp.database == "access" && tcp.tls == .require && tcp.unixSocketPath == nil)
         #expect(tcp.redacted == "postgres://akto@db.internal:6543/access")
         let socket = try PostgresConfiguration(url: "postgresql://akto@/access?host=/run/postgresql")
-        #expect(socket.unixSocketPath == "/run/postgresql/.s.PGSQL.5432" && socket.host == nil && socket.tls == .disable)
+        #expect(
+            socket.unixSocketPath == "/run/postgresql/.s.PGSQL.5432" && socket.host == nil && socket.tls == .disable)
         // Issue 16: TLS is required by default for any host but a local one; a password never goes to a
         // non-local host without it.
         #expect(try PostgresConfiguration(url: "postgres://a@h/d").tls == .require)
@@ -30,9 +31,11 @@ import Testing
     @Test(arguments: [
         ("mysql://a@h/d", "postgres://"), ("postgres://h/d", "no user"), ("postgres://a@h", "no database"),
         ("postgres://a@h/d?sslmode=maybe", "sslmode"), ("postgres://a@h/d?pool=3", "unknown database URL parameter"),
-        ("postgres://a@h/d?host=relative", "socket directory"), ("postgres://a@h/d?connect_timeout=0", "connect_timeout"),
+        ("postgres://a@h/d?host=relative", "socket directory"),
+        ("postgres://a@h/d?connect_timeout=0", "connect_timeout"),
         ("postgres://a@h/d?sslmode=require&sslrootcert=relative.pem", "sslrootcert"),
-        ("postgres://a@h/d?sslmode=disable&sslrootcert=/etc/hostname", "sslrootcert needs"), ("postgres://a:hunter2@/d", "no host"),
+        ("postgres://a@h/d?sslmode=disable&sslrootcert=/etc/hostname", "sslrootcert needs"),
+        ("postgres://a:hunter2@/d", "no host"),
         ("postgres://a:hunter2@db.internal/d?sslmode=prefer", "sslmode=require"),
         ("postgres://a:hunter2@db.internal/d?sslmode=disable", "sslmode=require"),
         ("postgres://a:hunter2%zz@localhost/d", "percent-encoding"),
@@ -46,7 +49,9 @@ import Testing
 
     /// Issue 16: the URL's parts are percent-decoded once, as libpq does (`pct%2541x` is `pct%41x`, not
     /// `pctAx`). tools/python/tests/test_abuse.py checks the same URLs against psql.
-    @Test(arguments: [("pct%2541x", "pct%41x"), ("s%40cret", "s@cret"), ("plain", "plain"), ("a%25", "a%"), ("%3A%2F", ":/")])
+    @Test(arguments: [
+        ("pct%2541x", "pct%41x"), ("s%40cret", "s@cret"), ("plain", "plain"), ("a%25", "a%"), ("%3A%2F", ":/"),
+    ])
     func passwordsAreDecodedOnce(encoded: String, password: String) throws {
         let configuration = try PostgresConfiguration(url: "postgres://u%2541:\(encoded)@localhost/d%2541b")
         #expect(configuration.password == password)
@@ -72,8 +77,11 @@ struct PostgresRetryTests {
         let store = try await PostgresTestCluster.freshStore()
         let attempts = Locked(0)
         let result = try await store.executor.write { db -> String in
-            let attempt = attempts.withLock { $0 += 1; return $0 }
-            try await db.execute("INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('retry', 1, 't', 'p')")
+            let attempt = attempts.withLock {
+                $0 += 1; return $0
+            }
+            try await db.execute(
+                "INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('retry', 1, 't', 'p')")
             if attempt < 3 { try await db.execute(Self.raise(state)) }
             return "done on \(attempt)"
         }
@@ -156,14 +164,18 @@ struct PostgresCopyTests {
             now: 5, expiresAt: 9_999_999_999, maxPending: 10, maxPendingPerInviter: 10,
             audit: entry("InviteUsers"))
         try await source.saveSubscription(
-            userID: user.id, endpoint: "https://push.example.com/1", p256dh: [4, 5, 6], auth: [7, 8], expirationTime: nil,
+            userID: user.id, endpoint: "https://push.example.com/1", p256dh: [4, 5, 6], auth: [7, 8],
+            expirationTime: nil,
             now: 6, maxPerUser: 10, audit: entry("SaveSubscription"))
         let sample = TrafficSampleInput(
             collectionID: 1, method: "GET", url: "/a",
-            observation: TrafficObservation(sourceIP: "10.0.0.1", destinationIP: "10.0.0.2", isOutgoing: true, headers: ["h": "v"]),
+            observation: TrafficObservation(
+                sourceIP: "10.0.0.1", destinationIP: "10.0.0.2", isOutgoing: true, headers: ["h": "v"]),
             timestamp: 7)
         _ = try await source.recordSamples(accountID: 1_000_000, samples: [sample], now: 7, audit: entry("Samples"))
-        let job = try await source.enqueue(kind: .applyAccessType, accountID: 1_000_000, now: 8, runAfter: 8, audit: entry("ApplyAccessType")).job
+        let job = try await source.enqueue(
+            kind: .applyAccessType, accountID: 1_000_000, now: 8, runAfter: 8, audit: entry("ApplyAccessType")
+        ).job
 
         let target = try await PostgresTestCluster.freshStore()
         let copied = try await target.copy(from: source, pageSize: 2)  // small pages: the cursor is exercised
@@ -175,17 +187,23 @@ struct PostgresCopyTests {
         #expect(try await target.session(digest: digest("s1")) == session)
         #expect(try await target.apiKeyPrincipal(digest: digest("key"), scope: .api)?.token == token)
         #expect(try await target.customRoles(accountID: 1_000_000) == [role])
-        #expect(try await target.invitations(accountID: 1_000_000) == (try await source.invitations(accountID: 1_000_000)))
+        #expect(
+            try await target.invitations(accountID: 1_000_000) == (try await source.invitations(accountID: 1_000_000)))
         #expect(try await target.pushSubscriptionEndpoints(userID: user.id) == ["https://push.example.com/1"])
-        #expect(try await target.components(accountID: 1_000_000) == (try await source.components(accountID: 1_000_000)))
-        #expect(try await target.collections(accountID: other.id) == (try await source.collections(accountID: other.id)))
+        #expect(
+            try await target.components(accountID: 1_000_000) == (try await source.components(accountID: 1_000_000)))
+        #expect(
+            try await target.collections(accountID: other.id) == (try await source.collections(accountID: other.id)))
         #expect(try await target.job(id: job.id, accountID: 1_000_000) == job)
         let audit = try await target.auditLog(accountID: 1_000_000, beforeID: 0, limit: 100)
-        #expect(audit.map(\.entry) == (try await source.auditLog(accountID: 1_000_000, beforeID: 0, limit: 100)).map(\.entry))
+        #expect(
+            audit.map(\.entry)
+                == (try await source.auditLog(accountID: 1_000_000, beforeID: 0, limit: 100)).map(\.entry))
 
         // The identity sequences moved past the copied ids: new rows get fresh ids.
         let next = try await target.createApiToken(
-            accountID: 1_000_000, userID: user.id, utility: .cicd, name: "k2", digest: digest("key2"), now: 9, maxLive: 5,
+            accountID: 1_000_000, userID: user.id, utility: .cicd, name: "k2", digest: digest("key2"), now: 9,
+            maxLive: 5,
             audit: entry("AddApiToken"))
         #expect(next.id == token.id + 1)
         let account = try await target.createAccount(
@@ -213,7 +231,8 @@ struct PostgresCancellationTests {
             let task = Task {
                 try await store.executor.write { db in
                     try await db.execute(
-                        "INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('half-done', 1, 't', 'p')")
+                        "INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('half-done', 1, 't', 'p')"
+                    )
                     started.withLock { $0 = true }
                     try await Task.sleep(for: .seconds(30))
                 }
@@ -223,12 +242,15 @@ struct PostgresCancellationTests {
             _ = await task.result
             _ = try await store.executor.write { db in
                 try await db.execute(
-                    "INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('next', \(Int64(round)), 't', 'p')")
+                    "INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('next', \(Int64(round)), 't', 'p')"
+                )
             }
         }
         let counts = try await store.executor.read { db in
-            try await db.rows("SELECT operation, COUNT(*)::bigint AS n FROM audit_log GROUP BY operation ORDER BY operation")
-                .map { "\(try $0["operation"] as String)=\(try $0["n"] as Int64)" }
+            try await db.rows(
+                "SELECT operation, COUNT(*)::bigint AS n FROM audit_log GROUP BY operation ORDER BY operation"
+            )
+            .map { "\(try $0["operation"] as String)=\(try $0["n"] as Int64)" }
         }
         #expect(counts == ["next=5"])
         await store.shutdown()
@@ -247,7 +269,12 @@ struct PostgresDeadlineTests {
                     SELECT current_setting('statement_timeout'), current_setting('lock_timeout'),
                       current_setting('idle_in_transaction_session_timeout')
                     """
-                ).first.map { [try $0.cells[0].decode(String.self), try $0.cells[1].decode(String.self), try $0.cells[2].decode(String.self)] } ?? []
+                ).first.map {
+                    [
+                        try $0.cells[0].decode(String.self), try $0.cells[1].decode(String.self),
+                        try $0.cells[2].decode(String.self),
+                    ]
+                } ?? []
             }
         }
         // About 20 s of statement time (PostgreSQL shows it in s or ms), the 5 s lock cap, deadline + 1 s idle.
@@ -270,7 +297,8 @@ struct PostgresDeadlineTests {
         _ = Task {
             try await CallScope.$deadline.withValue(.now + .seconds(1)) {
                 try await store.executor.write { db in
-                    try await db.execute("INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('frozen', 1, 't', 'p')")
+                    try await db.execute(
+                        "INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('frozen', 1, 't', 'p')")
                     try await db.execute("LOCK TABLE audit_log IN EXCLUSIVE MODE")
                     // Frozen for 300 s: the server ends the session long before.
                     try await Task.sleep(for: .seconds(300))
@@ -280,7 +308,8 @@ struct PostgresDeadlineTests {
         try await Task.sleep(for: .milliseconds(300))
         let start = ContinuousClock.now
         _ = try await store.executor.write { db in
-            try await db.execute("INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('next', 1, 't', 'p')")
+            try await db.execute(
+                "INSERT INTO audit_log (operation, timestamp, transport, peer) VALUES ('next', 1, 't', 'p')")
         }
         // The idle-in-transaction timeout is 2 s: 10x that, far from the 300 s the writer would hold it.
         #expect(ContinuousClock.now - start < .seconds(20))

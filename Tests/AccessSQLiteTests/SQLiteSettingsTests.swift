@@ -32,7 +32,11 @@ import Testing
     @Test func migrationsAreAppliedOnceAndRecorded() async throws {
         let store = try open()
         let applied = try await store.pool.read { db in try Migrations.migrator.appliedIdentifiers(db) }
-        #expect(applied == ["2026-11-29-v1-whole-model", "2026-12-02-v2-authority", "2026-12-03-v3-abuse", "2026-12-04-v4-dashboard"])
+        #expect(
+            applied == [
+                "2026-11-29-v1-whole-model", "2026-12-02-v2-authority", "2026-12-03-v3-abuse",
+                "2026-12-04-v4-dashboard",
+            ])
         try Migrations.migrator.migrate(store.pool)  // idempotent
     }
 

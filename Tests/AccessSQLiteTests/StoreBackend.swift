@@ -36,11 +36,14 @@ func entry(_ operation: String, actor: Int32? = 1, account: Int32? = 1_000_000) 
 }
 
 /// A fresh store with its first user (id 1, ADMIN of account 1000000) and that user's session.
-func seeded(_ backend: StoreBackend) async throws -> (store: any ServiceStore, user: UserRecord, session: SessionRecord) {
+func seeded(_ backend: StoreBackend) async throws -> (store: any ServiceStore, user: UserRecord, session: SessionRecord)
+{
     let store = try await backend.make()
     let created = try await store.createFirstUser(
-        email: "a@example.com", name: "A", passwordHash: "scrypt$x", organizationName: "Org", sessionDigest: digest("s1"),
-        setupTokenDigest: nil, now: 1_800_000_000, sessionExpiresAt: 1_800_086_400, audit: entry("Signup", actor: nil, account: nil))
+        email: "a@example.com", name: "A", passwordHash: "scrypt$x", organizationName: "Org",
+        sessionDigest: digest("s1"),
+        setupTokenDigest: nil, now: 1_800_000_000, sessionExpiresAt: 1_800_086_400,
+        audit: entry("Signup", actor: nil, account: nil))
     return (store, created.user, try #require(created.session))
 }
 
@@ -70,7 +73,8 @@ func invitedMember(
     _ = try await store.createInvitation(
         accountID: account, actorID: inviter, email: email,
         requested: .mapping(roles.map { RoleRequest(scope: $0.key, name: $0.value, field: "f") }),
-        codeDigest: digest("code-" + email), now: 1_800_000_000, expiresAt: 1_900_000_000, maxPending: 100, maxPendingPerInviter: 100,
+        codeDigest: digest("code-" + email), now: 1_800_000_000, expiresAt: 1_900_000_000, maxPending: 100,
+        maxPendingPerInviter: 100,
         audit: entry("InviteUsers", actor: inviter, account: account))
     return try await store.acceptInvitation(
         codeDigest: digest("code-" + email), joiner: .newUser(email: email, name: "M", passwordHash: "scrypt$m"),

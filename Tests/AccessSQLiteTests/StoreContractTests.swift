@@ -14,7 +14,8 @@ import Testing
         #expect(membership.roles == Dictionary(uniqueKeysWithValues: Scope.allCases.map { ($0, "ADMIN") }))
         #expect(try await store.session(digest: digest("s1")) == session)
         #expect(try await store.user(email: "a@example.com")?.id == user.id)
-        #expect(try await store.auditLog(accountID: 1_000_000, beforeID: 0, limit: 10).map(\.entry.operation) == ["Signup"])
+        #expect(
+            try await store.auditLog(accountID: 1_000_000, beforeID: 0, limit: 10).map(\.entry.operation) == ["Signup"])
     }
 
     @Test(arguments: StoreBackend.all)
@@ -98,10 +99,12 @@ import Testing
         #expect(created.count == 9)  // the user already had one account
         #expect(Set(created) == Set((1_000_001...1_000_009).map { Int32($0) }))
         #expect(try await store.memberships(userID: user.id).count == 10)
-        let switched = try await store.switchSession(sessionID: session.id, accountID: 1_000_005, audit: entry("GoToAccount"))
+        let switched = try await store.switchSession(
+            sessionID: session.id, accountID: 1_000_005, audit: entry("GoToAccount"))
         #expect(switched)
         #expect(try await store.session(digest: digest("s1"))?.accountID == 1_000_005)
-        #expect(try await !store.switchSession(sessionID: session.id, accountID: 9_999_999, audit: entry("GoToAccount")))
+        #expect(
+            try await !store.switchSession(sessionID: session.id, accountID: 9_999_999, audit: entry("GoToAccount")))
     }
 
     @Test(arguments: StoreBackend.all)
@@ -115,7 +118,8 @@ import Testing
             for i in 0..<10 {
                 group.addTask {
                     try? await store.createApiToken(
-                        accountID: 1_000_000, userID: user.id, utility: .externalAPI, name: "k", digest: digest("k\(i)"),
+                        accountID: 1_000_000, userID: user.id, utility: .externalAPI, name: "k",
+                        digest: digest("k\(i)"),
                         now: 3, maxLive: 5, audit: entry("AddApiToken"))
                 }
             }
@@ -124,9 +128,15 @@ import Testing
         #expect(made.count == 5)
         let token = try #require(made.first)
         #expect(try await store.apiTokens(userID: user.id, accountID: other.id).isEmpty)
-        #expect(try await !store.deleteApiToken(id: token.id, userID: user.id, accountID: other.id, audit: entry("DeleteApiToken")))
-        #expect(try await !store.deleteApiToken(id: token.id, userID: user.id + 1, accountID: 1_000_000, audit: entry("DeleteApiToken")))
-        #expect(try await store.deleteApiToken(id: token.id, userID: user.id, accountID: 1_000_000, audit: entry("DeleteApiToken")))
+        #expect(
+            try await !store.deleteApiToken(
+                id: token.id, userID: user.id, accountID: other.id, audit: entry("DeleteApiToken")))
+        #expect(
+            try await !store.deleteApiToken(
+                id: token.id, userID: user.id + 1, accountID: 1_000_000, audit: entry("DeleteApiToken")))
+        #expect(
+            try await store.deleteApiToken(
+                id: token.id, userID: user.id, accountID: 1_000_000, audit: entry("DeleteApiToken")))
         #expect(try await store.apiTokens(userID: user.id, accountID: 1_000_000).count == 4)
     }
 
@@ -135,7 +145,8 @@ import Testing
         let (store, user, _) = try await seeded(backend)
         // The owner, an unrestricted ADMIN of every account the member is in, issues the tokens.
         let admin = user.id
-        let member = try await invitedMember(store, inviter: user.id, email: "b@example.com", roles: [.api: "MEMBER"], session: "s2")
+        let member = try await invitedMember(
+            store, inviter: user.id, email: "b@example.com", roles: [.api: "MEMBER"], session: "s2")
         _ = try await store.issuePasswordResetToken(
             accountID: 1_000_000, actorID: admin, email: "b@example.com", digest: digest("r1"), now: 100,
             expiresAt: 7300, minimumInterval: 7200, audit: entry("ResetUserPassword"))
@@ -185,7 +196,8 @@ import Testing
                 userID: user.id, name: "N\(i)", organizationID: "none", organization: nil, audit: entry("Rename\(i)"))
         }
         _ = try await store.rename(
-            userID: user.id, name: "X", organizationID: "none", organization: nil, audit: entry("Elsewhere", account: 7))
+            userID: user.id, name: "X", organizationID: "none", organization: nil, audit: entry("Elsewhere", account: 7)
+        )
         let page = try await store.auditLog(accountID: 1_000_000, beforeID: 0, limit: 3)
         #expect(page.map(\.entry.operation) == ["Rename4", "Rename3", "Rename2"])
         let next = try await store.auditLog(accountID: 1_000_000, beforeID: try #require(page.last).id, limit: 10)
@@ -228,14 +240,16 @@ import Testing
             let error = await #expect(throws: RPCError.self) {
                 try await store.createFirstUser(
                     email: "a@example.com", name: "A", passwordHash: "h", organizationName: "O", sessionDigest: nil,
-                    setupTokenDigest: wrong, now: 12, sessionExpiresAt: 0, audit: entry("Signup", actor: nil, account: nil))
+                    setupTokenDigest: wrong, now: 12, sessionExpiresAt: 0,
+                    audit: entry("Signup", actor: nil, account: nil))
             }
             #expect(error?.code == .permissionDenied)
         }
         #expect(try await store.hasUsers() == false)
         _ = try await store.createFirstUser(
             email: "a@example.com", name: "A", passwordHash: "h", organizationName: "O", sessionDigest: nil,
-            setupTokenDigest: digest("t1"), now: 13, sessionExpiresAt: 0, audit: entry("Signup", actor: nil, account: nil))
+            setupTokenDigest: digest("t1"), now: 13, sessionExpiresAt: 0,
+            audit: entry("Signup", actor: nil, account: nil))
         #expect(try await store.installSetupToken(digest: digest("t3"), now: 14) == .notNeeded)
     }
 }

@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct RPCServerCallTests {
@@ -218,7 +218,9 @@ import Glibc
             let raw = try await RawConnection.connect(path)
             try await raw.send(Preface.bytes + framed(.ping(nonce: 77)))
             let deadline = ContinuousClock.now + TestTiming.scaled(.seconds(5))
-            while try raw.frames().isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            while try raw.frames().isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             #expect(try raw.frames() == [.pong(nonce: 77)])
             await raw.close()
         }
@@ -230,7 +232,8 @@ import Glibc
         let directory = temporaryDirectory()
         let path = directory + "/server.sock"
         let started = Log()
-        let handler: @Sendable (HealthCheckRequest, CallContext) async throws -> HealthCheckResponse = { request, context in
+        let handler: @Sendable (HealthCheckRequest, CallContext) async throws -> HealthCheckResponse = {
+            request, context in
             started.append(1)
             return try await echoHandler(request, context)
         }
@@ -300,7 +303,9 @@ import Glibc
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         close(fd)
         try await withServer(configure: { $0.socketPath = path }) { _, path in

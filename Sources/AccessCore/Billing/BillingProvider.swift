@@ -12,7 +12,8 @@ public struct SubscriptionCheckout: Sendable, Hashable {
     public var successURL: String
     public var cancelURL: String
 
-    public init(customerID: String, planID: String, billingPeriod: BillingPeriod, successURL: String, cancelURL: String) {
+    public init(customerID: String, planID: String, billingPeriod: BillingPeriod, successURL: String, cancelURL: String)
+    {
         self.customerID = customerID
         self.planID = planID
         self.billingPeriod = billingPeriod
@@ -47,5 +48,6 @@ public protocol BillingProvider: Sendable {
 
     /// Reports an organization's usage measurements; throws UNAVAILABLE when the provider cannot be reached
     /// before `deadline`.
-    func reportUsage(organizationID: String, measurements: [UsageRecord], deadline: ContinuousClock.Instant) async throws
+    func reportUsage(organizationID: String, measurements: [UsageRecord], deadline: ContinuousClock.Instant)
+        async throws
 }

@@ -27,7 +27,9 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// INVALID_ARGUMENT naming one field.
     public static func invalidField(_ field: String, _ description: String) -> RPCError {
-        RPCError(.invalidArgument, "\(field): \(description)", violations: [FieldViolation(field: field, description: description)])
+        RPCError(
+            .invalidArgument, "\(field): \(description)",
+            violations: [FieldViolation(field: field, description: description)])
     }
 
     public var description: String {

@@ -25,7 +25,9 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         guard parts.count == 4 else { return nil }
         var bytes: [UInt8] = []
         for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt8(part) else { return nil }
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let value = UInt8(part)
+            else { return nil }
             if part.count > 1 && part.first == "0" { return nil }  // no octal-looking forms
             bytes.append(value)
         }
@@ -37,7 +39,8 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
         if let lastColon = text.lastIndex(of: ":"), text[text.index(after: lastColon)...].contains(".") {
             guard let v4 = parseIPv4(String(text[text.index(after: lastColon)...])) else { return nil }
-            text = String(text[...lastColon]) + String(UInt16(v4[0]) << 8 | UInt16(v4[1]), radix: 16) + ":"
+            text =
+                String(text[...lastColon]) + String(UInt16(v4[0]) << 8 | UInt16(v4[1]), radix: 16) + ":"
                 + String(UInt16(v4[2]) << 8 | UInt16(v4[3]), radix: 16)
         }
         let gaps = text.ranges(of: "::")
@@ -76,7 +79,8 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         guard (1...2).contains(parts.count), let address = IPAddress(String(parts[0])) else { return nil }
         let maximum = address.bytes.count * 8
         if parts.count == 2 {
-            guard !parts[1].isEmpty, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let length = Int(parts[1]), length <= maximum
+            guard !parts[1].isEmpty, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let length = Int(parts[1]),
+                length <= maximum
             else { return nil }
             prefixLength = length
         } else {

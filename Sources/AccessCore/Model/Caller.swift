@@ -45,7 +45,8 @@ public struct Caller: Sendable, Hashable {
     /// PERMISSION_DENIED for callers limited to some collections (account-wide work is not theirs to start).
     public func requireAllCollections(_ operation: String) throws {
         guard collectionIDs == nil else {
-            throw RPCError(.permissionDenied, "role \(roleName) is limited to some collections and cannot run \(operation)")
+            throw RPCError(
+                .permissionDenied, "role \(roleName) is limited to some collections and cannot run \(operation)")
         }
     }
 
@@ -54,7 +55,9 @@ public struct Caller: Sendable, Hashable {
 
     /// The scope a role write of this call goes to; PERMISSION_DENIED in a context that is no scope.
     public func requireScope() throws -> Scope {
-        guard let scope else { throw RPCError(.permissionDenied, "\(contextSource) is not a scope roles can be set in") }
+        guard let scope else {
+            throw RPCError(.permissionDenied, "\(contextSource) is not a scope roles can be set in")
+        }
         return scope
     }
 
@@ -72,7 +75,8 @@ public struct Caller: Sendable, Hashable {
         guard baseRole.access(to: feature) >= level else {
             throw RPCError(
                 .permissionDenied,
-                "role \(roleName) in scope \(contextSource) lacks \(level == .readWrite ? "write" : "read") access to \(feature.rawValue)")
+                "role \(roleName) in scope \(contextSource) lacks \(level == .readWrite ? "write" : "read") access to \(feature.rawValue)"
+            )
         }
     }
 }

@@ -14,7 +14,8 @@ public enum Scope: String, Sendable, Hashable, CaseIterable, Codable {
         guard name.utf8.count <= 32,
             name.utf8.allSatisfy({ (65...90).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 })
         else {
-            throw RPCError.invalidField("x-context-source", "must be a context name such as API, AGENTIC, ENDPOINT or DAST")
+            throw RPCError.invalidField(
+                "x-context-source", "must be a context name such as API, AGENTIC, ENDPOINT or DAST")
         }
         return (name, Scope(rawValue: name))
     }

@@ -4,7 +4,8 @@ public enum AccountRules {
     public static let installHasUsers = RPCError(
         .failedPrecondition, "this install already has users; sign up with an invite code")
     public static let userHasNoAccount = RPCError(.failedPrecondition, "the user belongs to no account")
-    public static let ownerOnly = RPCError(.permissionDenied, "only the organization's owner can change the organization")
+    public static let ownerOnly = RPCError(
+        .permissionDenied, "only the organization's owner can change the organization")
 
     public static func accountNotFound(_ id: Int32) -> RPCError { RPCError(.notFound, "account \(id) not found") }
 
@@ -12,7 +13,8 @@ public enum AccountRules {
     /// The first user over HTTP without the install's setup token (or with a wrong or used one).
     public static let setupTokenRequired = RPCError(
         .permissionDenied,
-        "the first user signs up over HTTP only with the install's setup token (the file setup-token in the server's data directory; serve prints its path), or use akto-access admin bootstrap")
+        "the first user signs up over HTTP only with the install's setup token (the file setup-token in the server's data directory; serve prints its path), or use akto-access admin bootstrap"
+    )
 
     public static func createFirstUser(hasUsers: Bool) throws {
         guard !hasUsers else { throw installHasUsers }
@@ -34,7 +36,8 @@ public enum AccountRules {
     /// A new API token: fewer than `max` live in the account for this user.
     public static func createApiToken(live: Int, max: Int) throws {
         guard live < max else {
-            throw RPCError(.failedPrecondition, "limit of \(max) API tokens per user in this account reached; delete one first")
+            throw RPCError(
+                .failedPrecondition, "limit of \(max) API tokens per user in this account reached; delete one first")
         }
     }
 

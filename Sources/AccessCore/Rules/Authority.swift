@@ -2,11 +2,13 @@
 /// writing transaction; every store and every operation calls these, none decides on its own.
 public enum Authority {
     /// PERMISSION_DENIED unless `role` (the actor's, in `scope`) grants `level` on `feature`.
-    public static func require(_ role: EffectiveRole, _ feature: Feature, _ level: AccessLevel, in scope: Scope) throws {
+    public static func require(_ role: EffectiveRole, _ feature: Feature, _ level: AccessLevel, in scope: Scope) throws
+    {
         guard role.allows(feature, level) else {
             throw RPCError(
                 .permissionDenied,
-                "role \(role.name) in scope \(scope.rawValue) lacks \(level == .readWrite ? "write" : "read") access to \(feature.rawValue)")
+                "role \(role.name) in scope \(scope.rawValue) lacks \(level == .readWrite ? "write" : "read") access to \(feature.rawValue)"
+            )
         }
     }
 

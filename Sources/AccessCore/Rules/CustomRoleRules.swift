@@ -1,6 +1,8 @@
 /// Creating, updating and deleting custom roles, over facts read in the writing transaction.
 public enum CustomRoleRules {
-    public static func exists(_ name: String) -> RPCError { RPCError(.alreadyExists, "a custom role named \(name) exists") }
+    public static func exists(_ name: String) -> RPCError {
+        RPCError(.alreadyExists, "a custom role named \(name) exists")
+    }
     public static func notFound(_ name: String) -> RPCError { RPCError(.notFound, "no custom role named \(name)") }
 
     public static func inUse(_ name: String) -> RPCError {
@@ -12,7 +14,8 @@ public enum CustomRoleRules {
     }
 
     public static func unknownCollections(_ ids: [Int32]) -> RPCError {
-        RPCError.invalidField("apiCollectionIds", "unknown collection ids: \(ids.map(String.init).joined(separator: ", "))")
+        RPCError.invalidField(
+            "apiCollectionIds", "unknown collection ids: \(ids.map(String.init).joined(separator: ", "))")
     }
 
     /// A new role: the actor (in `scope`) may write admin actions, is not limited to collections and may grant
@@ -52,7 +55,8 @@ public enum CustomRoleRules {
         let role = facts.role(of: actor, in: scope)
         try Authority.require(role, .adminActions, .readWrite, in: scope)
         try Authority.requireUnrestricted(role, "custom-role changes")
-        try Authority.requireGrant(role, EffectiveRole(name: base.rawValue, base: base), in: scope, "roles based on \(base.rawValue)")
+        try Authority.requireGrant(
+            role, EffectiveRole(name: base.rawValue, base: base), in: scope, "roles based on \(base.rawValue)")
     }
 
     static func check(_ role: CustomRoleRecord, facts: AccountFacts, collections: Set<Int32>) throws {

@@ -20,7 +20,9 @@ public enum InvitationRules {
     }
 
     public static func tooManyPendingByInviter(_ max: Int) -> RPCError {
-        RPCError(.failedPrecondition, "you have \(max) pending invitations in this account, the most one member may have; remove some first")
+        RPCError(
+            .failedPrecondition,
+            "you have \(max) pending invitations in this account, the most one member may have; remove some first")
     }
 
     /// A new invitation: the invitee is not a member, the account is under its pending-invitation cap and the
@@ -60,7 +62,8 @@ public enum InvitationRules {
         for (scope, role) in roles where !role.isNoAccess {
             let actorRole = facts.role(of: actor, in: scope)
             guard actorRole.allows(.adminActions, .readWrite), Authority.mayGrant(actorRole, role) else {
-                throw RPCError(.permissionDenied, "only the inviter or an ADMIN of its scopes can remove this invitation")
+                throw RPCError(
+                    .permissionDenied, "only the inviter or an ADMIN of its scopes can remove this invitation")
             }
         }
     }

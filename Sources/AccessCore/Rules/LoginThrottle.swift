@@ -103,7 +103,8 @@ public enum LoginThrottleRules {
 
     /// Clearing a user's lockout acts on a person: the target is a member of the active account and the actor
     /// holds identity-wide authority over them (SPEC.md, Authority).
-    public static func clear(actor: Int32, target: Int32?, activeAccount: AccountFacts, accounts: [AccountFacts]) throws {
+    public static func clear(actor: Int32, target: Int32?, activeAccount: AccountFacts, accounts: [AccountFacts]) throws
+    {
         guard let target, activeAccount.isMember(target) else { throw MembershipRules.noSuchMember }
         try Authority.requireIdentityWide(actor: actor, over: target, accounts: accounts, action: "clearing a lockout")
     }

@@ -22,7 +22,8 @@ public enum MembershipRules {
             let actorRole = facts.role(of: actor, in: scope)
             try Authority.require(actorRole, .adminActions, .readWrite, in: scope)
             let current = facts.role(of: target, in: scope)
-            try Authority.requireGrant(actorRole, current, in: scope, "a member whose \(scope.rawValue) role is \(current.name)")
+            try Authority.requireGrant(
+                actorRole, current, in: scope, "a member whose \(scope.rawValue) role is \(current.name)")
             try Authority.requireGrant(actorRole, role, in: scope, role.name)
         }
         var apiRoles = facts.apiRoles
@@ -40,7 +41,8 @@ public enum MembershipRules {
             guard !current.isNoAccess else { continue }
             let actorRole = facts.role(of: actor, in: scope)
             try Authority.require(actorRole, .adminActions, .readWrite, in: scope)
-            try Authority.requireGrant(actorRole, current, in: scope, "a member whose \(scope.rawValue) role is \(current.name)")
+            try Authority.requireGrant(
+                actorRole, current, in: scope, "a member whose \(scope.rawValue) role is \(current.name)")
         }
         var apiRoles = facts.apiRoles
         apiRoles[target] = nil

@@ -70,7 +70,8 @@ public enum RefreshRotation {
     ) -> [SessionTokenRecord] {
         [
             SessionTokenRecord(
-                digest: digest(refresh), sessionID: session.id, kind: .refresh, issuedAt: now, expiresAt: session.expiresAt,
+                digest: digest(refresh), sessionID: session.id, kind: .refresh, issuedAt: now,
+                expiresAt: session.expiresAt,
                 rotationKey: newKey),
             SessionTokenRecord(
                 digest: digest(access), sessionID: session.id, kind: .access, issuedAt: now,
@@ -104,7 +105,8 @@ public struct RefreshWalk {
         case rotate(session: SessionRecord, token: SessionTokenRecord, refresh: String, access: String)
         /// A grace-window replay reached the current token: answer the pair its predecessor's rotation issued, if
         /// the access row `accessDigest` is still there (its expiry is the answer's).
-        case replay(session: SessionRecord, token: SessionTokenRecord, refresh: String, access: String, accessDigest: [UInt8])
+        case replay(
+            session: SessionRecord, token: SessionTokenRecord, refresh: String, access: String, accessDigest: [UInt8])
     }
 
     public enum Step {
@@ -150,7 +152,10 @@ public struct RefreshWalk {
             guard let token, let session else { step = .done(.invalid); return }
             if let previous {
                 let pair = derive(previous.key, previous.text)
-                step = .done(.replay(session: session, token: token, refresh: text, access: pair.access, accessDigest: digest(pair.access)))
+                step = .done(
+                    .replay(
+                        session: session, token: token, refresh: text, access: pair.access,
+                        accessDigest: digest(pair.access)))
             } else {
                 let pair = derive(token.rotationKey, text)
                 step = .done(.rotate(session: session, token: token, refresh: pair.refresh, access: pair.access))

@@ -15,7 +15,8 @@ public enum ResetTokenRules {
         public var isUsed: Bool
         public var isRevoked: Bool
 
-        public init(userID: Int32, issuedBy: Int32, accountID: Int32?, expiresAt: Int64, isUsed: Bool, isRevoked: Bool) {
+        public init(userID: Int32, issuedBy: Int32, accountID: Int32?, expiresAt: Int64, isUsed: Bool, isRevoked: Bool)
+        {
             self.userID = userID
             self.issuedBy = issuedBy
             self.accountID = accountID
@@ -55,7 +56,8 @@ public enum ResetTokenRules {
         else { throw unusable }
         do {
             try issue(
-                actor: token.issuedBy, target: token.userID, activeAccount: active, accounts: accounts, lastIssuedAt: nil,
+                actor: token.issuedBy, target: token.userID, activeAccount: active, accounts: accounts,
+                lastIssuedAt: nil,
                 now: now, interval: 0)
         } catch {
             throw unusable

@@ -70,7 +70,8 @@ public protocol AccountStore: Sendable {
     /// writes `reuseAudit`). `newKey` keys the successor refresh token; `digest` is the stored digest of a text.
     func rotateRefreshToken(
         _ presented: String, now: Int64, grace: Int64, accessLifetime: Int64, newKey: [UInt8],
-        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8], reuseAudit: AuditEntry
+        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8],
+        reuseAudit: AuditEntry
     ) async throws -> RefreshRotation.Outcome
     /// The members of an account whose role in `scope` is a custom role limited to collections: user id -> ids.
     func collectionLimitedMembers(accountID: Int32, scope: Scope) async throws -> [Int32: [Int32]]
@@ -190,7 +191,8 @@ public protocol AccountStore: Sendable {
     /// Starts a sign-in attempt on `email` (known or not) from `peer` under `LoginThrottleRules.begin`, in one
     /// transaction: counts it as a failure (peer and across peers) unless the peer is locked out, and deletes
     /// counters quiet for a whole window and the quietest beyond `policy.maxCounters`.
-    func beginLoginAttempt(email: String, peer: String, now: Int64, policy: LoginThrottlePolicy) async throws -> LoginAttempt
+    func beginLoginAttempt(email: String, peer: String, now: Int64, policy: LoginThrottlePolicy) async throws
+        -> LoginAttempt
 
     /// Ends an allowed attempt. Success takes its failure back (the peer's counter is deleted, the one across
     /// peers decremented); a failure that locks the peer out writes `lockoutAudit` (lockouts are audited, not

@@ -1,7 +1,9 @@
 /// Storage of collections, components, traffic samples, account settings and usage.
 public protocol InventoryStore: Sendable {
     /// ALREADY_EXISTS for a name the account already uses.
-    func createCollection(accountID: Int32, name: String, hostName: String, contextSource: String, now: Int64, audit: AuditEntry)
+    func createCollection(
+        accountID: Int32, name: String, hostName: String, contextSource: String, now: Int64, audit: AuditEntry
+    )
         async throws -> ApiCollectionRecord
     func collections(accountID: Int32) async throws -> [ApiCollectionRecord]
     func components(accountID: Int32) async throws -> [ApiComponentRecord]

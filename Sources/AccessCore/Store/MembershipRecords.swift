@@ -18,7 +18,8 @@ public struct PrincipalRecord: Sendable, Hashable {
     public var membership: MembershipRecord?
     public var customRole: CustomRoleRecord?
 
-    public init(user: UserRecord, account: AccountRecord, membership: MembershipRecord?, customRole: CustomRoleRecord?) {
+    public init(user: UserRecord, account: AccountRecord, membership: MembershipRecord?, customRole: CustomRoleRecord?)
+    {
         self.user = user
         self.account = account
         self.membership = membership

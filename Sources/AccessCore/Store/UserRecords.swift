@@ -39,6 +39,8 @@ extension UserRecord: CustomStringConvertible, CustomDebugStringConvertible, Cus
     public var description: String { "UserRecord(id: \(id), email: \(email), passwordHash: <redacted>)" }
     public var debugDescription: String { description }
     public var customMirror: Mirror {
-        Mirror(self, children: ["id": id, "email": email, "name": name, "passwordHash": "<redacted>"], displayStyle: .struct)
+        Mirror(
+            self, children: ["id": id, "email": email, "name": name, "passwordHash": "<redacted>"],
+            displayStyle: .struct)
     }
 }

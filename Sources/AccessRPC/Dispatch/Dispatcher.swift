@@ -63,7 +63,8 @@ public struct Dispatcher: Sendable {
     }
 
     /// The deadline for a caller's timeout: the default when none, never past the maximum.
-    public func deadline(for timeout: Duration?, from start: ContinuousClock.Instant = .now) -> ContinuousClock.Instant {
+    public func deadline(for timeout: Duration?, from start: ContinuousClock.Instant = .now) -> ContinuousClock.Instant
+    {
         guard let timeout, timeout > .zero else { return start + limits.defaultTimeout }
         return start + min(timeout, limits.maxTimeout)
     }
@@ -100,7 +101,8 @@ public struct Dispatcher: Sendable {
             throw RPCError(.unimplemented, "unknown method \(Self.echoed(request.method))")
         }
         let context = CallContext(
-            method: method.descriptor, metadata: request.metadata, deadline: deadline(for: request.timeout, from: start),
+            method: method.descriptor, metadata: request.metadata,
+            deadline: deadline(for: request.timeout, from: start),
             peer: request.peer, transport: request.transport, requestID: requestID, baseLogger: logger,
             codecLimits: limits.codec)
         // The stores read the call's deadline (to bound lock waits and statements) and its commit gate from
@@ -136,12 +138,14 @@ public struct Dispatcher: Sendable {
             }
         }
         guard total <= limits.maxMetadataBytes else {
-            throw RPCError(.resourceExhausted, "metadata of \(total) bytes exceeds the \(limits.maxMetadataBytes)-byte limit")
+            throw RPCError(
+                .resourceExhausted, "metadata of \(total) bytes exceeds the \(limits.maxMetadataBytes)-byte limit")
         }
     }
 
     private static func isMetadataKeyByte(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
             || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
     }
 
@@ -154,7 +158,8 @@ public struct Dispatcher: Sendable {
 
     /// The caller's request id when it is short and printable, else a fresh random one.
     static func requestID(from metadata: [MetadataEntry]) -> String {
-        if let given = metadata.first(where: { $0.key == "x-request-id" })?.value, !given.isEmpty, given.utf8.count <= 128,
+        if let given = metadata.first(where: { $0.key == "x-request-id" })?.value, !given.isEmpty,
+            given.utf8.count <= 128,
             given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         {
             return given

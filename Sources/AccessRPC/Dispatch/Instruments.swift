@@ -29,7 +29,8 @@ final class Instruments: Sendable {
         if let known = counters.withLock({ $0[key] }) { return known }
         let counter = Counter(
             label: "akto_access_rpc_requests_total",
-            dimensions: [("method", method), ("code", code.grpcName), ("transport", transport.rawValue)], factory: factory)
+            dimensions: [("method", method), ("code", code.grpcName), ("transport", transport.rawValue)],
+            factory: factory)
         return counters.withLock { table in
             if let known = table[key] { return known }
             table[key] = counter
@@ -41,7 +42,8 @@ final class Instruments: Sendable {
         let key = TimerKey(method: method, transport: transport)
         if let known = timers.withLock({ $0[key] }) { return known }
         let timer = Timer(
-            label: "akto_access_rpc_duration_seconds", dimensions: [("method", method), ("transport", transport.rawValue)],
+            label: "akto_access_rpc_duration_seconds",
+            dimensions: [("method", method), ("transport", transport.rawValue)],
             factory: factory)
         return timers.withLock { table in
             if let known = table[key] { return known }

@@ -98,7 +98,8 @@ final class GroupCommitter: Sendable {
                                 item.fail(
                                     RPCError(
                                         .deadlineExceeded,
-                                        "the call's deadline passed while it waited for the database; nothing was saved"))
+                                        "the call's deadline passed while it waited for the database; nothing was saved"
+                                    ))
                             }
                             continue
                         }

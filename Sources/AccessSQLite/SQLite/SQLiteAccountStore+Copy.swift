@@ -8,11 +8,13 @@ extension SQLiteAccountStore: TableSource {
         -> (rows: [[CopiedValue]], cursor: Int64?)
     {
         let identifier = { (name: String) -> String in "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-        let sql = "SELECT rowid, \(columns.map(identifier).joined(separator: ", ")) FROM \(identifier(table)) "
+        let sql =
+            "SELECT rowid, \(columns.map(identifier).joined(separator: ", ")) FROM \(identifier(table)) "
             + "WHERE rowid > ? ORDER BY rowid LIMIT ?"
         let page = try await read { db -> ([[CopiedValue]], Int64?) in
             var last: Int64?
-            let rows = try Row.fetchAll(db, sql: sql, arguments: [cursor ?? Int64.min, limit]).map { row -> [CopiedValue] in
+            let rows = try Row.fetchAll(db, sql: sql, arguments: [cursor ?? Int64.min, limit]).map {
+                row -> [CopiedValue] in
                 last = row[0]
                 return (1...columns.count).map { index in
                     switch (row[index] as DatabaseValue).storage {

@@ -17,11 +17,16 @@ extension SQLiteAccountStore {
             guard let token = try Self.sessionToken(db, digest: digest), token.kind == .access,
                 let session = try Self.session(db, id: token.sessionID)
             else { return nil }
-            return (token, session, try Self.principal(db, userID: session.userID, accountID: session.accountID, scope: scope))
+            return (
+                token, session,
+                try Self.principal(db, userID: session.userID, accountID: session.accountID, scope: scope)
+            )
         }
     }
 
-    public func refreshTokenSession(digest: [UInt8]) async throws -> (token: SessionTokenRecord, session: SessionRecord)? {
+    public func refreshTokenSession(digest: [UInt8]) async throws -> (
+        token: SessionTokenRecord, session: SessionRecord
+    )? {
         try await read { db in
             guard let token = try Self.sessionToken(db, digest: digest), token.kind == .refresh,
                 let session = try Self.session(db, id: token.sessionID)
@@ -32,7 +37,8 @@ extension SQLiteAccountStore {
 
     public func rotateRefreshToken(
         _ presented: String, now: Int64, grace: Int64, accessLifetime: Int64, newKey: [UInt8],
-        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8], reuseAudit: AuditEntry
+        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8],
+        reuseAudit: AuditEntry
     ) async throws -> RefreshRotation.Outcome {
         try await write { db in
             var walk = RefreshWalk(presented: presented, now: now, grace: grace, derive: derive, digest: digest)
@@ -45,12 +51,18 @@ extension SQLiteAccountStore {
             case .invalid:
                 return .invalid
             case .reuse(let session):
-                try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE id = ?").execute(arguments: [session.id])
-                try db.cachedStatement(sql: "DELETE FROM session_tokens WHERE session_id = ?").execute(arguments: [session.id])
+                try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE id = ?").execute(arguments: [
+                    session.id
+                ])
+                try db.cachedStatement(sql: "DELETE FROM session_tokens WHERE session_id = ?").execute(arguments: [
+                    session.id
+                ])
                 try Self.insertAudit(db, RefreshRotation.reuseEntry(reuseAudit, session: session))
                 return .reused(sessionID: session.id)
             case .replay(let session, let token, let refresh, let access, let accessDigest):
-                guard let row = try Self.sessionToken(db, digest: accessDigest), row.expiresAt > now else { return .invalid }
+                guard let row = try Self.sessionToken(db, digest: accessDigest), row.expiresAt > now else {
+                    return .invalid
+                }
                 return .issued(
                     RefreshRotation.Issued(
                         session: session, accessToken: access, accessExpiresAt: row.expiresAt, refreshToken: refresh,
@@ -65,7 +77,8 @@ extension SQLiteAccountStore {
                 try Self.pruneSessionTokens(db, sessionID: session.id, now: now)
                 return .issued(
                     RefreshRotation.Issued(
-                        session: session, accessToken: access, accessExpiresAt: rows[1].expiresAt, refreshToken: refresh,
+                        session: session, accessToken: access, accessExpiresAt: rows[1].expiresAt,
+                        refreshToken: refresh,
                         refreshExpiresAt: session.expiresAt))
             }
         }
@@ -98,7 +111,8 @@ extension SQLiteAccountStore {
                 """
         ).execute(
             arguments: [
-                Data(token.digest), token.sessionID, token.kind.rawValue, token.issuedAt, token.expiresAt, token.rotatedAt,
+                Data(token.digest), token.sessionID, token.kind.rawValue, token.issuedAt, token.expiresAt,
+                token.rotatedAt,
                 Data(token.rotationKey),
             ])
     }
@@ -126,11 +140,13 @@ extension SQLiteAccountStore {
             SessionTokenRecord(
                 digest: [UInt8](row["digest"] as Data), sessionID: row["session_id"],
                 kind: SessionTokenRecord.Kind(rawValue: row["kind"]) ?? .access, issuedAt: row["issued_at"],
-                expiresAt: row["expires_at"], rotatedAt: row["rotated_at"], rotationKey: [UInt8](row["rotation_key"] as Data))
+                expiresAt: row["expires_at"], rotatedAt: row["rotated_at"],
+                rotationKey: [UInt8](row["rotation_key"] as Data))
         }
     }
 
     static func session(_ db: Database, id: Int64) throws -> SessionRecord? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM sessions WHERE id = ?"), arguments: [id]).map(Self.session)
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM sessions WHERE id = ?"), arguments: [id]).map(
+            Self.session)
     }
 }

@@ -57,7 +57,9 @@ extension SQLiteAccountStore {
         }
     }
 
-    public func clearLoginLockout(accountID: Int32, actorID: Int32, email: String, audit: AuditEntry) async throws -> Int {
+    public func clearLoginLockout(accountID: Int32, actorID: Int32, email: String, audit: AuditEntry) async throws
+        -> Int
+    {
         try await write { db in
             let (target, active, accounts) = try Self.identityWideFacts(
                 db, accountID: accountID, actorID: actorID, email: email)
@@ -73,7 +75,8 @@ extension SQLiteAccountStore {
 
     static func loginCounter(_ db: Database, email: String, peer: String) throws -> LoginCounter? {
         try Row.fetchOne(
-            try db.cachedStatement(sql: "SELECT failures, last_failure_at FROM login_counters WHERE email = ? AND peer = ?"),
+            try db.cachedStatement(
+                sql: "SELECT failures, last_failure_at FROM login_counters WHERE email = ? AND peer = ?"),
             arguments: [email, peer]
         ).map { LoginCounter(failures: $0[0], lastFailureAt: $0[1]) }
     }

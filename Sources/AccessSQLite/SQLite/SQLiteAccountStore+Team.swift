@@ -23,7 +23,8 @@ extension SQLiteAccountStore {
         }
         var apiRoles: [Int32: String] = [:]
         for roleRow in try Row.fetchAll(
-            try db.cachedStatement(sql: "SELECT user_id, role FROM member_roles WHERE account_id = ? AND scope = 'API'"),
+            try db.cachedStatement(
+                sql: "SELECT user_id, role FROM member_roles WHERE account_id = ? AND scope = 'API'"),
             arguments: [accountID])
         {
             apiRoles[roleRow["user_id"]] = roleRow["role"]
@@ -67,7 +68,8 @@ extension SQLiteAccountStore {
     }
 
     static func user(_ db: Database, id: Int32) throws -> UserRecord? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]).map(Self.user)
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]).map(
+            Self.user)
     }
 
     // MARK: Invitations
@@ -95,14 +97,18 @@ extension SQLiteAccountStore {
             let pendingByInviter =
                 try Int.fetchOne(
                     try db.cachedStatement(
-                        sql: "SELECT COUNT(*) FROM invitations WHERE account_id = ? AND inviter_user_id = ? AND email != ? AND expires_at > ?"),
+                        sql:
+                            "SELECT COUNT(*) FROM invitations WHERE account_id = ? AND inviter_user_id = ? AND email != ? AND expires_at > ?"
+                    ),
                     arguments: [accountID, actorID, email, now]) ?? 0
             let roles = try InvitationRules.create(
                 inviter: actorID, inviteeIsMember: isMember, email: email, requested: requested, pending: pending,
                 maxPending: maxPending, pendingByInviter: pendingByInviter, maxPendingPerInviter: maxPendingPerInviter,
                 facts: facts)
-            try db.cachedStatement(sql: "DELETE FROM invitations WHERE account_id = ? AND (email = ? OR expires_at <= ?)")
-                .execute(arguments: [accountID, email, now])
+            try db.cachedStatement(
+                sql: "DELETE FROM invitations WHERE account_id = ? AND (email = ? OR expires_at <= ?)"
+            )
+            .execute(arguments: [accountID, email, now])
             try db.cachedStatement(
                 sql: """
                     INSERT INTO invitations (account_id, email, inviter_user_id, code_digest, created_at, expires_at)
@@ -162,7 +168,8 @@ extension SQLiteAccountStore {
             if case .existingUser(let id, _) = joiner { joinerID = id }
             let facts = try invitation.flatMap { invitation in
                 try Self.accountFacts(
-                    db, accountID: invitation.accountID, users: [invitation.inviterUserID] + (joinerID.map { [$0] } ?? []))
+                    db, accountID: invitation.accountID,
+                    users: [invitation.inviterUserID] + (joinerID.map { [$0] } ?? []))
             }
             try InvitationRules.accept(invitation: invitation, email: joiner.email, now: now, facts: facts)
             guard let invitation, let facts else { throw InvitationRules.badCode }
@@ -172,11 +179,13 @@ extension SQLiteAccountStore {
                 try InvitationRules.join(
                     existingUser: try Self.userID(db, email: email) != nil, isMember: false, email: email)
                 try db.cachedStatement(
-                    sql: "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)"
+                    sql:
+                        "INSERT INTO users (email, name, password_hash, created_at, last_login_at) VALUES (?, ?, ?, ?, ?)"
                 ).execute(
                     arguments: [email, name, passwordHash, now, now])
                 user = UserRecord(
-                    id: Int32(db.lastInsertedRowID), email: email, name: name, passwordHash: passwordHash, createdAt: now)
+                    id: Int32(db.lastInsertedRowID), email: email, name: name, passwordHash: passwordHash,
+                    createdAt: now)
             case .existingUser(let id, let email):
                 try InvitationRules.join(existingUser: false, isMember: facts.isMember(id), email: email)
                 guard let existing = try Self.user(db, id: id), existing.email == email else {
@@ -227,15 +236,19 @@ extension SQLiteAccountStore {
         }
     }
 
-    public func setMemberRoles(accountID: Int32, actorID: Int32, email: String, requests: [RoleRequest], audit: AuditEntry)
+    public func setMemberRoles(
+        accountID: Int32, actorID: Int32, email: String, requests: [RoleRequest], audit: AuditEntry
+    )
         async throws -> (user: UserRecord, roles: [Scope: String])
     {
         try await write { db in
             let target = try Self.userID(db, email: email)
             guard
-                let facts = try Self.accountFacts(db, accountID: accountID, users: [actorID] + (target.map { [$0] } ?? []))
+                let facts = try Self.accountFacts(
+                    db, accountID: accountID, users: [actorID] + (target.map { [$0] } ?? []))
             else { throw AccountRules.accountNotFound(accountID) }
-            let roles = try MembershipRules.changeRoles(actor: actorID, target: target, requests: requests, facts: facts)
+            let roles = try MembershipRules.changeRoles(
+                actor: actorID, target: target, requests: requests, facts: facts)
             guard let target, let user = try Self.user(db, id: target) else { throw MembershipRules.noSuchMember }
             for (scope, role) in roles {
                 try db.cachedStatement(
@@ -253,18 +266,21 @@ extension SQLiteAccountStore {
         }
     }
 
-    public func removeMember(accountID: Int32, actorID: Int32, email: String, now: Int64, audit: AuditEntry) async throws
+    public func removeMember(accountID: Int32, actorID: Int32, email: String, now: Int64, audit: AuditEntry)
+        async throws
         -> UserRecord
     {
         try await write { db in
             let target = try Self.userID(db, email: email)
             guard
-                let facts = try Self.accountFacts(db, accountID: accountID, users: [actorID] + (target.map { [$0] } ?? []))
+                let facts = try Self.accountFacts(
+                    db, accountID: accountID, users: [actorID] + (target.map { [$0] } ?? []))
             else { throw AccountRules.accountNotFound(accountID) }
             try MembershipRules.remove(actor: actorID, target: target, facts: facts)
             guard let target, let user = try Self.user(db, id: target) else { throw MembershipRules.noSuchMember }
             let arguments: StatementArguments = [target, accountID]
-            try db.cachedStatement(sql: "DELETE FROM members WHERE user_id = ? AND account_id = ?").execute(arguments: arguments)
+            try db.cachedStatement(sql: "DELETE FROM members WHERE user_id = ? AND account_id = ?").execute(
+                arguments: arguments)
             try db.cachedStatement(sql: "DELETE FROM api_tokens WHERE user_id = ? AND account_id = ?").execute(
                 arguments: arguments)
             try db.cachedStatement(sql: "DELETE FROM invitations WHERE inviter_user_id = ? AND account_id = ?").execute(
@@ -296,7 +312,8 @@ extension SQLiteAccountStore {
         }
     }
 
-    public func createCustomRole(_ role: CustomRoleRecord, actorID: Int32, scope: Scope, audit: AuditEntry) async throws {
+    public func createCustomRole(_ role: CustomRoleRecord, actorID: Int32, scope: Scope, audit: AuditEntry) async throws
+    {
         try await write { db in
             guard let facts = try Self.accountFacts(db, accountID: role.accountID, users: [actorID]) else {
                 throw AccountRules.accountNotFound(role.accountID)
@@ -370,7 +387,8 @@ extension SQLiteAccountStore {
     static func collectionIDs(_ db: Database, accountID: Int32) throws -> Set<Int32> {
         Set(
             try Int32.fetchAll(
-                try db.cachedStatement(sql: "SELECT id FROM api_collections WHERE account_id = ?"), arguments: [accountID]))
+                try db.cachedStatement(sql: "SELECT id FROM api_collections WHERE account_id = ?"),
+                arguments: [accountID]))
     }
 
     static func customRoleArguments(_ role: CustomRoleRecord) -> StatementArguments {

@@ -152,7 +152,8 @@ public final class SQLiteAccountStore: AccountStore {
             let userID = Int32(db.lastInsertedRowID)
             let organizationID = UUID().uuidString.lowercased()
             try db.cachedStatement(
-                sql: "INSERT INTO organizations (id, name, admin_email, owner_user_id, created_at) VALUES (?, ?, ?, ?, ?)"
+                sql:
+                    "INSERT INTO organizations (id, name, admin_email, owner_user_id, created_at) VALUES (?, ?, ?, ?, ?)"
             ).execute(
                 arguments: [organizationID, organizationName, email, userID, now])
             let account = try Self.insertAccount(db, organizationID: organizationID, name: "My account", now: now)
@@ -262,7 +263,8 @@ public final class SQLiteAccountStore: AccountStore {
             try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM organizations WHERE id = ?"), arguments: [id])
                 .map { row in
                     OrganizationRecord(
-                        id: row["id"], name: row["name"], adminEmail: row["admin_email"], ownerUserID: row["owner_user_id"])
+                        id: row["id"], name: row["name"], adminEmail: row["admin_email"],
+                        ownerUserID: row["owner_user_id"])
                 }
         }
     }
@@ -542,7 +544,9 @@ public final class SQLiteAccountStore: AccountStore {
         try await read { db in
             try String.fetchOne(
                 try db.cachedStatement(
-                    sql: "SELECT u.email FROM password_reset_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_digest = ?"),
+                    sql:
+                        "SELECT u.email FROM password_reset_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_digest = ?"
+                ),
                 arguments: [Data(digest)])
         }
     }
@@ -573,7 +577,8 @@ public final class SQLiteAccountStore: AccountStore {
             try db.cachedStatement(sql: "UPDATE users SET password_hash = ? WHERE id = ?").execute(arguments: [
                 passwordHash, userID,
             ])
-            try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE user_id = ?").execute(arguments: [userID])
+            try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE user_id = ?").execute(arguments: [userID]
+            )
             try db.cachedStatement(sql: "DELETE FROM api_tokens WHERE user_id = ?").execute(arguments: [userID])
             var entry = audit
             entry.actorUserID = userID
@@ -629,7 +634,8 @@ public final class SQLiteAccountStore: AccountStore {
                 return .exists(createdAt: createdAt)
             }
             try db.execute(
-                sql: "INSERT INTO setup_token (id, token_digest, created_at) VALUES (1, ?, ?)", arguments: [Data(digest), now])
+                sql: "INSERT INTO setup_token (id, token_digest, created_at) VALUES (1, ?, ?)",
+                arguments: [Data(digest), now])
             return .created
         }
     }

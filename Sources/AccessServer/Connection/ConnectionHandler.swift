@@ -156,13 +156,25 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         if state == .draining {
-            write(.response(ResponseFrame(callID: request.callID, status: Status(code: .unavailable,
-                message: "the server is shutting down"))))
+            write(
+                .response(
+                    ResponseFrame(
+                        callID: request.callID,
+                        status: Status(
+                            code: .unavailable,
+                            message: "the server is shutting down"))))
             return
         }
         guard openCalls.count < configuration.maxConcurrentCallsPerConnection else {
-            write(.response(ResponseFrame(callID: request.callID, status: Status(code: .resourceExhausted,
-                message: "more than \(configuration.maxConcurrentCallsPerConnection) concurrent calls on one connection"))))
+            write(
+                .response(
+                    ResponseFrame(
+                        callID: request.callID,
+                        status: Status(
+                            code: .resourceExhausted,
+                            message:
+                                "more than \(configuration.maxConcurrentCallsPerConnection) concurrent calls on one connection"
+                        ))))
             return
         }
         lastCallID = max(lastCallID, request.callID)
@@ -209,7 +221,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         call.deadlineTimer?.cancel()
         lastActivity = .now()
         let payload = result.status.code == .ok ? result.payload : []
-        write(.response(ResponseFrame(callID: callID, status: result.status, metadata: result.metadata, payload: payload)))
+        write(
+            .response(ResponseFrame(callID: callID, status: result.status, metadata: result.metadata, payload: payload))
+        )
         if state == .draining && openCalls.isEmpty { close() }
     }
 
@@ -269,7 +283,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         guard state == .active, let context else { return }
         state = .draining
         if sendGoAway {
-            write(.goAway(status: Status(code: .unavailable, message: "the server is shutting down"), lastCallID: lastCallID))
+            write(
+                .goAway(
+                    status: Status(code: .unavailable, message: "the server is shutting down"), lastCallID: lastCallID))
         }
         if openCalls.isEmpty {
             close()

@@ -28,7 +28,9 @@ public struct Authenticator: Sendable {
             if let accessToken = context.metadata("access-token") {
                 return try await accessTokenCaller(accessToken, context: chosen)
             }
-            guard context.method == Methods.SessionService.me.descriptor, let refresh = context.metadata("refresh-token") else {
+            guard context.method == Methods.SessionService.me.descriptor,
+                let refresh = context.metadata("refresh-token")
+            else {
                 throw RPCError(.unauthenticated, "a refresh token only trades for an access token (RefreshAccessToken)")
             }
             return try await refreshTokenCaller(refresh, context: chosen)
@@ -55,7 +57,9 @@ public struct Authenticator: Sendable {
         guard token.utf8.count == 43, token.utf8.allSatisfy(Self.isBase64URL) else {
             throw RPCError(.unauthenticated, "invalid session token")
         }
-        guard let (session, principal) = try await store.sessionPrincipal(digest: Secrets.digest(token), scope: context.scope ?? .api)
+        guard
+            let (session, principal) = try await store.sessionPrincipal(
+                digest: Secrets.digest(token), scope: context.scope ?? .api)
         else {
             throw RPCError(.unauthenticated, "invalid session token")
         }
@@ -87,13 +91,15 @@ public struct Authenticator: Sendable {
 
     private func refreshTokenCaller(_ token: String, context: (name: String, scope: Scope?)) async throws -> Caller {
         let now = Int64(clock.now())
-        guard Self.isTokenShaped(token), let (record, session) = try await store.refreshTokenSession(digest: Secrets.digest(token)),
+        guard Self.isTokenShaped(token),
+            let (record, session) = try await store.refreshTokenSession(digest: Secrets.digest(token)),
             RefreshRotation.decide(token: record, session: session, now: now, grace: Int64.max, hops: 0) != .invalid,
             record.rotatedAt == nil
         else {
             throw RPCError(.unauthenticated, "invalid refresh token")
         }
-        let principal = try await store.principal(userID: session.userID, accountID: session.accountID, scope: context.scope ?? .api)
+        let principal = try await store.principal(
+            userID: session.userID, accountID: session.accountID, scope: context.scope ?? .api)
         return try caller(
             principal, userID: session.userID, accountID: session.accountID, context: context,
             credential: .session(id: session.id))
@@ -106,7 +112,10 @@ public struct Authenticator: Sendable {
 
     private func apiKeyCaller(_ key: String, context: (name: String, scope: Scope?)) async throws -> Caller {
         guard ApiKeyFormat.isWellFormed(key) else { throw RPCError(.unauthenticated, "invalid API key") }
-        guard let (token, principal) = try await store.apiKeyPrincipal(digest: Secrets.digest(key), scope: context.scope ?? .api) else {
+        guard
+            let (token, principal) = try await store.apiKeyPrincipal(
+                digest: Secrets.digest(key), scope: context.scope ?? .api)
+        else {
             throw RPCError(.unauthenticated, "invalid API key")
         }
         let now = Int64(clock.now())
@@ -127,7 +136,8 @@ public struct Authenticator: Sendable {
         }
         // A credential whose user was removed from its account stands for nobody there (SPEC.md, Authority).
         guard let membership = principal.membership else {
-            throw RPCError(.unauthenticated, "the credential's user is no longer a member of its account; sign in again")
+            throw RPCError(
+                .unauthenticated, "the credential's user is no longer a member of its account; sign in again")
         }
         let roleName = context.scope.flatMap { membership.roles[$0] } ?? BuiltinRole.noAccess.rawValue
         let baseRole: BuiltinRole

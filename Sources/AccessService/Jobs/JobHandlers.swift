@@ -23,7 +23,8 @@ struct JobHandlers: Sendable {
         var after: Int64 = 0
         var components = 0
         while true {
-            let page = try await store.componentsWithSamples(accountID: job.accountID, afterComponentID: after, limit: pageSize)
+            let page = try await store.componentsWithSamples(
+                accountID: job.accountID, afterComponentID: after, limit: pageSize)
             guard let last = page.last else { break }
             let updates = page.map { entry in
                 (componentID: entry.componentID, types: classifier.classify(entry.samples).map(\.rawValue).sorted())
@@ -41,9 +42,12 @@ struct JobHandlers: Sendable {
         var types: [Int32: Set<AccessType>] = [:]
         var after: Int64 = 0
         while true {
-            let page = try await store.componentTypes(accountID: job.accountID, afterComponentID: after, limit: pageSize)
+            let page = try await store.componentTypes(
+                accountID: job.accountID, afterComponentID: after, limit: pageSize)
             guard let last = page.last else { break }
-            for entry in page { types[entry.collectionID, default: []].formUnion(entry.types.compactMap(AccessType.init)) }
+            for entry in page {
+                types[entry.collectionID, default: []].formUnion(entry.types.compactMap(AccessType.init))
+            }
             after = last.componentID
             try await lease.renew()
         }
@@ -68,11 +72,13 @@ struct JobHandlers: Sendable {
                 ("ACTIVE_ENDPOINTS", entry.activeEndpoints), ("MCP_ASSET_COUNT", entry.mcpAssets),
                 ("AI_ASSET_COUNT", entry.aiAssets), ("ACTIVE_ACCOUNTS", 1), ("USERS", entry.users),
             ] {
-                measurements.append(UsageRecord(accountID: entry.accountID, metric: metric, value: value, measuredAt: job.createdAt))
+                measurements.append(
+                    UsageRecord(accountID: entry.accountID, metric: metric, value: value, measuredAt: job.createdAt))
             }
         }
         try await lease.renew()
-        try await store.recordUsage(organizationID: account.organizationID, measurements: measurements, now: job.createdAt)
+        try await store.recordUsage(
+            organizationID: account.organizationID, measurements: measurements, now: job.createdAt)
         var members: [(key: String, value: JSONValue)] = [
             ("accounts", .integer(counts.count)), ("measurements", .integer(measurements.count)),
         ]

@@ -98,7 +98,8 @@ public struct JobRunner: Service {
         jobLogger[metadataKey: "kind"] = "\(job.kind.rawValue)"
         let lease = Lease(store: store, id: job.id, owner: owner, seconds: configuration.leaseSeconds, clock: clock)
         do {
-            let result = try await JobHandlers(store: store, pageSize: configuration.pageSize, billing: billing).run(job, lease: lease)
+            let result = try await JobHandlers(store: store, pageSize: configuration.pageSize, billing: billing).run(
+                job, lease: lease)
             try await store.complete(id: job.id, owner: owner, result: result, now: now)
             jobLogger.info("job succeeded", metadata: ["attempt": "\(job.attempts)"])
         } catch is CancellationError {

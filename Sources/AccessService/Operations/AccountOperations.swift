@@ -44,7 +44,8 @@ extension AccessService {
             guard request.beforeId >= 0 else { throw RPCError.invalidField("beforeId", "must not be negative") }
             guard (0...500).contains(request.limit) else { throw RPCError.invalidField("limit", "must be 0-500") }
             let rows = try await store.auditLog(
-                accountID: caller.accountID, beforeID: request.beforeId, limit: request.limit == 0 ? 100 : Int(request.limit))
+                accountID: caller.accountID, beforeID: request.beforeId,
+                limit: request.limit == 0 ? 100 : Int(request.limit))
             return FetchAuditLogsResponse(
                 auditLogs: rows.map { row in
                     AuditLogEntry(
@@ -62,7 +63,9 @@ extension AccessService {
         -> CreateNewAccountResponse
     {
         let name = request.newAccountName.trimmed
-        guard (1...50).contains(name.count) else { throw RPCError.invalidField("newAccountName", "must be 1-50 characters") }
+        guard (1...50).contains(name.count) else {
+            throw RPCError.invalidField("newAccountName", "must be 1-50 characters")
+        }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw RPCError.invalidField("newAccountName", "must not contain control characters")
         }
@@ -94,7 +97,8 @@ extension AccessService {
         let mask = try UpdateMask(
             request.updateMask, known: ["username", "organization"], message: "UpdateUsernameAndOrganizationRequest")
         let username =
-            try mask.carries("username", isSet: !request.username.trimmed.isEmpty) ? Validate.username(request.username) : nil
+            try mask.carries("username", isSet: !request.username.trimmed.isEmpty)
+            ? Validate.username(request.username) : nil
         let organization =
             try mask.carries("organization", isSet: request.organization != nil)
             ? Validate.organization(request.organization ?? "") : nil

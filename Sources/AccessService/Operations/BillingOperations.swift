@@ -28,7 +28,10 @@ extension AccessService {
         }
         let planID = request.planId.trimmed
         guard (1...128).contains(planID.count),
-            planID.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) })
+            planID.unicodeScalars.allSatisfy({
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0))
+            })
         else { throw RPCError.invalidField("planId", "must be 1-128 letters, digits, '-', '_' or '.'") }
         let period: BillingPeriod
         switch request.billingPeriod.trimmed.lowercased() {
@@ -52,13 +55,19 @@ extension AccessService {
             outcome = try await billing.provisionSubscription(checkout, deadline: deadline)
         }
         try await store.appendAudit(
-            audit(caller, context, "ProvisionSubscription", target: "plan:\(planID) \(period.rawValue) \(outcome.status)"))
+            audit(
+                caller, context, "ProvisionSubscription", target: "plan:\(planID) \(period.rawValue) \(outcome.status)")
+        )
         // A checkout URL is passed on only when it is https.
-        let safeCheckout = outcome.checkoutURL.flatMap { RedirectPolicy.origin(of: $0)?.hasPrefix("https://") == true ? $0 : nil }
+        let safeCheckout = outcome.checkoutURL.flatMap {
+            RedirectPolicy.origin(of: $0)?.hasPrefix("https://") == true ? $0 : nil
+        }
         let result = CheckoutResult(
-            status: outcome.status, checkoutUrl: safeCheckout, subscriptionId: outcome.subscriptionID, planId: outcome.planID)
+            status: outcome.status, checkoutUrl: safeCheckout, subscriptionId: outcome.subscriptionID,
+            planId: outcome.planID)
         return ProvisionSubscriptionResponse(
-            checkoutResult: result, stiggAnswer: StiggProvisionAnswer(data: StiggProvisionData(provisionSubscription: result)))
+            checkoutResult: result,
+            stiggAnswer: StiggProvisionAnswer(data: StiggProvisionData(provisionSubscription: result)))
     }
 
     /// An https URL (http only for localhost) whose origin is in the redirect allow-list.
@@ -69,7 +78,9 @@ extension AccessService {
             throw RPCError.invalidField(field, "must be an https URL")
         }
         let host = origin.split(separator: "/").last.map { String($0) } ?? ""
-        let isLocal = host == "localhost" || host.hasPrefix("localhost:") || host.hasPrefix("127.0.0.1") || host.hasPrefix("[::1]")
+        let isLocal =
+            host == "localhost" || host.hasPrefix("localhost:") || host.hasPrefix("127.0.0.1")
+            || host.hasPrefix("[::1]")
         guard origin.hasPrefix("https://") || isLocal else {
             throw RPCError.invalidField(field, "must be https (http only for localhost)")
         }

@@ -69,11 +69,13 @@ extension AccessService {
             throw RPCError.invalidField("roleName", "\(name) is a built-in role name")
         }
         guard let base = BuiltinRole(rawValue: rawBase.trimmed.uppercased()), base != .noAccess else {
-            throw RPCError.invalidField("baseRole", "must be ADMIN, MEMBER, DEVELOPER, GUEST, THREAT_ENGINEER or THREAT_VIEWER")
+            throw RPCError.invalidField(
+                "baseRole", "must be ADMIN, MEMBER, DEVELOPER, GUEST, THREAT_ENGINEER or THREAT_VIEWER")
         }
         let normalizedFeatures = Array(Set(features.map { $0.trimmed.uppercased() })).sorted()
         if let unknown = normalizedFeatures.first(where: { !Self.grantableFeatures.contains($0) }) {
-            throw RPCError.invalidField("allowedFeaturesForUser", "\(unknown) is not one of AI_AGENTS, THREAT_DETECTION")
+            throw RPCError.invalidField(
+                "allowedFeaturesForUser", "\(unknown) is not one of AI_AGENTS, THREAT_DETECTION")
         }
         guard collections.count <= 10_000 else { throw RPCError.invalidField("apiCollectionIds", "at most 10000 ids") }
         return CustomRoleRecord(
@@ -99,7 +101,8 @@ extension AccessService {
         return CustomRolePatch(
             accountID: caller.accountID, name: full.name,
             baseRole: carries("base_role", !request.baseRole.trimmed.isEmpty) ? full.baseRole : nil,
-            apiCollectionIDs: carries("api_collection_ids", !request.apiCollectionIds.isEmpty) ? full.apiCollectionIDs : nil,
+            apiCollectionIDs: carries("api_collection_ids", !request.apiCollectionIds.isEmpty)
+                ? full.apiCollectionIDs : nil,
             isDefaultInviteRole: carries("default_invite_role", request.defaultInviteRole != nil)
                 ? request.defaultInviteRole ?? false : nil,
             allowedFeatures: carries("allowed_features_for_user", !request.allowedFeaturesForUser.isEmpty)

@@ -18,14 +18,18 @@ extension AccessService {
             // admin-issued reset (ResetUserPassword) keeps its 2-hour allowance untouched.
             context.logger.info("self-service password reset asked for; this server sends no e-mail")
             return SendPasswordResetLinkResponse(
-                message: "If this address has an account, ask an admin of your workspace for a password-reset link: this server sends no e-mail.")
+                message:
+                    "If this address has an account, ask an admin of your workspace for a password-reset link: this server sends no e-mail."
+            )
         }
         try registry.register(
             Methods.TeamService.getAllUsersCollections, policy: OperationPolicy(.inviteMembers, .read), service: self
         ) { _, caller, _ in
-            let limited = try await store.collectionLimitedMembers(accountID: caller.accountID, scope: caller.scope ?? .api)
+            let limited = try await store.collectionLimitedMembers(
+                accountID: caller.accountID, scope: caller.scope ?? .api)
             return GetAllUsersCollectionsResponse(
-                usersCollectionList: Dictionary(uniqueKeysWithValues: limited.map { (String($0.key), CollectionIdList(values: $0.value)) }))
+                usersCollectionList: Dictionary(
+                    uniqueKeysWithValues: limited.map { (String($0.key), CollectionIdList(values: $0.value)) }))
         }
         try registry.register(
             Methods.TeamService.fetchUserLastLoginTs, policy: OperationPolicy(.userActions, .read), service: self
@@ -65,7 +69,8 @@ extension AccessService {
         // A session whose user left its account mints nothing: its access tokens could not authenticate, and the
         // dashboard would refresh again and again (request.js retries every bare 403 after a refresh).
         if let (_, session) = try await store.refreshTokenSession(digest: Secrets.digest(presented)),
-            try await store.principal(userID: session.userID, accountID: session.accountID, scope: .api)?.membership == nil
+            try await store.principal(userID: session.userID, accountID: session.accountID, scope: .api)?.membership
+                == nil
         {
             throw invalid
         }
@@ -83,7 +88,8 @@ extension AccessService {
                     refreshToken: issued.refreshToken, refreshTokenExpiresAt: issued.refreshExpiresAt))
         case .reused(let sessionID):
             context.logger.notice("refresh token reused: session revoked", metadata: ["session-id": "\(sessionID)"])
-            throw RPCError(.unauthenticated, "this refresh token was already used; the session was ended, sign in again")
+            throw RPCError(
+                .unauthenticated, "this refresh token was already used; the session was ended, sign in again")
         case .invalid:
             throw invalid
         }
@@ -94,7 +100,8 @@ extension AccessService {
     @Sendable static func deriveDashboardPair(key: [UInt8], token: String) -> (refresh: String, access: String) {
         let symmetric = SymmetricKey(data: key)
         func derive(_ label: String) -> String {
-            Base64.encode(Array(HMAC<SHA256>.authenticationCode(for: Array((label + token).utf8), using: symmetric)), url: true)
+            Base64.encode(
+                Array(HMAC<SHA256>.authenticationCode(for: Array((label + token).utf8), using: symmetric)), url: true)
         }
         return (derive("akto-access refresh\u{0}"), derive("akto-access access\u{0}"))
     }
@@ -114,7 +121,8 @@ extension AccessService {
         let key = Self.rotationKey()
         let rows = RefreshRotation.successorRows(
             session: session, refresh: refresh, access: access, now: now,
-            accessLifetime: configuration.accessTokenLifetime.components.seconds, newKey: key, digest: { Secrets.digest($0) })
+            accessLifetime: configuration.accessTokenLifetime.components.seconds, newKey: key,
+            digest: { Secrets.digest($0) })
         try await store.addSessionTokens(rows)
         return DashboardTokens(
             accessToken: access, accessTokenExpiresAt: rows[1].expiresAt, refreshToken: refresh,

@@ -4,7 +4,9 @@ import AccessRPC
 extension AccessService {
     /// Most samples one RecordTrafficSamples call may carry.
     static let maxSamplesPerBatch = 1000
-    static let httpMethods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT"]
+    static let httpMethods: Set<String> = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ]
     static let contexts: Set<String> = ["API", "MCP", "GEN_AI", "ENDPOINT"]
 
     func registerInventoryOperations(into registry: inout MethodRegistry) throws {
@@ -12,13 +14,19 @@ extension AccessService {
             Methods.InventoryService.createCollection, policy: OperationPolicy(.inventory, .readWrite), service: self
         ) { request, caller, context in
             let name = request.collectionName.trimmed
-            guard (1...100).contains(name.count), !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-            else { throw RPCError.invalidField("collectionName", "must be 1-100 characters without control characters") }
+            guard (1...100).contains(name.count),
+                !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            else {
+                throw RPCError.invalidField("collectionName", "must be 1-100 characters without control characters")
+            }
             let host = request.hostName.trimmed.lowercased()
-            guard host.count <= 253, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) }) else {
+            guard host.count <= 253,
+                host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) })
+            else {
                 throw RPCError.invalidField("hostName", "must be a host name of at most 253 characters")
             }
-            let contextSource = request.contextSource.trimmed.isEmpty ? "API" : request.contextSource.trimmed.uppercased()
+            let contextSource =
+                request.contextSource.trimmed.isEmpty ? "API" : request.contextSource.trimmed.uppercased()
             guard Self.contexts.contains(contextSource) else {
                 throw RPCError.invalidField("contextSource", "must be one of API, MCP, GEN_AI, ENDPOINT")
             }
@@ -38,17 +46,26 @@ extension AccessService {
             let samples = try request.samples.enumerated().map { try validated($1, index: $0) }
             for (index, sample) in samples.enumerated() where !caller.mayUse(collection: sample.collectionID) {
                 throw RPCError(
-                    .permissionDenied, "samples[\(index)]: role \(caller.roleName) may not use collection \(sample.collectionID)",
-                    violations: [FieldViolation(field: "samples[\(index)].apiCollectionId", description: "is outside your role's collections")])
+                    .permissionDenied,
+                    "samples[\(index)]: role \(caller.roleName) may not use collection \(sample.collectionID)",
+                    violations: [
+                        FieldViolation(
+                            field: "samples[\(index)].apiCollectionId",
+                            description: "is outside your role's collections")
+                    ])
             }
             let recorded = try await store.recordSamples(
-                accountID: caller.accountID, samples: samples, now: now, audit: audit(caller, context, "RecordTrafficSamples"))
-            return RecordTrafficSamplesResponse(accepted: Int32(recorded.accepted), newComponents: Int32(recorded.newComponents))
+                accountID: caller.accountID, samples: samples, now: now,
+                audit: audit(caller, context, "RecordTrafficSamples"))
+            return RecordTrafficSamplesResponse(
+                accepted: Int32(recorded.accepted), newComponents: Int32(recorded.newComponents))
         }
         try registry.register(
             Methods.InventoryService.getCollections, policy: OperationPolicy(.inventory, .read), service: self
         ) { request, caller, _ in
-            let collections = try await store.collections(accountID: caller.accountID).filter { caller.mayUse(collection: $0.id) }
+            let collections = try await store.collections(accountID: caller.accountID).filter {
+                caller.mayUse(collection: $0.id)
+            }
             var components: [Int32: [ApiComponentRecord]] = [:]
             if request.includeComponents {
                 for component in try await store.components(accountID: caller.accountID) {
@@ -56,15 +73,20 @@ extension AccessService {
                 }
             }
             return GetCollectionsResponse(
-                apiCollections: collections.map { wire($0, components: request.includeComponents ? components[$0.id] ?? [] : nil) })
+                apiCollections: collections.map {
+                    wire($0, components: request.includeComponents ? components[$0.id] ?? [] : nil)
+                })
         }
         try registry.register(
-            Methods.AccountService.updatePrivateCidrIps, policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
+            Methods.AccountService.updatePrivateCidrIps,
+            policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
         ) { request, caller, context in
-            let mask = try UpdateMask(request.updateMask, known: ["private_cidr_list"], message: "UpdatePrivateCidrIpsRequest")
+            let mask = try UpdateMask(
+                request.updateMask, known: ["private_cidr_list"], message: "UpdatePrivateCidrIpsRequest")
             guard mask.carries("private_cidr_list", isSet: !request.privateCidrList.isEmpty) else {
                 // Nothing carried: nothing changes (clearing the list is `"privateCidrList": []` over HTTP).
-                return UpdatePrivateCidrIpsResponse(privateCidrList: try await store.settings(accountID: caller.accountID).privateCIDRs)
+                return UpdatePrivateCidrIpsResponse(
+                    privateCidrList: try await store.settings(accountID: caller.accountID).privateCIDRs)
             }
             let cidrs = try networks(request.privateCidrList, field: "privateCidrList", requirePrefix: true)
             try await store.updatePrivateCIDRs(
@@ -72,11 +94,14 @@ extension AccessService {
             return UpdatePrivateCidrIpsResponse(privateCidrList: cidrs)
         }
         try registry.register(
-            Methods.AccountService.updatePartnerIps, policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
+            Methods.AccountService.updatePartnerIps,
+            policy: OperationPolicy(.adminActions, .readWrite, isAccountWide: true), service: self
         ) { request, caller, context in
-            let mask = try UpdateMask(request.updateMask, known: ["partner_ip_list"], message: "UpdatePartnerIpsRequest")
+            let mask = try UpdateMask(
+                request.updateMask, known: ["partner_ip_list"], message: "UpdatePartnerIpsRequest")
             guard mask.carries("partner_ip_list", isSet: !request.partnerIpList.isEmpty) else {
-                return UpdatePartnerIpsResponse(partnerIpList: try await store.settings(accountID: caller.accountID).partnerIPs)
+                return UpdatePartnerIpsResponse(
+                    partnerIpList: try await store.settings(accountID: caller.accountID).partnerIPs)
             }
             let entries = try networks(request.partnerIpList, field: "partnerIpList", requirePrefix: false)
             try await store.updatePartnerIPs(
@@ -84,24 +109,30 @@ extension AccessService {
             return UpdatePartnerIpsResponse(partnerIpList: entries)
         }
         try registry.register(
-            Methods.AccountService.fetchAdminSettings, policy: OperationPolicy(.adminActions, .read, isAccountWide: true), service: self
+            Methods.AccountService.fetchAdminSettings,
+            policy: OperationPolicy(.adminActions, .read, isAccountWide: true), service: self
         ) { _, caller, _ in
             let settings = try await store.settings(accountID: caller.accountID)
             let account = try await store.account(id: caller.accountID)
             let organization = try await store.organization(id: caller.organizationID)
             return FetchAdminSettingsResponse(
                 accountSettings: AccountSettings(
-                    privateCidrList: settings.privateCIDRs, partnerIpList: settings.partnerIPs, timezone: settings.timezone,
+                    privateCidrList: settings.privateCIDRs, partnerIpList: settings.partnerIPs,
+                    timezone: settings.timezone,
                     id: caller.accountID),
-                organization: organization.map { OrganizationInfo(id: $0.id, name: $0.name, adminEmail: $0.adminEmail) },
-                currentAccount: CurrentAccount(id: caller.accountID, name: account?.name ?? "", timezone: settings.timezone))
+                organization: organization.map {
+                    OrganizationInfo(id: $0.id, name: $0.name, adminEmail: $0.adminEmail)
+                },
+                currentAccount: CurrentAccount(
+                    id: caller.accountID, name: account?.name ?? "", timezone: settings.timezone))
         }
         try registry.register(
             Methods.InventoryService.applyAccessType, policy: OperationPolicy(.adminActions, .readWrite), service: self
         ) { _, caller, context in
             try caller.requireAllCollections("ApplyAccessType")
             let job = try await store.enqueue(
-                kind: .applyAccessType, accountID: caller.accountID, now: now, runAfter: now + configuration.jobCoalesceSeconds, audit: audit(caller, context, "ApplyAccessType"))
+                kind: .applyAccessType, accountID: caller.accountID, now: now,
+                runAfter: now + configuration.jobCoalesceSeconds, audit: audit(caller, context, "ApplyAccessType"))
             return ApplyAccessTypeResponse(jobId: job.job.id)
         }
         try registry.register(
@@ -110,11 +141,13 @@ extension AccessService {
         ) { _, caller, context in
             try caller.requireAllCollections("ResetCollectionAccessTypes")
             let job = try await store.enqueue(
-                kind: .resetCollectionAccessTypes, accountID: caller.accountID, now: now, runAfter: now + configuration.jobCoalesceSeconds,
+                kind: .resetCollectionAccessTypes, accountID: caller.accountID, now: now,
+                runAfter: now + configuration.jobCoalesceSeconds,
                 audit: audit(caller, context, "ResetCollectionAccessTypes"))
             return ResetCollectionAccessTypesResponse(
                 jobId: job.job.id, started: true,
-                message: job.isNew ? "collection access types are being recomputed" : "a recomputation is already queued")
+                message: job.isNew
+                    ? "collection access types are being recomputed" : "a recomputation is already queued")
         }
         try registry.register(
             Methods.BillingService.refreshUsageDataForOrg, policy: OperationPolicy(.billing, .readWrite), service: self
@@ -123,7 +156,8 @@ extension AccessService {
                 throw RPCError(.notFound, "the account's organization does not exist")
             }
             let job = try await store.enqueue(
-                kind: .refreshUsageData, accountID: caller.accountID, now: now, runAfter: now + configuration.jobCoalesceSeconds,
+                kind: .refreshUsageData, accountID: caller.accountID, now: now,
+                runAfter: now + configuration.jobCoalesceSeconds,
                 audit: audit(caller, context, "RefreshUsageDataForOrg"))
             return RefreshUsageDataForOrgResponse(jobId: job.job.id)
         }
@@ -136,10 +170,13 @@ extension AccessService {
                 organizationId: caller.organizationID,
                 entitlements: entitlements.map {
                     Entitlement(
-                        featureLabel: $0.featureLabel, isGranted: $0.isGranted, usageLimit: $0.usageLimit, usage: $0.usage,
+                        featureLabel: $0.featureLabel, isGranted: $0.isGranted, usageLimit: $0.usageLimit,
+                        usage: $0.usage,
                         overageFirstDetected: $0.overageFirstDetected)
                 },
-                usage: usage.map { UsageMetric(accountId: $0.accountID, metric: $0.metric, value: $0.value, measuredAt: $0.measuredAt) })
+                usage: usage.map {
+                    UsageMetric(accountId: $0.accountID, metric: $0.metric, value: $0.value, measuredAt: $0.measuredAt)
+                })
         }
         try registry.register(Methods.JobService.getJob, policy: OperationPolicy(.userActions, .read), service: self) {
             request, caller, _ in
@@ -158,12 +195,16 @@ extension AccessService {
     func validated(_ sample: TrafficSample, index: Int) throws -> TrafficSampleInput {
         let path = "samples[\(index)]"
         let method = sample.method.trimmed.uppercased()
-        guard Self.httpMethods.contains(method) else { throw RPCError.invalidField("\(path).method", "is not an HTTP method") }
+        guard Self.httpMethods.contains(method) else {
+            throw RPCError.invalidField("\(path).method", "is not an HTTP method")
+        }
         let url = sample.url.trimmed
-        guard (1...2048).contains(url.count), url.hasPrefix("/") || url.hasPrefix("http://") || url.hasPrefix("https://"),
+        guard (1...2048).contains(url.count),
+            url.hasPrefix("/") || url.hasPrefix("http://") || url.hasPrefix("https://"),
             !url.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F })
         else { throw RPCError.invalidField("\(path).url", "must be a path or http(s) URL of at most 2048 characters") }
-        for (field, value) in [("sourceIp", sample.sourceIp), ("destinationIp", sample.destinationIp)] where value.count > 64 {
+        for (field, value) in [("sourceIp", sample.sourceIp), ("destinationIp", sample.destinationIp)]
+        where value.count > 64 {
             throw RPCError.invalidField("\(path).\(field)", "must be at most 64 characters")
         }
         let direction = sample.direction.trimmed.uppercased()
@@ -195,7 +236,8 @@ extension AccessService {
             let text = value.trimmed
             guard let network = IPNetwork(text), !requirePrefix || text.contains("/") else {
                 throw RPCError.invalidField(
-                    "\(field)[\(index)]", requirePrefix ? "must be an IPv4 or IPv6 CIDR such as 10.0.0.0/8" : "must be an IP or a CIDR")
+                    "\(field)[\(index)]",
+                    requirePrefix ? "must be an IPv4 or IPv6 CIDR such as 10.0.0.0/8" : "must be an IP or a CIDR")
             }
             let canonical = text.contains("/") ? network.description : network.address.description
             if seen.insert(canonical).inserted { out.append(canonical) }
@@ -206,7 +248,8 @@ extension AccessService {
     func wire(_ collection: ApiCollectionRecord, components: [ApiComponentRecord]?) -> ApiCollection {
         ApiCollection(
             id: collection.id, name: collection.name, hostName: collection.hostName, accessType: collection.accessType,
-            contextSource: collection.contextSource, startTs: collection.createdAt, urlsCount: collection.componentCount,
+            contextSource: collection.contextSource, startTs: collection.createdAt,
+            urlsCount: collection.componentCount,
             components: (components ?? []).map {
                 ApiComponent(method: $0.method, url: $0.url, accessTypes: $0.accessTypes, lastSeen: $0.lastSeen)
             })

@@ -17,7 +17,9 @@ extension AccessService {
     func saveSubscription(_ request: SaveSubscriptionRequest, _ caller: Caller, _ context: CallContext) async throws
         -> SaveSubscriptionResponse
     {
-        guard let subscription = request.subscription else { throw RPCError.invalidField("subscription", "is required") }
+        guard let subscription = request.subscription else {
+            throw RPCError.invalidField("subscription", "is required")
+        }
         let endpoint = subscription.endpoint.trimmed
         guard endpoint.count <= 2048, RedirectPolicy.origin(of: endpoint)?.hasPrefix("https://") == true else {
             throw RPCError.invalidField("subscription.endpoint", "must be an https URL of at most 2048 characters")

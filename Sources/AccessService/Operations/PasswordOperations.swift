@@ -57,7 +57,8 @@ extension AccessService {
         let email = try await store.resetTokenEmail(digest: Secrets.digest(token)) ?? ""
         let password = try Validate.password(request.newPassword, email: email, field: "newPassword")
         _ = try await store.consumePasswordResetToken(
-            digest: Secrets.digest(token), passwordHash: try await hasher.hash(password, for: hashCaller(context)), now: now,
+            digest: Secrets.digest(token), passwordHash: try await hasher.hash(password, for: hashCaller(context)),
+            now: now,
             audit: audit(nil, context, "ResetPassword"))
         return ResetPasswordResponse(passwordReset: true)
     }

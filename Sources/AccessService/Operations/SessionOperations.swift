@@ -39,14 +39,17 @@ extension AccessService {
         let email = try Validate.email(request.email)
         // Checked before anything is looked up, so the answer never depends on whether the address has a user.
         let password = try Validate.password(request.password, email: email)
-        let name = try Validate.username(request.name.trimmed.isEmpty ? String(email.prefix { $0 != "@" }.prefix(24)) : request.name, field: "name")
+        let name = try Validate.username(
+            request.name.trimmed.isEmpty ? String(email.prefix { $0 != "@" }.prefix(24)) : request.name, field: "name")
         guard try await !store.hasUsers() else {
             if request.inviteCode.trimmed.isEmpty {
-                throw RPCError.invalidField("inviteCode", "is required: this install has users; ask an admin for an invitation")
+                throw RPCError.invalidField(
+                    "inviteCode", "is required: this install has users; ask an admin for an invitation")
             }
             return try await signupInvitee(request, email: email, name: name, password: password, context)
         }
-        let organization = try Validate.organization(request.organization.trimmed.isEmpty ? "My organization" : request.organization)
+        let organization = try Validate.organization(
+            request.organization.trimmed.isEmpty ? "My organization" : request.organization)
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds
         // Issue 16: over HTTP an empty install goes only to the holder of its one-time setup token (written 0600
@@ -59,27 +62,33 @@ extension AccessService {
         }
         let created = try await store.createFirstUser(
             email: email, name: name, passwordHash: try await hasher.hash(password, for: hashCaller(context)),
-            organizationName: organization, sessionDigest: Secrets.digest(token), setupTokenDigest: setupDigest, now: now, sessionExpiresAt: expiresAt,
+            organizationName: organization, sessionDigest: Secrets.digest(token), setupTokenDigest: setupDigest,
+            now: now, sessionExpiresAt: expiresAt,
             audit: audit(nil, context, "Signup", target: "user:\(email)"))
         context.logger.notice("first user signed up", metadata: ["user-id": "\(created.user.id)"])
         return SignupResponse(
-            user: userInfo(created.user), activeAccountId: created.account.id, sessionToken: token, expiresAt: expiresAt)
+            user: userInfo(created.user), activeAccountId: created.account.id, sessionToken: token, expiresAt: expiresAt
+        )
     }
 
     /// Creates the first user without a session (`akto-access admin bootstrap`).
-    public func bootstrap(email rawEmail: String, name rawName: String, organization rawOrganization: String, password rawPassword: String)
+    public func bootstrap(
+        email rawEmail: String, name rawName: String, organization rawOrganization: String, password rawPassword: String
+    )
         async throws -> (email: String, userID: Int32, accountID: Int32)
     {
         let email = try Validate.email(rawEmail)
         let password = try Validate.password(rawPassword, email: email)
-        let name = try Validate.username(rawName.trimmed.isEmpty ? String(email.prefix { $0 != "@" }.prefix(24)) : rawName, field: "name")
+        let name = try Validate.username(
+            rawName.trimmed.isEmpty ? String(email.prefix { $0 != "@" }.prefix(24)) : rawName, field: "name")
         let organization = try Validate.organization(rawOrganization)
         let entry = AuditEntry(
             actorUserID: nil, actorEmail: email, accountID: nil, operation: "Bootstrap", target: "user:\(email)",
             timestamp: now, transport: "cli", peer: "local")
         let created = try await store.createFirstUser(
             email: email, name: name, passwordHash: try await hasher.hash(password, for: .local),
-            organizationName: organization, sessionDigest: nil, setupTokenDigest: nil, now: now, sessionExpiresAt: 0, audit: entry)
+            organizationName: organization, sessionDigest: nil, setupTokenDigest: nil, now: now, sessionExpiresAt: 0,
+            audit: entry)
         return (created.user.email, created.user.id, created.account.id)
     }
 
@@ -99,7 +108,8 @@ extension AccessService {
         entry.actorUserID = user.id
         entry.actorEmail = user.email
         let session = try await store.createSession(
-            userID: user.id, accountID: nil, digest: Secrets.digest(token), now: now, expiresAt: expiresAt, audit: entry)
+            userID: user.id, accountID: nil, digest: Secrets.digest(token), now: now, expiresAt: expiresAt, audit: entry
+        )
         return LoginResponse(
             user: userInfo(user), activeAccountId: session.accountID, sessionToken: token, expiresAt: expiresAt)
     }
@@ -161,12 +171,14 @@ extension AccessService {
         }
         try await store.revokeSessions(
             sessionID: sessionID, allOfUser: request.allSessions,
-            audit: audit(caller, context, "Logout", target: request.allSessions ? "all-sessions" : "session:\(sessionID)"))
+            audit: audit(
+                caller, context, "Logout", target: request.allSessions ? "all-sessions" : "session:\(sessionID)"))
         let loginPage = configuration.publicBaseURL.trimmingTrailingSlash + "/login"
         guard !configuration.logoutURL.isEmpty else { return LogoutResponse(logoutUrl: returnTo ?? loginPage) }
         let separator = configuration.logoutURL.contains("?") ? "&" : "?"
         return LogoutResponse(
-            logoutUrl: configuration.logoutURL + separator + "returnTo=" + RedirectPolicy.percentEncode(returnTo ?? loginPage))
+            logoutUrl: configuration.logoutURL + separator + "returnTo="
+                + RedirectPolicy.percentEncode(returnTo ?? loginPage))
     }
 
     /// Me: the caller, their accounts and roles, and the organization of the active account.
@@ -175,7 +187,8 @@ extension AccessService {
         let accounts = try await store.memberships(userID: caller.userID).map { entry in
             AccountSummary(
                 accountId: entry.account.id, name: entry.account.name, organizationId: entry.account.organizationID,
-                scopeRoleMapping: Dictionary(uniqueKeysWithValues: entry.membership.roles.map { ($0.key.rawValue, $0.value) }),
+                scopeRoleMapping: Dictionary(
+                    uniqueKeysWithValues: entry.membership.roles.map { ($0.key.rawValue, $0.value) }),
                 createdAt: entry.account.createdAt)
         }
         let active = accounts.first { $0.accountId == caller.accountID }

@@ -15,9 +15,11 @@ extension AccessService {
             if request.scopeRoleMapping.isEmpty {
                 let role = request.inviteeRole.trimmed
                 requested = .everyScope(
-                    role.isEmpty ? nil : try roleRequests(["API": role], field: "inviteeRole").first.map {
-                        RoleRequest(scope: $0.scope, name: $0.name, field: "inviteeRole")
-                    })
+                    role.isEmpty
+                        ? nil
+                        : try roleRequests(["API": role], field: "inviteeRole").first.map {
+                            RoleRequest(scope: $0.scope, name: $0.name, field: "inviteeRole")
+                        })
             } else {
                 requested = .mapping(try roleRequests(request.scopeRoleMapping, field: "scopeRoleMapping"))
             }
@@ -26,7 +28,8 @@ extension AccessService {
                 accountID: caller.accountID, actorID: caller.userID, email: email, requested: requested,
                 codeDigest: Secrets.digest(code), now: now, expiresAt: now + Self.invitationLifetime,
                 maxPending: configuration.maxPendingInvitations,
-                maxPendingPerInviter: configuration.maxPendingInvitationsPerInviter, audit: audit(caller, context, "InviteUsers"))
+                maxPendingPerInviter: configuration.maxPendingInvitationsPerInviter,
+                audit: audit(caller, context, "InviteUsers"))
             // Akto's invite link (InviteUserAction), built on the configured public URL — never on the request's
             // websiteHostName, which would let an inviter send a link to another host.
             return InviteUsersResponse(
@@ -113,7 +116,9 @@ extension AccessService {
             policy: OperationPolicy(.userActions, .readWrite, sessionOnly: true, isInvite: true), service: self
         ) { request, caller, context in
             let code = InviteLink.code(from: request.inviteCode)
-            guard !code.isEmpty, code.utf8.count <= 128 else { throw RPCError.invalidField("inviteCode", "is required") }
+            guard !code.isEmpty, code.utf8.count <= 128 else {
+                throw RPCError.invalidField("inviteCode", "is required")
+            }
             let joined = try await store.acceptInvitation(
                 codeDigest: Secrets.digest(code), joiner: .existingUser(id: caller.userID, email: caller.email),
                 sessionDigest: nil, now: now, sessionExpiresAt: 0, audit: audit(caller, context, "AcceptInvitation"))
@@ -140,12 +145,14 @@ extension AccessService {
             }
             joiner = .existingUser(id: existing.id, email: existing.email)
         } else {
-            joiner = .newUser(email: email, name: name, passwordHash: try await hasher.hash(password, for: hashCaller(context)))
+            joiner = .newUser(
+                email: email, name: name, passwordHash: try await hasher.hash(password, for: hashCaller(context)))
         }
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds
         let joined = try await store.acceptInvitation(
-            codeDigest: Secrets.digest(InviteLink.code(from: request.inviteCode)), joiner: joiner, sessionDigest: Secrets.digest(token),
+            codeDigest: Secrets.digest(InviteLink.code(from: request.inviteCode)), joiner: joiner,
+            sessionDigest: Secrets.digest(token),
             now: now, sessionExpiresAt: expiresAt, audit: audit(nil, context, "Signup", target: "user:\(email)"))
         return SignupResponse(
             user: userInfo(joined.user), activeAccountId: joined.accountID, sessionToken: token, expiresAt: expiresAt)

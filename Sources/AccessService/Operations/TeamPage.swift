@@ -24,7 +24,8 @@ struct TeamPage {
             position = .start
             return
         }
-        guard token.utf8.count <= 1024, let bytes = Base64.decode(token), let text = String(validating: bytes, as: UTF8.self)
+        guard token.utf8.count <= 1024, let bytes = Base64.decode(token),
+            let text = String(validating: bytes, as: UTF8.self)
         else { throw RPCError.invalidField("pageToken", "is not a token this server issued") }
         if text.hasPrefix("m:"), let id = Int32(text.dropFirst(2)) {
             position = .afterMember(id)
@@ -57,7 +58,8 @@ struct TeamPage {
         }
         if membersDone && room > 0 {
             switch position {
-            case .afterInvitation(let email): pageInvitations = Array(invitations.drop { $0.email <= email }.prefix(room))
+            case .afterInvitation(let email):
+                pageInvitations = Array(invitations.drop { $0.email <= email }.prefix(room))
             default: pageInvitations = Array(invitations.prefix(room))
             }
         }

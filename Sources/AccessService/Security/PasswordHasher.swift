@@ -196,7 +196,8 @@ final class HashScheduler: Sendable {
                     if mine >= caller.limits.perPeer && caller.peer != HashCaller.localPeer {
                         return RPCError(
                             .resourceExhausted,
-                            "too many password checks from this peer are waiting (at most \(caller.limits.perPeer)); retry later")
+                            "too many password checks from this peer are waiting (at most \(caller.limits.perPeer)); retry later"
+                        )
                     }
                     if state.total >= caller.limits.total {
                         return RPCError(.resourceExhausted, "the server is busy checking passwords; retry later")

@@ -29,7 +29,8 @@ public final class PeerRateLimiter: Sendable {
         let now = ContinuousClock.now
         let admitted = buckets.withLock { buckets -> Bool in
             var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
-            let elapsed = Double((now - bucket.updated).components.seconds)
+            let elapsed =
+                Double((now - bucket.updated).components.seconds)
                 + Double((now - bucket.updated).components.attoseconds) / 1e18
             bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
             bucket.updated = now
@@ -42,7 +43,8 @@ public final class PeerRateLimiter: Sendable {
         guard admitted else {
             throw RPCError(
                 .resourceExhausted,
-                "too many \(operation) calls from this peer (at most \(Int(burst)) at once, \(rate) per second); retry later")
+                "too many \(operation) calls from this peer (at most \(Int(burst)) at once, \(rate) per second); retry later"
+            )
         }
     }
 

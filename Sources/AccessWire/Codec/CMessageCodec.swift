@@ -2,9 +2,9 @@ import AccessCore
 import AccessProtoC
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Converts between protobuf bytes and `MessageValue` through protobuf-c and the message descriptors.
@@ -23,10 +23,12 @@ enum CMessageCodec {
             let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
             var empty: UInt8 = 0
             guard
-                let message = withUnsafePointer(to: &empty, { emptyPointer in
-                    protobuf_c_message_unpack(
-                        schema.descriptor, &budget.pointee.allocator, bytes.count, data ?? emptyPointer)
-                })
+                let message = withUnsafePointer(
+                    to: &empty,
+                    { emptyPointer in
+                        protobuf_c_message_unpack(
+                            schema.descriptor, &budget.pointee.allocator, bytes.count, data ?? emptyPointer)
+                    })
             else {
                 if budget.pointee.exhausted != 0 {
                     throw RPCError(

@@ -32,7 +32,9 @@ public enum MessageCodec {
     }
 
     /// Decodes protobuf bytes into a schema-driven value tree.
-    public static func decodeValue(_ bytes: UnsafeRawBufferPointer, schema: MessageSchema, limits: CodecLimits = .default)
+    public static func decodeValue(
+        _ bytes: UnsafeRawBufferPointer, schema: MessageSchema, limits: CodecLimits = .default
+    )
         throws -> MessageValue
     {
         try CMessageCodec.decode(bytes, schema: schema, limits: limits)

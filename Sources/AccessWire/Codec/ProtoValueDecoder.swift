@@ -22,8 +22,10 @@ private struct ValueDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         switch value {
-        case .message(let message): return KeyedDecodingContainer(MessageContainer<Key>(message: message, codingPath: codingPath))
-        case .map(let map): return KeyedDecodingContainer(MapContainer<Key>(map: map, kind: kind, codingPath: codingPath))
+        case .message(let message):
+            return KeyedDecodingContainer(MessageContainer<Key>(message: message, codingPath: codingPath))
+        case .map(let map):
+            return KeyedDecodingContainer(MapContainer<Key>(map: map, kind: kind, codingPath: codingPath))
         default: throw mismatch("a message or map")
         }
     }

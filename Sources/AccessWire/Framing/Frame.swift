@@ -19,9 +19,10 @@ public struct RequestFrame: Sendable, Equatable {
     public var metadata: [MetadataEntry]
     public var payload: [UInt8]
 
-    public init(callID: UInt32, method: String, timeoutMilliseconds: UInt32 = 0, metadata: [MetadataEntry] = [],
-        payload: [UInt8] = [])
-    {
+    public init(
+        callID: UInt32, method: String, timeoutMilliseconds: UInt32 = 0, metadata: [MetadataEntry] = [],
+        payload: [UInt8] = []
+    ) {
         self.callID = callID
         self.method = method
         self.timeoutMilliseconds = timeoutMilliseconds

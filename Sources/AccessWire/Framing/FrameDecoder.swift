@@ -53,7 +53,8 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         case .frames:
             guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
             guard Int(length) <= maxFrameSize else {
-                return fail(&buffer, .resourceExhausted, "frame of \(length) bytes exceeds the \(maxFrameSize)-byte limit")
+                return fail(
+                    &buffer, .resourceExhausted, "frame of \(length) bytes exceeds the \(maxFrameSize)-byte limit")
             }
             guard buffer.readableBytes >= 4 + Int(length) else { return nil }
             buffer.moveReaderIndex(forwardBy: 4)

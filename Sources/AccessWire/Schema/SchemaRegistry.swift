@@ -55,7 +55,8 @@ public final class SchemaRegistry: Sendable {
         mutating func schema(for descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> MessageSchema {
             let name = String(cString: descriptor.pointee.name)
             if let known = messages[name] { return known }
-            let isMapEntry = name.hasSuffix("Entry") && descriptor.pointee.n_fields == 2
+            let isMapEntry =
+                name.hasSuffix("Entry") && descriptor.pointee.n_fields == 2
                 && descriptor.pointee.fields[0].id == 1 && descriptor.pointee.fields[1].id == 2
             let schema = MessageSchema(descriptor: descriptor, isMapEntry: isMapEntry)
             // Registered before its fields are read; the generator forbids recursive types, so this only

@@ -8,13 +8,14 @@ import ArgumentParser
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `akto-access admin …`: offline administration on the data directory.
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Administer the data directory directly (no server needed).", subcommands: [Bootstrap.self, CopyToPostgres.self])
+        abstract: "Administer the data directory directly (no server needed).",
+        subcommands: [Bootstrap.self, CopyToPostgres.self])
 
     /// `admin bootstrap`: creates the first user, organization and account of an empty install.
     struct Bootstrap: AsyncParsableCommand {
@@ -30,7 +31,9 @@ struct Admin: AsyncParsableCommand {
         @OptionGroup var service: ServiceOptions
 
         func run() async throws {
-            guard passwordStdin else { throw ValidationError("pass --password-stdin and the password on standard input") }
+            guard passwordStdin else {
+                throw ValidationError("pass --password-stdin and the password on standard input")
+            }
             guard let line = readLine(strippingNewline: true), !line.isEmpty else {
                 throw ValidationError("no password on standard input")
             }
@@ -43,7 +46,8 @@ struct Admin: AsyncParsableCommand {
             let opened = try await service.openStore(dataDirectory: dataDirectory, logger: logger)
             do {
                 let access = try AccessService(store: opened.store, configuration: try service.configuration())
-                let created = try await access.bootstrap(email: email, name: name, organization: organization, password: line)
+                let created = try await access.bootstrap(
+                    email: email, name: name, organization: organization, password: line)
                 await opened.close()
                 print("created \(created.email) (user \(created.userID)) as ADMIN of account \(created.accountID)")
             } catch let error as RPCError {
@@ -74,11 +78,16 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             let dataDirectory = try Environment.resolve(dataDir, "DATA_DIR", default: Defaults.dataDirectory)
             let url = try Environment.resolve(databaseUrl, "DATABASE_URL", default: "")
-            guard !url.isEmpty else { throw ValidationError("give the target with --database-url or AKTO_ACCESS_DATABASE_URL") }
+            guard !url.isEmpty else {
+                throw ValidationError("give the target with --database-url or AKTO_ACCESS_DATABASE_URL")
+            }
             let file = dataDirectory + "/akto-access.sqlite"
-            guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("there is no \(file) to copy") }
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw ValidationError("there is no \(file) to copy")
+            }
             if SocketFile.isLive(dataDirectory + "/akto-access.sock") {
-                throw ValidationError("a server is running on \(dataDirectory); stop it first so that nothing changes during the copy")
+                throw ValidationError(
+                    "a server is running on \(dataDirectory); stop it first so that nothing changes during the copy")
             }
             let configuration: PostgresConfiguration
             do {
@@ -95,7 +104,9 @@ struct Admin: AsyncParsableCommand {
                 let copied = try await target.copy(from: source)
                 await target.shutdown()
                 for (table, rows) in copied { print("\(table): \(rows)") }
-                print("copied \(copied.reduce(0) { $0 + $1.rows }) rows to \(configuration.redacted) in \(ContinuousClock.now - started)")
+                print(
+                    "copied \(copied.reduce(0) { $0 + $1.rows }) rows to \(configuration.redacted) in \(ContinuousClock.now - started)"
+                )
             } catch let error as RPCError {
                 await target.shutdown()
                 throw ValidationError(error.description)

@@ -4,9 +4,9 @@ import AccessWire
 import ArgumentParser
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `akto-access call METHOD JSON`: one call, JSON in and JSON out, like grpcurl.
@@ -60,8 +60,10 @@ enum MethodResolver {
 
     static func resolve(_ name: String) throws -> Target {
         let all = SchemaRegistry.shared.methods.map {
-            (path: "/\($0.service)/\($0.method)", service: $0.service, method: $0.method, request: $0.request,
-                response: $0.response)
+            (
+                path: "/\($0.service)/\($0.method)", service: $0.service, method: $0.method, request: $0.request,
+                response: $0.response
+            )
         }
         let wanted = (name.hasPrefix("/") ? String(name.dropFirst()) : name).lowercased()
         let matches = all.filter { entry in

@@ -13,7 +13,8 @@ struct ListMethodsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let response = try await Requester.call(
-            options, method: Methods.Reflection.listMethods.path, payload: try MessageCodec.encode(ListMethodsRequest()))
+            options, method: Methods.Reflection.listMethods.path, payload: try MessageCodec.encode(ListMethodsRequest())
+        )
         let list = try MessageCodec.decode(ListMethodsResponse.self, from: response.payload)
         if json {
             let schema = try MessageCodec.schema(for: ListMethodsResponse.self)

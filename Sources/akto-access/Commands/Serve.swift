@@ -11,9 +11,9 @@ import Prometheus
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `akto-access serve`: runs the server until SIGTERM or SIGINT, then drains and exits 0.
@@ -27,31 +27,57 @@ struct Serve: AsyncParsableCommand {
     var socketPath: String?
     @Option(help: "Socket file permissions, octal (env AKTO_ACCESS_SOCKET_MODE; default 660).")
     var socketMode: String?
-    @Option(help: "HTTP/JSON gateway address host:port, or 'off' (env AKTO_ACCESS_HTTP_ADDRESS; default 127.0.0.1:8080).")
+    @Option(
+        help: "HTTP/JSON gateway address host:port, or 'off' (env AKTO_ACCESS_HTTP_ADDRESS; default 127.0.0.1:8080).")
     var httpAddress: String?
-    @Option(help: "Metrics listener host:port (GET /metrics, /healthz), or 'off' (env AKTO_ACCESS_METRICS_ADDRESS; default 127.0.0.1:9464).")
+    @Option(
+        help:
+            "Metrics listener host:port (GET /metrics, /healthz), or 'off' (env AKTO_ACCESS_METRICS_ADDRESS; default 127.0.0.1:9464)."
+    )
     var metricsAddress: String?
-    @Option(help: "File holding a bearer token that also serves GET /metrics on the HTTP gateway (env AKTO_ACCESS_METRICS_TOKEN_FILE; default none: no /metrics there).")
+    @Option(
+        help:
+            "File holding a bearer token that also serves GET /metrics on the HTTP gateway (env AKTO_ACCESS_METRICS_TOKEN_FILE; default none: no /metrics there)."
+    )
     var metricsTokenFile: String?
-    @Option(help: "Proxies (CIDRs, comma-separated) whose X-Forwarded-For names the client, e.g. 127.0.0.1/32 behind a local nginx (env AKTO_ACCESS_TRUSTED_PROXIES; default none).")
+    @Option(
+        help:
+            "Proxies (CIDRs, comma-separated) whose X-Forwarded-For names the client, e.g. 127.0.0.1/32 behind a local nginx (env AKTO_ACCESS_TRUSTED_PROXIES; default none)."
+    )
     var trustedProxies: String?
-    @Option(help: "Browser origins allowed by CORS and the CSRF check, comma-separated (env AKTO_ACCESS_ALLOWED_ORIGINS).")
+    @Option(
+        help: "Browser origins allowed by CORS and the CSRF check, comma-separated (env AKTO_ACCESS_ALLOWED_ORIGINS).")
     var allowedOrigins: String?
-    @Option(help: "HTTP gateway connections at most; capped further by the descriptor limit (env AKTO_ACCESS_HTTP_MAX_CONNECTIONS; default 1024).")
+    @Option(
+        help:
+            "HTTP gateway connections at most; capped further by the descriptor limit (env AKTO_ACCESS_HTTP_MAX_CONNECTIONS; default 1024)."
+    )
     var httpMaxConnections: Int?
-    @Option(help: "HTTP gateway connections one client IP may hold (env AKTO_ACCESS_HTTP_MAX_CONNECTIONS_PER_PEER; default 64).")
+    @Option(
+        help:
+            "HTTP gateway connections one client IP may hold (env AKTO_ACCESS_HTTP_MAX_CONNECTIONS_PER_PEER; default 64)."
+    )
     var httpMaxConnectionsPerPeer: Int?
-    @Option(help: "Seconds a new HTTP connection has to send a complete request head (env AKTO_ACCESS_HTTP_HEADER_TIMEOUT; default 10).")
+    @Option(
+        help:
+            "Seconds a new HTTP connection has to send a complete request head (env AKTO_ACCESS_HTTP_HEADER_TIMEOUT; default 10)."
+    )
     var httpHeaderTimeout: Double?
-    @Option(help: "Seconds a request's body has to arrive after its head (env AKTO_ACCESS_HTTP_BODY_TIMEOUT; default 30).")
+    @Option(
+        help: "Seconds a request's body has to arrive after its head (env AKTO_ACCESS_HTTP_BODY_TIMEOUT; default 30).")
     var httpBodyTimeout: Double?
-    @Option(help: "Seconds an idle keep-alive HTTP connection stays open (env AKTO_ACCESS_HTTP_IDLE_TIMEOUT; default 60).")
+    @Option(
+        help: "Seconds an idle keep-alive HTTP connection stays open (env AKTO_ACCESS_HTTP_IDLE_TIMEOUT; default 60).")
     var httpIdleTimeout: Double?
-    @Option(help: "A built Akto dashboard: its index.html is served (with the signed-in user's window.* values) for /login, /signup and /dashboard/*, its other files as assets (env AKTO_ACCESS_DASHBOARD_DIR; default none: those paths answer 404).")
+    @Option(
+        help:
+            "A built Akto dashboard: its index.html is served (with the signed-in user's window.* values) for /login, /signup and /dashboard/*, its other files as assets (env AKTO_ACCESS_DASHBOARD_DIR; default none: those paths answer 404)."
+    )
     var dashboardDir: String?
     @Option(help: "Largest HTTP request body in bytes (env AKTO_ACCESS_HTTP_MAX_BODY; default 1048576).")
     var httpMaxBody: Int?
-    @Option(help: "Largest total of HTTP request headers in bytes (env AKTO_ACCESS_HTTP_MAX_HEADER_BYTES; default 16384).")
+    @Option(
+        help: "Largest total of HTTP request headers in bytes (env AKTO_ACCESS_HTTP_MAX_HEADER_BYTES; default 16384).")
     var httpMaxHeaderBytes: Int?
     @Option(help: "Largest request frame in bytes (env AKTO_ACCESS_MAX_FRAME_SIZE; default 1048576).")
     var maxFrameSize: Int?
@@ -59,7 +85,10 @@ struct Serve: AsyncParsableCommand {
     var maxConcurrentCalls: Int?
     @Option(help: "Open connections (env AKTO_ACCESS_MAX_CONNECTIONS; default 4096).")
     var maxConnections: Int?
-    @Option(help: "Bytes of answers one socket connection may leave unread before it is closed with GoAway(RESOURCE_EXHAUSTED) (env AKTO_ACCESS_MAX_PENDING_OUTBOUND_BYTES; default 4194304).")
+    @Option(
+        help:
+            "Bytes of answers one socket connection may leave unread before it is closed with GoAway(RESOURCE_EXHAUSTED) (env AKTO_ACCESS_MAX_PENDING_OUTBOUND_BYTES; default 4194304)."
+    )
     var maxPendingOutboundBytes: Int?
     @Option(help: "Metadata bytes per request (env AKTO_ACCESS_MAX_METADATA_BYTES; default 8192).")
     var maxMetadataBytes: Int?
@@ -86,7 +115,8 @@ struct Serve: AsyncParsableCommand {
         guard let directory = Environment.resolve(dashboardDir, "DASHBOARD_DIR"), !directory.isEmpty else { return nil }
         let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: absolute + "/index.html") else {
-            throw ValidationError("--dashboard-dir \(directory) has no index.html (give the folder of a built Akto dashboard)")
+            throw ValidationError(
+                "--dashboard-dir \(directory) has no index.html (give the folder of a built Akto dashboard)")
         }
         return absolute
     }
@@ -137,9 +167,11 @@ struct Serve: AsyncParsableCommand {
                 ])
         }
         let configuration = ServerConfiguration(
-            socketPath: try Environment.resolve(socketPath, "SOCKET_PATH", default: dataDirectory + "/akto-access.sock"),
+            socketPath: try Environment.resolve(
+                socketPath, "SOCKET_PATH", default: dataDirectory + "/akto-access.sock"),
             socketMode: mode,
-            maxFrameSize: try positive(Environment.resolve(maxFrameSize, "MAX_FRAME_SIZE", default: 1 << 20), "max-frame-size"),
+            maxFrameSize: try positive(
+                Environment.resolve(maxFrameSize, "MAX_FRAME_SIZE", default: 1 << 20), "max-frame-size"),
             maxConcurrentCallsPerConnection: try positive(
                 Environment.resolve(maxConcurrentCalls, "MAX_CONCURRENT_CALLS", default: 128), "max-concurrent-calls"),
             maxConnections: socketCap,
@@ -152,13 +184,15 @@ struct Serve: AsyncParsableCommand {
         let limits = DispatchLimits(
             maxMetadataBytes: try positive(
                 Environment.resolve(maxMetadataBytes, "MAX_METADATA_BYTES", default: 8192), "max-metadata-bytes"),
-            defaultTimeout: try seconds(Environment.resolve(defaultTimeout, "DEFAULT_TIMEOUT", default: 30), "default-timeout"),
+            defaultTimeout: try seconds(
+                Environment.resolve(defaultTimeout, "DEFAULT_TIMEOUT", default: 30), "default-timeout"),
             maxTimeout: try seconds(Environment.resolve(maxTimeout, "MAX_TIMEOUT", default: 300), "max-timeout"))
         let address = try Environment.resolve(httpAddress, "HTTP_ADDRESS", default: "127.0.0.1:8080")
         let serviceConfiguration = try service.configuration()
         var gatewayConfiguration: GatewayConfiguration?
         let metricsListener = try Self.hostAndPort(
-            Environment.resolve(metricsAddress, "METRICS_ADDRESS", default: "127.0.0.1:9464"), option: "metrics-address")
+            Environment.resolve(metricsAddress, "METRICS_ADDRESS", default: "127.0.0.1:9464"), option: "metrics-address"
+        )
         var metricsToken: String?
         if let file = Environment.resolve(metricsTokenFile, "METRICS_TOKEN_FILE") {
             metricsToken = try Self.secret(fromFile: file, option: "metrics-token-file")
@@ -175,9 +209,11 @@ struct Serve: AsyncParsableCommand {
                 .split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
             gatewayConfiguration = GatewayConfiguration(
                 host: host, port: port,
-                maxBodyBytes: try positive(Environment.resolve(httpMaxBody, "HTTP_MAX_BODY", default: 1 << 20), "http-max-body"),
+                maxBodyBytes: try positive(
+                    Environment.resolve(httpMaxBody, "HTTP_MAX_BODY", default: 1 << 20), "http-max-body"),
                 maxHeaderBytes: try positive(
-                    Environment.resolve(httpMaxHeaderBytes, "HTTP_MAX_HEADER_BYTES", default: 16 * 1024), "http-max-header-bytes"),
+                    Environment.resolve(httpMaxHeaderBytes, "HTTP_MAX_HEADER_BYTES", default: 16 * 1024),
+                    "http-max-header-bytes"),
                 allowedOrigins: Set(origins), publicBaseURL: serviceConfiguration.publicBaseURL,
                 sessionCookieMaxAge: serviceConfiguration.sessionLifetime.components.seconds,
                 metricsBearerToken: metricsToken, trustedProxies: proxies, maxConnections: gatewayCap,
@@ -186,8 +222,10 @@ struct Serve: AsyncParsableCommand {
                     "http-max-connections-per-peer"),
                 headerTimeout: try seconds(
                     Environment.resolve(httpHeaderTimeout, "HTTP_HEADER_TIMEOUT", default: 10), "http-header-timeout"),
-                bodyTimeout: try seconds(Environment.resolve(httpBodyTimeout, "HTTP_BODY_TIMEOUT", default: 30), "http-body-timeout"),
-                idleTimeout: try seconds(Environment.resolve(httpIdleTimeout, "HTTP_IDLE_TIMEOUT", default: 60), "http-idle-timeout"),
+                bodyTimeout: try seconds(
+                    Environment.resolve(httpBodyTimeout, "HTTP_BODY_TIMEOUT", default: 30), "http-body-timeout"),
+                idleTimeout: try seconds(
+                    Environment.resolve(httpIdleTimeout, "HTTP_IDLE_TIMEOUT", default: 60), "http-idle-timeout"),
                 dashboardDirectory: try dashboardDirectory())
         }
 
@@ -200,7 +238,9 @@ struct Serve: AsyncParsableCommand {
             throw error
         }
         let billing = try service.billingProvider(logger: logger)
-        if billing == nil { logger.notice("billing is not configured: ProvisionSubscription answers FAILED_PRECONDITION") }
+        if billing == nil {
+            logger.notice("billing is not configured: ProvisionSubscription answers FAILED_PRECONDITION")
+        }
         let accessService = try AccessService(store: store, configuration: serviceConfiguration, billing: billing)
         let state = ServingState()
         var registry = MethodRegistry()
@@ -210,13 +250,16 @@ struct Serve: AsyncParsableCommand {
         let metrics = PrometheusCollectorRegistry()
         let dispatcher = Dispatcher(
             registry: registry, limits: limits, logger: logger, metrics: PrometheusMetricsFactory(registry: metrics))
-        let server = RPCServer(configuration: configuration, dispatcher: dispatcher, servingState: state, logger: logger)
+        let server = RPCServer(
+            configuration: configuration, dispatcher: dispatcher, servingState: state, logger: logger)
         let workers = try positive(Environment.resolve(jobWorkers, "JOB_WORKERS", default: 2), "job-workers")
         let lease = try positive(Environment.resolve(jobLease, "JOB_LEASE", default: 60), "job-lease")
         let runner = JobRunner(
             store: store, configuration: JobRunnerConfiguration(workers: workers, leaseSeconds: Int64(lease)),
             billing: billing, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runner), .init(service: server)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: runner), .init(service: server),
+        ]
         if let gatewayConfiguration {
             let gateway = Gateway.application(
                 dispatcher: dispatcher, configuration: gatewayConfiguration, servingState: state,
@@ -265,7 +308,9 @@ struct Serve: AsyncParsableCommand {
     static func prepareSetupToken(store: any ServiceStore, dataDirectory: String, logger: Logger) async throws {
         let path = dataDirectory + "/setup-token"
         let token = Secrets.token()
-        switch try await store.installSetupToken(digest: Secrets.digest(token), now: Int64(Date().timeIntervalSince1970)) {
+        switch try await store.installSetupToken(
+            digest: Secrets.digest(token), now: Int64(Date().timeIntervalSince1970))
+        {
         case .created:
             unlink(path)
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -281,7 +326,9 @@ struct Serve: AsyncParsableCommand {
                 metadata: ["path": "\(path)"])
         case .exists(let createdAt):
             if access(path, F_OK) == 0 {
-                logger.notice("the install has no user yet; its one-time setup token is in this file", metadata: ["path": "\(path)"])
+                logger.notice(
+                    "the install has no user yet; its one-time setup token is in this file",
+                    metadata: ["path": "\(path)"])
             } else {
                 logger.notice(
                     "the install has no user yet; another process created its setup token (the file setup-token in that process's data directory)",
@@ -320,11 +367,14 @@ struct Serve: AsyncParsableCommand {
     /// A secret read from a file (its first line, surrounding white space dropped): never from the command
     /// line, which every local user sees in `ps`.
     static func secret(fromFile path: String, option: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw ValidationError("--\(option): cannot read \(path)")
         }
         let value = String(text.split(whereSeparator: \.isNewline).first ?? "").trimmingCharacters(in: .whitespaces)
-        guard value.utf8.count >= 16 else { throw ValidationError("--\(option): the secret in \(path) needs 16 or more characters") }
+        guard value.utf8.count >= 16 else {
+            throw ValidationError("--\(option): the secret in \(path) needs 16 or more characters")
+        }
         return value
     }
 

@@ -21,9 +21,10 @@ import Testing
         let s = sample(
             source: "9.9.9.9", destination: "1.1.1.1",
             headers: ["client-ip": "4.4.4.4", "x-forwarded-for": "10.0.0.1, 10.0.0.2", "x-real-ip": "5.5.5.5"])
-        #expect(AccessTypeClassifier.candidates(of: s).map(\.description) == [
-            "10.0.0.1", "10.0.0.2", "5.5.5.5", "4.4.4.4", "9.9.9.9", "1.1.1.1",
-        ])
+        #expect(
+            AccessTypeClassifier.candidates(of: s).map(\.description) == [
+                "10.0.0.1", "10.0.0.2", "5.5.5.5", "4.4.4.4", "9.9.9.9", "1.1.1.1",
+            ])
     }
 
     @Test(arguments: [
@@ -81,10 +82,12 @@ import Testing
         #expect(classifier.classify([]).isEmpty)
     }
 
-    @Test(arguments: [
-        ([["PUBLIC"], ["PRIVATE"]], "Internal"), ([["PRIVATE"]], "Third party"), ([["THIRD_PARTY"], []], "Third party"),
-        ([["PARTNER"]], nil), ([], nil),
-    ] as [([[String]], String?)])
+    @Test(
+        arguments: [
+            ([["PUBLIC"], ["PRIVATE"]], "Internal"), ([["PRIVATE"]], "Third party"),
+            ([["THIRD_PARTY"], []], "Third party"),
+            ([["PARTNER"]], nil), ([], nil),
+        ] as [([[String]], String?)])
     func collectionLabelsRollUp(components: [[String]], label: String?) {
         let types = components.map { Set($0.compactMap(AccessType.init(rawValue:))) }
         #expect(CollectionAccessLabel.label(for: types) == label)
@@ -92,16 +95,24 @@ import Testing
 }
 
 @Suite struct IPAddressTests {
-    @Test(arguments: ["1.2.3.4", "255.255.255.255", "::", "::1", "2001:db8::8a2e:370:7334", "fe80::1", "::ffff:1.2.3.4", "1:2:3:4:5:6:7:8"])
+    @Test(arguments: [
+        "1.2.3.4", "255.255.255.255", "::", "::1", "2001:db8::8a2e:370:7334", "fe80::1", "::ffff:1.2.3.4",
+        "1:2:3:4:5:6:7:8",
+    ])
     func parses(text: String) { #expect(IPAddress(text) != nil) }
 
-    @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.-4", "::1::", "1:2:3:4:5:6:7:8:9", "12345::", "g::1", "example.com"])
+    @Test(arguments: [
+        "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.-4", "::1::", "1:2:3:4:5:6:7:8:9", "12345::", "g::1",
+        "example.com",
+    ])
     func refuses(text: String) { #expect(IPAddress(text) == nil) }
 
-    @Test(arguments: [("10.0.0.0/8", "10.255.1.2", true), ("10.0.0.0/8", "11.0.0.1", false), ("0.0.0.0/0", "8.8.8.8", true),
-                      ("192.168.1.128/25", "192.168.1.200", true), ("192.168.1.128/25", "192.168.1.100", false),
-                      ("fd00::/8", "fdff::1", true), ("fd00::/8", "fe00::1", false), ("1.2.3.4", "1.2.3.4", true),
-                      ("10.0.0.0/8", "::1", false)])
+    @Test(arguments: [
+        ("10.0.0.0/8", "10.255.1.2", true), ("10.0.0.0/8", "11.0.0.1", false), ("0.0.0.0/0", "8.8.8.8", true),
+        ("192.168.1.128/25", "192.168.1.200", true), ("192.168.1.128/25", "192.168.1.100", false),
+        ("fd00::/8", "fdff::1", true), ("fd00::/8", "fe00::1", false), ("1.2.3.4", "1.2.3.4", true),
+        ("10.0.0.0/8", "::1", false),
+    ])
     func networksContain(network: String, ip: String, expected: Bool) throws {
         let parsed = try #require(IPNetwork(network))
         #expect(parsed.contains(try #require(IPAddress(ip))) == expected)

@@ -33,7 +33,8 @@ import Testing
     }
 
     @Test func userRecordsRedactTheirHash() {
-        let user = UserRecord(id: 1, email: "a@example.com", name: "A", passwordHash: "scrypt$15$8$1$salt$hash", createdAt: 0)
+        let user = UserRecord(
+            id: 1, email: "a@example.com", name: "A", passwordHash: "scrypt$15$8$1$salt$hash", createdAt: 0)
         for text in Self.renderings(user) { #expect(!text.contains("scrypt$15")) }
     }
 }

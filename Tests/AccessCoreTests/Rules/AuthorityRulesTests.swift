@@ -77,10 +77,16 @@ import Testing
     @Test func theLastAPIAdminStays() throws {
         let facts = Self.facts([1: Self.everywhere("ADMIN"), 2: Self.everywhere("MEMBER")], owner: nil)
         // 2 cannot demote 1 (MEMBER), and 1 cannot leave through a custom role that is not ADMIN-based.
-        #expect(throws: RPCError.self) { try MembershipRules.requireAnAdmin(apiRoles: [1: "C12-MEMBER", 2: "MEMBER"], facts: facts) }
+        #expect(throws: RPCError.self) {
+            try MembershipRules.requireAnAdmin(apiRoles: [1: "C12-MEMBER", 2: "MEMBER"], facts: facts)
+        }
         try MembershipRules.requireAnAdmin(apiRoles: [1: "FREE-ADMIN"], facts: facts)
         #expect(throws: MembershipRules.lastAdmin) {
-            try MembershipRules.remove(actor: 3, target: 1, facts: Self.facts([1: Self.everywhere("ADMIN"), 3: Self.everywhere("ADMIN")], owner: nil, apiRoles: [1: "ADMIN", 3: "GUEST"]))
+            try MembershipRules.remove(
+                actor: 3, target: 1,
+                facts: Self.facts(
+                    [1: Self.everywhere("ADMIN"), 3: Self.everywhere("ADMIN")], owner: nil,
+                    apiRoles: [1: "ADMIN", 3: "GUEST"]))
         }
     }
 
@@ -104,7 +110,8 @@ import Testing
     }
 
     @Test func resetTokensAreJudgedByTheirIssuerWhenUsed() throws {
-        let token = ResetTokenRules.Token(userID: 5, issuedBy: 2, accountID: 1, expiresAt: 100, isUsed: false, isRevoked: false)
+        let token = ResetTokenRules.Token(
+            userID: 5, issuedBy: 2, accountID: 1, expiresAt: 100, isUsed: false, isRevoked: false)
         let live = [Self.facts([2: Self.everywhere("ADMIN"), 5: Self.everywhere("MEMBER")])]
         try ResetTokenRules.consume(token, now: 50, accounts: live)
         let issuerGone = [Self.facts([5: Self.everywhere("MEMBER")])]
@@ -117,15 +124,19 @@ import Testing
             (token, issuerGone, Int64(50)), (token, issuerDemoted, 50), (token, live, 100), (revoked, live, 50),
             (legacy, live, 50),
         ] {
-            #expect(throws: ResetTokenRules.unusable) { try ResetTokenRules.consume(candidate, now: now, accounts: accounts) }
+            #expect(throws: ResetTokenRules.unusable) {
+                try ResetTokenRules.consume(candidate, now: now, accounts: accounts)
+            }
         }
     }
 
     @Test func invitationsAreJudgedByTheirInviterWhenUsed() throws {
         let invitation = InvitationRecord(
-            id: 1, accountID: 1, email: "p@example.com", inviterUserID: 2, inviterEmail: "", roles: Self.everywhere("ADMIN"),
+            id: 1, accountID: 1, email: "p@example.com", inviterUserID: 2, inviterEmail: "",
+            roles: Self.everywhere("ADMIN"),
             createdAt: 0, expiresAt: 100)
-        try InvitationRules.accept(invitation: invitation, email: "p@example.com", now: 50, facts: Self.facts([2: Self.everywhere("ADMIN")]))
+        try InvitationRules.accept(
+            invitation: invitation, email: "p@example.com", now: 50, facts: Self.facts([2: Self.everywhere("ADMIN")]))
         for (email, now, facts) in [
             ("p@example.com", Int64(50), Self.facts([:])),  // inviter removed
             ("p@example.com", 50, Self.facts([2: Self.everywhere("MEMBER")])),  // inviter demoted
@@ -158,10 +169,16 @@ import Testing
         let role = CustomRoleRecord(
             accountID: 1, name: "NEW", baseRole: .guest, apiCollectionIDs: [3], isDefaultInviteRole: false,
             allowedFeatures: [], lastModifiedAt: 0)
-        let facts = Self.facts([2: Self.everywhere("ADMIN"), 3: Self.everywhere("C1-ADMIN"), 5: Self.everywhere("MEMBER")])
+        let facts = Self.facts([
+            2: Self.everywhere("ADMIN"), 3: Self.everywhere("C1-ADMIN"), 5: Self.everywhere("MEMBER"),
+        ])
         try CustomRoleRules.create(role, actor: 2, scope: .api, facts: facts, collections: [3])
-        #expect(throws: RPCError.self) { try CustomRoleRules.create(role, actor: 3, scope: .api, facts: facts, collections: [3]) }
-        #expect(throws: RPCError.self) { try CustomRoleRules.create(role, actor: 5, scope: .api, facts: facts, collections: [3]) }
+        #expect(throws: RPCError.self) {
+            try CustomRoleRules.create(role, actor: 3, scope: .api, facts: facts, collections: [3])
+        }
+        #expect(throws: RPCError.self) {
+            try CustomRoleRules.create(role, actor: 5, scope: .api, facts: facts, collections: [3])
+        }
         #expect(throws: CustomRoleRules.unknownCollections([3])) {
             try CustomRoleRules.create(role, actor: 2, scope: .api, facts: facts, collections: [])
         }
@@ -170,7 +187,9 @@ import Testing
         }
         var lifted = Self.limited
         lifted.apiCollectionIDs = []
-        #expect(throws: RPCError.self) { try CustomRoleRules.update(lifted, actor: 3, scope: .api, facts: facts, collections: [1]) }
+        #expect(throws: RPCError.self) {
+            try CustomRoleRules.update(lifted, actor: 3, scope: .api, facts: facts, collections: [1])
+        }
         #expect(throws: CustomRoleRules.inUse("C1-ADMIN")) {
             try CustomRoleRules.delete(name: "C1-ADMIN", actor: 2, scope: .api, facts: facts, isInUse: true)
         }
@@ -178,19 +197,25 @@ import Testing
 
     @Test func onlyTheOwnerRenamesOrHandsOnTheOrganization() throws {
         #expect(try AccountRules.renameOrganization(actor: 2, ownerUserID: 1, current: "Org", requested: nil) == false)
-        #expect(try AccountRules.renameOrganization(actor: 2, ownerUserID: 1, current: "Org", requested: "Org") == false)
+        #expect(
+            try AccountRules.renameOrganization(actor: 2, ownerUserID: 1, current: "Org", requested: "Org") == false)
         #expect(throws: AccountRules.ownerOnly) {
             try AccountRules.renameOrganization(actor: 2, ownerUserID: 1, current: "Org", requested: "New")
         }
         #expect(try AccountRules.renameOrganization(actor: 1, ownerUserID: 1, current: "Org", requested: "New"))
         try AccountRules.transferOwnership(actor: 1, ownerUserID: 1, newOwner: 2, newOwnerIsMember: true)
-        #expect(throws: RPCError.self) { try AccountRules.transferOwnership(actor: 2, ownerUserID: 1, newOwner: 2, newOwnerIsMember: true) }
-        #expect(throws: RPCError.self) { try AccountRules.transferOwnership(actor: 1, ownerUserID: 1, newOwner: 3, newOwnerIsMember: false) }
+        #expect(throws: RPCError.self) {
+            try AccountRules.transferOwnership(actor: 2, ownerUserID: 1, newOwner: 2, newOwnerIsMember: true)
+        }
+        #expect(throws: RPCError.self) {
+            try AccountRules.transferOwnership(actor: 1, ownerUserID: 1, newOwner: 3, newOwnerIsMember: false)
+        }
     }
 
     @Test func capsAreFailedPreconditions() {
         for cap in [
-            { try AccountRules.createApiToken(live: 50, max: 50) }, { try AccountRules.createAccount(memberships: 10, max: 10) },
+            { try AccountRules.createApiToken(live: 50, max: 50) },
+            { try AccountRules.createAccount(memberships: 10, max: 10) },
         ] as [() throws -> Void] {
             #expect { try cap() } throws: { ($0 as? RPCError)?.code == .failedPrecondition }
         }

@@ -30,7 +30,8 @@ import Testing
         let unknown = try metrics.expectCounter(
             "akto_access_rpc_requests_total", [("method", "unknown"), ("code", "UNIMPLEMENTED"), ("transport", "http")])
         #expect(unknown.totalValue == 1)
-        let timer = try metrics.expectTimer("akto_access_rpc_duration_seconds", [("method", method), ("transport", "socket")])
+        let timer = try metrics.expectTimer(
+            "akto_access_rpc_duration_seconds", [("method", method), ("transport", "socket")])
         #expect(timer.values.count == 4)
     }
 }

@@ -40,13 +40,15 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
     }
 
     @Test func aContractMethodWithoutAHandlerSaysSo() async throws {
-        let result = try await makeDispatcher().dispatch(DispatchRequest(method: Methods.RoleService.createCustomRole.path))
+        let result = try await makeDispatcher().dispatch(
+            DispatchRequest(method: Methods.RoleService.createCustomRole.path))
         #expect(result.status.code == .unimplemented)
         #expect(result.status.message.contains("not implemented"))
     }
 
     @Test func anUndecodablePayloadIsInvalidArgument() async throws {
-        let result = try await makeDispatcher().dispatch(DispatchRequest(method: Methods.Health.check.path, payload: [0xFF]))
+        let result = try await makeDispatcher().dispatch(
+            DispatchRequest(method: Methods.Health.check.path, payload: [0xFF]))
         #expect(result.status.code == .invalidArgument)
         #expect(result.payload.isEmpty)
     }
@@ -59,7 +61,8 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
 
     @Test func metadataOverTheCapIsRefused() async throws {
         let dispatcher = try makeDispatcher(limits: DispatchLimits(maxMetadataBytes: 64))
-        let result = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-big", String(repeating: "a", count: 100))]))
+        let result = await dispatcher.dispatch(
+            try healthRequest(metadata: [MetadataEntry("x-big", String(repeating: "a", count: 100))]))
         #expect(result.status.code == .resourceExhausted)
         let fine = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-small", "a")]))
         #expect(fine.status == .ok)
@@ -89,7 +92,8 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
         let dispatcher = try makeDispatcher()
         let given = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-request-id", "req-1")]))
         #expect(given.metadata == [MetadataEntry("x-request-id", "req-1")])
-        let generated = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-request-id", "bad id\n")]))
+        let generated = await dispatcher.dispatch(
+            try healthRequest(metadata: [MetadataEntry("x-request-id", "bad id\n")]))
         let id = try #require(generated.metadata.first { $0.key == "x-request-id" }?.value)
         #expect(id.count == 32 && id != "bad id\n")
     }
@@ -118,7 +122,8 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
     }
 
     @Test func deadlinesDefaultAndClamp() throws {
-        let dispatcher = try makeDispatcher(limits: DispatchLimits(defaultTimeout: .seconds(30), maxTimeout: .seconds(60)))
+        let dispatcher = try makeDispatcher(
+            limits: DispatchLimits(defaultTimeout: .seconds(30), maxTimeout: .seconds(60)))
         let start = ContinuousClock.now
         #expect(dispatcher.deadline(for: nil, from: start) == start + .seconds(30))
         #expect(dispatcher.deadline(for: .zero, from: start) == start + .seconds(30))
@@ -130,7 +135,8 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
         let dispatcher = try makeDispatcher { _, context in
             HealthCheckResponse(status: context.metadata("x-context-source") ?? "", version: "\(context.peer)")
         }
-        let result = await dispatcher.dispatch(try healthRequest(metadata: [MetadataEntry("x-context-source", "AGENTIC")]))
+        let result = await dispatcher.dispatch(
+            try healthRequest(metadata: [MetadataEntry("x-context-source", "AGENTIC")]))
         let response = try MessageCodec.decode(HealthCheckResponse.self, from: result.payload)
         #expect(response.status == "AGENTIC" && response.version == "local")
     }
@@ -183,10 +189,14 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
     @Test func anAuthorizerRunsBeforeTheHandlerAndItsCallerReachesIt() async throws {
         struct Refusing: CallAuthorizer {
             func authorize(_ context: CallContext) async throws -> Caller {
-                guard context.metadata("x-api-key") == "let-me-in" else { throw RPCError(.unauthenticated, "who are you") }
+                guard context.metadata("x-api-key") == "let-me-in" else {
+                    throw RPCError(.unauthenticated, "who are you")
+                }
                 return Caller(
-                    userID: 7, email: "a@example.com", accountID: 1_000_000, organizationID: "org", scope: .api, roleName: "ADMIN",
-                    baseRole: .admin, credential: .apiKey(id: 1, utility: .externalAPI), collectionIDs: nil, contextSource: "API")
+                    userID: 7, email: "a@example.com", accountID: 1_000_000, organizationID: "org", scope: .api,
+                    roleName: "ADMIN",
+                    baseRole: .admin, credential: .apiKey(id: 1, utility: .externalAPI), collectionIDs: nil,
+                    contextSource: "API")
             }
         }
         var registry = MethodRegistry()

@@ -10,7 +10,7 @@ import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fresh temporary folder for one test's socket.
@@ -146,6 +146,9 @@ func framed(_ frame: Frame) -> [UInt8] { try! FrameEncoder.bytes(of: frame) }
 
 /// A Health/Check request frame.
 func healthFrame(callID: UInt32, service: String = "") -> [UInt8] {
-    framed(.request(RequestFrame(callID: callID, method: Methods.Health.check.path,
-        payload: try! MessageCodec.encode(HealthCheckRequest(service: service)))))
+    framed(
+        .request(
+            RequestFrame(
+                callID: callID, method: Methods.Health.check.path,
+                payload: try! MessageCodec.encode(HealthCheckRequest(service: service)))))
 }

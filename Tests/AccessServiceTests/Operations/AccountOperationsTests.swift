@@ -37,7 +37,8 @@ import Testing
         let h = try Harness()
         let session = h.bearer(try await h.signupAdmin().sessionToken)
         let error = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: name), session)
+            try await h.call(
+                Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: name), session)
         }
         #expect(error.violations.first?.field == "newAccountName")
     }
@@ -46,7 +47,10 @@ import Testing
         let h = try Harness()
         _ = try await h.signupAdmin()
         let member = try await h.addMember(email: "m@example.com", role: "MEMBER")
-        #expect(try await h.code(Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "x"), member) == .permissionDenied)
+        #expect(
+            try await h.code(
+                Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "x"), member)
+                == .permissionDenied)
     }
 
     @Test func goToAccountNeedsMembershipAndAnswersAlikeForMissingAccounts() async throws {
@@ -56,15 +60,18 @@ import Testing
             Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "Other"), admin)
         let member = try await h.addMember(email: "m@example.com", role: "MEMBER")
         let notMember = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: other.newAccountId), member)
+            try await h.call(
+                Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: other.newAccountId), member)
         }
         let missing = try await #require(throws: RPCError.self) {
             try await h.call(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: 4_242_424), member)
         }
         #expect(notMember.code == .permissionDenied && missing.code == .permissionDenied)
-        #expect(notMember.message.replacingOccurrences(of: "\(other.newAccountId)", with: "N")
-            == missing.message.replacingOccurrences(of: "4242424", with: "N"))
-        let back = try await h.call(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: 1_000_000), admin)
+        #expect(
+            notMember.message.replacingOccurrences(of: "\(other.newAccountId)", with: "N")
+                == missing.message.replacingOccurrences(of: "4242424", with: "N"))
+        let back = try await h.call(
+            Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: 1_000_000), admin)
         #expect(back.newAccountId == 1_000_000)
         #expect(try await h.call(Methods.SessionService.me, MeRequest(), admin).activeAccountId == 1_000_000)
     }
@@ -74,10 +81,12 @@ import Testing
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         // `organization` is optional (SPEC.md, Authority): absent renames only the user.
         let userOnly = try await h.call(
-            Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(username: "Temp"), admin)
+            Methods.AccountService.updateUsernameAndOrganization,
+            UpdateUsernameAndOrganizationRequest(username: "Temp"), admin)
         #expect(userOnly.username == "Temp" && userOnly.organization == "My organization")
         _ = try await h.call(
-            Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(username: "Admin"), admin)
+            Methods.AccountService.updateUsernameAndOrganization,
+            UpdateUsernameAndOrganizationRequest(username: "Admin"), admin)
         let badOrganization = try await #require(throws: RPCError.self) {
             try await h.call(
                 Methods.AccountService.updateUsernameAndOrganization,
@@ -135,16 +144,23 @@ import Testing
         #expect(kept.username == "Member")
         #expect(
             try await h.code(
-                Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(updateMask: ["email"]),
+                Methods.AccountService.updateUsernameAndOrganization,
+                UpdateUsernameAndOrganizationRequest(updateMask: ["email"]),
                 member) == .invalidArgument)
     }
 
     @Test func auditLogPagingIsBounded() async throws {
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
-        #expect(try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(limit: 501), admin) == .invalidArgument)
-        #expect(try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(limit: -1), admin) == .invalidArgument)
-        #expect(try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(beforeId: -5), admin) == .invalidArgument)
+        #expect(
+            try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(limit: 501), admin)
+                == .invalidArgument)
+        #expect(
+            try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(limit: -1), admin)
+                == .invalidArgument)
+        #expect(
+            try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(beforeId: -5), admin)
+                == .invalidArgument)
         let page = try await h.call(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(limit: 1), admin)
         #expect(page.auditLogs.map(\.operation) == ["Signup"] && page.nextBeforeId == page.auditLogs.first?.id)
     }

@@ -37,7 +37,8 @@ import Testing
     /// The owner's session and that of an ADMIN of a second workspace "B" the owner created and invited them to.
     func ownerAndWorkspaceAdmin(_ h: Harness, _ email: String) async throws -> ([MetadataEntry], [MetadataEntry]) {
         let owner = h.bearer(try await h.signupAdmin().sessionToken)
-        _ = try await h.call(Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "B"), owner)
+        _ = try await h.call(
+            Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "B"), owner)
         let code = try await h.call(
             Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: email, inviteeRole: "ADMIN"), owner
         ).finalInviteCode
@@ -49,11 +50,13 @@ import Testing
         let h = try await Harness.make(backend)
         let (_, v) = try await ownerAndWorkspaceAdmin(h, "v@example.com")
         try await expectRefused(h, .permissionDenied, "ResetUserPassword of the owner") {
-            try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "admin@example.com"), v)
+            try await h.code(
+                Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "admin@example.com"), v)
         }
         // V cannot demote or remove the owner in B either.
         try await expectRefused(h, .permissionDenied, "MakeAdmin on the owner") {
-            try await h.code(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "admin@example.com", userRole: "GUEST"), v)
+            try await h.code(
+                Methods.TeamService.makeAdmin, MakeAdminRequest(email: "admin@example.com", userRole: "GUEST"), v)
         }
         try await expectRefused(h, .permissionDenied, "RemoveUser of the owner") {
             try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "admin@example.com"), v)
@@ -73,7 +76,8 @@ import Testing
         try await expectRefused(h, .permissionDenied, "UpdateUserScopeRoleMapping {API: ADMIN}") {
             try await h.code(
                 Methods.TeamService.updateUserScopeRoleMapping,
-                UpdateUserScopeRoleMappingRequest(email: "accomplice@example.com", scopeRoleMapping: ["API": "ADMIN"]), x)
+                UpdateUserScopeRoleMappingRequest(email: "accomplice@example.com", scopeRoleMapping: ["API": "ADMIN"]),
+                x)
         }
         // One refused scope refuses the whole patch.
         try await expectRefused(h, .permissionDenied, "a patch with one foreign scope") {
@@ -88,7 +92,8 @@ import Testing
                 InviteUsersRequest(inviteeEmail: "puppet@example.com", scopeRoleMapping: ["API": "ADMIN"]), x)
         }
         try await expectRefused(h, .permissionDenied, "ResetUserPassword of the API admin") {
-            try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "api-admin@example.com"), x)
+            try await h.code(
+                Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "api-admin@example.com"), x)
         }
         try await expectRefused(h, .permissionDenied, "RemoveUser of the API admin") {
             try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "api-admin@example.com"), x)
@@ -108,8 +113,10 @@ import Testing
         let h = try await Harness.make(backend)
         let owner = h.bearer(try await h.signupAdmin().sessionToken)
         let c1 = try #require(
-            try await h.call(Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "c1"), owner)
-                .apiCollection
+            try await h.call(
+                Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "c1"), owner
+            )
+            .apiCollection
         ).id
         _ = try await h.call(
             Methods.RoleService.createCustomRole,
@@ -121,11 +128,13 @@ import Testing
         try await expectRefused(h, .permissionDenied, "UpdateCustomRole clearing its own collections") {
             try await h.code(
                 Methods.RoleService.updateCustomRole,
-                UpdateCustomRoleRequest(roleName: "C1-ADMIN", apiCollectionIds: [], updateMask: ["api_collection_ids"]), holder)
+                UpdateCustomRoleRequest(roleName: "C1-ADMIN", apiCollectionIds: [], updateMask: ["api_collection_ids"]),
+                holder)
         }
         try await expectRefused(h, .permissionDenied, "CreateCustomRole by a limited admin") {
             try await h.code(
-                Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "FREE", baseRole: "ADMIN"), holder)
+                Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "FREE", baseRole: "ADMIN"),
+                holder)
         }
         try await expectRefused(h, .permissionDenied, "a limited admin granting unrestricted MEMBER") {
             try await h.code(
@@ -136,12 +145,15 @@ import Testing
         try await expectRefused(h, .permissionDenied, "a limited member inviting a plain MEMBER") {
             try await h.code(
                 Methods.TeamService.inviteUsers,
-                InviteUsersRequest(inviteeEmail: "puppet@example.com", scopeRoleMapping: ["API": "MEMBER"]), limitedMember)
+                InviteUsersRequest(inviteeEmail: "puppet@example.com", scopeRoleMapping: ["API": "MEMBER"]),
+                limitedMember)
         }
         // A role limited to the same collections is theirs to give.
-        #expect(try await h.code(
-            Methods.TeamService.inviteUsers,
-            InviteUsersRequest(inviteeEmail: "ok@example.com", scopeRoleMapping: ["API": "C1-MEMBER"]), limitedMember) == .ok)
+        #expect(
+            try await h.code(
+                Methods.TeamService.inviteUsers,
+                InviteUsersRequest(inviteeEmail: "ok@example.com", scopeRoleMapping: ["API": "C1-MEMBER"]),
+                limitedMember) == .ok)
     }
 
     @Test(arguments: TestBackend.all)
@@ -151,7 +163,8 @@ import Testing
         let issuer = try await h.addMember(email: "issuer@example.com", role: "ADMIN")
         _ = try await h.addMember(email: "target@example.com", role: "MEMBER")
         let code = try await h.call(
-            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "puppet@example.com", inviteeRole: "ADMIN"), issuer
+            Methods.TeamService.inviteUsers,
+            InviteUsersRequest(inviteeEmail: "puppet@example.com", inviteeRole: "ADMIN"), issuer
         ).finalInviteCode
         let reset = try await h.call(
             Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "target@example.com"), issuer
@@ -169,14 +182,16 @@ import Testing
         // A grant is also judged by its issuer's current authority: demoted, the invitation is unusable.
         let demoted = try await h.addMember(email: "demoted@example.com", role: "ADMIN")
         let later = try await h.call(
-            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "p2@example.com", inviteeRole: "ADMIN"), demoted
+            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "p2@example.com", inviteeRole: "ADMIN"),
+            demoted
         ).finalInviteCode
         _ = try await h.call(
             Methods.TeamService.updateUserScopeRoleMapping,
             UpdateUserScopeRoleMappingRequest(email: "demoted@example.com", scopeRoleMapping: ["API": "MEMBER"]), owner)
         try await expectRefused(h, .permissionDenied, "a demoted issuer's invitation") {
             try await h.code(
-                Methods.SessionService.signup, SignupRequest(email: "p2@example.com", password: Self.password, inviteCode: later))
+                Methods.SessionService.signup,
+                SignupRequest(email: "p2@example.com", password: Self.password, inviteCode: later))
         }
     }
 
@@ -223,12 +238,15 @@ import Testing
         _ = try await h.signupAdmin()
         let (other, _) = try await h.addOtherOrganization()
         let code = try await h.call(
-            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "admin@example.com", inviteeRole: "GUEST"), other
+            Methods.TeamService.inviteUsers,
+            InviteUsersRequest(inviteeEmail: "admin@example.com", inviteeRole: "GUEST"), other
         ).finalInviteCode
         let badCode = try await #require(throws: RPCError.self) {
             try await h.call(
                 Methods.SessionService.signup,
-                SignupRequest(email: "nobody@example.com", password: Self.password, inviteCode: String(repeating: "x", count: 43)))
+                SignupRequest(
+                    email: "nobody@example.com", password: Self.password, inviteCode: String(repeating: "x", count: 43))
+            )
         }
         let wrongPassword = try await #require(throws: RPCError.self) {
             try await h.call(
@@ -240,21 +258,26 @@ import Testing
         #expect(wrongPassword.code == .permissionDenied)
         // With their own password, the existing user joins the second workspace.
         let joined = try await h.call(
-            Methods.SessionService.signup, SignupRequest(email: "admin@example.com", password: Self.password, inviteCode: code))
+            Methods.SessionService.signup,
+            SignupRequest(email: "admin@example.com", password: Self.password, inviteCode: code))
         let me = try await h.call(Methods.SessionService.me, MeRequest(), h.bearer(joined.sessionToken))
         #expect(me.accounts.count == 2 && me.user?.name == "Admin")
         // Signed in, AcceptInvitation does the same for an invitation to the caller's own e-mail only.
         let second = try await h.call(
-            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "m@example.com", inviteeRole: "GUEST"), other
+            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "m@example.com", inviteeRole: "GUEST"),
+            other
         ).finalInviteCode
         let admin = h.bearer(joined.sessionToken)
         try await expectRefused(h, .permissionDenied, "AcceptInvitation of someone else's invitation") {
             try await h.code(Methods.TeamService.acceptInvitation, AcceptInvitationRequest(inviteCode: second), admin)
         }
         let member = try await h.addMember(email: "m@example.com", role: "MEMBER")
-        let accepted = try await h.call(Methods.TeamService.acceptInvitation, AcceptInvitationRequest(inviteCode: second), member)
+        let accepted = try await h.call(
+            Methods.TeamService.acceptInvitation, AcceptInvitationRequest(inviteCode: second), member)
         #expect(accepted.scopeRoleMapping["API"] == "GUEST")
-        #expect(try await h.code(Methods.TeamService.acceptInvitation, AcceptInvitationRequest(inviteCode: second), member) == .permissionDenied)
+        #expect(
+            try await h.code(Methods.TeamService.acceptInvitation, AcceptInvitationRequest(inviteCode: second), member)
+                == .permissionDenied)
     }
 
     @Test(arguments: TestBackend.all)
@@ -264,14 +287,18 @@ import Testing
         for i in 0..<4 { _ = try await h.addMember(email: "m\(i)@example.com", role: "GUEST") }
         for round in 0..<5 {
             let name = "RACY\(round)"
-            _ = try await h.call(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: name, baseRole: "GUEST"), owner)
+            _ = try await h.call(
+                Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: name, baseRole: "GUEST"), owner)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    _ = try? await h.code(Methods.RoleService.deleteCustomRole, DeleteCustomRoleRequest(roleName: name), owner)
+                    _ = try? await h.code(
+                        Methods.RoleService.deleteCustomRole, DeleteCustomRoleRequest(roleName: name), owner)
                 }
                 for i in 0..<4 {
                     group.addTask {
-                        _ = try? await h.code(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "m\(i)@example.com", userRole: name), owner)
+                        _ = try? await h.code(
+                            Methods.TeamService.makeAdmin, MakeAdminRequest(email: "m\(i)@example.com", userRole: name),
+                            owner)
                     }
                 }
                 group.addTask {
@@ -280,14 +307,18 @@ import Testing
                         InviteUsersRequest(inviteeEmail: "inv\(round)@example.com", inviteeRole: name), owner)
                 }
             }
-            let roles = try await h.call(Methods.RoleService.getCustomRoles, GetCustomRolesRequest(), owner).roles.map(\.name)
+            let roles = try await h.call(Methods.RoleService.getCustomRoles, GetCustomRolesRequest(), owner).roles.map(
+                \.name)
             let team = try await h.call(Methods.TeamService.getTeamData, GetTeamDataRequest(), owner)
-            let holders = team.users.filter { $0.scopeRoleMapping.values.contains(name) }.count
+            let holders =
+                team.users.filter { $0.scopeRoleMapping.values.contains(name) }.count
                 + team.pendingInvitations.filter { $0.scopeRoleMapping.values.contains(name) }.count
             // One side wins cleanly: the role is gone and nobody holds it, or it stayed because someone does.
             #expect(roles.contains(name) || holders == 0, "round \(round): \(holders) hold a deleted role")
             for i in 0..<4 {
-                _ = try await h.call(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "m\(i)@example.com", userRole: "GUEST"), owner)
+                _ = try await h.call(
+                    Methods.TeamService.makeAdmin, MakeAdminRequest(email: "m\(i)@example.com", userRole: "GUEST"),
+                    owner)
             }
         }
     }

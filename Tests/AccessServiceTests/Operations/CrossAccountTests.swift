@@ -26,10 +26,17 @@ import Testing
         #expect(audit.allSatisfy { $0.accountId == bAccount })
 
         // Change: every attempt on A is refused and leaves A as it was.
-        #expect(try await !h.call(Methods.TokenService.deleteApiToken, DeleteApiTokenRequest(apiTokenId: aKey.id), b).apiTokenDeleted)
+        #expect(
+            try await !h.call(Methods.TokenService.deleteApiToken, DeleteApiTokenRequest(apiTokenId: aKey.id), b)
+                .apiTokenDeleted)
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), h.apiKey(aKey.key)) == .ok)
-        #expect(try await h.code(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: 1_000_000), b) == .permissionDenied)
-        #expect(try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "admin@example.com"), b) == .notFound)
+        #expect(
+            try await h.code(Methods.AccountService.goToAccount, GoToAccountRequest(newAccountId: 1_000_000), b)
+                == .permissionDenied)
+        #expect(
+            try await h.code(
+                Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "admin@example.com"), b)
+                == .notFound)
         _ = try await h.call(
             Methods.AccountService.updateUsernameAndOrganization,
             UpdateUsernameAndOrganizationRequest(username: "B Admin", organization: "Renamed B"), b)
@@ -61,15 +68,19 @@ import Testing
         let me = try await h.call(Methods.SessionService.me, MeRequest(), h.apiKey(bKey.key))
         #expect(me.activeAccountId == bAccount)
         _ = try await h.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), a)
-        #expect(try await h.call(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), h.apiKey(bKey.key)).apiTokens.count == 1)
+        #expect(
+            try await h.call(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), h.apiKey(bKey.key)).apiTokens
+                .count == 1)
     }
 
     @Test(arguments: TestBackend.all)
     func teamAndRoleOperationsNeverReachAnotherAccount(backend: TestBackend) async throws {
         let h = try await Harness.make(backend)
         let a = h.bearer(try await h.signupAdmin().sessionToken)
-        _ = try await h.call(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "A-ROLE", baseRole: "GUEST"), a)
-        _ = try await h.call(Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "invited@example.com"), a)
+        _ = try await h.call(
+            Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "A-ROLE", baseRole: "GUEST"), a)
+        _ = try await h.call(
+            Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "invited@example.com"), a)
         _ = try await h.addMember(email: "a-member@example.com", role: "MEMBER")
         let (b, _) = try await h.addOtherOrganization()
 
@@ -77,18 +88,43 @@ import Testing
         #expect(team.users.map(\.login) == ["other-admin@example.com"])
         #expect(team.pendingInvitations.isEmpty)
         #expect(try await h.call(Methods.RoleService.getCustomRoles, GetCustomRolesRequest(), b).roles.isEmpty)
-        #expect(!(try await h.call(Methods.RoleService.getRoleHierarchy, GetRoleHierarchyRequest(), b).roleHierarchy.contains("A-ROLE")))
+        #expect(
+            !(try await h.call(Methods.RoleService.getRoleHierarchy, GetRoleHierarchyRequest(), b).roleHierarchy
+                .contains("A-ROLE")))
 
-        #expect(try await h.code(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "a-member@example.com", userRole: "ADMIN"), b) == .notFound)
-        #expect(try await h.code(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "a-member@example.com", userRole: "A-ROLE"), b) == .invalidArgument)
-        #expect(try await h.code(Methods.TeamService.updateUserScopeRoleMapping, UpdateUserScopeRoleMappingRequest(email: "admin@example.com"), b) == .notFound)
-        #expect(try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "a-member@example.com"), b) == .notFound)
-        #expect(try await h.code(Methods.TeamService.removeInvitation, RemoveInvitationRequest(email: "invited@example.com"), b) == .notFound)
-        #expect(try await h.code(Methods.RoleService.deleteCustomRole, DeleteCustomRoleRequest(roleName: "A-ROLE"), b) == .notFound)
-        #expect(try await h.code(Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "A-ROLE", baseRole: "ADMIN"), b) == .notFound)
+        #expect(
+            try await h.code(
+                Methods.TeamService.makeAdmin, MakeAdminRequest(email: "a-member@example.com", userRole: "ADMIN"), b)
+                == .notFound)
+        #expect(
+            try await h.code(
+                Methods.TeamService.makeAdmin, MakeAdminRequest(email: "a-member@example.com", userRole: "A-ROLE"), b)
+                == .invalidArgument)
+        #expect(
+            try await h.code(
+                Methods.TeamService.updateUserScopeRoleMapping,
+                UpdateUserScopeRoleMappingRequest(email: "admin@example.com"), b) == .notFound)
+        #expect(
+            try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "a-member@example.com"), b)
+                == .notFound)
+        #expect(
+            try await h.code(
+                Methods.TeamService.removeInvitation, RemoveInvitationRequest(email: "invited@example.com"), b)
+                == .notFound)
+        #expect(
+            try await h.code(Methods.RoleService.deleteCustomRole, DeleteCustomRoleRequest(roleName: "A-ROLE"), b)
+                == .notFound)
+        #expect(
+            try await h.code(
+                Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "A-ROLE", baseRole: "ADMIN"), b)
+                == .notFound)
         // B may create a role of the same name in its own account without touching A's.
-        _ = try await h.call(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "A-ROLE", baseRole: "ADMIN"), b)
-        #expect(try await h.call(Methods.RoleService.getCustomRoles, GetCustomRolesRequest(), a).roles.map(\.baseRole) == ["GUEST"])
+        _ = try await h.call(
+            Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "A-ROLE", baseRole: "ADMIN"), b)
+        #expect(
+            try await h.call(Methods.RoleService.getCustomRoles, GetCustomRolesRequest(), a).roles.map(\.baseRole) == [
+                "GUEST"
+            ])
         let aTeam = try await h.call(Methods.TeamService.getTeamData, GetTeamDataRequest(), a)
         #expect(aTeam.users.count == 2 && aTeam.pendingInvitations.count == 1)
     }

@@ -30,25 +30,35 @@ import Testing
         let h = try await Harness.make(backend)
         _ = try await h.signupAdmin()
         let tokens = try await dashboardLogin(h)
-        #expect(tokens.accessToken.count == 43 && tokens.refreshToken.count == 43 && tokens.accessToken != tokens.refreshToken)
+        #expect(
+            tokens.accessToken.count == 43 && tokens.refreshToken.count == 43
+                && tokens.accessToken != tokens.refreshToken)
         #expect(tokens.accessTokenExpiresAt == Int64(h.clock.now()) + 15 * 60)
         let me = try await h.call(Methods.SessionService.me, MeRequest(), access(tokens.accessToken))
         #expect(me.user?.login == "admin@example.com" && me.currentRole == "ADMIN")
         // Opaque and checked server-side: a token that is not one is refused without being a session token.
-        #expect(try await h.code(Methods.SessionService.me, MeRequest(), h.bearer(tokens.accessToken)) == .unauthenticated)
-        let altered = (tokens.accessToken.first == "x" ? "y" : "x") + tokens.accessToken.dropFirst()  // one character changed
+        #expect(
+            try await h.code(Methods.SessionService.me, MeRequest(), h.bearer(tokens.accessToken)) == .unauthenticated)
+        // One character changed.
+        let altered = (tokens.accessToken.first == "x" ? "y" : "x") + tokens.accessToken.dropFirst()
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), access(altered)) == .unauthenticated)
         // The refresh token stands for the session only where the page renderer uses it.
-        #expect(try await h.code(Methods.SessionService.me, MeRequest(), [MetadataEntry("refresh-token", tokens.refreshToken)]) == .ok)
         #expect(
-            try await h.code(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), [MetadataEntry("refresh-token", tokens.refreshToken)])
+            try await h.code(
+                Methods.SessionService.me, MeRequest(), [MetadataEntry("refresh-token", tokens.refreshToken)]) == .ok)
+        #expect(
+            try await h.code(
+                Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(),
+                [MetadataEntry("refresh-token", tokens.refreshToken)])
                 == .unauthenticated)
         #expect(
             try await h.code(
-                Methods.SessionService.me, MeRequest(), access(tokens.accessToken) + [MetadataEntry("x-api-key", "akto_x")])
+                Methods.SessionService.me, MeRequest(),
+                access(tokens.accessToken) + [MetadataEntry("x-api-key", "akto_x")])
                 == .unauthenticated)
         h.clock.advance(15 * 60 + 1)
-        #expect(try await h.code(Methods.SessionService.me, MeRequest(), access(tokens.accessToken)) == .unauthenticated)
+        #expect(
+            try await h.code(Methods.SessionService.me, MeRequest(), access(tokens.accessToken)) == .unauthenticated)
         let renewed = try await refresh(h, tokens.refreshToken)
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), access(renewed.accessToken)) == .ok)
     }
@@ -71,16 +81,19 @@ import Testing
         // After the grace window a spent token is reuse: the session ends, every one of its tokens with it.
         h.clock.advance(31)
         #expect(
-            try await h.code(Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: first.refreshToken))
+            try await h.code(
+                Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: first.refreshToken))
                 == .unauthenticated)
         #expect(try await h.auditCount("RefreshTokenReuse") == 1)
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), access(third.accessToken)) == .unauthenticated)
         #expect(
-            try await h.code(Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: third.refreshToken))
+            try await h.code(
+                Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: third.refreshToken))
                 == .unauthenticated)
         // Garbage is refused without a lookup or a change.
         #expect(
-            try await h.code(Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: "short"))
+            try await h.code(
+                Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: "short"))
                 == .unauthenticated)
     }
 
@@ -91,17 +104,21 @@ import Testing
         // Logout through the access token.
         let tokens = try await dashboardLogin(h)
         _ = try await h.call(Methods.SessionService.logout, LogoutRequest(), access(tokens.accessToken))
-        #expect(try await h.code(Methods.SessionService.me, MeRequest(), access(tokens.accessToken)) == .unauthenticated)
         #expect(
-            try await h.code(Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: tokens.refreshToken))
+            try await h.code(Methods.SessionService.me, MeRequest(), access(tokens.accessToken)) == .unauthenticated)
+        #expect(
+            try await h.code(
+                Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: tokens.refreshToken))
                 == .unauthenticated)
         // A removed member's dashboard session stands for nobody.
         _ = try await h.addMember(email: "member@example.com", role: "MEMBER")
         let member = try await dashboardLogin(h, email: "member@example.com")
         _ = try await h.call(Methods.TeamService.removeUser, RemoveUserRequest(email: "member@example.com"), admin)
-        #expect(try await h.code(Methods.SessionService.me, MeRequest(), access(member.accessToken)) == .unauthenticated)
         #expect(
-            try await h.code(Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: member.refreshToken))
+            try await h.code(Methods.SessionService.me, MeRequest(), access(member.accessToken)) == .unauthenticated)
+        #expect(
+            try await h.code(
+                Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: member.refreshToken))
                 == .unauthenticated)
         // Logout of all sessions from elsewhere ends this one too.
         let other = try await dashboardLogin(h)
@@ -111,7 +128,9 @@ import Testing
 
     @Test(arguments: TestBackend.all)
     func refreshFloodsKeepTheTokenRowsBounded(backend: TestBackend) async throws {
-        let h = try await Harness.make(backend) { $0.anonymousRate = 10_000; $0.anonymousBurst = 10_000 }
+        let h = try await Harness.make(backend) {
+            $0.anonymousRate = 10_000; $0.anonymousBurst = 10_000
+        }
         _ = try await h.signupAdmin()
         var tokens = try await dashboardLogin(h)
         for _ in 0..<40 { tokens = try await refresh(h, tokens.refreshToken) }
@@ -124,12 +143,19 @@ import Testing
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         _ = try await h.addMember(email: "member@example.com", role: "MEMBER")
-        let known = try await h.call(Methods.SessionService.sendPasswordResetLink, SendPasswordResetLinkRequest(email: "member@example.com"))
-        let unknown = try await h.call(Methods.SessionService.sendPasswordResetLink, SendPasswordResetLinkRequest(email: "ghost@example.com"))
+        let known = try await h.call(
+            Methods.SessionService.sendPasswordResetLink, SendPasswordResetLinkRequest(email: "member@example.com"))
+        let unknown = try await h.call(
+            Methods.SessionService.sendPasswordResetLink, SendPasswordResetLinkRequest(email: "ghost@example.com"))
         #expect(known == unknown && known.message.contains("sends no e-mail"))
-        #expect(try await h.code(Methods.SessionService.sendPasswordResetLink, SendPasswordResetLinkRequest(email: "nope")) == .invalidArgument)
+        #expect(
+            try await h.code(Methods.SessionService.sendPasswordResetLink, SendPasswordResetLinkRequest(email: "nope"))
+                == .invalidArgument)
         // The admin-issued reset still has its allowance.
-        #expect(try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "member@example.com"), admin) == .ok)
+        #expect(
+            try await h.code(
+                Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "member@example.com"), admin)
+                == .ok)
     }
 
     @Test func stiggCustomerTokenIsSignedWhenAKeyIsConfigured() async throws {
@@ -138,17 +164,23 @@ import Testing
         let me = try await h.call(Methods.SessionService.me, MeRequest(), admin)
         let organization = try #require(me.organization?.id)
         let details = try await h.call(
-            Methods.BillingService.getCustomerStiggDetails, GetCustomerStiggDetailsRequest(customerId: organization), admin)
+            Methods.BillingService.getCustomerStiggDetails, GetCustomerStiggDetailsRequest(customerId: organization),
+            admin)
         #expect(details.customerId == organization)
-        #expect(details.customerToken.hasPrefix("HMAC-SHA256 \(organization):") && details.customerToken.count == 12 + organization.count + 1 + 64)
         #expect(
-            try await h.code(Methods.BillingService.getCustomerStiggDetails, GetCustomerStiggDetailsRequest(customerId: "other"), admin)
+            details.customerToken.hasPrefix("HMAC-SHA256 \(organization):")
+                && details.customerToken.count == 12 + organization.count + 1 + 64)
+        #expect(
+            try await h.code(
+                Methods.BillingService.getCustomerStiggDetails, GetCustomerStiggDetailsRequest(customerId: "other"),
+                admin)
                 == .permissionDenied)
     }
 
     @Test func inviteLinksAreAcceptedWhereverACodeIs() {
         let link = InviteLink.link(base: "https://app.example.com/", code: "abc-_DEF", email: "a+b@example.com")
-        #expect(link == "https://app.example.com/signup?signupInvitationCode=abc-_DEF&signupEmailId=a%2Bb%40example.com")
+        #expect(
+            link == "https://app.example.com/signup?signupInvitationCode=abc-_DEF&signupEmailId=a%2Bb%40example.com")
         #expect(InviteLink.code(from: link) == "abc-_DEF")
         #expect(InviteLink.code(from: "  abc-_DEF ") == "abc-_DEF")
     }

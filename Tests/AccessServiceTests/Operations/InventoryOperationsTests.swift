@@ -13,11 +13,14 @@ import Testing
     private func runner(_ h: Harness, maxAttempts: Int32 = 5, billing: (any BillingProvider)? = nil) -> JobRunner {
         JobRunner(
             store: h.store,
-            configuration: JobRunnerConfiguration(workers: 1, leaseSeconds: 60, maxAttempts: maxAttempts, baseBackoffSeconds: 10, pageSize: 2),
+            configuration: JobRunnerConfiguration(
+                workers: 1, leaseSeconds: 60, maxAttempts: maxAttempts, baseBackoffSeconds: 10, pageSize: 2),
             billing: billing, clock: h.clock, logger: Logger(label: "test"))
     }
 
-    private func sample(_ collection: Int32, _ path: String, _ source: String, outgoing: Bool = false, headers: [String: String] = [:])
+    private func sample(
+        _ collection: Int32, _ path: String, _ source: String, outgoing: Bool = false, headers: [String: String] = [:]
+    )
         -> TrafficSample
     {
         TrafficSample(
@@ -34,8 +37,10 @@ import Testing
                 CreateCollectionRequest(collectionName: "shop", hostName: "Shop.Example.com"), admin
             ).apiCollection)
         let other = try #require(
-            try await h.call(Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "internal"), admin)
-                .apiCollection)
+            try await h.call(
+                Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "internal"), admin
+            )
+            .apiCollection)
         let recorded = try await h.call(
             Methods.InventoryService.recordTrafficSamples,
             RecordTrafficSamplesRequest(samples: [
@@ -51,17 +56,25 @@ import Testing
             Methods.AccountService.updatePrivateCidrIps,
             UpdatePrivateCidrIpsRequest(privateCidrList: ["10.0.0.0/8", " 192.168.0.0/16", "10.0.0.0/8"]), admin)
         #expect(cidrs.privateCidrList == ["10.0.0.0/8", "192.168.0.0/16"])  // de-duplicated
-        _ = try await h.call(Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(partnerIpList: ["203.0.113.7"]), admin)
+        _ = try await h.call(
+            Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(partnerIpList: ["203.0.113.7"]), admin)
         let settings = try await h.call(Methods.AccountService.fetchAdminSettings, FetchAdminSettingsRequest(), admin)
         #expect(settings.accountSettings?.partnerIpList == ["203.0.113.7"])
         // Only carried fields change: an empty request keeps both lists; clearing one is explicit (its mask).
-        let untouched = try await h.call(Methods.AccountService.updatePrivateCidrIps, UpdatePrivateCidrIpsRequest(), admin)
+        let untouched = try await h.call(
+            Methods.AccountService.updatePrivateCidrIps, UpdatePrivateCidrIpsRequest(), admin)
         #expect(untouched.privateCidrList == ["10.0.0.0/8", "192.168.0.0/16"])
         _ = try await h.call(Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(), admin)
-        #expect(try await h.call(Methods.AccountService.fetchAdminSettings, FetchAdminSettingsRequest(), admin).accountSettings?.partnerIpList == ["203.0.113.7"])
-        _ = try await h.call(Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(updateMask: ["partner_ip_list"]), admin)
-        #expect(try await h.call(Methods.AccountService.fetchAdminSettings, FetchAdminSettingsRequest(), admin).accountSettings?.partnerIpList == [])
-        _ = try await h.call(Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(partnerIpList: ["203.0.113.7"]), admin)
+        #expect(
+            try await h.call(Methods.AccountService.fetchAdminSettings, FetchAdminSettingsRequest(), admin)
+                .accountSettings?.partnerIpList == ["203.0.113.7"])
+        _ = try await h.call(
+            Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(updateMask: ["partner_ip_list"]), admin)
+        #expect(
+            try await h.call(Methods.AccountService.fetchAdminSettings, FetchAdminSettingsRequest(), admin)
+                .accountSettings?.partnerIpList == [])
+        _ = try await h.call(
+            Methods.AccountService.updatePartnerIps, UpdatePartnerIpsRequest(partnerIpList: ["203.0.113.7"]), admin)
 
         let jobID = try await h.call(Methods.InventoryService.applyAccessType, ApplyAccessTypeRequest(), admin).jobId
         #expect(try await h.call(Methods.JobService.getJob, GetJobRequest(jobId: jobID), admin).job?.state == "QUEUED")
@@ -70,7 +83,8 @@ import Testing
         #expect(job.state == "SUCCEEDED" && job.attempts == 1)
         #expect(job.result == #"{"classifiedComponents":5}"#)
 
-        let collections = try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(includeComponents: true), admin)
+        let collections = try await h.call(
+            Methods.InventoryService.getCollections, GetCollectionsRequest(includeComponents: true), admin)
         func types(_ path: String) -> [String] {
             collections.apiCollections.flatMap(\.components).first { $0.url == path }?.accessTypes ?? ["missing"]
         }
@@ -80,7 +94,8 @@ import Testing
         #expect(types("/private") == ["PRIVATE"])
         #expect(types("/quiet") == ["PRIVATE"])  // 0.0.0.0 skipped; the destination 10.9.9.9 is private
 
-        let reset = try await h.call(Methods.InventoryService.resetCollectionAccessTypes, ResetCollectionAccessTypesRequest(), admin)
+        let reset = try await h.call(
+            Methods.InventoryService.resetCollectionAccessTypes, ResetCollectionAccessTypesRequest(), admin)
         #expect(reset.started)
         #expect(try await runner(h).runOnce())
         let labelled = try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), admin)
@@ -95,7 +110,9 @@ import Testing
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         let ids = try await withThrowingTaskGroup(of: Int64.self) { group in
             for _ in 0..<100 {
-                group.addTask { try await h.call(Methods.InventoryService.applyAccessType, ApplyAccessTypeRequest(), admin).jobId }
+                group.addTask {
+                    try await h.call(Methods.InventoryService.applyAccessType, ApplyAccessTypeRequest(), admin).jobId
+                }
             }
             return try await group.reduce(into: Set<Int64>()) { $0.insert($1) }
         }
@@ -122,7 +139,9 @@ import Testing
     @Test func failedAttemptsRetryWithBackoffThenFail() async throws {
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
-        let jobID = try await h.call(Methods.BillingService.refreshUsageDataForOrg, RefreshUsageDataForOrgRequest(), admin).jobId
+        let jobID = try await h.call(
+            Methods.BillingService.refreshUsageDataForOrg, RefreshUsageDataForOrgRequest(), admin
+        ).jobId
         // Make every attempt fail: the job's account disappears.
         try await h.store.pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
@@ -150,7 +169,8 @@ import Testing
 
     @Test func backoffGrowsExponentiallyWithBoundedJitter() {
         let r = JobRunner(
-            store: try! Harness().store, configuration: JobRunnerConfiguration(baseBackoffSeconds: 5, maxBackoffSeconds: 100),
+            store: try! Harness().store,
+            configuration: JobRunnerConfiguration(baseBackoffSeconds: 5, maxBackoffSeconds: 100),
             logger: Logger(label: "test"))
         for (attempt, base) in [(1, 5), (2, 10), (3, 20), (4, 40), (6, 100), (30, 100)] as [(Int32, Int64)] {
             let delay = r.backoff(attempt: attempt)
@@ -163,22 +183,32 @@ import Testing
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         _ = try await h.addMember(email: "m@example.com", role: "MEMBER")
         let collection = try #require(
-            try await h.call(Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "mcp", contextSource: "mcp"), admin)
-                .apiCollection)
+            try await h.call(
+                Methods.InventoryService.createCollection,
+                CreateCollectionRequest(collectionName: "mcp", contextSource: "mcp"), admin
+            )
+            .apiCollection)
         _ = try await h.call(
             Methods.InventoryService.recordTrafficSamples,
-            RecordTrafficSamplesRequest(samples: [sample(collection.id, "/a", "8.8.8.8"), sample(collection.id, "/b", "8.8.8.8")]), admin)
-        let organization = try #require(try await h.call(Methods.SessionService.me, MeRequest(), admin).organization?.id)
+            RecordTrafficSamplesRequest(samples: [
+                sample(collection.id, "/a", "8.8.8.8"), sample(collection.id, "/b", "8.8.8.8"),
+            ]), admin)
+        let organization = try #require(
+            try await h.call(Methods.SessionService.me, MeRequest(), admin).organization?.id)
         try await h.store.pool.write { db in
             try db.execute(
-                sql: "INSERT INTO entitlements (organization_id, feature_label, is_granted, usage_limit) VALUES (?, 'USERS', 1, 2)",
+                sql:
+                    "INSERT INTO entitlements (organization_id, feature_label, is_granted, usage_limit) VALUES (?, 'USERS', 1, 2)",
                 arguments: [organization])
         }
         _ = try await h.call(Methods.BillingService.refreshUsageDataForOrg, RefreshUsageDataForOrgRequest(), admin)
         #expect(try await runner(h).runOnce())
         let usage = try await h.call(Methods.BillingService.getUsage, GetUsageRequest(), admin)
         let byMetric = Dictionary(uniqueKeysWithValues: usage.usage.map { ($0.metric, $0.value) })
-        #expect(byMetric == ["ACTIVE_ENDPOINTS": 0, "MCP_ASSET_COUNT": 2, "AI_ASSET_COUNT": 0, "ACTIVE_ACCOUNTS": 1, "USERS": 2])
+        #expect(
+            byMetric == [
+                "ACTIVE_ENDPOINTS": 0, "MCP_ASSET_COUNT": 2, "AI_ASSET_COUNT": 0, "ACTIVE_ACCOUNTS": 1, "USERS": 2,
+            ])
         let users = try #require(usage.entitlements.first { $0.featureLabel == "USERS" })
         #expect(users.usage == 2 && users.overageFirstDetected == Int64(h.clock.now()))
         let job = try await h.call(Methods.JobService.getJob, GetJobRequest(jobId: 1), admin).job
@@ -194,13 +224,17 @@ import Testing
         (TrafficSample(apiCollectionId: 1, method: "FETCH", url: "/a", direction: "INCOMING"), "samples[0].method"),
         (TrafficSample(apiCollectionId: 1, method: "GET", url: "a b", direction: "INCOMING"), "samples[0].url"),
         (TrafficSample(apiCollectionId: 1, method: "GET", url: "/a", direction: "SIDEWAYS"), "samples[0].direction"),
-        (TrafficSample(apiCollectionId: 999, method: "GET", url: "/a", direction: "INCOMING"), "samples[0].apiCollectionId"),
+        (
+            TrafficSample(apiCollectionId: 999, method: "GET", url: "/a", direction: "INCOMING"),
+            "samples[0].apiCollectionId"
+        ),
     ])
     func samplesAreValidated(sample: TrafficSample, field: String) async throws {
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         let error = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: [sample]), admin)
+            try await h.call(
+                Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: [sample]), admin)
         }
         #expect(error.violations.first?.field == field)
     }
@@ -209,7 +243,10 @@ import Testing
     func cidrsAreValidated(list: [String]) async throws {
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
-        #expect(try await h.code(Methods.AccountService.updatePrivateCidrIps, UpdatePrivateCidrIpsRequest(privateCidrList: list), admin) == .invalidArgument)
+        #expect(
+            try await h.code(
+                Methods.AccountService.updatePrivateCidrIps, UpdatePrivateCidrIpsRequest(privateCidrList: list), admin)
+                == .invalidArgument)
     }
 
     @Test func jobsAndCollectionsStayInTheirAccount() async throws {
@@ -222,34 +259,49 @@ import Testing
         let aCollections = try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), admin)
         #expect(Set(bCollections.apiCollections.map(\.id)).isDisjoint(with: aCollections.apiCollections.map(\.id)))
         let aCollection = try #require(aCollections.apiCollections.first).id
-        #expect(try await h.code(
-            Methods.InventoryService.recordTrafficSamples,
-            RecordTrafficSamplesRequest(samples: [sample(aCollection, "/x", "8.8.8.8")]), b) == .invalidArgument)
+        #expect(
+            try await h.code(
+                Methods.InventoryService.recordTrafficSamples,
+                RecordTrafficSamplesRequest(samples: [sample(aCollection, "/x", "8.8.8.8")]), b) == .invalidArgument)
     }
 
     @Test func aCustomRoleWithCollectionsSeesAndWritesOnlyThose() async throws {
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         let mine = try #require(
-            try await h.call(Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "mine"), admin).apiCollection)
+            try await h.call(
+                Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "mine"), admin
+            ).apiCollection)
         let theirs = try #require(
-            try await h.call(Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "theirs"), admin).apiCollection)
+            try await h.call(
+                Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "theirs"), admin
+            ).apiCollection)
         _ = try await h.call(
             Methods.RoleService.createCustomRole,
             CreateCustomRoleRequest(roleName: "SCOPED", baseRole: "MEMBER", apiCollectionIds: [mine.id]), admin)
         let scoped = try await h.addMember(email: "s@example.com", role: "SCOPED")
         let visible = try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), scoped)
         #expect(visible.apiCollections.map(\.id) == [mine.id])
-        #expect(try await h.code(
-            Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: [sample(mine.id, "/ok", "8.8.8.8")]), scoped) == .ok)
-        #expect(try await h.code(
-            Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: [sample(theirs.id, "/no", "8.8.8.8")]), scoped)
-            == .permissionDenied)
-        #expect(try await h.code(Methods.InventoryService.resetCollectionAccessTypes, ResetCollectionAccessTypesRequest(), scoped) == .permissionDenied)
+        #expect(
+            try await h.code(
+                Methods.InventoryService.recordTrafficSamples,
+                RecordTrafficSamplesRequest(samples: [sample(mine.id, "/ok", "8.8.8.8")]), scoped) == .ok)
+        #expect(
+            try await h.code(
+                Methods.InventoryService.recordTrafficSamples,
+                RecordTrafficSamplesRequest(samples: [sample(theirs.id, "/no", "8.8.8.8")]), scoped)
+                == .permissionDenied)
+        #expect(
+            try await h.code(
+                Methods.InventoryService.resetCollectionAccessTypes, ResetCollectionAccessTypesRequest(), scoped)
+                == .permissionDenied)
         // With no collections listed, the role has its base role's full reach.
         _ = try await h.call(
-            Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "SCOPED", updateMask: ["api_collection_ids"]), admin)
-        #expect(try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), scoped).apiCollections.count == 6)
+            Methods.RoleService.updateCustomRole,
+            UpdateCustomRoleRequest(roleName: "SCOPED", updateMask: ["api_collection_ids"]), admin)
+        #expect(
+            try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), scoped).apiCollections
+                .count == 6)
     }
 
     /// A provider that records what it was sent, or fails.
@@ -261,7 +313,9 @@ import Testing
             set { state.withLock { $0.failing = newValue } }
         }
 
-        func reportUsage(organizationID: String, measurements: [UsageRecord], deadline: ContinuousClock.Instant) async throws {
+        func reportUsage(organizationID: String, measurements: [UsageRecord], deadline: ContinuousClock.Instant)
+            async throws
+        {
             try state.withLock { state in
                 if state.failing { throw RPCError(.unavailable, "billing is down") }
                 state.reports.append((organizationID, measurements.count))
@@ -280,7 +334,9 @@ import Testing
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         let billing = RecordingBilling()
         billing.failing = true
-        let jobID = try await h.call(Methods.BillingService.refreshUsageDataForOrg, RefreshUsageDataForOrgRequest(), admin).jobId
+        let jobID = try await h.call(
+            Methods.BillingService.refreshUsageDataForOrg, RefreshUsageDataForOrgRequest(), admin
+        ).jobId
         #expect(try await runner(h, billing: billing).runOnce())
         #expect(try await jobRow(h, jobID).state == "QUEUED")  // retried later
         billing.failing = false
@@ -295,25 +351,34 @@ import Testing
         let h = try Harness()
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         let collection = try #require(
-            try await h.call(Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "c"), admin).apiCollection)
-        let tooMany = Array(repeating: sample(collection.id, "/a", "8.8.8.8"), count: AccessService.maxSamplesPerBatch + 1)
+            try await h.call(
+                Methods.InventoryService.createCollection, CreateCollectionRequest(collectionName: "c"), admin
+            ).apiCollection)
+        let tooMany = Array(
+            repeating: sample(collection.id, "/a", "8.8.8.8"), count: AccessService.maxSamplesPerBatch + 1)
         let batch = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: tooMany), admin)
+            try await h.call(
+                Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: tooMany), admin)
         }
         #expect(batch.violations.first?.field == "samples")
-        #expect(try await h.code(Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: []), admin) == .invalidArgument)
+        #expect(
+            try await h.code(
+                Methods.InventoryService.recordTrafficSamples, RecordTrafficSamplesRequest(samples: []), admin)
+                == .invalidArgument)
         let manyHeaders = Dictionary(uniqueKeysWithValues: (0..<33).map { ("h\($0)", "v") })
         let longValue = ["x-forwarded-for": String(repeating: "1", count: 1025)]
         for headers in [manyHeaders, longValue] {
             let error = try await #require(throws: RPCError.self) {
                 try await h.call(
                     Methods.InventoryService.recordTrafficSamples,
-                    RecordTrafficSamplesRequest(samples: [sample(collection.id, "/a", "8.8.8.8", headers: headers)]), admin)
+                    RecordTrafficSamplesRequest(samples: [sample(collection.id, "/a", "8.8.8.8", headers: headers)]),
+                    admin)
             }
             #expect(error.violations.first?.field == "samples[0].headers")
         }
         // Nothing of the refused batches was stored.
-        #expect(try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), admin)
-            .apiCollections.first { $0.id == collection.id }?.urlsCount == 0)
+        #expect(
+            try await h.call(Methods.InventoryService.getCollections, GetCollectionsRequest(), admin)
+                .apiCollections.first { $0.id == collection.id }?.urlsCount == 0)
     }
 }

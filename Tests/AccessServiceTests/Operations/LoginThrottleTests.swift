@@ -13,7 +13,9 @@ import Testing
     let attacker = Peer.address("127.0.\(Int.random(in: 1...254)).\(Int.random(in: 1...127))")
     let clean = Peer.address("127.0.\(Int.random(in: 1...254)).\(Int.random(in: 128...254))")
 
-    func login(_ h: Harness, _ password: String, email: String = "admin@example.com", peer: Peer) async throws -> StatusCode {
+    func login(_ h: Harness, _ password: String, email: String = "admin@example.com", peer: Peer) async throws
+        -> StatusCode
+    {
         try await h.code(Methods.SessionService.login, LoginRequest(email: email, password: password), peer: peer)
     }
 
@@ -49,7 +51,9 @@ import Testing
         _ = try await h.signupAdmin()
         let codes = try await withThrowingTaskGroup(of: StatusCode.self) { group in
             for index in 0..<40 {
-                group.addTask { try await login(h, index == 39 ? Self.password : "Wrong-password-\(index)", peer: attacker) }
+                group.addTask {
+                    try await login(h, index == 39 ? Self.password : "Wrong-password-\(index)", peer: attacker)
+                }
             }
             return try await group.reduce(into: [StatusCode]()) { $0.append($1) }
         }
@@ -63,13 +67,15 @@ import Testing
         let h = try await Harness.make(backend)
         _ = try await h.signupAdmin()
         for _ in 0..<6 {
-            #expect(try await login(h, "Wrong-password-1", email: "nobody@example.com", peer: attacker) == .unauthenticated)
+            #expect(
+                try await login(h, "Wrong-password-1", email: "nobody@example.com", peer: attacker) == .unauthenticated)
         }
         // The fifth failure locked the peer out (the sixth attempt was refused unjudged): one audit row, with
         // no account, for an address nobody has.
         #expect(try await h.auditCount("LoginLockout") == 1)
         let rows = try await h.services.beginLoginAttempt(
-            email: "nobody@example.com", peer: attacker.throttleKey, now: Int64(h.clock.now()), policy: LoginThrottlePolicy())
+            email: "nobody@example.com", peer: attacker.throttleKey, now: Int64(h.clock.now()),
+            policy: LoginThrottlePolicy())
         #expect(rows.allowed == false)
     }
 
@@ -80,7 +86,8 @@ import Testing
         }
         _ = try await h.signupAdmin()
         for index in 0..<20 {
-            #expect(try await login(h, "Wrong-password-1", peer: .address("10.0.0.\(index / 4 + 1)")) == .unauthenticated)
+            #expect(
+                try await login(h, "Wrong-password-1", peer: .address("10.0.0.\(index / 4 + 1)")) == .unauthenticated)
         }
         let start = ContinuousClock.now
         #expect(try await login(h, Self.password, peer: clean) == .ok)
@@ -112,12 +119,14 @@ import Testing
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         let member = try await h.addMember(email: "member@example.com", role: "MEMBER")
         for _ in 0..<5 {
-            #expect(try await login(h, "Wrong-password-1", email: "member@example.com", peer: attacker) == .unauthenticated)
+            #expect(
+                try await login(h, "Wrong-password-1", email: "member@example.com", peer: attacker) == .unauthenticated)
         }
         #expect(try await login(h, Self.password, email: "member@example.com", peer: attacker) == .unauthenticated)
         #expect(
             try await h.code(
-                Methods.TeamService.clearLoginLockout, ClearLoginLockoutRequest(userEmail: "member@example.com"), member)
+                Methods.TeamService.clearLoginLockout, ClearLoginLockoutRequest(userEmail: "member@example.com"), member
+            )
                 == .permissionDenied)
         let cleared = try await h.call(
             Methods.TeamService.clearLoginLockout, ClearLoginLockoutRequest(userEmail: "member@example.com"), admin)
@@ -127,7 +136,8 @@ import Testing
         // Not a member of this account: NOT_FOUND, as every team operation.
         #expect(
             try await h.code(
-                Methods.TeamService.clearLoginLockout, ClearLoginLockoutRequest(userEmail: "stranger@example.com"), admin)
+                Methods.TeamService.clearLoginLockout, ClearLoginLockoutRequest(userEmail: "stranger@example.com"),
+                admin)
                 == .notFound)
     }
 
@@ -148,9 +158,13 @@ import Testing
 
     /// Item 2: anonymous calls are rate-limited per peer; in-process callers are not.
     @Test func anonymousCallsAreRateLimitedPerPeer() async throws {
-        let h = try Harness { $0.anonymousRate = 0.01; $0.anonymousBurst = 3 }
+        let h = try Harness {
+            $0.anonymousRate = 0.01; $0.anonymousBurst = 3
+        }
         _ = try await h.signupAdmin()
-        for _ in 0..<3 { #expect(try await login(h, "Wrong-password-1", email: "x@example.com", peer: attacker) == .unauthenticated) }
+        for _ in 0..<3 {
+            #expect(try await login(h, "Wrong-password-1", email: "x@example.com", peer: attacker) == .unauthenticated)
+        }
         #expect(try await login(h, Self.password, peer: attacker) == .resourceExhausted)
         #expect(try await login(h, Self.password, peer: clean) == .ok)
         #expect(try await login(h, Self.password, peer: .local) == .ok)

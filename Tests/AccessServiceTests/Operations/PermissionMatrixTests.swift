@@ -76,7 +76,8 @@ import Testing
                 SaveSubscriptionRequest(
                     subscription: PushSubscription(
                         endpoint: "https://push.example.com/\(i)",
-                        keys: PushSubscriptionKeys(p256dh: p256dh, auth: Base64.encode(Array(repeating: 1, count: 16), url: true)))),
+                        keys: PushSubscriptionKeys(
+                            p256dh: p256dh, auth: Base64.encode(Array(repeating: 1, count: 16), url: true)))),
                 m)
         },
         Operation(name: "FetchApiTokens", feature: "TOKENS", level: .read) { h, m, _ in
@@ -93,41 +94,50 @@ import Testing
         },
         Operation(name: "InviteUsers", feature: "INVITE", level: .write, invite: true) { h, m, i in
             try await h.code(
-                Methods.TeamService.inviteUsers, InviteUsersRequest(inviteeEmail: "new\(i)@example.com", inviteeRole: "GUEST"), m)
+                Methods.TeamService.inviteUsers,
+                InviteUsersRequest(inviteeEmail: "new\(i)@example.com", inviteeRole: "GUEST"), m)
         },
         Operation(name: "RemoveInvitation", feature: "INVITE", level: .write, invite: true) { h, m, _ in
-            try await h.code(Methods.TeamService.removeInvitation, RemoveInvitationRequest(email: "none@example.com"), m)
+            try await h.code(
+                Methods.TeamService.removeInvitation, RemoveInvitationRequest(email: "none@example.com"), m)
         },
         Operation(name: "GetCustomRoles", feature: "ADMIN", level: .read) { h, m, _ in
             try await h.code(Methods.RoleService.getCustomRoles, GetCustomRolesRequest(), m)
         },
         Operation(name: "CreateNewAccount", feature: "ADMIN", level: .write) { h, m, i in
-            try await h.code(Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "N\(i)"), m)
+            try await h.code(
+                Methods.AccountService.createNewAccount, CreateNewAccountRequest(newAccountName: "N\(i)"), m)
         },
         Operation(name: "FetchAuditLogs", feature: "ADMIN", level: .write) { h, m, _ in
             try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(), m)
         },
         Operation(name: "ResetUserPassword", feature: "ADMIN", level: .write) { h, m, _ in
-            try await h.code(Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "none@example.com"), m)
+            try await h.code(
+                Methods.TeamService.resetUserPassword, ResetUserPasswordRequest(userEmail: "none@example.com"), m)
         },
         Operation(name: "ClearLoginLockout", feature: "ADMIN", level: .write) { h, m, _ in
-            try await h.code(Methods.TeamService.clearLoginLockout, ClearLoginLockoutRequest(userEmail: "none@example.com"), m)
+            try await h.code(
+                Methods.TeamService.clearLoginLockout, ClearLoginLockoutRequest(userEmail: "none@example.com"), m)
         },
         Operation(name: "RemoveUser", feature: "ADMIN", level: .write) { h, m, _ in
             try await h.code(Methods.TeamService.removeUser, RemoveUserRequest(email: "none@example.com"), m)
         },
         Operation(name: "MakeAdmin", feature: "ADMIN", level: .write) { h, m, _ in
-            try await h.code(Methods.TeamService.makeAdmin, MakeAdminRequest(email: "none@example.com", userRole: "GUEST"), m)
+            try await h.code(
+                Methods.TeamService.makeAdmin, MakeAdminRequest(email: "none@example.com", userRole: "GUEST"), m)
         },
         Operation(name: "UpdateUserScopeRoleMapping", feature: "ADMIN", level: .write) { h, m, _ in
             try await h.code(
-                Methods.TeamService.updateUserScopeRoleMapping, UpdateUserScopeRoleMappingRequest(email: "none@example.com"), m)
+                Methods.TeamService.updateUserScopeRoleMapping,
+                UpdateUserScopeRoleMappingRequest(email: "none@example.com"), m)
         },
         Operation(name: "CreateCustomRole", feature: "ADMIN", level: .write) { h, m, i in
-            try await h.code(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "R\(i)", baseRole: "GUEST"), m)
+            try await h.code(
+                Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "R\(i)", baseRole: "GUEST"), m)
         },
         Operation(name: "UpdateCustomRole", feature: "ADMIN", level: .write) { h, m, _ in
-            try await h.code(Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "NONE", baseRole: "GUEST"), m)
+            try await h.code(
+                Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "NONE", baseRole: "GUEST"), m)
         },
         Operation(name: "DeleteCustomRole", feature: "ADMIN", level: .write) { h, m, _ in
             try await h.code(Methods.RoleService.deleteCustomRole, DeleteCustomRoleRequest(roleName: "NONE"), m)
@@ -144,10 +154,14 @@ import Testing
         },
         // Anonymous: the same answer whoever calls (a refresh token that is not one; an address).
         Operation(name: "RefreshAccessToken", feature: "USER", level: .read, anyone: .unauthenticated) { h, m, _ in
-            try await h.code(Methods.SessionService.refreshAccessToken, RefreshAccessTokenRequest(refreshToken: String(repeating: "a", count: 43)), m)
+            try await h.code(
+                Methods.SessionService.refreshAccessToken,
+                RefreshAccessTokenRequest(refreshToken: String(repeating: "a", count: 43)), m)
         },
         Operation(name: "SendPasswordResetLink", feature: "USER", level: .read, anyone: .ok) { h, m, _ in
-            try await h.code(Methods.SessionService.sendPasswordResetLink, SendPasswordResetLinkRequest(email: "caller@example.com"), m)
+            try await h.code(
+                Methods.SessionService.sendPasswordResetLink, SendPasswordResetLinkRequest(email: "caller@example.com"),
+                m)
         },
         // Last: it ends the caller's session.
         Operation(name: "Logout", feature: "USER", level: .write, sessionOnly: true) { h, m, _ in
@@ -156,7 +170,9 @@ import Testing
     ]
 
     static let callers: [CallerKind] =
-        ["ADMIN", "MEMBER", "DEVELOPER", "GUEST", "THREAT_ENGINEER", "THREAT_VIEWER", "NO_ACCESS"].map { CallerKind.role($0) }
+        ["ADMIN", "MEMBER", "DEVELOPER", "GUEST", "THREAT_ENGINEER", "THREAT_VIEWER", "NO_ACCESS"].map {
+            CallerKind.role($0)
+        }
         + [.customRole, .externalKey, .anonymous]
 
     /// The outcome SPEC.md prescribes: nil = allowed, else the status of the refusal.
@@ -184,10 +200,13 @@ import Testing
         case .role("ADMIN"): metadata = admin
         case .role(let name): metadata = try await h.addMember(email: "caller@example.com", role: name)
         case .customRole:
-            _ = try await h.call(Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "ANALYST", baseRole: "MEMBER"), admin)
+            _ = try await h.call(
+                Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "ANALYST", baseRole: "MEMBER"),
+                admin)
             metadata = try await h.addMember(email: "caller@example.com", role: "ANALYST")
         case .externalKey:
-            let key = try await h.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), admin)
+            let key = try await h.call(
+                Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "EXTERNAL_API"), admin)
             metadata = h.apiKey(try #require(key.apiTokenList.first).key)
         case .anonymous: metadata = []
         }
@@ -198,10 +217,14 @@ import Testing
             let expectation = Self.expected(caller, operation)
             if let anyone = operation.anyone {
                 #expect(code == anyone, "\(caller.testDescription) -> \(operation.name): \(code)")
-                #expect(try await h.tableSnapshot() == before, "\(caller.testDescription) -> \(operation.name) changed the database")
+                #expect(
+                    try await h.tableSnapshot() == before,
+                    "\(caller.testDescription) -> \(operation.name) changed the database")
             } else if let refusal = expectation {
                 #expect(code == refusal, "\(caller.testDescription) -> \(operation.name): \(code)")
-                #expect(try await h.tableSnapshot() == before, "\(caller.testDescription) -> \(operation.name) changed the database")
+                #expect(
+                    try await h.tableSnapshot() == before,
+                    "\(caller.testDescription) -> \(operation.name) changed the database")
             } else {
                 #expect(
                     code != .permissionDenied && code != .unauthenticated,

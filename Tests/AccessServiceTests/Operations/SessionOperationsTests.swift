@@ -23,7 +23,8 @@ import Testing
         let h = try Harness()
         _ = try await h.signupAdmin()
         let missing = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.SessionService.signup, SignupRequest(email: "b@example.com", password: "Secret123-horse"))
+            try await h.call(
+                Methods.SessionService.signup, SignupRequest(email: "b@example.com", password: "Secret123-horse"))
         }
         #expect(missing.violations.first?.field == "inviteCode")
         let wrong = try await h.code(
@@ -46,7 +47,9 @@ import Testing
     ])
     func signupValidatesEveryField(request: SignupRequest, field: String) async throws {
         let h = try Harness()
-        let error = try await #require(throws: RPCError.self) { try await h.call(Methods.SessionService.signup, request) }
+        let error = try await #require(throws: RPCError.self) {
+            try await h.call(Methods.SessionService.signup, request)
+        }
         #expect(error.code == .invalidArgument)
         #expect(error.violations.first?.field == field)
         #expect(try await !h.store.hasUsers())  // nothing saved
@@ -56,10 +59,12 @@ import Testing
         let h = try Harness()
         _ = try await h.signupAdmin()
         let unknown = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.SessionService.login, LoginRequest(email: "who@example.com", password: "Secret123-horse"))
+            try await h.call(
+                Methods.SessionService.login, LoginRequest(email: "who@example.com", password: "Secret123-horse"))
         }
         let wrong = try await #require(throws: RPCError.self) {
-            try await h.call(Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Wrong1234"))
+            try await h.call(
+                Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Wrong1234"))
         }
         #expect(unknown == wrong)
         #expect(unknown.code == .unauthenticated)
@@ -139,6 +144,9 @@ import Testing
         let answer = try await h.call(
             Methods.SessionService.logout, LogoutRequest(redirectUrl: "https://docs.example.com/bye?x=1"),
             h.bearer(token))
-        #expect(answer.logoutUrl == "https://sso.example.com/v2/logout?client_id=abc&returnTo=https%3A%2F%2Fdocs.example.com%2Fbye%3Fx%3D1")
+        #expect(
+            answer.logoutUrl
+                == "https://sso.example.com/v2/logout?client_id=abc&returnTo=https%3A%2F%2Fdocs.example.com%2Fbye%3Fx%3D1"
+        )
     }
 }

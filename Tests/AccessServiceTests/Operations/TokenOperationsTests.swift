@@ -9,7 +9,8 @@ import Testing
     private func addKey(_ h: Harness, _ session: [MetadataEntry], _ utility: String = "EXTERNAL_API") async throws
         -> ApiToken
     {
-        let answer = try await h.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: utility), session)
+        let answer = try await h.call(
+            Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: utility), session)
         return try #require(answer.apiTokenList.first)
     }
 
@@ -18,7 +19,8 @@ import Testing
         let session = h.bearer(try await h.signupAdmin().sessionToken)
         let token = try await addKey(h, session)
         #expect(ApiKeyFormat.isWellFormed(token.key))
-        #expect(token.username == "admin@example.com" && token.accountId == 1_000_000 && token.utility == "EXTERNAL_API")
+        #expect(
+            token.username == "admin@example.com" && token.accountId == 1_000_000 && token.utility == "EXTERNAL_API")
         let listed = try await h.call(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), h.apiKey(token.key))
         #expect(listed.apiTokens.map(\.id) == [token.id])
         #expect(listed.apiTokens.allSatisfy { $0.key.isEmpty })  // never shown again
@@ -55,8 +57,12 @@ import Testing
         let h = try Harness()
         let session = h.bearer(try await h.signupAdmin().sessionToken)
         let key = h.apiKey(try await addKey(h, session, utility).key)
-        #expect(try await h.code(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), key) == .permissionDenied)
-        #expect(try await h.code(Methods.TokenService.deleteApiToken, DeleteApiTokenRequest(apiTokenId: 1), key) == .permissionDenied)
+        #expect(
+            try await h.code(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), key)
+                == .permissionDenied)
+        #expect(
+            try await h.code(Methods.TokenService.deleteApiToken, DeleteApiTokenRequest(apiTokenId: 1), key)
+                == .permissionDenied)
         #expect(try await h.code(Methods.SessionService.logout, LogoutRequest(), key) == .permissionDenied)
     }
 
@@ -66,7 +72,8 @@ import Testing
         let burp = h.apiKey(try await addKey(h, session, "BURP").key)
         #expect(try await h.code(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), burp) == .ok)
         // FetchAuditLogs needs ADMIN_ACTIONS write: refused for BURP, allowed for EXTERNAL_API.
-        #expect(try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(), burp) == .permissionDenied)
+        #expect(
+            try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(), burp) == .permissionDenied)
         let external = h.apiKey(try await addKey(h, session, "EXTERNAL_API").key)
         #expect(try await h.code(Methods.AccountService.fetchAuditLogs, FetchAuditLogsRequest(), external) == .ok)
     }
@@ -79,7 +86,8 @@ import Testing
         var tampered = Array(key)
         tampered[tampered.count - 1] = tampered.last == "A" ? "B" : "A"
         #expect(!ApiKeyFormat.isWellFormed(String(tampered)))
-        #expect(try await h.code(Methods.SessionService.me, MeRequest(), h.apiKey(String(tampered))) == .unauthenticated)
+        #expect(
+            try await h.code(Methods.SessionService.me, MeRequest(), h.apiKey(String(tampered))) == .unauthenticated)
         // A well-formed key that was never issued is looked up and refused.
         var generator = SystemRandomNumberGenerator()
         let forged = ApiKeyFormat.generate(using: &generator)
@@ -100,7 +108,9 @@ import Testing
         let h = try Harness { $0.maxApiTokensPerUser = 3 }
         let session = h.bearer(try await h.signupAdmin().sessionToken)
         for _ in 0..<3 { _ = try await addKey(h, session) }
-        #expect(try await h.code(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), session) == .failedPrecondition)
+        #expect(
+            try await h.code(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), session)
+                == .failedPrecondition)
     }
 
     @Test func aGuestMayListButNotMintKeys() async throws {
@@ -108,9 +118,13 @@ import Testing
         _ = try await h.signupAdmin()
         let guest = try await h.addMember(email: "g@example.com", role: "GUEST")
         #expect(try await h.code(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), guest) == .ok)
-        #expect(try await h.code(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), guest) == .permissionDenied)
+        #expect(
+            try await h.code(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: "BURP"), guest)
+                == .permissionDenied)
         let noAccess = try await h.addMember(email: "n@example.com", role: "NO_ACCESS")
-        #expect(try await h.code(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), noAccess) == .permissionDenied)
+        #expect(
+            try await h.code(Methods.TokenService.fetchApiTokens, FetchApiTokensRequest(), noAccess)
+                == .permissionDenied)
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), noAccess) == .ok)  // USER_ACTIONS stays
     }
 

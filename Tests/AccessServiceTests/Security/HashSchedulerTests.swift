@@ -8,7 +8,8 @@ import Testing
 
 @Suite struct HashSchedulerTests {
     static func caller(_ peer: String, perPeer: Int = 100, seconds: Int64 = 600) -> HashCaller {
-        HashCaller(peer: peer, deadline: .now + .seconds(seconds), limits: HashAdmissionLimits(perPeer: perPeer, total: 1000))
+        HashCaller(
+            peer: peer, deadline: .now + .seconds(seconds), limits: HashAdmissionLimits(perPeer: perPeer, total: 1000))
     }
 
     @Test func runsAtMostWidthJobsAtOnce() async throws {
@@ -46,14 +47,18 @@ import Testing
             for _ in 0..<10 {
                 group.addTask {
                     do {
-                        try await work.run(Self.caller("flood", perPeer: 4)) { recorder.order.withLock { $0.append("flood") } }
+                        try await work.run(Self.caller("flood", perPeer: 4)) {
+                            recorder.order.withLock { $0.append("flood") }
+                        }
                     } catch let error as RPCError where error.code == .resourceExhausted {
                         recorder.count.add(1, ordering: .relaxed)
                     }
                 }
             }
             try await Self.waitUntil { recorder.count.load(ordering: .relaxed) == 7 && work.inFlight == 4 }
-            group.addTask { try await work.run(Self.caller("owner")) { recorder.order.withLock { $0.append("owner") } } }
+            group.addTask {
+                try await work.run(Self.caller("owner")) { recorder.order.withLock { $0.append("owner") } }
+            }
             try await Self.waitUntil { work.inFlight == 5 }
             gate.signal()
             try await group.waitForAll()
@@ -73,7 +78,9 @@ import Testing
         async let holder: Void = work.run(Self.caller("a")) { gate.wait() }
         try await Task.sleep(for: .milliseconds(50))
         let expiring = Task {
-            try await work.run(HashCaller(peer: "b", deadline: .now + .milliseconds(100))) { recorder.count.add(1, ordering: .relaxed) }
+            try await work.run(HashCaller(peer: "b", deadline: .now + .milliseconds(100))) {
+                recorder.count.add(1, ordering: .relaxed)
+            }
         }
         let cancelled = Task { try await work.run(Self.caller("c")) { recorder.count.add(1, ordering: .relaxed) } }
         try await Task.sleep(for: .milliseconds(50))

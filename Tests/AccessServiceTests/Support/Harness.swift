@@ -94,7 +94,8 @@ struct Harness {
         peer: Peer = .local
     ) async throws -> Response {
         let result = await dispatcher.dispatch(
-            DispatchRequest(method: method.path, metadata: metadata, payload: try MessageCodec.encode(request), peer: peer))
+            DispatchRequest(
+                method: method.path, metadata: metadata, payload: try MessageCodec.encode(request), peer: peer))
         if let error = result.status.error { throw error }
         return try MessageCodec.decode(Response.self, from: result.payload)
     }
@@ -105,18 +106,22 @@ struct Harness {
         peer: Peer = .local
     ) async throws -> StatusCode {
         let result = await dispatcher.dispatch(
-            DispatchRequest(method: method.path, metadata: metadata, payload: try MessageCodec.encode(request), peer: peer))
+            DispatchRequest(
+                method: method.path, metadata: metadata, payload: try MessageCodec.encode(request), peer: peer))
         return result.status.code
     }
 
     /// Signs up the first user (ADMIN of account 1000000) and returns their session metadata.
-    func signupAdmin(email: String = "admin@example.com", password: String = "Secret123-horse") async throws -> SignupResponse {
+    func signupAdmin(email: String = "admin@example.com", password: String = "Secret123-horse") async throws
+        -> SignupResponse
+    {
         try await call(Methods.SessionService.signup, SignupRequest(email: email, password: password, name: "Admin"))
     }
 
     /// Adds a user with `role` in every scope of `accountID` straight into the database (invitations arrive with
     /// the team operations) and returns a session for them.
-    func addMember(email: String, role: String, accountID: Int32 = 1_000_000, password: String = "Secret123-horse") async throws
+    func addMember(email: String, role: String, accountID: Int32 = 1_000_000, password: String = "Secret123-horse")
+        async throws
         -> [MetadataEntry]
     {
         let hash = try await PasswordHasher(parameters: ScryptParameters(logRounds: 10)).hash(password, for: .local)
@@ -144,25 +149,31 @@ struct Harness {
 
     /// Creates a second organization with its own account and ADMIN straight in the database (only the first
     /// Signup creates an organization today) and returns that admin's session and the account id.
-    func addOtherOrganization(email: String = "other-admin@example.com") async throws -> (session: [MetadataEntry], accountID: Int32) {
+    func addOtherOrganization(email: String = "other-admin@example.com") async throws -> (
+        session: [MetadataEntry], accountID: Int32
+    ) {
         let now = Int64(clock.now())
         let accountID: Int32
         if let postgres {
             accountID = try await postgres.executor.write { db in
                 try await db.execute(
-                    "INSERT INTO organizations (id, name, admin_email, created_at) VALUES ('org-b', 'Org B', \(email), \(now))")
+                    "INSERT INTO organizations (id, name, admin_email, created_at) VALUES ('org-b', 'Org B', \(email), \(now))"
+                )
                 return try await PostgresAccountStore.insertAccount(db, organizationID: "org-b", name: "B", now: now).id
             }
         } else {
             accountID = try await store.pool.write { db -> Int32 in
                 try db.execute(
-                    sql: "INSERT INTO organizations (id, name, admin_email, created_at) VALUES ('org-b', 'Org B', ?, ?)",
+                    sql:
+                        "INSERT INTO organizations (id, name, admin_email, created_at) VALUES ('org-b', 'Org B', ?, ?)",
                     arguments: [email, now])
                 return try SQLiteAccountStore.insertAccount(db, organizationID: "org-b", name: "B", now: now).id
             }
         }
         let session = try await addMember(email: email, role: "ADMIN", accountID: accountID)
-        try await execute("UPDATE organizations SET owner_user_id = (SELECT id FROM users WHERE email = '\(email)') WHERE id = 'org-b'")
+        try await execute(
+            "UPDATE organizations SET owner_user_id = (SELECT id FROM users WHERE email = '\(email)') WHERE id = 'org-b'"
+        )
         return (session, accountID)
     }
 
@@ -230,7 +241,8 @@ struct Harness {
         }
         return try await store.pool.read { db in
             let tables = try String.fetchAll(
-                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                db,
+                sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             return try tables.flatMap { table in
                 try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY rowid").map { "\(table): \($0)" }
             }

@@ -53,7 +53,9 @@ let everything = Everything(
 
     @Test func rejectsInvalidUTF8NamingTheField() throws {
         // Field 14 (f_string), length 2, bytes FF 01.
-        let error = try #require(throws: RPCError.self) { try MessageCodec.decode(Everything.self, from: [0x72, 0x02, 0xFF, 0x01]) }
+        let error = try #require(throws: RPCError.self) {
+            try MessageCodec.decode(Everything.self, from: [0x72, 0x02, 0xFF, 0x01])
+        }
         #expect(error.code == .invalidArgument)
         #expect(error.violations == [FieldViolation(field: "fString", description: "is not valid UTF-8")])
     }
@@ -66,7 +68,8 @@ let everything = Everything(
         #expect(error.violations.first?.description == "contains a NUL character")
         // Nested and repeated strings are checked too: r_string (19) = ["ok", "a\0"].
         let nested = try #require(throws: RPCError.self) {
-            try MessageCodec.decode(Everything.self, from: [0x9A, 0x01, 0x02, 0x6F, 0x6B, 0x9A, 0x01, 0x02, 0x61, 0x00])
+            try MessageCodec.decode(
+                Everything.self, from: [0x9A, 0x01, 0x02, 0x6F, 0x6B, 0x9A, 0x01, 0x02, 0x61, 0x00])
         }
         #expect(nested.violations.first?.field == "rString[1]")
     }
@@ -102,7 +105,8 @@ let everything = Everything(
 
     @Test func unknownFieldsAreSkipped() throws {
         // Field 99 (varint) followed by f_int32 = 5.
-        #expect(try MessageCodec.decode(Everything.self, from: [0x98, 0x06, 0x01, 0x08, 0x05]) == Everything(fInt32: 5))
+        #expect(
+            try MessageCodec.decode(Everything.self, from: [0x98, 0x06, 0x01, 0x08, 0x05]) == Everything(fInt32: 5))
     }
 
     @Test func twoMembersOfOneOneofAreRefusedWhenEncoding() throws {

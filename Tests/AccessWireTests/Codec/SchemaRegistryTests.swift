@@ -19,7 +19,8 @@ import Testing
         for path in [
             "/akto.rpc.v1.Health/Check", "/akto.rpc.v1.Reflection/ListMethods",
             "/akto.access.v1.RoleService/CreateCustomRole", "/akto.access.v1.SessionService/Logout",
-            "/akto.access.v1.BillingService/ProvisionSubscription", "/akto.access.v1.NotificationService/SaveSubscription",
+            "/akto.access.v1.BillingService/ProvisionSubscription",
+            "/akto.access.v1.NotificationService/SaveSubscription",
         ] {
             #expect(paths.contains(path), "\(path)")
         }
@@ -28,7 +29,8 @@ import Testing
     }
 
     @Test func everyMethodSpecMatchesItsDescriptor() {
-        let specs = Methods.SessionService.all + Methods.AccountService.all + Methods.TeamService.all
+        let specs =
+            Methods.SessionService.all + Methods.AccountService.all + Methods.TeamService.all
             + Methods.RoleService.all + Methods.TokenService.all + Methods.InventoryService.all + Methods.JobService.all
             + Methods.BillingService.all + Methods.NotificationService.all + Methods.Health.all + Methods.Reflection.all
         let byPath = Dictionary(

@@ -11,7 +11,8 @@ import Testing
             callID: 7, method: "/akto.rpc.v1.Health/Check", timeoutMilliseconds: 1500,
             metadata: [MetadataEntry("x-request-id", "abc")], payload: [0x0A, 0x03, 0x61, 0x70, 0x69]))
     let goAway = Frame.goAway(
-        status: Status(code: .resourceExhausted, message: "frame too large",
+        status: Status(
+            code: .resourceExhausted, message: "frame too large",
             violations: [FieldViolation(field: "f", description: "d")]),
         lastCallID: 41)
 
@@ -113,7 +114,8 @@ import Testing
             .cancel(callID: 0), .cancel(callID: .max), .ping(nonce: 0), .ping(nonce: .max), .pong(nonce: 1 << 35),
             .goAway(status: .ok, lastCallID: 0),
             .goAway(
-                status: Status(code: .unavailable, message: "bye", violations: [FieldViolation(field: "", description: "")]),
+                status: Status(
+                    code: .unavailable, message: "bye", violations: [FieldViolation(field: "", description: "")]),
                 lastCallID: 128),
             .request(RequestFrame(callID: 0, method: "")),
             .request(
@@ -124,10 +126,13 @@ import Testing
             .response(ResponseFrame(callID: 1, status: .ok)),
             .response(
                 ResponseFrame(
-                    callID: .max, status: Status(code: .invalidArgument, message: "roleName: is required", violations: [
-                        FieldViolation(field: "roleName", description: "is required"),
-                        FieldViolation(field: "baseRole", description: String(repeating: "x", count: 200)),
-                    ]), metadata: [MetadataEntry("x-request-id", "0123456789abcdef")])),
+                    callID: .max,
+                    status: Status(
+                        code: .invalidArgument, message: "roleName: is required",
+                        violations: [
+                            FieldViolation(field: "roleName", description: "is required"),
+                            FieldViolation(field: "baseRole", description: String(repeating: "x", count: 200)),
+                        ]), metadata: [MetadataEntry("x-request-id", "0123456789abcdef")])),
             .response(ResponseFrame(callID: 5, status: .ok, metadata: [], payload: Array(0...255))),
         ]
         var generator = SystemRandomNumberGenerator()
@@ -135,7 +140,9 @@ import Testing
             let metadata = (0..<Int.random(in: 0...3, using: &generator)).map { i in
                 MetadataEntry("k\(i)", String(repeating: "v", count: Int.random(in: 0...150, using: &generator)))
             }
-            let payload = (0..<Int.random(in: 0...400, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let payload = (0..<Int.random(in: 0...400, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
             let code = StatusCode.allCases.randomElement(using: &generator)!
             frames.append(
                 .response(

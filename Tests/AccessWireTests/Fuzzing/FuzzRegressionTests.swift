@@ -6,7 +6,9 @@ import Testing
 /// through the same harness the fuzzer runs, plus the seed corpus shapes, so a fixed finding stays fixed.
 @Suite struct FuzzRegressionTests {
     static func regressions() throws -> [(FuzzHarness.Target, String, [UInt8])] {
-        guard let folder = Bundle.module.url(forResource: "fuzz-regressions", withExtension: nil, subdirectory: "Fixtures")
+        guard
+            let folder = Bundle.module.url(
+                forResource: "fuzz-regressions", withExtension: nil, subdirectory: "Fixtures")
         else { return [] }
         return try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "bin" }
@@ -14,7 +16,8 @@ import Testing
             .map { url in
                 let name = url.deletingPathExtension().lastPathComponent
                 let prefix = String(name.prefix { $0 != "-" })
-                let target = try #require(FuzzHarness.Target(rawValue: prefix), "\(name): unknown fuzz target \(prefix)")
+                let target = try #require(
+                    FuzzHarness.Target(rawValue: prefix), "\(name): unknown fuzz target \(prefix)")
                 return (target, name, [UInt8](try Data(contentsOf: url)))
             }
     }

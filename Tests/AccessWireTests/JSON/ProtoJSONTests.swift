@@ -109,7 +109,8 @@ import Testing
     }
 
     @Test func parsesAndWritesEscapes() throws {
-        let value = try JSONValue.parse(#"{"s": "a\"b\\c\n\u00e9\ud83d\ude00</script>", "n": -1.5e3, "t": [true, false, null]}"#)
+        let value = try JSONValue.parse(
+            #"{"s": "a\"b\\c\n\u00e9\ud83d\ude00</script>", "n": -1.5e3, "t": [true, false, null]}"#)
         #expect(value["s"] == .string("a\"b\\c\né😀</script>"))
         #expect(value["n"] == .number("-1.5e3"))
         let text = value.serialized()
