@@ -133,7 +133,10 @@ public struct GatewayResponder: Sendable {
                 !hasHeaderCredential && !dashboardAuth
                 && Self.cookie(configuration.cookieName, in: request.headers) == nil
                 && request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased() == "same-origin"
-            response = Self.error(error, dashboard: dashboardAuth || browserWithoutCredential)
+            // Only where a credential is what is missing: an anonymous call (a wrong password at /api/login) keeps
+            // its 401, or the UI would refresh and retry a sign-in.
+            response = Self.error(
+                error, dashboard: method.requiresAuthentication && (dashboardAuth || browserWithoutCredential))
         }
         if method.descriptor == Methods.SessionService.logout.descriptor {
             response.setCookie(sessionCookie(value: "", maxAge: 0))

@@ -53,16 +53,14 @@ extension PostgresAccountStore {
         return found.map { ($0.first, $0.second) }
     }
 
-    public func rotateRefreshToken(
-        _ presented: String, now: Int64, grace: Int64, accessLifetime: Int64, newKey: [UInt8],
-        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8],
-        reuseAudit: AuditEntry
-    ) async throws -> RefreshRotation.Outcome {
+    public func rotateRefreshToken(_ presented: String, _ inputs: RefreshWalk.Inputs) async throws
+        -> RefreshRotation.Outcome
+    {
         try await write { db in
-            var walk = RefreshWalk(presented: presented, now: now, grace: grace, derive: derive, digest: digest)
-            while case .fetch(let tokenDigest) = walk.step {
+            var walk = RefreshWalk(presented: presented, inputs)
+            while case .fetch(let digest) = walk.step {
                 // FOR UPDATE: two refreshes of one token serialise here, so only one of them rotates it.
-                let token = try await Self.sessionToken(db, digest: tokenDigest, lock: true)
+                let token = try await Self.sessionToken(db, digest: digest, lock: true)
                 var session: SessionRecord?
                 if let token { session = try await Self.session(db, id: token.sessionID) }
                 walk.observe(token: token, session: session)
@@ -71,42 +69,33 @@ extension PostgresAccountStore {
             switch plan {
             case .invalid:
                 return .invalid
-            case .reuse(let session):
+            case .answer(let issued):
+                return .issued(issued)
+            case .reuse(let session, let audit):
                 try await db.execute("UPDATE sessions SET revoked = true WHERE id = \(session.id)")
                 try await db.execute("DELETE FROM session_tokens WHERE session_id = \(session.id)")
-                try await Self.insertAudit(db, RefreshRotation.reuseEntry(reuseAudit, session: session))
+                try await Self.insertAudit(db, audit)
                 return .reused(sessionID: session.id)
-            case .replay(let session, let token, let refresh, let access, let accessDigest):
-                guard let row = try await Self.sessionToken(db, digest: accessDigest), row.expiresAt > now else {
-                    return .invalid
-                }
-                return .issued(
-                    RefreshRotation.Issued(
-                        session: session, accessToken: access, accessExpiresAt: row.expiresAt, refreshToken: refresh,
-                        refreshExpiresAt: token.expiresAt))
-            case .rotate(let session, let token, let refresh, let access):
-                let rows = RefreshRotation.successorRows(
-                    session: session, refresh: refresh, access: access, now: now, accessLifetime: accessLifetime,
-                    newKey: newKey, digest: digest)
+            case .rotate(let spend, let insert, let answer):
                 try await db.execute(
-                    "UPDATE session_tokens SET rotated_at = \(now) WHERE digest = \(Data(token.digest))")
-                for row in rows { try await Self.insertSessionToken(db, row) }
-                try await db.execute(
-                    "DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND expires_at <= \(now)"
-                )
-                try await db.execute(
-                    """
-                    DELETE FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access' AND digest NOT IN (
-                      SELECT digest FROM session_tokens WHERE session_id = \(session.id) AND kind = 'access'
-                      ORDER BY seq DESC LIMIT \(RefreshRotation.maxAccessTokensPerSession))
-                    """)
-                return .issued(
-                    RefreshRotation.Issued(
-                        session: session, accessToken: access, accessExpiresAt: rows[1].expiresAt,
-                        refreshToken: refresh,
-                        refreshExpiresAt: session.expiresAt))
+                    "UPDATE session_tokens SET rotated_at = \(inputs.now) WHERE digest = \(Data(spend.digest))")
+                for row in insert { try await Self.insertSessionToken(db, row) }
+                try await Self.pruneSessionTokens(db, sessionID: spend.sessionID, now: inputs.now)
+                return .issued(answer)
             }
         }
+    }
+
+    /// As SQLite's: expired access tokens and those beyond the newest `maxAccessTokensPerSession` go.
+    static func pruneSessionTokens(_ db: PostgresDatabase, sessionID: Int64, now: Int64) async throws {
+        try await db.execute(
+            "DELETE FROM session_tokens WHERE session_id = \(sessionID) AND kind = 'access' AND expires_at <= \(now)")
+        try await db.execute(
+            """
+            DELETE FROM session_tokens WHERE session_id = \(sessionID) AND kind = 'access' AND digest NOT IN (
+              SELECT digest FROM session_tokens WHERE session_id = \(sessionID) AND kind = 'access'
+              ORDER BY seq DESC LIMIT \(RefreshRotation.maxAccessTokensPerSession))
+            """)
     }
 
     public func collectionLimitedMembers(accountID: Int32, scope: Scope) async throws -> [Int32: [Int32]] {

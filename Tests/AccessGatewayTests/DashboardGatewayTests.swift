@@ -116,6 +116,11 @@ import Testing
             headers[HTTPField.Name("access-token")!] = String(repeating: "A", count: 43)
             let expired = try await client.post("/api/me", headers: headers)
             #expect(expired.status == .forbidden && expired.json?["actionErrors"] == nil)
+            // An anonymous call's UNAUTHENTICATED (a wrong password) stays a 401 with actionErrors, token or not:
+            // taken for an expired token, the UI would refresh and retry the sign-in.
+            let wrong = try await client.post(
+                "/api/login", #"{"email":"admin@example.com","password":"Wrong-password-1"}"#, headers: headers)
+            #expect(wrong.status == .unauthorized && wrong.json?["actionErrors"] != nil)
             let (access, _) = try await dashboardLogin(client)
             headers[HTTPField.Name("access-token")!] = access
             headers[HTTPField.Name("x-context-source")!] = "MCP"

@@ -94,72 +94,118 @@ public enum RefreshRotation {
 }
 
 /// The walk a store makes through the rows of a presented refresh token, one read at a time, ending in what to
-/// write: the same for every store (they only read the rows it asks for and write what its plan says).
+/// write and answer: the same for every store (they only read the rows it asks for and run its plan's SQL).
 public struct RefreshWalk {
     /// What the store writes (or answers) at the end of the walk.
     public enum Plan {
         case invalid
-        /// Reuse: revoke the session and delete its tokens.
-        case reuse(SessionRecord)
-        /// Spend `token` (set its `rotatedAt`) and store the derived pair's rows.
-        case rotate(session: SessionRecord, token: SessionTokenRecord, refresh: String, access: String)
-        /// A grace-window replay reached the current token: answer the pair its predecessor's rotation issued, if
-        /// the access row `accessDigest` is still there (its expiry is the answer's).
-        case replay(
-            session: SessionRecord, token: SessionTokenRecord, refresh: String, access: String, accessDigest: [UInt8])
+        /// Reuse: revoke the session, delete its tokens, write the audit row.
+        case reuse(SessionRecord, audit: AuditEntry)
+        /// Set `spend`'s `rotatedAt` to now, insert `insert`, prune the session's access tokens, answer `answer`.
+        case rotate(spend: SessionTokenRecord, insert: [SessionTokenRecord], answer: RefreshRotation.Issued)
+        /// A grace-window replay: nothing to write, answer the pair the predecessor's rotation issued.
+        case answer(RefreshRotation.Issued)
     }
 
     public enum Step {
-        /// Read the refresh-token row with this digest (and its session) and `observe` it.
+        /// Read the session-token row with this digest (and its session) and `observe` it.
         case fetch([UInt8])
         case done(Plan)
     }
 
+    public struct Inputs: Sendable {
+        public var now: Int64
+        public var grace: Int64
+        public var accessLifetime: Int64
+        /// The successor refresh token's rotation key.
+        public var newKey: [UInt8]
+        public var reuseAudit: AuditEntry
+        public var derive: RefreshRotation.Derive
+        public var digest: @Sendable (String) -> [UInt8]
+
+        public init(
+            now: Int64, grace: Int64, accessLifetime: Int64, newKey: [UInt8], reuseAudit: AuditEntry,
+            derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8]
+        ) {
+            self.now = now
+            self.grace = grace
+            self.accessLifetime = accessLifetime
+            self.newKey = newKey
+            self.reuseAudit = reuseAudit
+            self.derive = derive
+            self.digest = digest
+        }
+    }
+
     public private(set) var step: Step
+    private let inputs: Inputs
     private var text: String
     private var previous: (key: [UInt8], text: String)?
     private var hops = 0
-    private let now: Int64
-    private let grace: Int64
-    private let derive: RefreshRotation.Derive
-    private let digest: @Sendable (String) -> [UInt8]
+    /// A replay reached the current token and asked for the access row of the pair it answers.
+    private var replay: (session: SessionRecord, token: SessionTokenRecord, access: String)?
 
-    public init(
-        presented: String, now: Int64, grace: Int64, derive: @escaping RefreshRotation.Derive,
-        digest: @escaping @Sendable (String) -> [UInt8]
-    ) {
+    public init(presented: String, _ inputs: Inputs) {
+        self.inputs = inputs
         self.text = presented
-        self.now = now
-        self.grace = grace
-        self.derive = derive
-        self.digest = digest
-        self.step = .fetch(digest(presented))
+        self.step = .fetch(inputs.digest(presented))
     }
 
+    /// The row read for the last `.fetch` (nil when none), and its session.
     public mutating func observe(token: SessionTokenRecord?, session: SessionRecord?) {
-        switch RefreshRotation.decide(token: token, session: session, now: now, grace: grace, hops: hops) {
+        if let replay {
+            // The access row of the replayed pair: the answer stands while it does.
+            guard let token, token.kind == .access, token.sessionID == replay.session.id, token.expiresAt > inputs.now
+            else {
+                step = .done(.invalid)
+                return
+            }
+            step = .done(
+                .answer(
+                    RefreshRotation.Issued(
+                        session: replay.session, accessToken: replay.access, accessExpiresAt: token.expiresAt,
+                        refreshToken: text, refreshExpiresAt: replay.token.expiresAt)))
+            return
+        }
+        let decision = RefreshRotation.decide(
+            token: token, session: session, now: inputs.now, grace: inputs.grace, hops: hops)
+        switch decision {
         case .invalid:
             step = .done(.invalid)
         case .reuse:
-            step = session.map { .done(.reuse($0)) } ?? .done(.invalid)
+            step =
+                session.map { .done(.reuse($0, audit: RefreshRotation.reuseEntry(inputs.reuseAudit, session: $0))) }
+                ?? .done(.invalid)
         case .follow:
-            guard let token else { step = .done(.invalid); return }
-            previous = (token.rotationKey, text)
-            text = derive(token.rotationKey, text).refresh
-            hops += 1
-            step = .fetch(digest(text))
-        case .rotate:
-            guard let token, let session else { step = .done(.invalid); return }
-            if let previous {
-                let pair = derive(previous.key, previous.text)
-                step = .done(
-                    .replay(
-                        session: session, token: token, refresh: text, access: pair.access,
-                        accessDigest: digest(pair.access)))
-            } else {
-                let pair = derive(token.rotationKey, text)
-                step = .done(.rotate(session: session, token: token, refresh: pair.refresh, access: pair.access))
+            guard let token else {
+                step = .done(.invalid)
+                return
             }
+            previous = (token.rotationKey, text)
+            text = inputs.derive(token.rotationKey, text).refresh
+            hops += 1
+            step = .fetch(inputs.digest(text))
+        case .rotate:
+            guard let token, let session else {
+                step = .done(.invalid)
+                return
+            }
+            if let previous {
+                let access = inputs.derive(previous.key, previous.text).access
+                replay = (session, token, access)
+                step = .fetch(inputs.digest(access))
+                return
+            }
+            let pair = inputs.derive(token.rotationKey, text)
+            let rows = RefreshRotation.successorRows(
+                session: session, refresh: pair.refresh, access: pair.access, now: inputs.now,
+                accessLifetime: inputs.accessLifetime, newKey: inputs.newKey, digest: inputs.digest)
+            step = .done(
+                .rotate(
+                    spend: token, insert: rows,
+                    answer: RefreshRotation.Issued(
+                        session: session, accessToken: pair.access, accessExpiresAt: rows[1].expiresAt,
+                        refreshToken: pair.refresh, refreshExpiresAt: session.expiresAt)))
         }
     }
 }

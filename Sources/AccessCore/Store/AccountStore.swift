@@ -65,14 +65,10 @@ public protocol AccountStore: Sendable {
     )?
     /// The refresh token with this digest and its session, without spending it (the page renderer).
     func refreshTokenSession(digest: [UInt8]) async throws -> (token: SessionTokenRecord, session: SessionRecord)?
-    /// Spends a refresh token and issues the pair derived from it, after `RefreshRotation.decide` on the rows
-    /// read in the transaction (a grace-window replay walks to the current pair; reuse revokes the session and
-    /// writes `reuseAudit`). `newKey` keys the successor refresh token; `digest` is the stored digest of a text.
-    func rotateRefreshToken(
-        _ presented: String, now: Int64, grace: Int64, accessLifetime: Int64, newKey: [UInt8],
-        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8],
-        reuseAudit: AuditEntry
-    ) async throws -> RefreshRotation.Outcome
+    /// Spends a refresh token and issues the pair derived from it: runs a `RefreshWalk` in one writing
+    /// transaction (the rows it asks for read there; PostgreSQL locks each token row), then its plan (a reuse
+    /// revokes the session and writes the plan's audit row).
+    func rotateRefreshToken(_ presented: String, _ inputs: RefreshWalk.Inputs) async throws -> RefreshRotation.Outcome
     /// The members of an account whose role in `scope` is a custom role limited to collections: user id -> ids.
     func collectionLimitedMembers(accountID: Int32, scope: Scope) async throws -> [Int32: [Int32]]
 

@@ -35,51 +35,36 @@ extension SQLiteAccountStore {
         }
     }
 
-    public func rotateRefreshToken(
-        _ presented: String, now: Int64, grace: Int64, accessLifetime: Int64, newKey: [UInt8],
-        derive: @escaping RefreshRotation.Derive, digest: @escaping @Sendable (String) -> [UInt8],
-        reuseAudit: AuditEntry
-    ) async throws -> RefreshRotation.Outcome {
+    public func rotateRefreshToken(_ presented: String, _ inputs: RefreshWalk.Inputs) async throws
+        -> RefreshRotation.Outcome
+    {
         try await write { db in
-            var walk = RefreshWalk(presented: presented, now: now, grace: grace, derive: derive, digest: digest)
-            while case .fetch(let tokenDigest) = walk.step {
-                let token = try Self.sessionToken(db, digest: tokenDigest)
+            var walk = RefreshWalk(presented: presented, inputs)
+            while case .fetch(let digest) = walk.step {
+                let token = try Self.sessionToken(db, digest: digest)
                 walk.observe(token: token, session: try token.flatMap { try Self.session(db, id: $0.sessionID) })
             }
             guard case .done(let plan) = walk.step else { return .invalid }
             switch plan {
             case .invalid:
                 return .invalid
-            case .reuse(let session):
+            case .answer(let issued):
+                return .issued(issued)
+            case .reuse(let session, let audit):
                 try db.cachedStatement(sql: "UPDATE sessions SET revoked = 1 WHERE id = ?").execute(arguments: [
                     session.id
                 ])
                 try db.cachedStatement(sql: "DELETE FROM session_tokens WHERE session_id = ?").execute(arguments: [
                     session.id
                 ])
-                try Self.insertAudit(db, RefreshRotation.reuseEntry(reuseAudit, session: session))
+                try Self.insertAudit(db, audit)
                 return .reused(sessionID: session.id)
-            case .replay(let session, let token, let refresh, let access, let accessDigest):
-                guard let row = try Self.sessionToken(db, digest: accessDigest), row.expiresAt > now else {
-                    return .invalid
-                }
-                return .issued(
-                    RefreshRotation.Issued(
-                        session: session, accessToken: access, accessExpiresAt: row.expiresAt, refreshToken: refresh,
-                        refreshExpiresAt: token.expiresAt))
-            case .rotate(let session, let token, let refresh, let access):
-                let rows = RefreshRotation.successorRows(
-                    session: session, refresh: refresh, access: access, now: now, accessLifetime: accessLifetime,
-                    newKey: newKey, digest: digest)
+            case .rotate(let spend, let insert, let answer):
                 try db.cachedStatement(sql: "UPDATE session_tokens SET rotated_at = ? WHERE digest = ?").execute(
-                    arguments: [now, Data(token.digest)])
-                for row in rows { try Self.insertSessionToken(db, row) }
-                try Self.pruneSessionTokens(db, sessionID: session.id, now: now)
-                return .issued(
-                    RefreshRotation.Issued(
-                        session: session, accessToken: access, accessExpiresAt: rows[1].expiresAt,
-                        refreshToken: refresh,
-                        refreshExpiresAt: session.expiresAt))
+                    arguments: [inputs.now, Data(spend.digest)])
+                for row in insert { try Self.insertSessionToken(db, row) }
+                try Self.pruneSessionTokens(db, sessionID: spend.sessionID, now: inputs.now)
+                return .issued(answer)
             }
         }
     }

@@ -102,6 +102,12 @@ extension AccessService {
         let organization =
             try mask.carries("organization", isSet: request.organization != nil)
             ? Validate.organization(request.organization ?? "") : nil
+        guard username != nil || organization != nil else {
+            // Nothing carried: nothing to write (and no audit row for a change that did not happen).
+            let name = try await store.user(id: caller.userID)?.name ?? ""
+            let current = try await store.organization(id: caller.organizationID)?.name ?? ""
+            return UpdateUsernameAndOrganizationResponse(username: name, organization: current)
+        }
         let organizationName = try await store.rename(
             userID: caller.userID, name: username, organizationID: caller.organizationID, organization: organization,
             audit: audit(caller, context, "UpdateUsernameAndOrganization", target: "user:\(caller.userID)"))

@@ -76,10 +76,12 @@ extension AccessService {
         }
         let key = Self.rotationKey()
         let outcome = try await store.rotateRefreshToken(
-            presented, now: now, grace: configuration.refreshGrace.components.seconds,
-            accessLifetime: configuration.accessTokenLifetime.components.seconds, newKey: key,
-            derive: Self.deriveDashboardPair, digest: { Secrets.digest($0) },
-            reuseAudit: audit(nil, context, "RefreshTokenReuse"))
+            presented,
+            RefreshWalk.Inputs(
+                now: now, grace: configuration.refreshGrace.components.seconds,
+                accessLifetime: configuration.accessTokenLifetime.components.seconds, newKey: key,
+                reuseAudit: audit(nil, context, "RefreshTokenReuse"), derive: Self.deriveDashboardPair,
+                digest: { Secrets.digest($0) }))
         switch outcome {
         case .issued(let issued):
             return RefreshAccessTokenResponse(

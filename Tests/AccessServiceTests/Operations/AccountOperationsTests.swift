@@ -142,6 +142,7 @@ import Testing
         let kept = try await h.call(
             Methods.AccountService.updateUsernameAndOrganization, UpdateUsernameAndOrganizationRequest(), member)
         #expect(kept.username == "Member")
+        #expect(try await h.auditCount("UpdateUsernameAndOrganization") == 0, "nothing changed, nothing audited")
         #expect(
             try await h.code(
                 Methods.AccountService.updateUsernameAndOrganization,
