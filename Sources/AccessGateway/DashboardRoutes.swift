@@ -210,31 +210,14 @@ extension GatewayResponder {
         request.headers[HTTPField.Name("x-request-id")!].map { [MetadataEntry("x-request-id", $0)] } ?? []
     }
 
-    enum BodyRead {
-        case success([(key: String, value: JSONValue)])
-        case failure(Response)
-    }
-
     /// The request's body as a JSON object (an empty body is `{}`), within the body limit and the deadline.
     private func jsonObject(_ request: Request, deadline: ContinuousClock.Instant) async
-        -> BodyRead
+        -> BodyRead<[(key: String, value: JSONValue)]>
     {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            return .failure(
-                Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
-            )
-        }
         let body: ByteBuffer
-        switch await Self.collect(request.body, upTo: configuration.maxBodyBytes, deadline: deadline) {
+        switch await readBody(request, deadline: deadline) {
         case .success(let collected): body = collected
-        case .failure(.tooLarge):
-            return .failure(
-                Self.error(.contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
-            )
-        case .failure(.tooSlow):
-            return .failure(
-                Self.error(
-                    .requestTimeout, .deadlineExceeded, "the request body did not arrive before the call's deadline"))
+        case .failure(let refusal): return .failure(refusal)
         }
         guard body.readableBytes > 0 else { return .success([]) }
         guard

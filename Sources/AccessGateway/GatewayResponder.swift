@@ -99,19 +99,10 @@ public struct GatewayResponder: Sendable {
             metadata.append(MetadataEntry("authorization", "Bearer " + session))
         }
 
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            return Self.error(
-                .contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
-        }
         let body: ByteBuffer
-        switch await Self.collect(request.body, upTo: configuration.maxBodyBytes, deadline: deadline) {
+        switch await readBody(request, deadline: deadline) {
         case .success(let collected): body = collected
-        case .failure(.tooLarge):
-            return Self.error(
-                .contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
-        case .failure(.tooSlow):
-            return Self.error(
-                .requestTimeout, .deadlineExceeded, "the request body did not arrive before the call's deadline")
+        case .failure(let refusal): return refusal
         }
         let json = body.readableBytes == 0 ? Array("{}".utf8) : Array(buffer: body)
         let invocation = await invoke(
@@ -229,6 +220,29 @@ public struct GatewayResponder: Sendable {
                 }
             }
             return DispatchResult(status: Status(code: .cancelled, message: "the call was cancelled"))
+        }
+    }
+
+    enum BodyRead<Value> {
+        case success(Value)
+        case failure(Response)
+    }
+
+    /// The whole body, within `--http-max-body` (413, before reading when Content-Length says so) and the call's
+    /// deadline (408).
+    func readBody(_ request: Request, deadline: ContinuousClock.Instant) async -> BodyRead<ByteBuffer> {
+        let tooLarge = Self.error(
+            .contentTooLarge, .resourceExhausted, "the body exceeds \(configuration.maxBodyBytes) bytes")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            return .failure(tooLarge)
+        }
+        switch await Self.collect(request.body, upTo: configuration.maxBodyBytes, deadline: deadline) {
+        case .success(let collected): return .success(collected)
+        case .failure(.tooLarge): return .failure(tooLarge)
+        case .failure(.tooSlow):
+            return .failure(
+                Self.error(
+                    .requestTimeout, .deadlineExceeded, "the request body did not arrive before the call's deadline"))
         }
     }
 
