@@ -41,6 +41,11 @@ let package = Package(
             cSettings: [.define("NDEBUG", .when(configuration: .release))],
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
+        // SO_PEERCRED's constants for the socket transport, read in C as swift-nio's CNIOLinux does.
+        .target(
+            name: "CPeerCredentials",
+            path: "Sources/CPeerCredentials"
+        ),
         .target(
             name: "AccessWire",
             dependencies: [
@@ -70,6 +75,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -81,7 +87,7 @@ let package = Package(
         .target(
             name: "AccessService",
             dependencies: [
-                "AccessCore", "AccessRPC", "AccessWire",
+                "AccessCore", "AccessRPC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,7 +98,7 @@ let package = Package(
         .target(
             name: "AccessRPC",
             dependencies: [
-                "AccessWire", "AccessCore",
+                "AccessCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -101,7 +107,7 @@ let package = Package(
         .target(
             name: "AccessServer",
             dependencies: [
-                "AccessRPC", "AccessWire", "AccessCore",
+                "AccessRPC", "AccessWire", "AccessCore", "CPeerCredentials",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,7 +118,7 @@ let package = Package(
         .target(
             name: "AccessBilling",
             dependencies: [
-                "AccessCore", "AccessWire",
+                "AccessCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,4 @@
 import AccessCore
-import AccessWire
 import AsyncHTTPClient
 import Logging
 import NIOCore

@@ -1,3 +1,4 @@
+import AccessCore
 import AccessWire
 
 /// A call's raw answer: status, response metadata and payload bytes (empty unless OK).

@@ -25,9 +25,9 @@ extension GatewayResponder {
     /// peer and CSRF rules are the service's and `crossSiteRefusal`'s, as for `/api/login`.
     func signIn(_ request: Request, context: GatewayContext, signup: Bool) async -> Response {
         if let refusal = crossSiteRefusal(request) { return refusal }
-        let deadline = dispatcher.deadline(for: nil)
+        let startedAt = ContinuousClock.now
         let members: [(key: String, value: JSONValue)]
-        switch await jsonObject(request, deadline: deadline) {
+        switch await jsonObject(request, deadline: dispatcher.deadline(for: nil, from: startedAt)) {
         case .success(let object): members = object
         case .failure(let response): return response
         }
@@ -54,7 +54,7 @@ extension GatewayResponder {
             return Self.error(.notFound, .notFound, "no route")
         }
         let invocation = await invoke(
-            route, json: Array(body.serialized().utf8), metadata: requestIDMetadata(request), deadline: deadline,
+            route, json: Array(body.serialized().utf8), metadata: requestIDMetadata(request), startedAt: startedAt,
             request: request, context: context)
         switch invocation.outcome {
         case .failure(let error):
@@ -99,9 +99,9 @@ extension GatewayResponder {
         textErrors: Bool = false
     ) async -> Response {
         if let refusal = crossSiteRefusal(request) { return refusal }
-        let deadline = dispatcher.deadline(for: nil)
+        let startedAt = ContinuousClock.now
         let members: [(key: String, value: JSONValue)]
-        switch await jsonObject(request, deadline: deadline) {
+        switch await jsonObject(request, deadline: dispatcher.deadline(for: nil, from: startedAt)) {
         case .success(let object): members = object
         case .failure(let response): return response
         }
@@ -113,7 +113,7 @@ extension GatewayResponder {
             return Self.error(.notFound, .notFound, "no route")
         }
         let invocation = await invoke(
-            route, json: Array(mapped.serialized().utf8), metadata: requestIDMetadata(request), deadline: deadline,
+            route, json: Array(mapped.serialized().utf8), metadata: requestIDMetadata(request), startedAt: startedAt,
             request: request, context: context)
         switch invocation.outcome {
         case .success(let value): return Self.json(.ok, value)
@@ -148,7 +148,7 @@ extension GatewayResponder {
         }
         let invocation = await invoke(
             route, json: Array(JSONValue.object([("refreshToken", .string(token))]).serialized().utf8),
-            metadata: requestIDMetadata(request), deadline: dispatcher.deadline(for: nil), request: request,
+            metadata: requestIDMetadata(request), startedAt: .now, request: request,
             context: context)
         switch invocation.outcome {
         case .success(let value):
@@ -248,7 +248,7 @@ extension GatewayResponder {
             else { return Self.redirectToLogin(path: path) }
             let invocation = await invoke(
                 route, json: Array("{}".utf8), metadata: [MetadataEntry("refresh-token", token)],
-                deadline: dispatcher.deadline(for: nil), request: request, context: context)
+                startedAt: .now, request: request, context: context)
             guard case .success(let me) = invocation.outcome else {
                 return signedOut(Self.redirectToLogin(path: path))
             }

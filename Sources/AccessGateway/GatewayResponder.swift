@@ -10,8 +10,10 @@ import NIOCore
 /// Answers every HTTP request of the gateway: `POST /api/<lowerCamel(Method)>` for each `akto.access.v1`
 /// method of the registry (never listed by hand), plus `GET /healthz`, `/metrics` and `/openapi.json`.
 ///
-/// An API call is JSON -> protobuf bytes (AccessWire) -> the shared `Dispatcher` -> protobuf bytes -> JSON, so the
-/// gateway adds only HTTP concerns: cookies, CORS, CSRF, limits and the status mapping.
+/// An API call is JSON -> the request's Swift type (AccessWire's proto3 JSON rules) -> the shared `Dispatcher`
+/// -> the response's Swift type -> JSON: no protobuf bytes on this path. The dispatcher owns the call policy
+/// (access, deadline — `Connect-Timeout-Ms` when the caller gives one); the gateway adds only HTTP concerns:
+/// cookies, CORS, CSRF, limits and the status mapping.
 public struct GatewayResponder: Sendable {
     public typealias Context = GatewayContext
 
@@ -76,7 +78,13 @@ public struct GatewayResponder: Sendable {
 
     func call(_ method: GatewayRoute, _ request: Request, context: GatewayContext) async -> Response {
         // The call's deadline starts when its head arrives: reading the body counts toward it.
-        let deadline = dispatcher.deadline(for: nil)
+        let startedAt = ContinuousClock.now
+        let timeout: Duration?
+        switch Self.callerTimeout(request.headers) {
+        case .success(let given): timeout = given
+        case .failure(let refusal): return refusal
+        }
+        let deadline = dispatcher.deadline(for: timeout, from: startedAt)
         // Credentials: headers first; the session cookie only when no header credential is present.
         var metadata: [MetadataEntry] = []
         for name in Self.forwardedHeaders {
@@ -106,7 +114,8 @@ public struct GatewayResponder: Sendable {
         }
         let json = body.readableBytes == 0 ? Array("{}".utf8) : Array(buffer: body)
         let invocation = await invoke(
-            method, json: json, metadata: metadata, deadline: deadline, request: request, context: context)
+            method, json: json, metadata: metadata, startedAt: startedAt, timeout: timeout, request: request,
+            context: context)
         var response: Response
         switch invocation.outcome {
         case .success(let value):
@@ -142,34 +151,39 @@ public struct GatewayResponder: Sendable {
         var requestID: String?
     }
 
-    /// JSON -> protobuf -> the dispatcher -> JSON, for the `/api` routes and the dashboard's own ones.
+    /// JSON -> the request type -> the dispatcher -> the response type -> JSON, for the `/api` routes and the
+    /// dashboard's own ones: the messages cross as Swift values, never as protobuf bytes.
     func invoke(
-        _ method: GatewayRoute, json: [UInt8], metadata: [MetadataEntry], deadline: ContinuousClock.Instant,
-        request: Request, context: GatewayContext
+        _ method: GatewayRoute, json: [UInt8], metadata: [MetadataEntry], startedAt: ContinuousClock.Instant,
+        timeout: Duration? = nil, request: Request, context: GatewayContext
     ) async -> Invocation {
-        let payload: [UInt8]
-        do {
-            let masked = try Self.withUpdateMask(json, schema: method.requestSchema, limits: dispatcher.limits.codec)
-            payload = try MessageCodec.jsonToWire(masked, schema: method.requestSchema, limits: dispatcher.limits.codec)
-        } catch let error as RPCError {
-            return Invocation(outcome: .failure(error))
-        } catch {
-            return Invocation(outcome: .failure(RPCError(.invalidArgument, "the body is not valid JSON")))
+        var message: (any ProtoMessage)?
+        // A method of the contract this server does not implement goes to the dispatcher without a body, which
+        // answers UNIMPLEMENTED.
+        if let registered = dispatcher.registry.method(method.descriptor.path) {
+            do {
+                let limits = dispatcher.limits.codec
+                let document = Self.withUpdateMask(
+                    try JSONValue.parse(json, maxDepth: limits.maxJSONDepth), schema: method.requestSchema)
+                message = try MessageCodec.decodeJSON(registered.requestType, from: document, limits: limits)
+            } catch let error as RPCError {
+                return Invocation(outcome: .failure(error))
+            } catch {
+                return Invocation(outcome: .failure(RPCError(.invalidArgument, "the body is not valid JSON")))
+            }
         }
-        let result = await dispatch(
-            deadline: deadline,
+        let result = await dispatcher.dispatch(
             DispatchRequest(
-                method: method.descriptor.path, metadata: metadata, payload: payload,
-                peer: .address(clientAddress(request, context: context)), transport: .http))
+                method: method.descriptor.path, metadata: metadata, message: message, timeout: timeout,
+                startedAt: startedAt, peer: .address(clientAddress(request, context: context)), transport: .http))
         let requestID = result.metadata.first(where: { $0.key == "x-request-id" })?.value
         guard result.status.code == .ok else {
             return Invocation(
                 outcome: .failure(result.status.error ?? RPCError(.unknown, "unknown error")), requestID: requestID)
         }
         do {
-            return Invocation(
-                outcome: .success(try MessageCodec.wireToJSON(result.payload, schema: method.responseSchema)),
-                requestID: requestID)
+            guard let response = result.message else { throw RPCError(.internal, "no response message") }
+            return Invocation(outcome: .success(try MessageCodec.encodeJSON(response)), requestID: requestID)
         } catch {
             return Invocation(
                 outcome: .failure(RPCError(.internal, "could not encode the response")), requestID: requestID)
@@ -190,37 +204,29 @@ public struct GatewayResponder: Sendable {
     /// For a request type with an `update_mask` (AIP-134) that the body does not send: the mask of the JSON keys
     /// present, so that over HTTP a key sent with an empty value (`"apiCollectionIds": []`) clears the field and
     /// a key left out keeps it, as Akto's JSON clients expect. Other bodies pass through untouched.
-    static func withUpdateMask(_ json: [UInt8], schema: MessageSchema, limits: CodecLimits) throws -> [UInt8] {
-        guard let mask = schema.fields.first(where: { $0.name == "update_mask" && $0.isRepeated }) else { return json }
-        guard case .object(let members) = try JSONValue.parse(json, maxDepth: limits.maxJSONDepth),
+    static func withUpdateMask(_ document: JSONValue, schema: MessageSchema) -> JSONValue {
+        guard let mask = schema.fields.first(where: { $0.name == "update_mask" && $0.isRepeated }),
+            case .object(let members) = document,
             !members.contains(where: { $0.key == mask.jsonName || $0.key == mask.name })
-        else { return json }
+        else { return document }
         let present = schema.fields.filter { field in
             field.name != mask.name && members.contains { $0.key == field.jsonName || $0.key == field.name }
         }
-        let value = JSONValue.object(members + [(mask.jsonName, .array(present.map { .string($0.name) }))])
-        return Array(value.serialized().utf8)
+        return .object(members + [(mask.jsonName, .array(present.map { .string($0.name) }))])
     }
 
-    /// Runs the call with the dispatcher's default deadline: when it passes, the call is cancelled and answers
-    /// DEADLINE_EXCEEDED.
-    func dispatch(deadline: ContinuousClock.Instant, _ request: DispatchRequest) async -> DispatchResult {
-        let signal = CancellationSignal()
-        return await withTaskGroup(of: DispatchResult?.self) { group in
-            group.addTask { await dispatcher.dispatch(request, signal: signal) }
-            group.addTask {
-                guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return nil }
-                signal.fire(RPCError(.deadlineExceeded, "the call's deadline passed"))
-                return nil
-            }
-            while let next = await group.next() {
-                if let result = next {
-                    group.cancelAll()
-                    return result
-                }
-            }
-            return DispatchResult(status: Status(code: .cancelled, message: "the call was cancelled"))
+    /// The caller's timeout from `Connect-Timeout-Ms` (the Connect protocol's header; at most 10 digits, as
+    /// Connect says): nil when absent; 400 when it is not a positive whole number. The dispatcher caps it at
+    /// `--max-timeout`.
+    static func callerTimeout(_ headers: HTTPFields) -> BodyRead<Duration?> {
+        guard let text = headers[HTTPField.Name("connect-timeout-ms")!] else { return .success(nil) }
+        guard (1...10).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let milliseconds = Int64(text), milliseconds > 0
+        else {
+            return .failure(
+                error(.badRequest, .invalidArgument, "Connect-Timeout-Ms must be a positive number of milliseconds"))
         }
+        return .success(.milliseconds(milliseconds))
     }
 
     enum BodyRead<Value> {

@@ -148,7 +148,7 @@ struct GatewayCORS: RouterMiddleware {
             allowHeaders: [
                 .contentType, HTTPField.Name("x-api-key")!, .authorization, HTTPField.Name("x-context-source")!,
                 HTTPField.Name("x-request-id")!, HTTPField.Name("access-token")!, HTTPField.Name("account")!,
-                .accessControlAllowOrigin,
+                HTTPField.Name("connect-timeout-ms")!, .accessControlAllowOrigin,
             ],
             allowMethods: [.post], allowCredentials: true,
             // The UI reads a new token from `access-token` and the no-access banner from X-No-Access-Error.

@@ -3,28 +3,42 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import ServiceLifecycle
 
 /// The scale-out store: the same protocols as `SQLiteAccountStore`, on PostgreSQL, so several `akto-access`
 /// processes share one database. Every mutation is one transaction (READ COMMITTED) that writes its audit row;
 /// rules spanning rows take the row lock of their account or user first (`FOR NO KEY UPDATE`), so they hold
 /// across processes; serialization failures, deadlocks and lost unique-insert races are retried a bounded
 /// number of times, then ABORTED. Nothing is cached in the process.
-public final class PostgresAccountStore: Sendable {
+public final class PostgresAccountStore: Service, Sendable {
     let executor: PostgresExecutor
     private let client: PostgresClient
-    private let runner: Task<Void, Never>
+    /// The pool's task when the store was opened with `connect` (tools, tests) rather than run as a service.
+    private let ownRunner = Locked<Task<Void, Never>?>(nil)
+    private let logger: Logger
     public let configuration: PostgresConfiguration
 
-    /// Connects, runs pending migrations and returns the store; UNAVAILABLE when the database cannot be reached
-    /// within the connect timeout. Call `shutdown()` when done.
-    public init(configuration: PostgresConfiguration, logger: Logger) async throws {
+    /// The store over a connection pool that is not running yet: `serve` puts the store in its `ServiceGroup`
+    /// (`run` is the pool), then calls `migrate` before any other service starts. Tools use `connect`.
+    public init(configuration: PostgresConfiguration, logger: Logger) {
         self.configuration = configuration
+        self.logger = logger
         let postgres = PostgresClient(configuration: configuration.clientConfiguration(), backgroundLogger: logger)
         self.client = postgres
-        runner = Task { await postgres.run() }
         executor = PostgresExecutor(
             client: postgres, logger: logger, maxAttempts: configuration.maxTransactionAttempts,
             acquireTimeout: configuration.connectTimeoutDuration, lockTimeout: configuration.lockTimeout)
+    }
+
+    /// Runs the connection pool until the task is cancelled or the group shuts down gracefully (after the
+    /// services that depend on it have drained: it comes first in the group).
+    public func run() async {
+        await client.run()
+    }
+
+    /// Runs the pending migrations; needs `run` running. UNAVAILABLE when the database cannot be reached within
+    /// the connect timeout.
+    public func migrate() async throws {
         do {
             // Reaching the database is bounded by the executor's wait for a connection (the pool would otherwise
             // keep retrying); the migrations are not: on a large database they may take longer than a connect.
@@ -33,20 +47,39 @@ public final class PostgresAccountStore: Sendable {
                 logger.notice("database migrated", metadata: ["applied": "\(ran.joined(separator: ","))"])
             }
         } catch {
-            runner.cancel()
             throw RPCError(
                 .unavailable, "cannot open the database \(configuration.redacted)",
                 cause: String(reflecting: (error as? RPCError)?.cause ?? "\(error)"))
         }
     }
 
-    /// A store nobody holds any more closes its pool.
-    deinit { runner.cancel() }
+    /// For one-shot tools and tests: a store whose pool runs in a task of its own, migrated; `shutdown()` ends
+    /// it. `serve` runs the pool in its service group instead.
+    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws
+        -> PostgresAccountStore
+    {
+        let store = PostgresAccountStore(configuration: configuration, logger: logger)
+        store.ownRunner.withLock { $0 = Task { await store.run() } }
+        do {
+            try await store.migrate()
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+        return store
+    }
 
-    /// Closes the pool's connections and waits until they are closed.
+    /// A store nobody holds any more closes its pool.
+    deinit { ownRunner.withLock { $0?.cancel() } }
+
+    /// Ends the pool `connect` started and waits until its connections are closed.
     public func shutdown() async {
-        runner.cancel()
-        await runner.value
+        let runner = ownRunner.withLock { runner in
+            defer { runner = nil }
+            return runner
+        }
+        runner?.cancel()
+        await runner?.value
     }
 
     @discardableResult

@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define AKTO_HEADER 16
 
@@ -47,14 +46,4 @@ int akto_string_is_exact(const char *s) {
     memcpy(&allocated, s - AKTO_HEADER, sizeof allocated);
     if (allocated == 0) return 0;
     return strnlen(s, allocated) == allocated - 1;
-}
-
-int akto_sol_socket(void) { return SOL_SOCKET; }
-
-int akto_so_peercred(void) {
-#ifdef SO_PEERCRED
-    return SO_PEERCRED;
-#else
-    return -1;
-#endif
 }

@@ -163,9 +163,8 @@ public final class RPCServer: Service, Sendable {
             var connectionLogger = self.logger
             connectionLogger[metadataKey: "peer"] = "\(Peer.unix(credentials))"
             let handler = ConnectionHandler(
-                configuration: self.configuration,
-                deadlines: { [dispatcher = self.dispatcher] in dispatcher.deadline(for: $0) },
-                peer: .unix(credentials), refusal: refusal, work: continuation, logger: connectionLogger)
+                configuration: self.configuration, dispatcher: self.dispatcher, peer: .unix(credentials),
+                refusal: refusal, work: continuation, logger: connectionLogger)
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(
                 ByteToMessageHandler(
@@ -194,7 +193,7 @@ public final class RPCServer: Service, Sendable {
                 for await work in connection.work {
                     calls.addTask {
                         self.runningCalls.add(1, ordering: .relaxed)
-                        let result = await self.dispatcher.dispatch(work.request, signal: work.signal)
+                        let result = await self.dispatcher.dispatch(work.request, signal: work.signal, inCallTask: true)
                         self.runningCalls.subtract(1, ordering: .relaxed)
                         work.complete(result)
                     }

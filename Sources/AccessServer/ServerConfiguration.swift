@@ -1,4 +1,5 @@
 import AccessRPC
+import AccessCore
 import AccessWire
 
 /// Everything that bounds or shapes the Unix-socket server. Every limit has a default and a CLI flag.

@@ -1,6 +1,5 @@
 import AccessCore
 import AccessRPC
-import AccessWire
 
 /// The operations of SPEC.md, registered into the shared method registry. Every authenticated operation
 /// resolves its caller and checks its `OperationPolicy` before the handler runs, and every mutation writes an

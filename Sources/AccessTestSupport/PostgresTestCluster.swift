@@ -21,7 +21,7 @@ public enum PostgresTestCluster {
         let logger = Logger(label: "test-postgres")
         let name = "akto_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let database = try await PostgresAdmin.createDatabase(url: url, name: name, logger: logger)
-        return try await PostgresAccountStore(
+        return try await PostgresAccountStore.connect(
             configuration: PostgresConfiguration(url: database, maxConnections: maxConnections), logger: logger)
     }
 }

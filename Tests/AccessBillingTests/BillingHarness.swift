@@ -30,7 +30,7 @@ struct BillingHarness {
                 redirectAllowList: ["https://app.example.com", "http://localhost:3000"],
                 passwordHashing: ScryptParameters(logRounds: 10)),
             billing: billing)
-        var registry = MethodRegistry()
+        var registry = MethodRegistry(codec: ProtobufCodec())
         try access.register(into: &registry)
         dispatcher = Dispatcher(registry: registry, logger: Logger(label: "test"))
         let signup = await dispatcher.dispatch(

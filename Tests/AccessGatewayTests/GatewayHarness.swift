@@ -18,10 +18,15 @@ struct GatewayHarness {
     let metrics: PrometheusCollectorRegistry
     let configuration: GatewayConfiguration
     let store: SQLiteAccountStore
+    let codec: CountingCodec
     /// The install's one-time setup token (issue 16): a first Signup over HTTP must carry it.
     static let setupToken = "test-setup-token-0123456789"
 
-    init(configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+    /// - Parameter refuseBytes: the registry's codec refuses every use (the default: the gateway hands the
+    ///   dispatcher typed messages, never protobuf bytes, so no gateway test may reach it); false lets a test
+    ///   also call the dispatcher with bytes, as the socket does, and compare.
+    init(refuseBytes: Bool = true, configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+        codec = CountingCodec(refuse: refuseBytes)
         let directory = NSTemporaryDirectory() + "akto-gateway-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try SQLiteAccountStore(configuration: SQLiteConfiguration(path: directory + "/g.sqlite"))
@@ -32,7 +37,7 @@ struct GatewayHarness {
                 publicBaseURL: "http://localhost:8080", passwordHashing: ScryptParameters(logRounds: 10),
                 // Every test's client is the same peer ("unknown" address) on the shared hashing threads.
                 hashAdmission: HashAdmissionLimits(perPeer: 10_000, total: 10_000)))
-        var registry = MethodRegistry()
+        var registry = MethodRegistry(codec: codec)
         try service.register(into: &registry)
         try BuiltinServices.register(into: &registry, state: ServingState())
         metrics = PrometheusCollectorRegistry()
@@ -54,6 +59,31 @@ struct GatewayHarness {
             dispatcher: dispatcher, configuration: configuration, servingState: ServingState(),
             metricsText: { metrics.emitToBuffer() }, logger: Logger(label: "test"))
         return try await app.test(setup, body)
+    }
+}
+
+/// The protobuf codec, counting its uses; with `refuse`, refusing them all.
+final class CountingCodec: PayloadCodec {
+    private let count = Locked(0)
+    let refuse: Bool
+    var uses: Int { count.withLock { $0 } }
+
+    init(refuse: Bool) {
+        self.refuse = refuse
+    }
+
+    func decode<Message: ProtoMessage>(_ type: Message.Type, from bytes: [UInt8], limits: CodecLimits) throws
+        -> Message
+    {
+        count.withLock { $0 += 1 }
+        guard !refuse else { throw RPCError(.internal, "decoded \(Message.protoName) from protobuf bytes") }
+        return try ProtobufCodec().decode(type, from: bytes, limits: limits)
+    }
+
+    func encode<Message: ProtoMessage>(_ message: Message) throws -> [UInt8] {
+        count.withLock { $0 += 1 }
+        guard !refuse else { throw RPCError(.internal, "encoded \(Message.protoName) as protobuf bytes") }
+        return try ProtobufCodec().encode(message)
     }
 }
 

@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func theSameCallGivesTheSameResultOverHTTPAndTheDispatcher() async throws {
-        let h = try GatewayHarness()
+        let h = try GatewayHarness(refuseBytes: false)
         try await h.test { client in
             let token = try await signup(client)
             let key = try await client.post(
@@ -45,6 +45,8 @@ import Testing
             let http = try await client.post(
                 "/api/createCustomRole", body, headers: [HTTPField.Name("x-api-key")!: apiKey])
             #expect(http.status == .ok)
+            // Three HTTP calls, and the registry's protobuf codec never ran: JSON went straight to Swift values.
+            #expect(h.codec.uses == 0)
             // The same request straight through the dispatcher (what the socket server does) now conflicts, and the
             // HTTP answer's role equals what GetCustomRoles returns over the dispatcher.
             let schema = try #require(SchemaRegistry.shared.message("akto.access.v1.CreateCustomRoleRequest"))
@@ -303,7 +305,7 @@ import Testing
 
 @Suite struct GatewayObservabilityTests {
     @Test func metricsCountBothTransports() async throws {
-        let h = try GatewayHarness { $0.metricsBearerToken = "scrape-secret" }
+        let h = try GatewayHarness(refuseBytes: false) { $0.metricsBearerToken = "scrape-secret" }
         _ = await h.dispatcher.dispatch(DispatchRequest(method: Methods.Health.check.path, transport: .socket))
         try await h.test { client in
             _ = try await client.post("/api/me")

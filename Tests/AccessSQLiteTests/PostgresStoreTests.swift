@@ -125,7 +125,7 @@ struct PostgresRetryTests {
         let stores = try await withThrowingTaskGroup(of: PostgresAccountStore.self) { group in
             for _ in 0..<4 {
                 group.addTask {
-                    try await PostgresAccountStore(
+                    try await PostgresAccountStore.connect(
                         configuration: PostgresConfiguration(url: database, maxConnections: 2), logger: logger)
                 }
             }

@@ -285,7 +285,7 @@ import Testing
         try await withServer { _, path in
             let second = RPCServer(
                 configuration: ServerConfiguration(socketPath: path),
-                dispatcher: Dispatcher(registry: MethodRegistry(), logger: .init(label: "test")),
+                dispatcher: Dispatcher(registry: MethodRegistry(codec: ProtobufCodec()), logger: .init(label: "test")),
                 logger: .init(label: "test"))
             await #expect(throws: RPCError.self) { try await second.run() }
             try await AccessClient.withConnection(socketPath: path) { client in

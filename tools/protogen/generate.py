@@ -324,6 +324,15 @@ def write_swift(out_dir, fds, messages, enums, services):
             continue
         for m in f.message_type:
             catalog.append(f"        {m.name}.self,")
+    catalog += [
+        "    ]",
+        "",
+        "    /// The wire name of every method of the contract, e.g. `/akto.access.v1.RoleService/CreateCustomRole`.",
+        "    public static let methodPaths: Set<String> = [",
+    ]
+    for f, package, s in services:
+        for meth in s.method:
+            catalog.append(f'        "/{package}.{s.name}/{meth.name}",')
     catalog += ["    ]", "}", ""]
     catalog += [
         "/// The HTTP binding options of each method that has one (akto/access/v1/http.proto), by method path:",

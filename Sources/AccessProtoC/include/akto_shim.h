@@ -33,15 +33,4 @@ void akto_budget_init(akto_budget *budget, size_t limit);
  * (strlen) is exactly the length protobuf-c copied from the wire; 0 when the wire value contained a NUL. */
 int akto_string_is_exact(const char *s);
 
-/* The peer credentials of a connected Unix socket (SO_PEERCRED). Layout-identical to Linux's struct ucred. */
-typedef struct akto_ucred {
-    int32_t pid;
-    uint32_t uid;
-    uint32_t gid;
-} akto_ucred;
-
-/* The getsockopt level and option name that read an akto_ucred; -1 where the platform has none. */
-int akto_sol_socket(void);
-int akto_so_peercred(void);
-
 #endif

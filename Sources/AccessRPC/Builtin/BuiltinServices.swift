@@ -1,5 +1,4 @@
 import AccessCore
-import AccessWire
 
 /// The services every server answers without authentication: `akto.rpc.v1.Health` and
 /// `akto.rpc.v1.Reflection`.
@@ -10,7 +9,7 @@ public enum BuiltinServices {
     /// Registers Health/Check and Reflection/ListMethods. Call it last, so ListMethods sees every method.
     public static func register(into registry: inout MethodRegistry, state: ServingState) throws {
         let started = ContinuousClock.now
-        try registry.register(Methods.Health.check, access: .anonymous) { _, _ in
+        try registry.registerSynchronous(Methods.Health.check, access: .anonymous) { _, _ in
             HealthCheckResponse(
                 status: state.isServing ? "SERVING" : "NOT_SERVING", version: version,
                 uptimeSeconds: (ContinuousClock.now - started).components.seconds)
@@ -27,7 +26,7 @@ public enum BuiltinServices {
             MethodInfo(
                 name: listMethods.path, requestType: listMethods.requestType, responseType: listMethods.responseType))
         let listed = methods.sorted { $0.name < $1.name }
-        try registry.register(Methods.Reflection.listMethods, access: .anonymous) { _, _ in
+        try registry.registerSynchronous(Methods.Reflection.listMethods, access: .anonymous) { _, _ in
             ListMethodsResponse(methods: listed)
         }
     }

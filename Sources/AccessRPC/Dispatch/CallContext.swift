@@ -1,5 +1,4 @@
 import AccessCore
-import AccessWire
 import Logging
 
 /// The transport a call arrived on.

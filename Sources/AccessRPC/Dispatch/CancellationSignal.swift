@@ -1,7 +1,8 @@
 import AccessCore
 import Synchronization
 
-/// Tells a running call to stop: fired by a transport when the caller cancels or the deadline passes.
+/// Tells a running call to stop: fired by the dispatcher when the call's deadline passes (`expire`), or by a
+/// transport when the caller cancels or the server shuts down.
 ///
 /// The first `fire` wins and records why. A call runs its handler inside `cancelling(_:)`, so firing cancels
 /// the handler's task directly — no watcher task per call. `wait()` is for code that wants to suspend until
@@ -25,7 +26,22 @@ public final class CancellationSignal: Sendable {
     /// `commitGate.abandon()` first (issue 16).
     public let commitGate = CommitGate()
 
-    public init() {}
+    /// Told when the dispatcher's deadline fired the signal (not when the transport fired it): a transport that
+    /// answers before the handler returns (the socket) writes DEADLINE_EXCEEDED then.
+    private let onDeadline: (@Sendable (RPCError) -> Void)?
+
+    public init(onDeadline: (@Sendable (RPCError) -> Void)? = nil) {
+        self.onDeadline = onDeadline
+    }
+
+    /// The call's deadline passed (the dispatcher's timer): fires DEADLINE_EXCEEDED and tells `onDeadline`,
+    /// unless the call's transaction is already committing — that call is answered with what the commit
+    /// decided.
+    public func expire() {
+        guard commitGate.abandon() else { return }
+        let reason = RPCError(.deadlineExceeded, "the call's deadline passed")
+        if fire(reason) { onDeadline?(reason) }
+    }
 
     /// Fires the signal; returns false when it had already fired.
     @discardableResult

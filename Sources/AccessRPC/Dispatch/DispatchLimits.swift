@@ -1,4 +1,4 @@
-import AccessWire
+import AccessCore
 
 /// Bounds the dispatcher applies to every call, whatever the transport.
 public struct DispatchLimits: Sendable {

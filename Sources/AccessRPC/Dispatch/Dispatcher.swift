@@ -1,5 +1,4 @@
 import AccessCore
-import AccessWire
 import Logging
 import Metrics
 
@@ -7,59 +6,79 @@ import Metrics
 public struct DispatchRequest: Sendable {
     public var method: String
     public var metadata: [MetadataEntry]
+    /// The request as bytes of the registry's codec (the socket).
     public var payload: [UInt8]
+    /// The request already decoded (the gateway decodes JSON into the request type): when set, `payload` is
+    /// not read and the response comes back as `DispatchResult.message`, no codec involved.
+    public var message: (any ProtoMessage)?
     /// The caller's timeout; nil or zero means the configured default.
     public var timeout: Duration?
+    /// When the call began as the transport saw it (a request head that arrived before its body); the deadline
+    /// counts from here. Nil: when the dispatcher receives it.
+    public var startedAt: ContinuousClock.Instant?
     public var peer: Peer
     public var transport: Transport
 
     public init(
-        method: String, metadata: [MetadataEntry] = [], payload: [UInt8] = [], timeout: Duration? = nil,
-        peer: Peer = .local, transport: Transport = .socket
+        method: String, metadata: [MetadataEntry] = [], payload: [UInt8] = [], message: (any ProtoMessage)? = nil,
+        timeout: Duration? = nil, startedAt: ContinuousClock.Instant? = nil, peer: Peer = .local,
+        transport: Transport = .socket
     ) {
         self.method = method
         self.metadata = metadata
         self.payload = payload
+        self.message = message
         self.timeout = timeout
+        self.startedAt = startedAt
         self.peer = peer
         self.transport = transport
     }
 }
 
-/// A call's outcome: status, response metadata, and the response payload (OK only).
-public struct DispatchResult: Sendable, Equatable {
+/// A call's outcome: status, response metadata, and the response (OK only): `payload` bytes for a request
+/// that came as bytes, `message` for one that came typed.
+public struct DispatchResult: Sendable {
     public var status: Status
     public var metadata: [MetadataEntry]
     public var payload: [UInt8]
+    public var message: (any ProtoMessage)?
 
-    public init(status: Status, metadata: [MetadataEntry] = [], payload: [UInt8] = []) {
+    public init(
+        status: Status, metadata: [MetadataEntry] = [], payload: [UInt8] = [], message: (any ProtoMessage)? = nil
+    ) {
         self.status = status
         self.metadata = metadata
         self.payload = payload
+        self.message = message
     }
 }
 
 /// The one dispatch path: `(method, metadata, payload, deadline) -> (status, metadata, payload)`.
 ///
-/// Shared by the socket server and the HTTP gateway, so both apply the same limits, answer unknown methods
-/// the same way, and log and count every call the same way.
+/// Shared by the socket server and the HTTP gateway, it owns the call policy for both: the limits, the answer
+/// to unknown methods, the caller's admission (`MethodAccess`), the deadline (armed here, on `timer`, for
+/// every call), and the logging and counting of every call.
 public struct Dispatcher: Sendable {
     public let registry: MethodRegistry
     public let limits: DispatchLimits
     private let logger: Logger
     private let metrics: any MetricsFactory
     private let instruments: Instruments
+    private let timer: any DeadlineTimer
 
-    /// - Parameter metrics: where the per-method counters and timers go; the process-wide factory by default.
+    /// - Parameters:
+    ///   - metrics: where the per-method counters and timers go; the process-wide factory by default.
+    ///   - timer: what arms each call's deadline; a task per call by default, the event loops on the server.
     public init(
         registry: MethodRegistry, limits: DispatchLimits = DispatchLimits(), logger: Logger,
-        metrics: any MetricsFactory = MetricsSystem.factory
+        metrics: any MetricsFactory = MetricsSystem.factory, timer: any DeadlineTimer = TaskDeadlineTimer()
     ) {
         self.registry = registry
         self.limits = limits
         self.logger = logger
         self.metrics = metrics
         self.instruments = Instruments(factory: metrics)
+        self.timer = timer
     }
 
     /// The deadline for a caller's timeout: the default when none, never past the maximum.
@@ -69,16 +88,32 @@ public struct Dispatcher: Sendable {
         return start + min(timeout, limits.maxTimeout)
     }
 
-    /// Runs one call to completion. When `signal` fires (the caller cancelled, or the transport's deadline
-    /// timer ran out) the handler is cancelled and the signal's reason is the result.
-    public func dispatch(_ request: DispatchRequest, signal: CancellationSignal? = nil) async -> DispatchResult {
+    /// Runs one call to completion within its deadline. When the deadline passes the handler is cancelled and
+    /// the call answers DEADLINE_EXCEEDED (unless its transaction is already committing: then with what the
+    /// commit decided); `signal.onDeadline` tells the transport at that moment. When the transport fires
+    /// `signal` itself (the caller cancelled, shutdown) the handler is cancelled and the signal's reason is the
+    /// result.
+    ///
+    /// Cancelling the handler cancels the task it runs in. By default that is a child task of the caller's, so
+    /// the caller's own task (an HTTP connection's, a test's) is never cancelled; a transport that already runs
+    /// every call in a task of its own (the socket server) passes `inCallTask: true` and saves the child.
+    public func dispatch(
+        _ request: DispatchRequest, signal given: CancellationSignal? = nil, inCallTask: Bool = false
+    ) async -> DispatchResult {
+        guard inCallTask else {
+            async let result = dispatch(request, signal: given, inCallTask: true)
+            return await result
+        }
         let start = ContinuousClock.now
+        let signal = given ?? CancellationSignal()
+        let deadline = deadline(for: request.timeout, from: request.startedAt ?? start)
+        let armed = timer.schedule(at: deadline) { signal.expire() }
+        defer { armed.cancel() }
         let requestID = Self.requestID(from: request.metadata)
         var result: DispatchResult
         var cause: String?
         do {
-            let payload = try await run(request, requestID: requestID, start: start, signal: signal)
-            result = DispatchResult(status: .ok, payload: payload)
+            result = try await run(request, deadline: deadline, requestID: requestID, signal: signal)
         } catch {
             let rpcError = Self.rpcError(error, signal: signal)
             cause = rpcError.cause
@@ -89,42 +124,100 @@ public struct Dispatcher: Sendable {
         return result
     }
 
+    /// Answers a call at once, on the calling thread, when its method is synchronous (`registerSynchronous`)
+    /// and its caller is admitted without waiting; nil otherwise, having done nothing, and the transport
+    /// dispatches it the ordinary way. Same checks, logs and metrics as `dispatch`.
+    public func dispatchSynchronously(_ request: DispatchRequest) -> DispatchResult? {
+        guard let method = registry.method(request.method), let synchronous = method.synchronousHandler else {
+            return nil
+        }
+        let start = ContinuousClock.now
+        let requestID = Self.requestID(from: request.metadata)
+        var context = makeContext(
+            method, request, deadline: deadline(for: request.timeout, from: start), requestID: requestID)
+        var result: DispatchResult
+        var cause: String?
+        do {
+            try validate(metadata: request.metadata)
+            switch method.access {
+            case .anonymous: break
+            case .authorized(let authorizer):
+                guard let caller = try authorizer.authorizeSynchronously(context) else { return nil }
+                context.caller = caller
+            case .missing: throw Self.noPolicy(method)
+            }
+            result = try respond(request, method: method) { try synchronous($0, context) }
+        } catch {
+            let rpcError = Self.rpcError(error, signal: nil)
+            cause = rpcError.cause
+            result = DispatchResult(status: Status(rpcError))
+        }
+        result.metadata.append(MetadataEntry("x-request-id", requestID))
+        record(request, result: result, requestID: requestID, cause: cause, duration: .now - start)
+        return result
+    }
+
+    private func makeContext(
+        _ method: RegisteredMethod, _ request: DispatchRequest, deadline: ContinuousClock.Instant, requestID: String
+    ) -> CallContext {
+        CallContext(
+            method: method.descriptor, metadata: request.metadata, deadline: deadline, peer: request.peer,
+            transport: request.transport, requestID: requestID, baseLogger: logger,
+            codecLimits: limits.codec)
+    }
+
+    /// Decodes the request (bytes through the registry's codec; a typed message as it is), runs `handler`,
+    /// and answers in the request's form.
+    private func respond(
+        _ request: DispatchRequest, method: RegisteredMethod, _ handler: (any ProtoMessage) throws -> any ProtoMessage
+    ) throws -> DispatchResult {
+        if let message = request.message { return DispatchResult(status: .ok, message: try handler(message)) }
+        let decoded = try method.decode(request.payload, limits.codec)
+        return DispatchResult(status: .ok, payload: try method.encode(try handler(decoded)))
+    }
+
+    private static func noPolicy(_ method: RegisteredMethod) -> RPCError {
+        RPCError(.permissionDenied, "\(method.descriptor.path) has no access policy; refused")
+    }
+
     private func run(
-        _ request: DispatchRequest, requestID: String, start: ContinuousClock.Instant, signal: CancellationSignal?
-    ) async throws -> [UInt8] {
+        _ request: DispatchRequest, deadline: ContinuousClock.Instant, requestID: String, signal: CancellationSignal
+    ) async throws -> DispatchResult {
         try validate(metadata: request.metadata)
         guard let method = registry.method(request.method) else {
-            if SchemaRegistry.shared.methods.contains(where: { "/\($0.service)/\($0.method)" == request.method }) {
+            if ProtoCatalog.methodPaths.contains(request.method) {
                 throw RPCError(.unimplemented, "\(request.method) is not implemented by this server")
             }
             // Echoed at most 128 characters, control characters escaped: an unknown name is the caller's text.
             throw RPCError(.unimplemented, "unknown method \(Self.echoed(request.method))")
         }
-        let context = CallContext(
-            method: method.descriptor, metadata: request.metadata,
-            deadline: deadline(for: request.timeout, from: start),
-            peer: request.peer, transport: request.transport, requestID: requestID, baseLogger: logger,
-            codecLimits: limits.codec)
+        let admitted = makeContext(method, request, deadline: deadline, requestID: requestID)
         // The stores read the call's deadline (to bound lock waits and statements) and its commit gate from
         // task-locals.
-        return try await CallScope.$deadline.withValue(context.deadline) {
-            try await CallScope.$commitGate.withValue(signal?.commitGate) {
-                let admitted = context
-                let body = { @Sendable () async throws -> [UInt8] in
+        return try await CallScope.$deadline.withValue(deadline) {
+            try await CallScope.$commitGate.withValue(signal.commitGate) {
+                // The signal cancels this task when it fires; the handler sees an ordinary task cancellation,
+                // and `rpcError` reports the signal's reason.
+                try await signal.cancelling {
                     // Access is the dispatcher's, for every transport: a method without a policy answers nobody.
                     var context = admitted
                     switch method.access {
                     case .anonymous: break
                     case .authorized(let authorizer): context.caller = try await authorizer.authorize(context)
-                    case .missing:
-                        throw RPCError(.permissionDenied, "\(method.descriptor.path) has no access policy; refused")
+                    case .missing: throw Self.noPolicy(method)
                     }
-                    return try await method.handler(request.payload, context)
+                    // A call whose deadline passed before it got here (a slow body, a queue) does no work.
+                    guard ContinuousClock.now < deadline else {
+                        throw RPCError(.deadlineExceeded, "the call's deadline passed")
+                    }
+                    if let message = request.message {
+                        return DispatchResult(status: .ok, message: try await method.handler(message, context))
+                    }
+                    let decoded = try method.decode(request.payload, limits.codec)
+                    try Task.checkCancellation()
+                    return DispatchResult(
+                        status: .ok, payload: try method.encode(try await method.handler(decoded, context)))
                 }
-                guard let signal else { return try await body() }
-                // The signal cancels this task when it fires; the handler sees an ordinary task cancellation, and
-                // `rpcError` reports the signal's reason.
-                return try await signal.cancelling { try await body() }
             }
         }
     }

@@ -1,13 +1,16 @@
 import AccessCore
-import AccessWire
-
-/// Handles one call: request payload bytes in, response payload bytes out, or an error.
-public typealias RawHandler = @Sendable (_ payload: [UInt8], _ context: CallContext) async throws -> [UInt8]
 
 /// Resolves and admits the caller of a call before its handler runs: UNAUTHENTICATED or PERMISSION_DENIED
 /// otherwise. The service provides one per operation (its credential rules and feature policy).
 public protocol CallAuthorizer: Sendable {
     func authorize(_ context: CallContext) async throws -> Caller
+    /// The same decision when it can be made without waiting (nothing to look up), else nil; lets the
+    /// dispatcher answer synchronous methods where the call arrived. The default is nil.
+    func authorizeSynchronously(_ context: CallContext) throws -> Caller?
+}
+
+extension CallAuthorizer {
+    public func authorizeSynchronously(_ context: CallContext) throws -> Caller? { nil }
 }
 
 /// Who may call a method, enforced by the dispatcher for every transport before the handler runs.
@@ -21,44 +24,98 @@ public enum MethodAccess: Sendable {
     case missing
 }
 
-/// A method the dispatcher can serve.
+/// A method the dispatcher can serve: its policy, its message types, and its handler over type-erased
+/// messages. Bytes come in and go out only through the registry's codec (`decode` / `encode`); a transport
+/// holding typed messages (the gateway) skips them.
 public struct RegisteredMethod: Sendable {
     public let descriptor: MethodDescriptor
-    public let requestSchema: MessageSchema
-    public let responseSchema: MessageSchema
     public let access: MethodAccess
+    public let requestType: any ProtoMessage.Type
+    public let responseType: any ProtoMessage.Type
     /// False only for the explicitly anonymous methods.
     public var requiresAuthentication: Bool {
         if case .anonymous = access { return false }
         return true
     }
-    let handler: RawHandler
+    /// The registry's codec for this method's request and response.
+    let decode: @Sendable (_ bytes: [UInt8], _ limits: CodecLimits) throws -> any ProtoMessage
+    let encode: @Sendable (_ response: any ProtoMessage) throws -> [UInt8]
+    let handler: @Sendable (_ request: any ProtoMessage, _ context: CallContext) async throws -> any ProtoMessage
+    /// Set for methods whose work is synchronous: the dispatcher may run them where the call arrived (the
+    /// socket's event loop) without a task.
+    let synchronousHandler:
+        (@Sendable (_ request: any ProtoMessage, _ context: CallContext) throws -> any ProtoMessage)?
 }
 
 /// Method name -> handler, built once at start-up and read-only afterwards; shared by every transport.
+///
+/// The registry never names a wire format: it takes the codec that turns payload bytes into the request type
+/// and the response back (`PayloadCodec`, as grpc-swift's router takes a serializer and deserializer per
+/// method). The socket server's is AccessWire's `ProtobufCodec`.
 public struct MethodRegistry: Sendable {
     private(set) var methods: [String: RegisteredMethod] = [:]
+    /// What payload bytes mean for every method registered here.
+    public let codec: any PayloadCodec
 
-    public init() {}
+    public init(codec: any PayloadCodec) {
+        self.codec = codec
+    }
 
     /// Registers a typed handler with who may call it (`access`; without one, every call is refused). Request
-    /// bytes are decoded (and validated as UTF-8, within the codec limits) after the caller is admitted and
-    /// before the handler runs; its response is encoded after.
+    /// bytes are decoded (within the codec limits) after the caller is admitted and before the handler runs;
+    /// its response is encoded after.
     public mutating func register<Request: ProtoMessage, Response: ProtoMessage>(
         _ spec: MethodSpec<Request, Response>, access: MethodAccess = .missing,
         handler: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) throws {
-        let requestSchema = try MessageCodec.schema(for: Request.self)
-        let responseSchema = try MessageCodec.schema(for: Response.self)
+        try add(spec, access: access, synchronous: nil) { request, context in
+            try await handler(try Self.cast(request, spec), context)
+        }
+    }
+
+    /// Registers a handler whose work is synchronous (no storage, no I/O): besides the ordinary path, the
+    /// dispatcher's `dispatchSynchronously` answers it on the calling thread when its caller can be admitted
+    /// without waiting.
+    public mutating func registerSynchronous<Request: ProtoMessage, Response: ProtoMessage>(
+        _ spec: MethodSpec<Request, Response>, access: MethodAccess = .missing,
+        handler: @escaping @Sendable (Request, CallContext) throws -> Response
+    ) throws {
+        let synchronous: @Sendable (any ProtoMessage, CallContext) throws -> any ProtoMessage = { request, context in
+            try handler(try Self.cast(request, spec), context)
+        }
+        try add(spec, access: access, synchronous: synchronous) { request, context in
+            try synchronous(request, context)
+        }
+    }
+
+    private mutating func add<Request: ProtoMessage, Response: ProtoMessage>(
+        _ spec: MethodSpec<Request, Response>, access: MethodAccess,
+        synchronous: (@Sendable (any ProtoMessage, CallContext) throws -> any ProtoMessage)?,
+        handler: @escaping @Sendable (any ProtoMessage, CallContext) async throws -> any ProtoMessage
+    ) throws {
         guard methods[spec.path] == nil else { throw RPCError(.alreadyExists, "\(spec.path) is registered twice") }
+        let codec = self.codec
         methods[spec.path] = RegisteredMethod(
-            descriptor: spec.descriptor, requestSchema: requestSchema, responseSchema: responseSchema,
-            access: access,
-            handler: { payload, context in
-                let request = try MessageCodec.decode(Request.self, from: payload, limits: context.codecLimits)
-                try Task.checkCancellation()
-                return try MessageCodec.encode(try await handler(request, context))
-            })
+            descriptor: spec.descriptor, access: access, requestType: Request.self, responseType: Response.self,
+            decode: { bytes, limits in try codec.decode(Request.self, from: bytes, limits: limits) },
+            encode: { response in
+                guard let response = response as? Response else {
+                    throw RPCError(.internal, "\(spec.path) answered with a \(type(of: response))")
+                }
+                return try codec.encode(response)
+            },
+            handler: handler, synchronousHandler: synchronous)
+    }
+
+    /// The request as the handler's type: a transport handing a typed message of another type is refused.
+    private static func cast<Request: ProtoMessage, Response: ProtoMessage>(
+        _ request: any ProtoMessage, _ spec: MethodSpec<Request, Response>
+    ) throws -> Request {
+        guard let typed = request as? Request else {
+            throw RPCError(
+                .invalidArgument, "\(spec.path) takes a \(Request.protoName), not a \(type(of: request).protoName)")
+        }
+        return typed
     }
 
     /// The method registered under a wire name such as `/akto.rpc.v1.Health/Check`.

@@ -19,7 +19,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private struct OpenCall {
         let signal: CancellationSignal
-        let deadlineTimer: Scheduled<Void>?
     }
 
     private enum State {
@@ -30,7 +29,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private let configuration: ServerConfiguration
-    private let deadlines: @Sendable (Duration?) -> ContinuousClock.Instant
+    /// Arms each call's deadline, and answers synchronous methods here on the event loop.
+    private let dispatcher: Dispatcher
     private let peer: Peer
     private let refusal: Status?
     private let work: AsyncStream<CallWork>.Continuation
@@ -51,11 +51,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// - Parameter refusal: set when the connection is not admitted (uid allow-list, connection cap,
     ///   shutdown); the handler then answers with `GoAway(refusal)` and closes.
     init(
-        configuration: ServerConfiguration, deadlines: @escaping @Sendable (Duration?) -> ContinuousClock.Instant,
-        peer: Peer, refusal: Status?, work: AsyncStream<CallWork>.Continuation, logger: Logger
+        configuration: ServerConfiguration, dispatcher: Dispatcher, peer: Peer, refusal: Status?,
+        work: AsyncStream<CallWork>.Continuation, logger: Logger
     ) {
         self.configuration = configuration
-        self.deadlines = deadlines
+        self.dispatcher = dispatcher
         self.peer = peer
         self.refusal = refusal
         self.work = work
@@ -179,46 +179,38 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         lastCallID = max(lastCallID, request.callID)
         let timeout: Duration? = request.timeoutMilliseconds > 0 ? .milliseconds(request.timeoutMilliseconds) : nil
-        let deadline = deadlines(timeout)
-        let signal = CancellationSignal()
-        var timer: Scheduled<Void>?
-        if let context {
-            let callID = request.callID
-            let nanoseconds = (deadline - .now).nanosecondsClamped
-            timer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
-                guard let self, let call = self.openCalls[callID] else { return }
-                // A call whose transaction is committing is answered with what the commit decided (issue 16).
-                guard call.signal.commitGate.abandon() else { return }
-                let reason = RPCError(.deadlineExceeded, "the call's deadline passed")
-                call.signal.fire(reason)
-                self.finish(callID, DispatchResult(status: Status(reason)))
-            }
+        let dispatchRequest = DispatchRequest(
+            method: request.method, metadata: request.metadata, payload: request.payload, timeout: timeout,
+            startedAt: .now, peer: peer, transport: .socket)
+        let callID = request.callID
+        // Synchronous work (Health) is answered here on the loop: no task, no hop.
+        if let result = dispatcher.dispatchSynchronously(dispatchRequest) {
+            write(
+                .response(
+                    ResponseFrame(
+                        callID: callID, status: result.status, metadata: result.metadata, payload: result.payload)))
+            return
         }
-        openCalls[request.callID] = OpenCall(signal: signal, deadlineTimer: timer)
         guard let eventLoop = context?.eventLoop else { return }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let callID = request.callID
-        work.yield(
-            CallWork(
-                callID: callID,
-                request: DispatchRequest(
-                    method: request.method, metadata: request.metadata, payload: request.payload, timeout: timeout,
-                    peer: peer, transport: .socket),
-                signal: signal,
-                complete: { result in
-                    // Call tasks usually finish on this connection's loop (see `EventLoopTaskExecutor`).
-                    if eventLoop.inEventLoop {
-                        bound.value.finish(callID, result)
-                    } else {
-                        eventLoop.execute { bound.value.finish(callID, result) }
-                    }
-                }))
+        let finish: @Sendable (DispatchResult) -> Void = { result in
+            // Call tasks usually finish on this connection's loop (see `EventLoopTaskExecutor`).
+            if eventLoop.inEventLoop {
+                bound.value.finish(callID, result)
+            } else {
+                eventLoop.execute { bound.value.finish(callID, result) }
+            }
+        }
+        // The dispatcher arms the deadline; when it passes the caller is answered at once, whether or not the
+        // handler has noticed its cancellation yet.
+        let signal = CancellationSignal(onDeadline: { reason in finish(DispatchResult(status: Status(reason))) })
+        openCalls[callID] = OpenCall(signal: signal)
+        work.yield(CallWork(callID: callID, request: dispatchRequest, signal: signal, complete: finish))
     }
 
     /// Writes the Response of an open call, once.
     private func finish(_ callID: UInt32, _ result: DispatchResult) {
-        guard let call = openCalls.removeValue(forKey: callID) else { return }
-        call.deadlineTimer?.cancel()
+        guard openCalls.removeValue(forKey: callID) != nil else { return }
         lastActivity = .now()
         let payload = result.status.code == .ok ? result.payload : []
         write(
@@ -308,7 +300,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 finish(callID, DispatchResult(status: Status(reason)))
             } else {
                 call.signal.fire(reason)
-                call.deadlineTimer?.cancel()
             }
         }
         if !respond { openCalls.removeAll() }

@@ -1,5 +1,4 @@
 import AccessCore
-import AccessWire
 
 /// The work of each job kind, in pages so memory stays bounded whatever the account's size.
 struct JobHandlers: Sendable {

@@ -1,6 +1,5 @@
 import AccessCore
 import AccessRPC
-import AccessWire
 import Crypto
 import Foundation
 

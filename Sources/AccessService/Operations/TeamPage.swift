@@ -1,5 +1,4 @@
 import AccessCore
-import AccessWire
 
 /// GetTeamData's paging (issue 16, AIP-158): members in user-id order, then pending invitations in e-mail order;
 /// the token names the last item of the previous page (`m:<user id>` or `i:<e-mail>`, base64url), so items added

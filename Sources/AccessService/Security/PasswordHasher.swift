@@ -1,5 +1,4 @@
 import AccessCore
-import AccessWire
 import Crypto
 import CryptoExtras
 import Dispatch

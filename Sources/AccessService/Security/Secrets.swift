@@ -1,5 +1,4 @@
 import AccessCore
-import AccessWire
 import Crypto
 
 /// Random secrets and their digests. Secrets are shown once; only `digest(_:)` is stored.

@@ -62,6 +62,20 @@ public enum MessageCodec {
         try ProtoValueDecoding.decode(type, from: value)
     }
 
+    /// A JSON document -> a generated Swift value, by proto3's JSON rules checked against the message's
+    /// descriptor (names, kinds, ranges, `CodecLimits`); pure Swift, no protobuf-c. The gateway's request path.
+    public static func decodeJSON<T: ProtoMessage>(_ type: T.Type, from document: JSONValue, limits: CodecLimits)
+        throws -> T
+    {
+        try ProtoValueDecoding.decode(
+            type, from: try ProtoJSON.decode(document, schema: try schema(for: type), limits: limits))
+    }
+
+    /// A generated Swift value -> its proto3 JSON; pure Swift, no protobuf-c. The gateway's response path.
+    public static func encodeJSON<T: ProtoMessage>(_ value: T) throws -> JSONValue {
+        ProtoJSON.encode(try messageValue(value))
+    }
+
     /// JSON text -> protobuf bytes of `schema` (what the gateway and `akto-access call` send).
     public static func jsonToWire(_ json: some Collection<UInt8>, schema: MessageSchema, limits: CodecLimits = .default)
         throws -> [UInt8]
@@ -75,5 +89,20 @@ public enum MessageCodec {
         -> JSONValue
     {
         ProtoJSON.encode(try decodeValue(bytes, schema: schema, limits: limits))
+    }
+}
+
+/// The protobuf-c codec as the RPC core's `PayloadCodec`: what the socket transport's payload bytes mean.
+public struct ProtobufCodec: PayloadCodec {
+    public init() {}
+
+    public func decode<Message: ProtoMessage>(_ type: Message.Type, from bytes: [UInt8], limits: CodecLimits) throws
+        -> Message
+    {
+        try MessageCodec.decode(type, from: bytes, limits: limits)
+    }
+
+    public func encode<Message: ProtoMessage>(_ message: Message) throws -> [UInt8] {
+        try MessageCodec.encode(message)
     }
 }

@@ -1,16 +1,5 @@
 import AccessCore
 
-/// One `Metadata` entry. Keys are lower-case ASCII.
-public struct MetadataEntry: Sendable, Equatable {
-    public var key: String
-    public var value: String
-
-    public init(_ key: String, _ value: String) {
-        self.key = key
-        self.value = value
-    }
-}
-
 /// A call request (`akto.rpc.v1.Request`).
 public struct RequestFrame: Sendable, Equatable {
     public var callID: UInt32

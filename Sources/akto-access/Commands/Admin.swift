@@ -44,18 +44,16 @@ struct Admin: AsyncParsableCommand {
             var logger = Logger(label: "akto-access.admin")
             logger.logLevel = .warning
             let opened = try await service.openStore(dataDirectory: dataDirectory, logger: logger)
+            let configuration = try service.configuration()
             do {
-                let access = try AccessService(store: opened.store, configuration: try service.configuration())
-                let created = try await access.bootstrap(
-                    email: email, name: name, organization: organization, password: line)
-                await opened.close()
+                let created = try await opened.withRunning { store in
+                    let access = try AccessService(store: store, configuration: configuration)
+                    return try await access.bootstrap(
+                        email: email, name: name, organization: organization, password: line)
+                }
                 print("created \(created.email) (user \(created.userID)) as ADMIN of account \(created.accountID)")
             } catch let error as RPCError {
-                await opened.close()
                 throw ValidationError(error.description)
-            } catch {
-                await opened.close()
-                throw error
             }
         }
     }
@@ -98,7 +96,7 @@ struct Admin: AsyncParsableCommand {
             var logger = Logger(label: "akto-access.admin")
             logger.logLevel = .warning
             let source = try SQLiteAccountStore(configuration: SQLiteConfiguration(path: file))
-            let target = try await PostgresAccountStore(configuration: configuration, logger: logger)
+            let target = try await PostgresAccountStore.connect(configuration: configuration, logger: logger)
             do {
                 let started = ContinuousClock.now
                 let copied = try await target.copy(from: source)

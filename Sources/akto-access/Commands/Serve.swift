@@ -4,6 +4,7 @@ import AccessRPC
 import AccessServer
 import AccessService
 import AccessSQLite
+import AccessWire
 import ArgumentParser
 import Foundation
 import Logging
@@ -131,7 +132,29 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "akto-access")
+        let plan = try await resolve(logger: logger)
+        try await ServiceGroup(
+            configuration: .init(
+                services: Self.services(plan, logger: logger), gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
+        ).run()
+    }
 
+    /// Everything `serve` was told (options, environment, defaults), checked; nothing started yet.
+    struct Plan: Sendable {
+        var dataDirectory: String
+        var server: ServerConfiguration
+        var limits: DispatchLimits
+        var gateway: GatewayConfiguration?
+        var metricsListener: (host: String, port: Int)?
+        var service: ServiceConfiguration
+        var store: OpenedStore
+        var billing: (any BillingProvider)?
+        var jobs: JobRunnerConfiguration
+    }
+
+    /// Option parsing: every option resolved and validated into a `Plan`.
+    func resolve(logger: Logger) async throws -> Plan {
         let dataDirectory = try Environment.resolve(dataDir, "DATA_DIR", default: Defaults.dataDirectory)
         try makeDirectory(dataDirectory, logger: logger)
         let modeText = try Environment.resolve(socketMode, "SOCKET_MODE", default: "660")
@@ -166,7 +189,7 @@ struct Serve: AsyncParsableCommand {
                     "max-connections": "\(socketCap)", "reserved": "\(reserved)",
                 ])
         }
-        let configuration = ServerConfiguration(
+        let serverConfiguration = ServerConfiguration(
             socketPath: try Environment.resolve(
                 socketPath, "SOCKET_PATH", default: dataDirectory + "/akto-access.sock"),
             socketMode: mode,
@@ -229,58 +252,83 @@ struct Serve: AsyncParsableCommand {
                 dashboardDirectory: try dashboardDirectory())
         }
 
-        let opened = try await service.openStore(dataDirectory: dataDirectory, logger: logger)
-        let store = opened.store
-        do {
-            try await Self.prepareSetupToken(store: store, dataDirectory: dataDirectory, logger: logger)
-        } catch {
-            await opened.close()
-            throw error
-        }
         let billing = try service.billingProvider(logger: logger)
         if billing == nil {
             logger.notice("billing is not configured: ProvisionSubscription answers FAILED_PRECONDITION")
         }
-        let accessService = try AccessService(store: store, configuration: serviceConfiguration, billing: billing)
-        let state = ServingState()
-        var registry = MethodRegistry()
-        try accessService.register(into: &registry)
-        try BuiltinServices.register(into: &registry, state: state)
-        // One dispatcher and one metrics registry serve both transports.
-        let metrics = PrometheusCollectorRegistry()
-        let dispatcher = Dispatcher(
-            registry: registry, limits: limits, logger: logger, metrics: PrometheusMetricsFactory(registry: metrics))
-        let server = RPCServer(
-            configuration: configuration, dispatcher: dispatcher, servingState: state, logger: logger)
         let workers = try positive(Environment.resolve(jobWorkers, "JOB_WORKERS", default: 2), "job-workers")
         let lease = try positive(Environment.resolve(jobLease, "JOB_LEASE", default: 60), "job-lease")
-        let runner = JobRunner(
-            store: store, configuration: JobRunnerConfiguration(workers: workers, leaseSeconds: Int64(lease)),
-            billing: billing, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: runner), .init(service: server),
-        ]
-        if let gatewayConfiguration {
-            let gateway = Gateway.application(
-                dispatcher: dispatcher, configuration: gatewayConfiguration, servingState: state,
-                metricsText: { metrics.emitToBuffer() }, logger: logger)
-            services.append(.init(service: gateway))
+        return Plan(
+            dataDirectory: dataDirectory, server: serverConfiguration, limits: limits, gateway: gatewayConfiguration,
+            metricsListener: metricsListener.map { (host: $0.0, port: $0.1) }, service: serviceConfiguration,
+            store: try await service.openStore(dataDirectory: dataDirectory, logger: logger), billing: billing,
+            jobs: JobRunnerConfiguration(workers: workers, leaseSeconds: Int64(lease)))
+    }
+
+    /// The services of `serve`, in dependency order: the store's connection pool (PostgreSQL) first, then the
+    /// application — which prepares the store (migrations, the setup token) and only then starts the job
+    /// runner, the socket server, the gateway and the metrics listener. Graceful shutdown runs the other way:
+    /// the listeners drain, then the pool closes.
+    static func services(_ plan: Plan, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let pool = plan.store.service { services.append(.init(service: pool)) }
+        services.append(.init(service: Application(plan: plan, logger: logger)))
+        return services
+    }
+
+    /// The part of `serve` that needs a ready store: prepares it, then runs the listeners and the job runner as
+    /// a group of their own, which shuts down gracefully when the outer group does.
+    struct Application: Service {
+        let plan: Plan
+        let logger: Logger
+
+        func run() async throws {
+            try await plan.store.prepare()
+            try await Serve.prepareSetupToken(
+                store: plan.store.store, dataDirectory: plan.dataDirectory, logger: logger)
+            let group = ServiceGroup(
+                configuration: .init(services: try listeners(), logger: logger))
+            try await withGracefulShutdownHandler {
+                try await group.run()
+            } onGracefulShutdown: {
+                Task { await group.triggerGracefulShutdown() }
+            }
         }
-        if let (host, port) = metricsListener {
-            let metricsApp = Gateway.metricsApplication(
-                host: host, port: port, servingState: state, metricsText: { metrics.emitToBuffer() }, logger: logger,
-                onListening: { port in logger.info("metrics listening", metadata: ["address": "\(host):\(port)"]) })
-            services.append(.init(service: metricsApp))
+
+        func listeners() throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+            let accessService = try AccessService(
+                store: plan.store.store, configuration: plan.service, billing: plan.billing)
+            let state = ServingState()
+            var registry = MethodRegistry(codec: ProtobufCodec())
+            try accessService.register(into: &registry)
+            try BuiltinServices.register(into: &registry, state: state)
+            // One dispatcher and one metrics registry serve both transports; deadlines on the event loops.
+            let metrics = PrometheusCollectorRegistry()
+            let dispatcher = Dispatcher(
+                registry: registry, limits: plan.limits, logger: logger,
+                metrics: PrometheusMetricsFactory(registry: metrics), timer: EventLoopDeadlineTimer.shared)
+            let server = RPCServer(
+                configuration: plan.server, dispatcher: dispatcher, servingState: state, logger: logger)
+            let runner = JobRunner(
+                store: plan.store.store, configuration: plan.jobs, billing: plan.billing, logger: logger)
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: runner), .init(service: server),
+            ]
+            if let configuration = plan.gateway {
+                let gateway = Gateway.application(
+                    dispatcher: dispatcher, configuration: configuration, servingState: state,
+                    metricsText: { metrics.emitToBuffer() }, logger: logger)
+                services.append(.init(service: gateway))
+            }
+            if let (host, port) = plan.metricsListener {
+                let metricsApp = Gateway.metricsApplication(
+                    host: host, port: port, servingState: state, metricsText: { metrics.emitToBuffer() },
+                    logger: logger,
+                    onListening: { port in logger.info("metrics listening", metadata: ["address": "\(host):\(port)"]) })
+                services.append(.init(service: metricsApp))
+            }
+            return services
         }
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            await opened.close()
-            throw error
-        }
-        await opened.close()
     }
 
     private func makeDirectory(_ path: String, logger: Logger) throws {

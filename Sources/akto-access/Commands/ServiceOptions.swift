@@ -3,6 +3,7 @@ import AccessCore
 import AccessPostgres
 import AccessService
 import Logging
+import ServiceLifecycle
 import AccessSQLite
 import ArgumentParser
 import Foundation
@@ -168,7 +169,7 @@ struct ServiceOptions: ParsableArguments {
             if separatePassword != nil { throw ValidationError("--database-password-file needs a database URL") }
             let store = try openSQLite(dataDirectory: dataDirectory)
             logger.info("store: SQLite", metadata: ["path": "\(dataDirectory)/akto-access.sqlite"])
-            return OpenedStore(store: store, close: {})
+            return OpenedStore(store: store, service: nil, prepare: {})
         }
         if sqliteSynchronous != nil || sqliteMaxWritesPerCommit != nil {
             throw ValidationError("the --sqlite-* options do not apply with --database-url (PostgreSQL)")
@@ -204,13 +205,13 @@ struct ServiceOptions: ParsableArguments {
                 "the PostgreSQL server at \(configuration.redacted) asks for a cleartext or MD5 password over a connection without TLS; nothing was sent. Use sslmode=require, or SCRAM (password_encryption = scram-sha-256 and scram-sha-256 in pg_hba.conf)"
             )
         }
-        let store = try await PostgresAccountStore(configuration: configuration, logger: logger)
+        let store = PostgresAccountStore(configuration: configuration, logger: logger)
         logger.info(
             "store: PostgreSQL",
             metadata: [
                 "database": "\(configuration.redacted)", "max-connections": "\(pool)", "max-attempts": "\(attempts)",
             ])
-        return OpenedStore(store: store, close: { await store.shutdown() })
+        return OpenedStore(store: store, service: store, prepare: { try await store.migrate() })
     }
 
     private func openSQLite(dataDirectory: String) throws -> SQLiteAccountStore {
@@ -311,7 +312,23 @@ struct ServiceOptions: ParsableArguments {
 }
 
 /// A store and how to close it when the process is done with it.
-struct OpenedStore {
+/// The store `serve` and the admin commands open: SQLite (ready when opened) or PostgreSQL (its connection pool
+/// is a service: `serve` runs it first in its group, then `prepare`s the store before the others start).
+struct OpenedStore: Sendable {
     let store: any ServiceStore
-    let close: @Sendable () async -> Void
+    /// The store's long-lived part (PostgreSQL's pool), nil for SQLite.
+    let service: (any Service)?
+    /// Brings the store up once `service` runs: the PostgreSQL migrations.
+    let prepare: @Sendable () async throws -> Void
+
+    /// For one-shot commands: runs `service` as a child task around `body` (prepared first), ends it after.
+    func withRunning<T: Sendable>(_ body: @Sendable (any ServiceStore) async throws -> T) async throws -> T {
+        guard let service else { return try await body(store) }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            defer { group.cancelAll() }
+            try await prepare()
+            return try await body(store)
+        }
+    }
 }

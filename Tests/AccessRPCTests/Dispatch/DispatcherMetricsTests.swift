@@ -9,7 +9,7 @@ import Testing
 @Suite struct DispatcherMetricsTests {
     @Test func countsEveryCallByMethodCodeAndTransportAndTimesIt() async throws {
         let metrics = TestMetrics()
-        var registry = MethodRegistry()
+        var registry = MethodRegistry(codec: ProtobufCodec())
         try registry.register(Methods.Health.check, access: .anonymous) { request, _ in
             guard request.service.isEmpty else { throw RPCError(.notFound, "no such service") }
             return HealthCheckResponse(status: "SERVING")

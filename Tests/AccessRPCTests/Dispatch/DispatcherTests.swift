@@ -13,7 +13,7 @@ func makeDispatcher(
         HealthCheckResponse(status: "SERVING", version: request.service)
     }
 ) throws -> Dispatcher {
-    var registry = MethodRegistry()
+    var registry = MethodRegistry(codec: ProtobufCodec())
     try registry.register(Methods.Health.check, access: .anonymous, handler: check)
     return Dispatcher(registry: registry, limits: limits, logger: Logger(label: "test"))
 }
@@ -100,7 +100,9 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
 
     @Test func theSignalCancelsTheHandlerAndGivesItsReason() async throws {
         let sawCancellation = Atomic<Bool>(false)
+        let (started, running) = AsyncStream.makeStream(of: Void.self)
         let dispatcher = try makeDispatcher { _, _ in
+            running.yield()
             do {
                 try await Task.sleep(for: .seconds(30))
             } catch {
@@ -112,7 +114,8 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
         let signal = CancellationSignal()
         let request = try healthRequest()
         async let result = dispatcher.dispatch(request, signal: signal)
-        try await Task.sleep(for: .milliseconds(50))
+        // Fired once the handler runs (a sleep here raced a busy machine's scheduler).
+        for await _ in started { break }
         #expect(signal.fire(RPCError(.deadlineExceeded, "too slow")))
         #expect(!signal.fire(RPCError(.cancelled, "second")))
         let status = await result.status
@@ -145,7 +148,7 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
 @Suite struct BuiltinServicesTests {
     @Test func healthAndReflectionDescribeTheServer() async throws {
         let state = ServingState()
-        var registry = MethodRegistry()
+        var registry = MethodRegistry(codec: ProtobufCodec())
         try BuiltinServices.register(into: &registry, state: state)
         let dispatcher = Dispatcher(registry: registry, logger: Logger(label: "test"))
 
@@ -169,7 +172,7 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
 
     @Test func aMethodRegisteredWithoutAPolicyAnswersNobody() async throws {
         let ran = Mutex(false)
-        var registry = MethodRegistry()
+        var registry = MethodRegistry(codec: ProtobufCodec())
         try registry.register(Methods.Health.check) { _, _ in
             ran.withLock { $0 = true }
             return HealthCheckResponse(status: "SERVING")
@@ -199,7 +202,7 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
                     contextSource: "API")
             }
         }
-        var registry = MethodRegistry()
+        var registry = MethodRegistry(codec: ProtobufCodec())
         try registry.register(Methods.Health.check, access: .authorized(Refusing())) { _, context in
             HealthCheckResponse(status: "SERVING", version: context.caller?.email ?? "none")
         }
@@ -210,7 +213,7 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
     }
 
     @Test func aMethodCannotBeRegisteredTwice() throws {
-        var registry = MethodRegistry()
+        var registry = MethodRegistry(codec: ProtobufCodec())
         try registry.register(Methods.Health.check) { _, _ in HealthCheckResponse() }
         #expect(throws: RPCError.self) { try registry.register(Methods.Health.check) { _, _ in HealthCheckResponse() } }
     }

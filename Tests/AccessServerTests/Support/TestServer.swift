@@ -43,7 +43,7 @@ func withServer<Result: Sendable>(
     let path = directory + "/server.sock"
     var configuration = ServerConfiguration(socketPath: path)
     configure(&configuration)
-    var registry = MethodRegistry()
+    var registry = MethodRegistry(codec: ProtobufCodec())
     try registry.register(Methods.Health.check, access: .anonymous, handler: check)
     let dispatcher = Dispatcher(registry: registry, limits: limits, logger: Logger(label: "test"))
     let server = RPCServer(configuration: configuration, dispatcher: dispatcher, logger: Logger(label: "test"))

@@ -83,7 +83,7 @@ struct Harness {
             passwordHashing: ScryptParameters(logRounds: 10))
         configure(&configuration)
         let service = try AccessService(store: store, configuration: configuration, clock: clock)
-        var registry = MethodRegistry()
+        var registry = MethodRegistry(codec: ProtobufCodec())
         try service.register(into: &registry)
         dispatcher = Dispatcher(registry: registry, logger: Logger(label: "test"))
     }

@@ -1,3 +1,4 @@
+import AccessCore
 import AccessWire
 import Foundation
 import Testing

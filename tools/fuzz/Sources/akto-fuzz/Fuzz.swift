@@ -1,5 +1,6 @@
 // libFuzzer entry point (built with -sanitize=fuzzer,address by tools/fuzz/run). AKTO_FUZZ_TARGET picks what the
 // input feeds (`FuzzHarness.Target`: frame, message or json); a broken invariant is reported as a crash.
+import AccessCore
 import AccessWire
 import Foundation
 

@@ -1,5 +1,3 @@
-import AccessCore
-
 /// A parsed JSON document. Numbers keep their source text so 64-bit integers never pass through `Double`;
 /// object members keep their order.
 public enum JSONValue: Sendable, Equatable {

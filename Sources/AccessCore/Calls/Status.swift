@@ -1,5 +1,3 @@
-import AccessCore
-
 /// The outcome of a call as AKRP carries it (`akto.rpc.v1.Status`).
 public struct Status: Sendable, Equatable, CustomStringConvertible {
     public var code: StatusCode
