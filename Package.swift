@@ -10,6 +10,9 @@ let package = Package(
     products: [
         .executable(name: "akto-access", targets: ["akto-access"]),
         .library(name: "AccessClient", targets: ["AccessClient", "AccessCore", "AccessWire"]),
+        // Test support for the codec's users (the fuzzers under tools/fuzz): the test-only contract and the fuzz
+        // harness; no server target depends on it.
+        .library(name: "AccessWireTesting", targets: ["AccessWireTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -26,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // `swift package generate-documentation --target AccessCore`: the design of record (AccessCore.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -50,6 +55,22 @@ let package = Package(
             name: "AccessWire",
             dependencies: [
                 "AccessProtoC", "AccessCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // The test-only contract akto.testing.v1 (generated C) and its Swift side with the fuzz harness: outside
+        // every production target.
+        .target(
+            name: "AccessTestingProtoC",
+            dependencies: ["CProtobufC"],
+            path: "Sources/AccessTestingProtoC",
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        .target(
+            name: "AccessWireTesting",
+            dependencies: [
+                "AccessWire", "AccessCore", "AccessTestingProtoC",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
@@ -169,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "AccessWireTests",
             dependencies: [
-                "AccessWire", "AccessCore",
+                "AccessWire", "AccessWireTesting", "AccessCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],

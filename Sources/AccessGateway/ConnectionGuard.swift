@@ -35,7 +35,7 @@ public final class PeerConnectionTable: Sendable {
     public var total: Int { counts.withLock { $0.values.reduce(0, +) } }
 }
 
-/// Read deadlines and the per-peer cap of one gateway connection (issue 16), after HTTP decoding:
+/// Read deadlines and the per-peer cap of one gateway connection (<doc:Hardening>), after HTTP decoding:
 /// - a new connection must deliver a complete request head within `headerTimeout`, an idle keep-alive one its
 ///   next head within `idleTimeout` of the previous response;
 /// - a request's body must arrive in full within `bodyTimeout` of its head;

@@ -6,7 +6,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The routes Akto's own React dashboard calls around the `/api` contract (issue 17, `AKTO-UI.md`): its sign-in
+/// The routes Akto's own React dashboard calls around the `/api` contract (<doc:AktoDashboard>): its sign-in
 /// (`/auth/login`, `/signup-email`, `/auth/resetPassword`, `/auth/sendPasswordResetLink`), its token refresh
 /// (`/dashboard/accessToken`) and its page start-up (`/login`, `/signup`, `/dashboard/*` from `--dashboard-dir`).
 ///

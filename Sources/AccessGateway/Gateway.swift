@@ -15,7 +15,7 @@ public enum Gateway {
     ) -> some ApplicationProtocol {
         let responder = GatewayResponder(
             dispatcher: dispatcher, configuration: configuration, servingState: servingState, metricsText: metricsText)
-        // Issue 16: a bounded number of connections (per client IP too) with read deadlines, so idle or stalled
+        // <doc:Hardening>: a bounded number of connections (per client IP too) with read deadlines, so idle or stalled
         // clients cannot hold every descriptor.
         let table = PeerConnectionTable(perPeer: configuration.maxConnectionsPerPeer)
         let (header, body, idle) = (configuration.headerTimeout, configuration.bodyTimeout, configuration.idleTimeout)

@@ -437,7 +437,7 @@ public struct GatewayResponder: Sendable {
 }
 
 /// The OpenAPI document, built on its first request and kept: most servers are never asked for it, and
-/// building it at start-up cost resident memory (issue 8's idle-RSS target).
+/// building it at start-up cost resident memory (the idle-RSS target in `BENCHMARKS.md`).
 final class LazyDocument: Sendable {
     private let build: @Sendable () -> [UInt8]
     private let built = Locked<[UInt8]?>(nil)

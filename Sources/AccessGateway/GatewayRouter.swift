@@ -10,7 +10,7 @@ import NIOCore
 /// only what Hummingbird has no part for: the JSON error bodies, the header-size limit and the security headers
 /// (`GatewayBasics`).
 ///
-/// Cost, measured (issue 17, `BENCHMARKS.md` "Router"): the durable gateway mutation, this router against the
+/// Cost, measured (`BENCHMARKS.md` "Router"): the durable gateway mutation, this router against the
 /// hand-written `switch` it replaced, release builds alternated in one session, medians of three runs each:
 /// -6% at 1 connection, -9% at 16, -7% at 64, +12% at 1,024 — within this VM's run-to-run spread (±10-30%), so
 /// no cost we can tell from noise; kept.

@@ -2,7 +2,7 @@ import AccessCore
 import Foundation
 import PostgresNIO
 
-// Issue 17: the dashboard's access and refresh tokens (as SQLiteAccountStore+Dashboard).
+// <doc:DashboardSessions>: the dashboard's access and refresh tokens (as SQLiteAccountStore+Dashboard).
 extension PostgresAccountStore {
     public func addSessionTokens(_ tokens: [SessionTokenRecord]) async throws {
         try await write { db in

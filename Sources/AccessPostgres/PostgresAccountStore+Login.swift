@@ -1,7 +1,7 @@
 import AccessCore
 import PostgresNIO
 
-/// Sign-in counters (issue 16) on PostgreSQL: the same rules as SQLite, the counter rows locked `FOR UPDATE`
+/// Sign-in counters (<doc:Hardening>) on PostgreSQL: the same rules as SQLite, the counter rows locked `FOR UPDATE`
 /// so that processes sharing the database count every attempt (a concurrent first insert is a unique
 /// violation, which the executor retries).
 extension PostgresAccountStore {

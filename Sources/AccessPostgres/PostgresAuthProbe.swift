@@ -7,7 +7,7 @@ import Foundation
     import Darwin
 #endif
 
-/// Issue 16: before a password is handed to the driver for a TCP connection that may run without TLS
+/// <doc:Hardening>: before a password is handed to the driver for a TCP connection that may run without TLS
 /// (`sslmode=disable`, or `prefer` against a server that declines TLS), ask the server how it wants to
 /// authenticate, and refuse to start when it asks for a cleartext or MD5 password there — only SCRAM (which
 /// never reveals the password) may run without TLS. The probe sends no password.

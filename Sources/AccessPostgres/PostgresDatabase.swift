@@ -42,7 +42,7 @@ struct PostgresDatabase: Sendable {
     /// call's deadline) rolls back and passes through. When the rollback itself fails the connection is closed,
     /// so that a half-done transaction can never go back to the pool and be committed by its next user.
     ///
-    /// Issue 16: the transaction's statements, lock waits and idle time are bounded by the call's remaining
+    /// <doc:Hardening>: the transaction's statements, lock waits and idle time are bounded by the call's remaining
     /// deadline (the server cancels a statement that runs past it, so a connection never goes back to the pool
     /// with its backend still working, and a frozen process's transaction is ended by the server); and the
     /// COMMIT starts only through the call's commit gate, so a call the transport already answered as failed

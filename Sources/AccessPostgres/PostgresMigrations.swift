@@ -11,7 +11,7 @@ enum PostgresMigrations {
         ("2026-12-04-v4-dashboard", v4),
     ]
 
-    /// Issue 17 (as SQLite's v4): the dashboard's access and refresh tokens, custom roles' threat flag.
+    /// As SQLite's v4 (<doc:DashboardSessions>): the dashboard's access and refresh tokens, custom roles' threat flag.
     static let v4 = [
         """
         CREATE TABLE session_tokens (
@@ -29,7 +29,7 @@ enum PostgresMigrations {
         "ALTER TABLE custom_roles ADD COLUMN threat_protection_enabled BOOLEAN NOT NULL DEFAULT false",
     ]
 
-    /// Issue 16 (as SQLite's v3): sign-in counters and the one-time setup token's digest.
+    /// As SQLite's v3 (<doc:Hardening>): sign-in counters and the one-time setup token's digest.
     static let v3 = [
         """
         CREATE TABLE login_counters (

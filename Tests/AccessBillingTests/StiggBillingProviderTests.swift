@@ -52,7 +52,7 @@ import Testing
         }
     }
 
-    /// Issue 16: a 3xx is never followed (it would re-POST the API key wherever the Location names).
+    /// <doc:Hardening>: a 3xx is never followed (it would re-POST the API key wherever the Location names).
     @Test func redirectsAreNotFollowedAndAnswerUnavailable() async throws {
         try await fake.run { endpoint in
             let error = try await #require(throws: RPCError.self) {

@@ -10,7 +10,7 @@ import Testing
 
 @testable import AccessGateway
 
-/// Issue 17 at the HTTP layer: the contract's response bindings, the dashboard's sign-in headers and cookie, and
+/// <doc:DashboardSessions> at the HTTP layer: the contract's response bindings, the dashboard's sign-in headers and cookie, and
 /// the error shapes Akto's request.js reads.
 @Suite struct DashboardGatewayTests {
     static let sameOrigin: HTTPFields = [HTTPField.Name("sec-fetch-site")!: "same-origin"]

@@ -26,26 +26,29 @@ import Testing
     }
 
     @Test func theCallersTimeoutEndsASlowCall() async throws {
-        try await Self.slowGateway(delay: .seconds(300)).test(.router) { client in
+        // Without the caller's timeout the call would end at the 300 s default.
+        let limits = DispatchLimits(defaultTimeout: .seconds(300), maxTimeout: .seconds(600))
+        try await Self.slowGateway(delay: .seconds(3000), limits: limits).test(.router) { client in
             let started = ContinuousClock.now
             let response = try await client.post(
                 "/api/login", #"{"email":"a@example.com","password":"x"}"#,
                 headers: [HTTPField.Name("connect-timeout-ms")!: "100"])
             #expect(response.status == .gatewayTimeout)
             #expect(response.errorCode == "deadline_exceeded")
-            // Expected ~0.1 s; without the caller's timeout it would wait the 30 s default, with none at all 300 s.
-            #expect(ContinuousClock.now - started < .seconds(3))
+            // Expected ~0.1 s, failing 300 s.
+            #expect(ContinuousClock.now - started < .seconds(30))
         }
     }
 
     @Test func theMaximumCapsTheCallersTimeout() async throws {
         let limits = DispatchLimits(defaultTimeout: .seconds(300), maxTimeout: .milliseconds(100))
-        try await Self.slowGateway(delay: .seconds(300), limits: limits).test(.router) { client in
+        try await Self.slowGateway(delay: .seconds(3000), limits: limits).test(.router) { client in
             let started = ContinuousClock.now
             let response = try await client.post(
                 "/api/login", #"{"email":"a@example.com","password":"x"}"#,
                 headers: [HTTPField.Name("connect-timeout-ms")!: "3600000"])
             #expect(response.status == .gatewayTimeout)
+            // Expected ~0.1 s, failing 300 s (the default) or 3000 s (the handler).
             #expect(ContinuousClock.now - started < .seconds(30))
         }
     }

@@ -19,7 +19,7 @@ struct GatewayHarness {
     let configuration: GatewayConfiguration
     let store: SQLiteAccountStore
     let codec: CountingCodec
-    /// The install's one-time setup token (issue 16): a first Signup over HTTP must carry it.
+    /// The install's one-time setup token (<doc:Hardening>): a first Signup over HTTP must carry it.
     static let setupToken = "test-setup-token-0123456789"
 
     /// - Parameter refuseBytes: the registry's codec refuses every use (the default: the gateway hands the

@@ -187,7 +187,7 @@ import Testing
         }
     }
 
-    /// Login CSRF (issue 16): the calls that start a session refuse what a browser marks as cross-site even
+    /// Login CSRF (<doc:Hardening>): the calls that start a session refuse what a browser marks as cross-site even
     /// without a cookie; curl-like clients (neither Origin nor Sec-Fetch-Site) still pass.
     @Test(arguments: ["/api/login", "/api/signup", "/api/resetPassword"])
     func sessionStartingCallsRefuseCrossSiteRequestsWithoutACookie(path: String) async throws {
@@ -230,7 +230,7 @@ import Testing
         }
     }
 
-    /// Issue 16, item 5: over HTTP an empty install goes only to the holder of its setup token.
+    /// <doc:Hardening>: over HTTP an empty install goes only to the holder of its setup token.
     @Test func theFirstSignupOverHTTPNeedsTheSetupToken() async throws {
         try await GatewayHarness().test { client in
             for body in [
@@ -322,7 +322,7 @@ import Testing
         }
     }
 
-    /// Issue 16: the browser-facing listener has no public `/metrics`: 404 without a configured token, 401
+    /// <doc:Hardening>: the browser-facing listener has no public `/metrics`: 404 without a configured token, 401
     /// without the right one.
     @Test func metricsOnTheGatewayNeedTheBearerToken() async throws {
         try await GatewayHarness().test { client async throws in

@@ -153,7 +153,7 @@ import Testing
         #expect(try values(pool) == ["blocker"])
     }
 
-    /// Issue 16: a write whose call was given up (its deadline passed) while it waited for the group commit is
+    /// <doc:Hardening>: a write whose call was given up (its deadline passed) while it waited for the group commit is
     /// never committed; a write whose batch already claimed its gate is answered with the commit's outcome.
     @Test func aWriteGivenUpWhileQueuedIsNeverCommitted() async throws {
         let (pool, committer) = try open()

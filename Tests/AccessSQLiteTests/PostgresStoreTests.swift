@@ -16,7 +16,7 @@ import Testing
         let socket = try PostgresConfiguration(url: "postgresql://akto@/access?host=/run/postgresql")
         #expect(
             socket.unixSocketPath == "/run/postgresql/.s.PGSQL.5432" && socket.host == nil && socket.tls == .disable)
-        // Issue 16: TLS is required by default for any host but a local one; a password never goes to a
+        // <doc:Hardening>: TLS is required by default for any host but a local one; a password never goes to a
         // non-local host without it.
         #expect(try PostgresConfiguration(url: "postgres://a@h/d").tls == .require)
         #expect(try PostgresConfiguration(url: "postgres://a@localhost/d").tls == .prefer)
@@ -47,8 +47,8 @@ import Testing
         #expect(error?.message.contains("hunter2") == false)
     }
 
-    /// Issue 16: the URL's parts are percent-decoded once, as libpq does (`pct%2541x` is `pct%41x`, not
-    /// `pctAx`). tools/python/tests/test_abuse.py checks the same URLs against psql.
+    /// <doc:Hardening>: the URL's parts are percent-decoded once, as libpq does (`pct%2541x` is `pct%41x`, not
+    /// `pctAx`). Tests/EndToEnd/test_abuse.py checks the same URLs against psql.
     @Test(arguments: [
         ("pct%2541x", "pct%41x"), ("s%40cret", "s@cret"), ("plain", "plain"), ("a%25", "a%"), ("%3A%2F", ":/"),
     ])
@@ -257,7 +257,7 @@ struct PostgresCancellationTests {
     }
 }
 
-/// Issue 16, item 9: a transaction is bounded by its call's deadline on the server side.
+/// <doc:Hardening>: a transaction is bounded by its call's deadline on the server side.
 @Suite(.enabled(if: PostgresTestCluster.url != nil, "needs AKTO_TEST_POSTGRES_URL"))
 struct PostgresDeadlineTests {
     @Test func aTransactionGetsTimeoutsFromTheCallsDeadline() async throws {

@@ -229,7 +229,7 @@ import Testing
     }
 }
 
-/// Issue 16, item 5: the one-time setup token of an empty install, shared by every process on the database.
+/// <doc:Hardening>: the one-time setup token of an empty install, shared by every process on the database.
 @Suite struct SetupTokenContractTests {
     @Test(arguments: StoreBackend.all)
     func theSetupTokenIsCreatedOnceAndConsumedByTheFirstUser(backend: StoreBackend) async throws {

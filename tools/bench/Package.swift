@@ -1,7 +1,7 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-// The benchmark harness: its own package so the main build never pays for it (issue 8).
+// The benchmark harness: its own package so the main build never pays for it (`BENCHMARKS.md`).
 let package = Package(
     name: "akto-bench",
     platforms: [.macOS(.v15)],  // grpc-swift-2 needs macOS 15 on Apple systems

@@ -1,5 +1,5 @@
 /*
- * The C side of the codec under valgrind (issue 9, part 5): every generated message descriptor unpacked through
+ * The C side of the codec under valgrind (<doc:Hardening>): every generated message descriptor unpacked through
  * the budgeted allocator (shim.c) from the golden fixtures, from random bytes and from mutated fixtures; every
  * accepted message packed again and freed with the same allocator; budgets exhausted on purpose; string
  * exactness checked. Exits 1 on any failed check; valgrind --error-exitcode turns memory errors and leaks into
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "akto_shim.h"
+#include "akto_testing_registry.h"
 
 static int failures = 0;
 #define CHECK(cond, ...)                         \
@@ -66,9 +67,17 @@ static int exercise(const ProtobufCMessageDescriptor *d, const unsigned char *da
 int main(int argc, char **argv) {
     const char *fixtures = argc > 1 ? argv[1] : "Tests/AccessWireTests/Fixtures";
     long iterations = argc > 2 ? atol(argv[2]) : 2000;
-    const ProtobufCMessageDescriptor *const *all = akto_message_descriptors();
-    size_t count = 0;
-    while (all[count]) count++;
+    /* The contract's descriptors, then the test-only akto.testing.v1 (its own target, AccessTestingProtoC). */
+    const ProtobufCMessageDescriptor *const *contract = akto_message_descriptors();
+    const ProtobufCMessageDescriptor *const *testing = akto_testing_message_descriptors();
+    size_t contract_count = 0, testing_count = 0;
+    while (contract[contract_count]) contract_count++;
+    while (testing[testing_count]) testing_count++;
+    size_t count = contract_count + testing_count;
+    const ProtobufCMessageDescriptor **all = malloc(count * sizeof *all);
+    if (!all) return 1;
+    memcpy(all, contract, contract_count * sizeof *all);
+    memcpy(all + contract_count, testing, testing_count * sizeof *all);
     CHECK(count > 50, "only %zu message descriptors", count);
 
     /* Golden fixtures decode with their own type. */
@@ -139,6 +148,7 @@ int main(int argc, char **argv) {
         }
     }
     for (int i = 0; i < 3; i++) free(fixture_data[i]);
+    free(all);
     printf("codec_test: %zu descriptors, %ld unpacks (%ld accepted), %d failures\n", count, total, accepted, failures);
     return failures ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-// libFuzzer targets (issue 9): its own package, built only by tools/fuzz/run with the fuzzer and address
+// libFuzzer targets (<doc:Hardening>): its own package, built only by tools/fuzz/run with the fuzzer and address
 // sanitizers, so the main build never pays for it.
 let package = Package(
     name: "akto-fuzz",
@@ -14,6 +14,7 @@ let package = Package(
             name: "akto-fuzz",
             dependencies: [
                 .product(name: "AccessClient", package: "akto-access"),
+                .product(name: "AccessWireTesting", package: "akto-access"),
             ]
         )
     ]

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// What a store needs to know about the call it works for (issue 16), carried as task-locals set by the
+/// What a store needs to know about the call it works for (<doc:Hardening>), carried as task-locals set by the
 /// dispatcher around the handler: the call's deadline, which bounds every lock wait and statement, and its
 /// commit gate, which keeps a call from being answered as failed while its transaction may still commit.
 public enum CallScope {

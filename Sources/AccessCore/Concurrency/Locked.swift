@@ -10,7 +10,7 @@
 ///
 /// Used instead of the standard library's `Synchronization.Mutex` because ThreadSanitizer cannot see that
 /// mutex on Linux (it locks with raw futex calls), so every access it guards is reported as a race — shown by a
-/// ten-line probe and by the first `tools/sanitize tsan` run (issue 9). pthread mutexes are intercepted by the
+/// ten-line probe and by the first `tools/sanitize tsan` run (<doc:Hardening>). pthread mutexes are intercepted by the
 /// sanitizer, so races it reports are real. Same shape as `Mutex`: `withLock` with exclusive access.
 public final class Locked<Value>: @unchecked Sendable {
     // @unchecked: `value` is only touched between pthread_mutex_lock and pthread_mutex_unlock.

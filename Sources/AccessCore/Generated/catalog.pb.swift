@@ -123,8 +123,6 @@ public enum ProtoCatalog {
         ListMethodsRequest.self,
         MethodInfo.self,
         ListMethodsResponse.self,
-        Inner.self,
-        Everything.self,
     ]
 
     /// The wire name of every method of the contract, e.g. `/akto.access.v1.RoleService/CreateCustomRole`.

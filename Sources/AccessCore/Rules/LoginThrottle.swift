@@ -1,4 +1,4 @@
-/// Brute-force detection of sign-in (issue 16), kept in the store so it holds across processes.
+/// Brute-force detection of sign-in (<doc:Hardening>), kept in the store so it holds across processes.
 ///
 /// Two counters per e-mail address (known or not, so the answers never tell them apart): one per (address,
 /// peer) that locks that peer out of that address, and one across peers that slows every attempt down. An

@@ -55,7 +55,7 @@ public protocol AccountStore: Sendable {
         session: SessionRecord, principal: PrincipalRecord?
     )?
 
-    // MARK: Dashboard sessions (issue 17)
+    // MARK: Dashboard sessions (<doc:DashboardSessions>)
 
     /// Stores credentials of a session (the pair `Login`/`Signup` issue to the dashboard).
     func addSessionTokens(_ tokens: [SessionTokenRecord]) async throws

@@ -1,4 +1,4 @@
-/// A credential of a dashboard session (issue 17): a short-lived access token or a refresh token, stored as the
+/// A credential of a dashboard session (<doc:DashboardSessions>): a short-lived access token or a refresh token, stored as the
 /// SHA-256 digest of its text and bound to one session, so that every revocation of the session ends it too.
 public struct SessionTokenRecord: Sendable, Hashable {
     public enum Kind: String, Sendable {

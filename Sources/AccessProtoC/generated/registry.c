@@ -13,7 +13,6 @@
 #include "akto/access/v1/token.pb-c.h"
 #include "akto/rpc/v1/builtin.pb-c.h"
 #include "akto/rpc/v1/envelope.pb-c.h"
-#include "akto/testing/v1/everything.pb-c.h"
 
 static const ProtobufCServiceDescriptor *const akto_services[] = {
     &akto__access__v1__account_service__descriptor,
@@ -160,8 +159,6 @@ static const ProtobufCMessageDescriptor *const akto_messages[] = {
     &akto__rpc__v1__pong__descriptor,
     &akto__rpc__v1__go_away__descriptor,
     &akto__rpc__v1__frame__descriptor,
-    &akto__testing__v1__inner__descriptor,
-    &akto__testing__v1__everything__descriptor,
     NULL,
 };
 

@@ -51,7 +51,7 @@ public struct CallContext: Sendable {
     /// The dispatcher's logger; `logger` adds the call's fields when a handler asks for it.
     let baseLogger: Logger
     /// A logger carrying the method and request id. Built on use: most calls never log, and copying the
-    /// metadata into a logger per call showed up in the profile (issue 8).
+    /// metadata into a logger per call showed up in the profile (`BENCHMARKS.md`).
     public var logger: Logger {
         var logger = baseLogger
         logger[metadataKey: "method"] = "\(method.path)"

@@ -23,7 +23,7 @@ public final class CancellationSignal: Sendable {
 
     private let state = Locked<State>(State())
     /// The call's commit gate: a transport that wants to answer the call as failed before it finished asks
-    /// `commitGate.abandon()` first (issue 16).
+    /// `commitGate.abandon()` first (<doc:Hardening>).
     public let commitGate = CommitGate()
 
     /// Told when the dispatcher's deadline fired the signal (not when the transport fired it): a transport that

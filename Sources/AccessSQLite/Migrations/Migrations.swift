@@ -220,9 +220,9 @@ enum Migrations {
         CREATE INDEX invitations_by_inviter ON invitations(inviter_user_id, account_id);
         """
 
-    /// Issue 16: sign-in counters per (e-mail, peer) and per e-mail across peers (peer `*`), and the one-time
+    /// <doc:Hardening>: sign-in counters per (e-mail, peer) and per e-mail across peers (peer `*`), and the one-time
     /// setup token of an empty install (its digest only).
-    /// Issue 17: the dashboard's access and refresh tokens (digests, bound to a session), and Akto's
+    /// <doc:DashboardSessions>: the dashboard's access and refresh tokens (digests, bound to a session), and Akto's
     /// threat-protection flag of custom roles.
     static let v4 = """
         CREATE TABLE session_tokens (

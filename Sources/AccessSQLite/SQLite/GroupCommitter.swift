@@ -20,7 +20,7 @@ final class GroupCommitter: Sendable {
     private struct Pending: Sendable {
         let run: @Sendable (Database) throws -> @Sendable () -> Void
         let fail: @Sendable (any Error) -> Void
-        /// The call's commit gate (issue 16): claimed before its part of a batch runs, so a call the transport
+        /// The call's commit gate (<doc:Hardening>): claimed before its part of a batch runs, so a call the transport
         /// gave up on never commits, and one that may commit is answered with what the commit decided.
         let gate: CommitGate?
     }

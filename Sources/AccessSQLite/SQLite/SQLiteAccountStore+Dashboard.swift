@@ -2,7 +2,7 @@ import AccessCore
 import Foundation
 import GRDB
 
-// Issue 17: the dashboard's access and refresh tokens.
+// <doc:DashboardSessions>: the dashboard's access and refresh tokens.
 extension SQLiteAccountStore {
     public func addSessionTokens(_ tokens: [SessionTokenRecord]) async throws {
         try await write { db in

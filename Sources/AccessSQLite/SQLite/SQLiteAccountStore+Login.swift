@@ -1,7 +1,7 @@
 import AccessCore
 import GRDB
 
-/// Sign-in counters (issue 16): `LoginThrottleRules` over the `login_counters` rows, in write transactions.
+/// Sign-in counters (<doc:Hardening>): `LoginThrottleRules` over the `login_counters` rows, in write transactions.
 extension SQLiteAccountStore {
     public func replacePasswordHash(userID: Int32, old: String, new: String) async throws -> Bool {
         try await write { db in

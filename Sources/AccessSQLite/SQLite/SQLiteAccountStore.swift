@@ -106,7 +106,7 @@ public final class SQLiteAccountStore: AccountStore {
 
     /// A point read on the hot path (authenticating a call: a handful of indexed single-row lookups, tens of
     /// microseconds): run synchronously on the calling thread, on a connection of its own, instead of hopping
-    /// to a reader queue and back, which cost two thread switches per call (issue 8's profile). Never for
+    /// to a reader queue and back, which cost two thread switches per call (the profile in `BENCHMARKS.md`). Never for
     /// scans or anything whose size the caller controls; those use `read`.
     func pointRead<T>(_ body: (Database) throws -> T) throws -> T {
         do {

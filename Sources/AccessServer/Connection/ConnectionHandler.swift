@@ -9,7 +9,7 @@ import NIOCore
 /// deadline or shutdown reaches `finish` first removes the call and writes its Response; later ones find
 /// nothing to do.
 ///
-/// Back-pressure (issue 16): while the channel is not writable (the peer does not read its answers) the handler
+/// Back-pressure (<doc:Hardening>): while the channel is not writable (the peer does not read its answers) the handler
 /// holds back the channel's reads, so no new request or Ping is taken in; answers of calls already open that
 /// still pile up past `maxPendingOutboundBytes` end the connection with GoAway(RESOURCE_EXHAUSTED).
 final class ConnectionHandler: ChannelDuplexHandler {

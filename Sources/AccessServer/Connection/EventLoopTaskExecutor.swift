@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// Each connection's call tasks prefer the executor of the connection's own event loop: a call whose handler
 /// never suspends on anything else (Health, validation failures, permission denials) runs from frame decoded to
-/// response written on one thread, with no hop to the concurrency pool and back (issue 8's profile showed those
+/// response written on one thread, with no hop to the concurrency pool and back (the profile in `BENCHMARKS.md` showed those
 /// hops — futex wake-ups and task switches — as a quarter of the server's CPU per call). A handler that awaits
 /// the database hops to the database's queue and resumes here.
 final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {

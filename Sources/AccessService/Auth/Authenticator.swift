@@ -18,7 +18,7 @@ public struct Authenticator: Sendable {
         let chosen = (name: override?.rawValue ?? source.name, scope: override ?? source.scope)
         let authorization = context.metadata("authorization")
         let apiKey = context.metadata("x-api-key")
-        // Issue 17: the dashboard's credentials. The access token works like a session token; the refresh token is
+        // <doc:DashboardSessions>: the dashboard's credentials. The access token works like a session token; the refresh token is
         // accepted only by Me (the page renderer reads who is signed in with the cookie a page load carries).
         let dashboard = [context.metadata("access-token"), context.metadata("refresh-token")].compactMap { $0 }
         if !dashboard.isEmpty {

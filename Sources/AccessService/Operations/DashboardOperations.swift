@@ -3,7 +3,7 @@ import AccessRPC
 import Crypto
 import Foundation
 
-// Issue 17: what Akto's own dashboard needs around the 18 operations — its token pair, the self-service
+// <doc:DashboardSessions>: what Akto's own dashboard needs around the 18 operations — its token pair, the self-service
 // password-reset answer and the reads its pages wait for.
 extension AccessService {
     func registerDashboardOperations(into registry: inout MethodRegistry) throws {

@@ -52,7 +52,7 @@ extension AccessService {
             request.organization.trimmed.isEmpty ? "My organization" : request.organization)
         let token = Secrets.token()
         let expiresAt = now + configuration.sessionLifetime.components.seconds
-        // Issue 16: over HTTP an empty install goes only to the holder of its one-time setup token (written 0600
+        // <doc:Hardening>: over HTTP an empty install goes only to the holder of its one-time setup token (written 0600
         // under the data dir); the socket and `admin bootstrap` are local and need none.
         var setupDigest: [UInt8]?
         if context.transport == .http {
@@ -114,7 +114,7 @@ extension AccessService {
             user: userInfo(user), activeAccountId: session.accountID, sessionToken: token, expiresAt: expiresAt)
     }
 
-    /// The brute-force rules of every sign-in path (issue 16): the attempt is counted before the password is
+    /// The brute-force rules of every sign-in path (<doc:Hardening>): the attempt is counted before the password is
     /// judged; a peer locked out of the address, an unknown address and a wrong password all answer the same
     /// UNAUTHENTICATED after a hash of the same cost; an address under attack from many peers makes every
     /// attempt wait `slowDelay` first. Returns the user whose password matched.
@@ -149,7 +149,7 @@ extension AccessService {
         }
         guard matched, let user else { throw wrong }
         if hasher.needsRehash(user.passwordHash) {
-            // Issue 16: a hash made at another cost than the configured one is replaced now, so that the user's
+            // <doc:Hardening>: a hash made at another cost than the configured one is replaced now, so that the user's
             // sign-in costs (and takes) what an unknown address's does. Best effort: the sign-in stands.
             do {
                 let fresh = try await hasher.hash(password, for: caller)

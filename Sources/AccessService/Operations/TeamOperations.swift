@@ -136,7 +136,7 @@ extension AccessService {
     {
         let joiner: Joiner
         if try await store.user(email: email) != nil {
-            // A sign-in with the user's own password: the brute-force counters of Login apply (issue 16).
+            // A sign-in with the user's own password: the brute-force counters of Login apply (<doc:Hardening>).
             let existing: UserRecord
             do {
                 existing = try await judgeSignIn(email: email, password: password, context)

@@ -1,6 +1,6 @@
 import AccessCore
 
-/// GetTeamData's paging (issue 16, AIP-158): members in user-id order, then pending invitations in e-mail order;
+/// GetTeamData's paging (<doc:Hardening>, AIP-158): members in user-id order, then pending invitations in e-mail order;
 /// the token names the last item of the previous page (`m:<user id>` or `i:<e-mail>`, base64url), so items added
 /// or removed between pages neither repeat nor shift the rest.
 struct TeamPage {

@@ -68,9 +68,9 @@ public struct PasswordHasher: Sendable {
     // MARK: Off the event loops, admitted per peer
     //
     // scrypt costs ~100 ms of CPU and 32 MiB at the default cost. Handlers run on their connection's event loop
-    // (issue 8), so hashing inline would stall every other connection of that loop; these run it on
+    // (`BENCHMARKS.md`), so hashing inline would stall every other connection of that loop; these run it on
     // `HashScheduler`, a few threads of its own (one per core), which bounds the memory concurrent logins use and
-    // admits work fairly per peer (issue 16): a peer flooding sign-ins fills its own small queue and is answered
+    // admits work fairly per peer (<doc:Hardening>): a peer flooding sign-ins fills its own small queue and is answered
     // RESOURCE_EXHAUSTED, while other peers' hashes are taken in turn with it; a hash whose call was cancelled or
     // whose deadline passed while it waited is never run.
 

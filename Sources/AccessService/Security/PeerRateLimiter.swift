@@ -2,7 +2,7 @@ import AccessCore
 import AccessRPC
 import Synchronization
 
-/// A token bucket per peer (issue 16): the anonymous calls (Login, Signup, ResetPassword) of one peer are
+/// A token bucket per peer (<doc:Hardening>): the anonymous calls (Login, Signup, ResetPassword) of one peer are
 /// admitted at `rate` per second with bursts of `burst`; past it they answer RESOURCE_EXHAUSTED before any
 /// work. In-process callers (`Peer.local`) are not limited. The table holds at most `maxPeers` buckets: full
 /// (idle) buckets are dropped first, then the least recently used.

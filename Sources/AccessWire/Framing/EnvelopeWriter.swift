@@ -3,7 +3,7 @@ import AccessCore
 /// Writes `akto.rpc.v1.Frame` bodies directly in the protobuf wire format, byte for byte what protobuf-c's
 /// packer produces for the same frame (fields in number order, proto3 defaults omitted, the Response's status
 /// always present) — `FrameCodecTests` check the two agree. Every call's Response (and every client Request)
-/// passes here, so it skips the generic value tree, which issue 8's profile showed costing as much as the
+/// passes here, so it skips the generic value tree, which the profile in `BENCHMARKS.md` showed costing as much as the
 /// handler. Strings holding NUL are refused exactly as the generic path refuses them.
 enum EnvelopeWriter {
     static func frame(_ frame: Frame) throws -> [UInt8] {

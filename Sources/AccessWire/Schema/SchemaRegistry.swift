@@ -1,15 +1,19 @@
+import AccessCore
 import AccessProtoC
 
 /// Every message, enum and service of the contract, read once from the generated protobuf-c descriptors.
 ///
-/// Built at first use from `akto_message_descriptors()` / `akto_service_descriptors()`; immutable afterwards,
-/// so lookups need no locking.
+/// Built at first use from `akto_message_descriptors()` / `akto_service_descriptors()`; the contract's tables
+/// are immutable afterwards, so its lookups need no locking. Test-only tables join through `include`.
 public final class SchemaRegistry: Sendable {
     /// The registry of everything generated from `proto/`.
     public static let shared = SchemaRegistry()
 
     private let messages: [String: MessageSchema]
     private let enums: [String: EnumSchema]
+    /// Descriptor tables added after start-up (`include`): the test-only contract of AccessWireTesting. Read
+    /// only when a name is not in the contract's own tables.
+    private let included = Locked<(messages: [String: MessageSchema], enums: [String: EnumSchema])>(([:], [:]))
     /// Every method of every service: (service full name, method name, request, response).
     public let methods: [(service: String, method: String, request: MessageSchema, response: MessageSchema)]
 
@@ -40,10 +44,32 @@ public final class SchemaRegistry: Sendable {
     }
 
     /// The message with this full name, e.g. `akto.rpc.v1.Frame`.
-    public func message(_ fullName: String) -> MessageSchema? { messages[fullName] }
+    public func message(_ fullName: String) -> MessageSchema? {
+        messages[fullName] ?? included.withLock { $0.messages[fullName] }
+    }
 
     /// The enum with this full name.
-    public func enumeration(_ fullName: String) -> EnumSchema? { enums[fullName] }
+    public func enumeration(_ fullName: String) -> EnumSchema? {
+        enums[fullName] ?? included.withLock { $0.enums[fullName] }
+    }
+
+    /// Adds the messages of another generated descriptor table (a NULL-terminated array, as
+    /// `akto_message_descriptors()` returns), e.g. a test-only contract compiled into a target of its own.
+    /// Idempotent; names already known keep their schema.
+    public func include(_ table: UnsafePointer<UnsafePointer<ProtobufCMessageDescriptor>?>) {
+        included.withLock { included in
+            var builder = Builder()
+            builder.messages = included.messages
+            builder.enums = included.enums
+            var next: UnsafePointer<UnsafePointer<ProtobufCMessageDescriptor>?>? = table
+            while let descriptor = next?.pointee {
+                let name = String(cString: descriptor.pointee.name)
+                if messages[name] == nil { _ = builder.schema(for: descriptor) }
+                next = next?.successor()
+            }
+            included = (builder.messages, builder.enums)
+        }
+    }
 
     /// The names of every message (map entries excluded), sorted.
     public var messageNames: [String] { messages.values.filter { !$0.isMapEntry }.map(\.fullName).sorted() }

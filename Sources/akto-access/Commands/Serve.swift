@@ -170,7 +170,7 @@ struct Serve: AsyncParsableCommand {
                 uids.insert(uid)
             }
         }
-        // Issue 16: the soft descriptor limit raised to the hard one, then split so that a flooded gateway can
+        // <doc:Hardening>: the soft descriptor limit raised to the hard one, then split so that a flooded gateway can
         // never take the descriptors the Unix socket and the database need.
         let descriptors = Self.raiseDescriptorLimit(logger: logger)
         let reserved = 64
@@ -350,7 +350,7 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    /// Issue 16: an install without users gets a one-time setup token, stored as a digest (shared by every
+    /// <doc:Hardening>: an install without users gets a one-time setup token, stored as a digest (shared by every
     /// process on the database) and written 0600 to `<data-dir>/setup-token`; only its path is logged. A gateway
     /// Signup of the first user must carry it; the socket and `admin bootstrap` need none.
     static func prepareSetupToken(store: any ServiceStore, dataDirectory: String, logger: Logger) async throws {

@@ -197,7 +197,7 @@ struct ServiceOptions: ParsableArguments {
         } catch let error as RPCError {
             throw ValidationError("--database-url: \(error.message)")
         }
-        // Issue 16: a password never goes to a server that asks for it in clear (or as MD5) without TLS.
+        // <doc:Hardening>: a password never goes to a server that asks for it in clear (or as MD5) without TLS.
         switch (try? PostgresAuthProbe.check(configuration)) ?? .safe {
         case .safe: break
         case .cleartextWithoutTLS, .md5WithoutTLS:

@@ -1,7 +1,7 @@
 import AccessCore
 import Testing
 
-/// Issue 16, item 11: no description of a type that holds a secret carries it — generated messages (passwords,
+/// <doc:Hardening>: no description of a type that holds a secret carries it — generated messages (passwords,
 /// tokens, keys, codes) and store records alike, in `description`, `debugDescription` and `dump`.
 @Suite struct RedactionTests {
     static func renderings(_ value: Any) -> [String] {

@@ -1,7 +1,7 @@
 import AccessCore
 import Testing
 
-/// The refresh-token rotation decisions (issue 17), as tables.
+/// The refresh-token rotation decisions (<doc:DashboardSessions>), as tables.
 @Suite struct RefreshRotationTests {
     static let session = SessionRecord(
         id: 7, userID: 1, accountID: 1_000_000, createdAt: 0, expiresAt: 1_000, isRevoked: false)

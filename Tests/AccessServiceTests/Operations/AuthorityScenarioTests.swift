@@ -5,10 +5,10 @@ import Testing
 
 @testable import AccessService
 
-/// The eight ways outside passes exceeded their authority (issue 15), each replayed through the real dispatcher
+/// The eight ways outside passes exceeded their authority (<doc:AuthorityRules>), each replayed through the real dispatcher
 /// on both stores: every one must be refused with nothing written (no business row, no audit row), or, for the
 /// enumeration, answered without revealing anything. The same scenarios run over both transports in
-/// tools/python/tests/test_authority.py.
+/// Tests/EndToEnd/test_authority.py.
 @Suite struct AuthorityScenarioTests {
     static let password = "Secret123-horse"
 

@@ -5,7 +5,7 @@ import Testing
 
 @testable import AccessService
 
-/// The dashboard's credentials (issue 17): the access token and the rotating refresh token, through the real
+/// The dashboard's credentials (<doc:DashboardSessions>): the access token and the rotating refresh token, through the real
 /// dispatcher on both stores, with the harness's clock.
 @Suite struct DashboardSessionTests {
     static let password = "Secret123-horse"

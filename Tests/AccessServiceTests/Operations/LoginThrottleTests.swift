@@ -5,7 +5,7 @@ import Testing
 
 @testable import AccessService
 
-/// Issue 16, item 1: brute-force detection of sign-in, on SQLite and PostgreSQL, through the dispatcher with
+/// <doc:Hardening>: brute-force detection of sign-in, on SQLite and PostgreSQL, through the dispatcher with
 /// peers told apart as the gateway (client IPs) and the socket (uids) name them.
 @Suite(.serialized) struct LoginThrottleTests {
     static let password = "Secret123-horse"

@@ -142,7 +142,7 @@ import Testing
         Operation(name: "DeleteCustomRole", feature: "ADMIN", level: .write) { h, m, _ in
             try await h.code(Methods.RoleService.deleteCustomRole, DeleteCustomRoleRequest(roleName: "NONE"), m)
         },
-        // Issue 17: the reads the dashboard's pages wait for, and its anonymous calls.
+        // <doc:DashboardSessions>: the reads the dashboard's pages wait for, and its anonymous calls.
         Operation(name: "GetAllUsersCollections", feature: "INVITE", level: .read) { h, m, _ in
             try await h.code(Methods.TeamService.getAllUsersCollections, GetAllUsersCollectionsRequest(), m)
         },

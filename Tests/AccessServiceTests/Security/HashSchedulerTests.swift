@@ -33,7 +33,7 @@ import Testing
         #expect(gauge.peak.load(ordering: .relaxed) <= 2)
     }
 
-    /// Issue 16: a peer past its share is refused at once with RESOURCE_EXHAUSTED; another peer is admitted and
+    /// <doc:Hardening>: a peer past its share is refused at once with RESOURCE_EXHAUSTED; another peer is admitted and
     /// served in turn with the flooder, not after its whole backlog.
     @Test func aFloodingPeerIsShedAndOthersAreServedInTurn() async throws {
         let work = HashScheduler(width: 1)

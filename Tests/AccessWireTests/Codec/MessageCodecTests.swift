@@ -1,4 +1,5 @@
 import AccessCore
+import AccessWireTesting
 import Testing
 
 @testable import AccessWire
@@ -13,6 +14,8 @@ let everything = Everything(
     mString: ["alpha": "1", "beta": "2"], mInner: ["k": Inner(label: "v", weight: 9)], cText: "chosen", maybe: 0)
 
 @Suite struct MessageCodecTests {
+    init() { TestingSchemas.install() }
+
     @Test func encodesExactlyWhatProtocEncodes() throws {
         let ours = try MessageCodec.encode(everything)
         let golden = try Fixture.bytes("everything")
@@ -48,7 +51,7 @@ let everything = Everything(
             #expect(try MessageCodec.typed(T.self, from: ProtoJSON.decode(json, schema: schema)) == T())
         }
         #expect(ProtoCatalog.messageTypes.count >= 100)
-        for type in ProtoCatalog.messageTypes { try check(type) }
+        for type in ProtoCatalog.messageTypes + TestingCatalog.messageTypes { try check(type) }
     }
 
     @Test func rejectsInvalidUTF8NamingTheField() throws {

@@ -1,9 +1,12 @@
 import AccessCore
+import AccessWireTesting
 import Testing
 
 @testable import AccessWire
 
 @Suite struct SchemaRegistryTests {
+    init() { TestingSchemas.install() }
+
     @Test func readsNamesKindsAndMapsFromTheDescriptors() throws {
         let schema = try #require(SchemaRegistry.shared.message("akto.testing.v1.Everything"))
         let map = try #require(schema.field(named: "mString"))

@@ -1,5 +1,6 @@
 import AccessCore
 import AccessWire
+import AccessWireTesting
 import Foundation
 import Testing
 

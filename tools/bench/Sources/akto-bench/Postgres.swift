@@ -4,7 +4,7 @@ import AccessWire
 import Foundation
 import Synchronization
 
-/// The durable mutation on PostgreSQL (issue 10): the same UpdateCustomRole by API key as the SQLite case,
+/// The durable mutation on PostgreSQL (<doc:Storage>): the same UpdateCustomRole by API key as the SQLite case,
 /// with one server process and with two processes sharing the database (calls spread over both sockets), next
 /// to PostgreSQL's own floor for the same statement: pgbench running the single-row UPDATE in a transaction
 /// at the same concurrency against the same row.

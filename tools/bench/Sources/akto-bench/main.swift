@@ -67,7 +67,7 @@ server.executableURL = URL(fileURLWithPath: serverBinary)
 server.arguments = [
     "serve", "--metrics-address", "off", "--data-dir", directory, "--socket-path", socket, "--http-address", "127.0.0.1:\(httpPort)",
     "--log-level", "error", "--max-concurrent-calls", "1024",
-    // Every benchmark client is one peer (127.0.0.1): the per-peer connection cap of issue 16 would close the 1,024-connection
+    // Every benchmark client is one peer (127.0.0.1): the per-peer connection cap (<doc:Hardening>) would close the 1,024-connection
     // case's sockets.
     "--http-max-connections-per-peer", "2048",
 ]

@@ -2,6 +2,7 @@
 // input feeds (`FuzzHarness.Target`: frame, message or json); a broken invariant is reported as a crash.
 import AccessCore
 import AccessWire
+import AccessWireTesting
 import Foundation
 
 let fuzzTarget: FuzzHarness.Target = {

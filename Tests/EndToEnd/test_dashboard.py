@@ -1,4 +1,4 @@
-"""Akto's own React dashboard in front of the gateway (issue 17, AKTO-UI.md): its requests replayed exactly as
+"""Akto's own React dashboard in front of the gateway (<doc:AktoDashboard>): its requests replayed exactly as
 `request.js` sends them (headers, bodies, the cookies a browser keeps), for an ADMIN and for MEMBER, GUEST and
 NO_ACCESS users, asserting every field the pages read; and a headless Chromium that starts a stand-in bundle
 served from --dashboard-dir, signs in through /auth/login and refreshes its token the way request.js does."""

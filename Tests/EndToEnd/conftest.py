@@ -13,8 +13,9 @@ import uuid
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+# The Python reference client (akrp_client, and the protoc --python_out modules under gen/).
+sys.path.insert(0, os.path.join(ROOT, "tools", "python"))
 # Many servers run at once here: none binds the default metrics port 9464 unless a test asks for a listener
 # (`--metrics-address 127.0.0.1:PORT`).
 os.environ.setdefault("AKTO_ACCESS_METRICS_ADDRESS", "off")

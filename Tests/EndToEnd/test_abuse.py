@@ -1,4 +1,4 @@
-"""Abuse resistance end to end on the real binary (issue 16): brute force and its lockout per peer (client IPs
+"""Abuse resistance end to end on the real binary (<doc:Hardening>): brute force and its lockout per peer (client IPs
 told apart with 127.0.0.x source addresses, X-Forwarded-For only from trusted proxies), a sign-in flood from one
 peer beside a well-behaved one, login CSRF, log forging, database file modes, the metrics listener, and secrets
 in trace-level logs with billing and PostgreSQL configured. Floods run here at reduced size; tools/harden runs
@@ -111,8 +111,10 @@ def test_a_sign_in_flood_from_one_peer_does_not_starve_another():
         elapsed = time.time() - start
         for thread in threads:
             thread.join()
+        # Answered, and so within the call's 30 s deadline: unprotected, the owner queued behind the flood and was
+        # answered DEADLINE_EXCEEDED. (No wall-clock bound of its own: the owner's ~2 s and a starved owner's
+        # deadline are not ten times apart on both sides; the shedding below is what protects it.)
         assert status == 200, status
-        assert elapsed < 15, elapsed  # the default deadline is 30 s; unprotected it was answered DEADLINE_EXCEEDED
         # The flooder's work is shed, not everyone's: 429 from the hashing queue, or its connections beyond
         # --http-max-connections-per-peer closed at once.
         closed = sum(1 for r in results if isinstance(r, str))
@@ -362,7 +364,9 @@ def test_idle_connections_cannot_take_every_descriptor():
                                                      source_address=(f"127.0.1.{i % 30 + 1}", 0)))
             except OSError:
                 pass
-        client = AkrpClient.connect(server.socket)
+        # Expected in milliseconds; a starved socket would leave the call to the client's 60 s timeout: the 5 s
+        # bound is far from both.
+        client = AkrpClient.connect(server.socket, timeout=60)
         start = time.time()
         status, _ = client.health()
         socket_seconds = time.time() - start

@@ -1,4 +1,4 @@
-"""Issue 15's authority scenarios end to end on the real binary, over both transports: the AKRP socket (through
+"""The authority scenarios (<doc:AuthorityRules>) end to end on the real binary, over both transports: the AKRP socket (through
 the independent Python client) and the HTTP gateway. Each refused call must leave every table of the database
 as it was (no business row and no audit row). The Swift suite AuthorityScenarioTests runs the same scenarios
 through the dispatcher on both stores; tools/test reruns this file on PostgreSQL."""
@@ -60,7 +60,7 @@ class Gateway:
         headers = {"Content-Type": "application/json", **(credential or {})}
         token_file = os.path.join(self.server.dir, "setup-token")
         if name == "Signup" and "inviteCode" not in body and os.path.exists(token_file):
-            # The first user over HTTP carries the install's one-time setup token (issue 16).
+            # The first user over HTTP carries the install's one-time setup token (<doc:Hardening>).
             body = {**body, "setupToken": open(token_file).read().strip()}
         if scope:
             headers["x-context-source"] = scope
@@ -78,7 +78,7 @@ class Gateway:
 
 def snapshot(server):
     """Every row of every table, for "nothing changed" checks (but `jobs`, which the background worker moves on
-    by itself, and `login_counters`: a refused sign-in counts as a failure by design, issue 16)."""
+    by itself, and `login_counters`: a refused sign-in counts as a failure by design, <doc:Hardening>)."""
     if server.database_url:
         return psql(server.database_url, """
             SELECT string_agg(t, E'\\n' ORDER BY t) FROM (

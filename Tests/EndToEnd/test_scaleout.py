@@ -1,4 +1,4 @@
-"""Scale-out (issue 10): two `akto-access serve` processes, each with its own socket and gateway port, sharing
+"""Scale-out (<doc:Storage>): two `akto-access serve` processes, each with its own socket and gateway port, sharing
 one PostgreSQL database. Skipped without AKTO_TEST_POSTGRES_URL (tools/test starts a throw-away cluster and
 requires these tests)."""
 import json
@@ -341,7 +341,7 @@ def test_scale_out_options_are_validated_with_clear_errors():
     cases = [
         (["--database-url", "mysql://a@h/d"], "--database-url: the database URL must look like postgres://"),
         (["--database-url", "postgres://a@h/d?sslmode=maybe"], "sslmode must be disable, prefer or require"),
-        # Issue 16: a password on the command line is refused (ps shows it), without echoing it.
+        # <doc:Hardening>: a password on the command line is refused (ps shows it), without echoing it.
         (["--database-url", "postgres://a:hunter2@h/d"], "AKTO_ACCESS_DATABASE_URL"),
         (["--database-url", "postgres://a@h/d", "--database-max-connections", "0"], "--database-max-connections must be 1-1000"),
         (["--database-url", "postgres://a@h/d", "--database-max-attempts", "500"], "--database-max-attempts must be 1-100"),

@@ -1,4 +1,4 @@
-"""Security checks end to end on the real binary (issue 9, part 4): secrets never in logs, audit rows or the
+"""Security checks end to end on the real binary (<doc:Hardening>): secrets never in logs, audit rows or the
 database file in the clear; mass assignment through the gateway changes nothing; the socket's mode is never
 wider than configured. (Cross-account access for every operation, admin-only operations for every lesser role
 and API-token utility, and the URL checks run in the Swift suites: CrossAccountTests, PermissionMatrixTests,

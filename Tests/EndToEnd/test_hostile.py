@@ -1,4 +1,4 @@
-"""Hostile clients over the real socket (issue 9, part 2).
+"""Hostile clients over the real socket (<doc:Hardening>).
 
 Each abuse runs while a well-behaved client keeps calling on its own connection; the server must answer every
 abuse with an error response, a GoAway or a close within its timeout, never crash, end with its RSS near the

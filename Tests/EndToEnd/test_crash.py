@@ -1,4 +1,4 @@
-"""Crash durability (issue 9, part 3): acknowledged mutations from several clients while the server is killed
+"""Crash durability (<doc:Hardening>): acknowledged mutations from several clients while the server is killed
 with SIGKILL at random points and restarted, again and again; then the database is checked directly. Also a
 full disk: clean UNAVAILABLE errors, nothing corrupted, writes resume when space returns.
 
