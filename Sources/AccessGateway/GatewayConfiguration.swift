@@ -37,6 +37,8 @@ public struct GatewayConfiguration: Sendable {
     /// signed-in user, for `GET /login`, `/signup` and `/dashboard/*`, and its other files as static assets. Nil:
     /// those paths answer 404.
     public var dashboardDirectory: String?
+    /// `--forward-auth-routes`: what `/auth/check` requires per method and path; nil: no `/auth/check`.
+    public var forwardAuthRoutes: ForwardAuthRoutes?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, maxHeaderBytes: Int = 16 * 1024,
@@ -45,9 +47,10 @@ public struct GatewayConfiguration: Sendable {
         trustedProxies: [IPNetwork] = [], maxConnections: Int = 1024, maxConnectionsPerPeer: Int = 64,
         headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
         idleTimeout: Duration = .seconds(60),
-        dashboardDirectory: String? = nil
+        dashboardDirectory: String? = nil, forwardAuthRoutes: ForwardAuthRoutes? = nil
     ) {
         self.dashboardDirectory = dashboardDirectory
+        self.forwardAuthRoutes = forwardAuthRoutes
         self.maxConnections = maxConnections
         self.maxConnectionsPerPeer = maxConnectionsPerPeer
         self.headerTimeout = headerTimeout

@@ -57,6 +57,15 @@ extension GatewayResponder {
                 router.on(RouterPath(path), method: method) { _, _ in Self.methodNotAllowed(path, allow: "POST") }
             }
         }
+        // Forward-auth for nginx auth_request, Envoy ext_authz and Traefik forwardAuth (any method: proxies send
+        // the original one, or GET).
+        for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete] {
+            for path in ["/auth/check", "/auth/check/**"] {
+                router.on(RouterPath(path), method: method) { request, context in
+                    await forwardAuth(request, context: context)
+                }
+            }
+        }
         router.get("/dashboard/accessToken") { request, context in await refresh(request, context: context) }
         router.post("/dashboard/accessToken") { request, context in await refresh(request, context: context) }
         if let directory = configuration.dashboardDirectory {

@@ -13,6 +13,8 @@ public struct AccessService: Sendable {
     let billing: (any BillingProvider)?
     let checkouts = SingleFlight<CheckoutKey, CheckoutOutcome>()
     let anonymousLimiter: PeerRateLimiter
+    /// Every operation's policy by method name, as registered: what DecisionService judges a named operation by.
+    let policies = PolicyBook()
 
     /// - Parameter billing: the billing provider; nil when billing is not configured.
     public init(
@@ -40,6 +42,7 @@ public struct AccessService: Sendable {
         try registerInventoryOperations(into: &registry)
         try registerBillingOperations(into: &registry)
         try registerDashboardOperations(into: &registry)
+        try registerDecisionOperations(into: &registry)
     }
 
     /// The current time in whole seconds.
@@ -65,6 +68,7 @@ extension MethodRegistry {
         _ spec: MethodSpec<Request, Response>, policy: OperationPolicy, service: AccessService,
         handler: @escaping @Sendable (Request, Caller, CallContext) async throws -> Response
     ) throws {
+        service.policies.record(spec.descriptor.method, policy)
         try register(
             spec,
             access: .authorized(
@@ -98,5 +102,19 @@ struct OperationAuthorizer: CallAuthorizer {
         let caller = try await authenticator.caller(for: context, scope: policy.isAccountWide ? .api : nil)
         try policy.check(caller, operation: operation)
         return caller
+    }
+}
+
+/// The policies of the registered operations, by method name (`CreateCustomRole`); written while registering,
+/// read by DecisionService afterwards.
+final class PolicyBook: Sendable {
+    private let policies = Locked<[String: OperationPolicy]>([:])
+
+    func record(_ method: String, _ policy: OperationPolicy) {
+        policies.withLock { $0[method] = policy }
+    }
+
+    func policy(_ method: String) -> OperationPolicy? {
+        policies.withLock { $0[method] }
     }
 }

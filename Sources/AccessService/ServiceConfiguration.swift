@@ -40,6 +40,9 @@ public struct ServiceConfiguration: Sendable {
     public var refreshGrace: Duration
     /// Stigg's signing key (hardened mode): GetCustomerStiggDetails signs the customer token with it. Nil: empty.
     public var stiggSigningKey: [UInt8]?
+    /// Socket peers (uids) that may ask DecisionService about any credential (`--decision-allowed-uid`); others
+    /// need a DECISIONS API key for that, or may ask only about the credential they call with.
+    public var decisionAllowedUIDs: Set<UInt32>
 
     public init(
         publicBaseURL: String = "http://localhost:8080", logoutURL: String = "", redirectAllowList: Set<String> = [],
@@ -51,8 +54,9 @@ public struct ServiceConfiguration: Sendable {
         hashAdmission: HashAdmissionLimits = HashAdmissionLimits(), anonymousRate: Double = 10,
         anonymousBurst: Int = 60,
         maxPendingInvitationsPerInviter: Int = 100, accessTokenLifetime: Duration = .seconds(15 * 60),
-        refreshGrace: Duration = .seconds(30), stiggSigningKey: [UInt8]? = nil
+        refreshGrace: Duration = .seconds(30), stiggSigningKey: [UInt8]? = nil, decisionAllowedUIDs: Set<UInt32> = []
     ) {
+        self.decisionAllowedUIDs = decisionAllowedUIDs
         self.accessTokenLifetime = accessTokenLifetime
         self.refreshGrace = refreshGrace
         self.stiggSigningKey = stiggSigningKey

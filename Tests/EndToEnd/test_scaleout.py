@@ -8,7 +8,7 @@ import time
 import urllib.request
 
 from akrp_client import AkrpClient
-from akto.access.v1 import inventory_pb2, role_pb2, session_pb2, team_pb2
+from akto.access.v1 import decision_pb2, inventory_pb2, role_pb2, session_pb2, team_pb2, token_pb2
 from conftest import Server, free_port, fresh_database, psql, require_postgres
 from test_jobs import access_types, setup, wait_for
 
@@ -117,6 +117,53 @@ def test_a_role_session_and_logout_made_on_one_process_hold_on_the_other():
     call(client_b, "SessionService/Me", session_pb2.MeRequest(), session_pb2.MeResponse, admin, expect=UNAUTHENTICATED)
     status, _ = post(port_b, "/api/me", {}, {"Authorization": admin["authorization"]})
     assert status == 401
+    client_a.close()
+    client_b.close()
+    stop(a, b)
+
+
+def test_a_decision_on_one_process_follows_a_revocation_acknowledged_by_the_other():
+    """<doc:Decisions>: nothing is cached, so B's decision right after A's acknowledgement already denies."""
+    database, (a, _), (b, _) = pair()
+    client_a, client_b = AkrpClient.connect(a.socket), AkrpClient.connect(b.socket)
+    signup = call(client_a, "SessionService/Signup", session_pb2.SignupRequest(
+        email="admin@example.com", password="Secret123-horse"), session_pb2.SignupResponse)
+    admin = {"authorization": "Bearer " + signup.session_token}
+    # B's decision client: a DECISIONS key, minted on A.
+    decisions = call(client_a, "TokenService/AddApiToken", token_pb2.AddApiTokenRequest(token_utility="DECISIONS"),
+                     token_pb2.AddApiTokenResponse, admin).api_token_list[0].key
+    asker = {"x-api-key": decisions}
+
+    def decide(credential, feature, access):
+        answer = call(client_b, "DecisionService/Authorize", decision_pb2.AuthorizeRequest(
+            credential=credential, check=decision_pb2.DecisionCheck(feature=feature, access=access)),
+            decision_pb2.AuthorizeResponse, asker)
+        return answer.decision
+
+    invite = call(client_a, "TeamService/InviteUsers", team_pb2.InviteUsersRequest(
+        invitee_email="member@example.com", invitee_role="ADMIN"), team_pb2.InviteUsersResponse, admin)
+    joined = call(client_a, "SessionService/Signup", session_pb2.SignupRequest(
+        email="member@example.com", password="Secret123-horse", invite_code=invite.invite_code),
+        session_pb2.SignupResponse)
+    member = decision_pb2.DecisionCredential(session_token=joined.session_token)
+    assert decide(member, "ADMIN_ACTIONS", "READ_WRITE").allowed
+    # A demotion on A: B's very next decision denies.
+    call(client_a, "TeamService/MakeAdmin", team_pb2.MakeAdminRequest(email="member@example.com", user_role="GUEST"),
+         team_pb2.MakeAdminResponse, admin)
+    demoted = decide(member, "ADMIN_ACTIONS", "READ_WRITE")
+    assert not demoted.allowed and demoted.code == "PERMISSION_DENIED", demoted
+    assert decide(member, "INVENTORY", "READ").allowed
+    # A key deleted on A.
+    key = call(client_a, "TokenService/AddApiToken", token_pb2.AddApiTokenRequest(token_utility="EXTERNAL_API"),
+               token_pb2.AddApiTokenResponse, admin).api_token_list[0]
+    assert decide(decision_pb2.DecisionCredential(api_key=key.key), "INVENTORY", "READ").allowed
+    call(client_a, "TokenService/DeleteApiToken", token_pb2.DeleteApiTokenRequest(api_token_id=key.id),
+         token_pb2.DeleteApiTokenResponse, admin)
+    assert decide(decision_pb2.DecisionCredential(api_key=key.key), "INVENTORY", "READ").code == "UNAUTHENTICATED"
+    # A logout on A.
+    call(client_a, "SessionService/Logout", session_pb2.LogoutRequest(), session_pb2.LogoutResponse,
+         {"authorization": "Bearer " + joined.session_token})
+    assert decide(member, "USER_ACTIONS", "READ").code == "UNAUTHENTICATED"
     client_a.close()
     client_b.close()
     stop(a, b)

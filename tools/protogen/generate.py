@@ -94,6 +94,7 @@ def c_ident(full_name):
 SECRET_FIELDS = {
     "password", "new_password", "session_token", "token", "key", "invite_code", "final_invite_code",
     "password_reset_token", "password_reset_url", "setup_token", "access_token", "refresh_token", "customer_token",
+    "api_key",
 }
 
 # The HTTP binding options of akto/access/v1/http.proto (field numbers of its `extend google.protobuf.MethodOptions`).

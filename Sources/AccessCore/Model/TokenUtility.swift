@@ -3,4 +3,6 @@ public enum TokenUtility: String, Sendable, Hashable, CaseIterable, Codable {
     case burp = "BURP"
     case cicd = "CICD"
     case externalAPI = "EXTERNAL_API"
+    /// A decision client (a sidecar or proxy): may call DecisionService about any credential, nothing else.
+    case decisions = "DECISIONS"
 }

@@ -4,6 +4,7 @@
 #include "akto/access/v1/common.pb-c.h"
 #include "akto/access/v1/account.pb-c.h"
 #include "akto/access/v1/billing.pb-c.h"
+#include "akto/access/v1/decision.pb-c.h"
 #include "akto/access/v1/inventory.pb-c.h"
 #include "akto/access/v1/job.pb-c.h"
 #include "akto/access/v1/notification.pb-c.h"
@@ -17,6 +18,7 @@
 static const ProtobufCServiceDescriptor *const akto_services[] = {
     &akto__access__v1__account_service__descriptor,
     &akto__access__v1__billing_service__descriptor,
+    &akto__access__v1__decision_service__descriptor,
     &akto__access__v1__inventory_service__descriptor,
     &akto__access__v1__job_service__descriptor,
     &akto__access__v1__notification_service__descriptor,
@@ -65,6 +67,14 @@ static const ProtobufCMessageDescriptor *const akto_messages[] = {
     &akto__access__v1__usage_metric__descriptor,
     &akto__access__v1__get_usage_request__descriptor,
     &akto__access__v1__get_usage_response__descriptor,
+    &akto__access__v1__decision_credential__descriptor,
+    &akto__access__v1__decision_check__descriptor,
+    &akto__access__v1__decision_principal__descriptor,
+    &akto__access__v1__decision__descriptor,
+    &akto__access__v1__authorize_request__descriptor,
+    &akto__access__v1__authorize_response__descriptor,
+    &akto__access__v1__authorize_batch_request__descriptor,
+    &akto__access__v1__authorize_batch_response__descriptor,
     &akto__access__v1__api_component__descriptor,
     &akto__access__v1__api_collection__descriptor,
     &akto__access__v1__create_collection_request__descriptor,

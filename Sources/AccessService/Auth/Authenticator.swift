@@ -14,23 +14,33 @@ public struct Authenticator: Sendable {
 
     /// The caller, with the role of `scope` when given (account-wide operations), else of `x-context-source`.
     public func caller(for context: CallContext, scope override: Scope? = nil) async throws -> Caller {
-        let source = try Scope.fromContextSource(context.metadata("x-context-source"))
+        try await caller(
+            presenting: PresentedCredentials(context), contextSource: context.metadata("x-context-source"),
+            method: context.method, scope: override)
+    }
+
+    /// The caller a set of presented credentials stands for (at most one of them), in the scope `contextSource`
+    /// names — or `scope` when given. `method` is the call's (a refresh token answers only Me).
+    public func caller(
+        presenting presented: PresentedCredentials, contextSource: String?, method: MethodDescriptor?,
+        scope override: Scope? = nil
+    ) async throws -> Caller {
+        let source = try Scope.fromContextSource(contextSource)
         let chosen = (name: override?.rawValue ?? source.name, scope: override ?? source.scope)
-        let authorization = context.metadata("authorization")
-        let apiKey = context.metadata("x-api-key")
-        // <doc:DashboardSessions>: the dashboard's credentials. The access token works like a session token; the refresh token is
-        // accepted only by Me (the page renderer reads who is signed in with the cookie a page load carries).
-        let dashboard = [context.metadata("access-token"), context.metadata("refresh-token")].compactMap { $0 }
+        let authorization = presented.authorization
+        let apiKey = presented.apiKey
+        // <doc:DashboardSessions>: the dashboard's credentials. The access token works like a session token; the
+        // refresh token is accepted only by Me (the page renderer reads who is signed in with the cookie a page
+        // load carries).
+        let dashboard = [presented.accessToken, presented.refreshToken].compactMap { $0 }
         if !dashboard.isEmpty {
             guard authorization == nil, apiKey == nil, dashboard.count == 1 else {
                 throw RPCError(.unauthenticated, "send one credential: an access token, a session token or an API key")
             }
-            if let accessToken = context.metadata("access-token") {
+            if let accessToken = presented.accessToken {
                 return try await accessTokenCaller(accessToken, context: chosen)
             }
-            guard context.method == Methods.SessionService.me.descriptor,
-                let refresh = context.metadata("refresh-token")
-            else {
+            guard method == Methods.SessionService.me.descriptor, let refresh = presented.refreshToken else {
                 throw RPCError(.unauthenticated, "a refresh token only trades for an access token (RefreshAccessToken)")
             }
             return try await refreshTokenCaller(refresh, context: chosen)
@@ -162,5 +172,51 @@ public struct Authenticator: Sendable {
             || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
             || byte == UInt8(ascii: "_")
+    }
+}
+
+/// The credentials a call presents (its metadata), or a decision asks about.
+public struct PresentedCredentials: Sendable, Equatable {
+    /// `authorization: Bearer <session token>`.
+    public var authorization: String?
+    public var apiKey: String?
+    public var accessToken: String?
+    public var refreshToken: String?
+
+    public init(
+        authorization: String? = nil, apiKey: String? = nil, accessToken: String? = nil, refreshToken: String? = nil
+    ) {
+        self.authorization = authorization
+        self.apiKey = apiKey
+        self.accessToken = accessToken
+        self.refreshToken = refreshToken
+    }
+
+    /// What the call's metadata carries.
+    public init(_ context: CallContext) {
+        self.init(
+            authorization: context.metadata("authorization"), apiKey: context.metadata("x-api-key"),
+            accessToken: context.metadata("access-token"), refreshToken: context.metadata("refresh-token"))
+    }
+
+    public var isEmpty: Bool { authorization == nil && apiKey == nil && accessToken == nil && refreshToken == nil }
+
+    /// Equality in time that depends on the lengths only (the values are secrets).
+    public func matches(_ other: PresentedCredentials) -> Bool {
+        func same(_ a: String?, _ b: String?) -> Bool {
+            guard let a, let b else { return a == nil && b == nil }
+            let (x, y) = (Array(a.utf8), Array(b.utf8))
+            var difference = UInt8(x.count == y.count ? 0 : 1)
+            for index in 0..<max(x.count, y.count) {
+                difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
+            }
+            return difference == 0
+        }
+        // Every field compared, whatever the first says.
+        let results = [
+            same(authorization, other.authorization), same(apiKey, other.apiKey),
+            same(accessToken, other.accessToken), same(refreshToken, other.refreshToken),
+        ]
+        return !results.contains(false)
     }
 }

@@ -27,12 +27,13 @@ public struct OperationPolicy: Sendable {
     }
 
     /// SPEC.md's utility limits: EXTERNAL_API may call everything but token management, logout and invites;
-    /// BURP and CICD only ingest and read-only operations.
+    /// BURP and CICD only ingest and read-only operations; DECISIONS none (it asks DecisionService only).
     public func allows(_ utility: TokenUtility) -> Bool {
         if sessionOnly { return false }
         switch utility {
         case .externalAPI: return !isInvite
         case .burp, .cicd: return isIngest || level == .read
+        case .decisions: return false
         }
     }
 

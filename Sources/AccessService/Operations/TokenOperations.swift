@@ -35,6 +35,13 @@ extension AccessService {
             let names = TokenUtility.allCases.map(\.rawValue).joined(separator: ", ")
             throw RPCError.invalidField("tokenUtility", "must be one of \(names)")
         }
+        // A DECISIONS key resolves any credential it is shown to its principal: only an API-scope admin mints it.
+        if utility == .decisions {
+            guard caller.scope == .api, caller.baseRole.access(to: .adminActions) == .readWrite else {
+                throw RPCError(
+                    .permissionDenied, "a DECISIONS key needs ADMIN_ACTIONS write access in the API scope")
+            }
+        }
         let key = Secrets.apiKey()
         let record = try await store.createApiToken(
             accountID: caller.accountID, userID: caller.userID, utility: utility,

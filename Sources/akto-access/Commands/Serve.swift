@@ -75,6 +75,11 @@ struct Serve: AsyncParsableCommand {
             "A built Akto dashboard: its index.html is served (with the signed-in user's window.* values) for /login, /signup and /dashboard/*, its other files as assets (env AKTO_ACCESS_DASHBOARD_DIR; default none: those paths answer 404)."
     )
     var dashboardDir: String?
+    @Option(
+        help:
+            "Route table of GET|POST /auth/check, the forward-auth endpoint for nginx auth_request, Envoy ext_authz and Traefik forwardAuth: lines of METHOD PATH-PREFIX FEATURE ACCESS (env AKTO_ACCESS_FORWARD_AUTH_ROUTES; default none: no /auth/check)."
+    )
+    var forwardAuthRoutes: String?
     @Option(help: "Largest HTTP request body in bytes (env AKTO_ACCESS_HTTP_MAX_BODY; default 1048576).")
     var httpMaxBody: Int?
     @Option(
@@ -110,6 +115,23 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a worker holds a job without renewing its lease (env AKTO_ACCESS_JOB_LEASE; default 60).")
     var jobLease: Int?
     @OptionGroup var service: ServiceOptions
+
+    /// `--forward-auth-routes`, read and validated now: a bad line stops the start, naming it.
+    func forwardAuthRouteTable() throws -> ForwardAuthRoutes? {
+        guard let file = Environment.resolve(forwardAuthRoutes, "FORWARD_AUTH_ROUTES"), !file.isEmpty else {
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: file), data.count <= 1 << 20,
+            let text = String(data: data, encoding: .utf8)
+        else {
+            throw ValidationError("--forward-auth-routes: cannot read \(file) (a UTF-8 text file of at most 1 MiB)")
+        }
+        do {
+            return try ForwardAuthRoutes(parsing: text)
+        } catch let error as RPCError {
+            throw ValidationError("--forward-auth-routes \(file): \(error.message)")
+        }
+    }
 
     /// `--dashboard-dir`, checked: a directory holding index.html.
     func dashboardDirectory() throws -> String? {
@@ -249,7 +271,7 @@ struct Serve: AsyncParsableCommand {
                     Environment.resolve(httpBodyTimeout, "HTTP_BODY_TIMEOUT", default: 30), "http-body-timeout"),
                 idleTimeout: try seconds(
                     Environment.resolve(httpIdleTimeout, "HTTP_IDLE_TIMEOUT", default: 60), "http-idle-timeout"),
-                dashboardDirectory: try dashboardDirectory())
+                dashboardDirectory: try dashboardDirectory(), forwardAuthRoutes: try forwardAuthRouteTable())
         }
 
         let billing = try service.billingProvider(logger: logger)

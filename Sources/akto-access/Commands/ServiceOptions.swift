@@ -121,6 +121,11 @@ struct ServiceOptions: ParsableArguments {
             "File holding Stigg's signing key, to sign the self-hosted billing page's customer token (env AKTO_ACCESS_STIGG_SIGNING_KEY_FILE)."
     )
     var stiggSigningKeyFile: String?
+    @Option(
+        help:
+            "A socket peer uid that may ask DecisionService about any credential; repeatable (env AKTO_ACCESS_DECISION_ALLOWED_UIDS, comma-separated; default none: only DECISIONS API keys may)."
+    )
+    var decisionAllowedUid: [UInt32] = []
     @Option(help: "Stigg GraphQL endpoint, e.g. https://api.stigg.io/graphql (env AKTO_ACCESS_STIGG_ENDPOINT).")
     var stiggEndpoint: String?
     @Option(help: "Stigg server API key; prefer the env AKTO_ACCESS_STIGG_API_KEY (never logged).")
@@ -299,7 +304,20 @@ struct ServiceOptions: ParsableArguments {
             accessTokenLifetime: .seconds(
                 try ranged(accessTokenLifetime, "ACCESS_TOKEN_LIFETIME", 900, 1...86_400, "access-token-lifetime")),
             refreshGrace: .seconds(try ranged(refreshGrace, "REFRESH_GRACE", 30, 0...300, "refresh-grace")),
-            stiggSigningKey: try stiggSigningKey())
+            stiggSigningKey: try stiggSigningKey(), decisionAllowedUIDs: try decisionAllowedUIDs())
+    }
+
+    /// `--decision-allowed-uid`, else AKTO_ACCESS_DECISION_ALLOWED_UIDS.
+    private func decisionAllowedUIDs() throws -> Set<UInt32> {
+        if !decisionAllowedUid.isEmpty { return Set(decisionAllowedUid) }
+        var uids = Set<UInt32>()
+        for part in Environment.string("DECISION_ALLOWED_UIDS")?.split(separator: ",") ?? [] {
+            guard let uid = UInt32(part.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("AKTO_ACCESS_DECISION_ALLOWED_UIDS: \(part) is not a uid")
+            }
+            uids.insert(uid)
+        }
+        return uids
     }
 
     private func stiggSigningKey() throws -> [UInt8]? {

@@ -212,9 +212,26 @@ import Testing
         }
         #expect(try await h.tableSnapshot().contains { $0.hasPrefix("users: ") }, "the snapshot must see the tables")
         for (index, operation) in Self.operations.enumerated() {
+            // DecisionService's answer for this cell, asked with the caller's own credential just before the call:
+            // allowed exactly when the operation is not refused for lack of the feature, access or credential.
+            let decision: Decision? =
+                operation.anyone == nil
+                ? try await h.call(
+                    Methods.DecisionService.authorize,
+                    AuthorizeRequest(check: DecisionCheck(operation: operation.name)), metadata
+                ).decision : nil
             let before = try await h.tableSnapshot()
             let code = try await operation.call(h, metadata, index)
             let expectation = Self.expected(caller, operation)
+            if let decision {
+                #expect(
+                    decision.allowed == (expectation == nil),
+                    "\(caller.testDescription) -> \(operation.name): Authorize said \(decision.allowed) (\(decision.reason))"
+                )
+                #expect(
+                    expectation == nil || decision.code == expectation?.grpcName,
+                    "\(caller.testDescription) -> \(operation.name): Authorize's code \(decision.code)")
+            }
             if let anyone = operation.anyone {
                 #expect(code == anyone, "\(caller.testDescription) -> \(operation.name): \(code)")
                 #expect(

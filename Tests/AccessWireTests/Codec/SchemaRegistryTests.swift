@@ -35,7 +35,8 @@ import Testing
         let specs =
             Methods.SessionService.all + Methods.AccountService.all + Methods.TeamService.all
             + Methods.RoleService.all + Methods.TokenService.all + Methods.InventoryService.all + Methods.JobService.all
-            + Methods.BillingService.all + Methods.NotificationService.all + Methods.Health.all + Methods.Reflection.all
+            + Methods.BillingService.all + Methods.NotificationService.all + Methods.DecisionService.all
+            + Methods.Health.all + Methods.Reflection.all
         let byPath = Dictionary(
             uniqueKeysWithValues: SchemaRegistry.shared.methods.map { ("/\($0.service)/\($0.method)", $0) })
         #expect(specs.count == byPath.count)

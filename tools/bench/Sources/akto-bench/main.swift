@@ -4,7 +4,7 @@
 //   akto-bench AKTO_ACCESS_BINARY PINGPONG_BINARY [SECONDS_PER_CASE] [OUTPUT.md]
 //   akto-bench grpc-server SOCKET HEX_RESPONSE      (the peer's server process; started by the run)
 //
-// AKTO_BENCH_CASES=c,health,peer,mutation,gateway,memory,postgres picks cases (default: all). The postgres
+// AKTO_BENCH_CASES=c,health,peer,authorize,mutation,gateway,forward-auth,memory,postgres picks cases (default: all). The postgres
 // case needs AKTO_BENCH_POSTGRES_URL (tools/bench/run starts a throw-away durable cluster for it).
 import AccessClient
 import AccessCore
@@ -28,7 +28,9 @@ let seconds = arguments.count > 3 ? Double(arguments[3]) ?? 2 : 2
 let output = arguments.count > 4 ? arguments[4] : "BENCHMARKS.md"
 let repetitions = 3
 let payloadBytes = 120  // about one Health request/response frame
-let knownCases: Set<String> = ["c", "health", "peer", "mutation", "gateway", "memory", "postgres"]
+let knownCases: Set<String> = [
+    "c", "health", "peer", "authorize", "mutation", "gateway", "forward-auth", "memory", "postgres",
+]
 let cases = Set((ProcessInfo.processInfo.environment["AKTO_BENCH_CASES"] ?? knownCases.sorted().joined(separator: ","))
     .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
 guard cases.isSubset(of: knownCases), !cases.isEmpty else {
@@ -70,7 +72,10 @@ server.arguments = [
     // Every benchmark client is one peer (127.0.0.1): the per-peer connection cap (<doc:Hardening>) would close the 1,024-connection
     // case's sockets.
     "--http-max-connections-per-peer", "2048",
+    // The forward-auth case: nginx in front asks /auth/check for these paths.
+    "--forward-auth-routes", directory + "/routes",
 ]
+try "GET /inventory/ INVENTORY READ\n".write(toFile: directory + "/routes", atomically: true, encoding: .utf8)
 try server.run()
 let serverPID = server.processIdentifier
 defer { server.terminate() }
@@ -167,6 +172,65 @@ if cases.contains("health") {
             ratios.append(String(format: "CPU/call %.2f× gRPC", median(me, \.serverCPUPerCall) / max(0.01, median(peer, \.serverCPUPerCall))))
         }
         rows.append(ReportRow(name: "akto-access Health/Check", shape: shape, runs: me, ratio: ratios.joined(separator: "; ")))
+    }
+}
+
+var healthRuns: [String: [Measured]] = [:]
+if cases.contains("authorize") {
+    let authorizeCall = try makeAuthorizeCall()
+    for (connections, inflight) in [(1, 1), (4, 16)] {
+        let shape = "\(connections)×\(inflight)"
+        if healthRuns[shape] == nil {
+            healthRuns[shape] = try await repeatMeasure {
+                try await drive(socket: socket, serverPID: serverPID, seconds: seconds, connections: connections, inflight: inflight, metadata: [], call: healthCall)
+            }
+        }
+        let runs = try await repeatMeasure {
+            try await drive(socket: socket, serverPID: serverPID, seconds: seconds, connections: connections, inflight: inflight, metadata: apiKey, call: authorizeCall)
+        }
+        var ratios = [String(format: "rate %.2f× Health", median(runs, \.rate) / max(0.1, median(healthRuns[shape]!, \.rate)))]
+        if shape == "1×1", let c = cRuns["1×1"] {
+            ratios.append(String(format: "p50 %.2f× C", median(runs, \.p50) / max(0.1, median(c, \.p50))))
+        } else if let c = cRuns[shape] {
+            ratios.append(String(format: "CPU/call %.0f× C", median(runs, \.serverCPUPerCall) / max(0.01, median(c, \.serverCPUPerCall))))
+        }
+        // The authenticated read every real client makes, for comparison (issue 20's goal: ≤ 1.5× / ≥ 0.6× Health).
+        let me = try MessageCodec.encode(MeRequest())
+        let meRuns = try await repeatMeasure {
+            try await drive(socket: socket, serverPID: serverPID, seconds: seconds, connections: connections, inflight: inflight, metadata: apiKey) { client in
+                await client.call(method: Methods.SessionService.me.path, payload: me).status.code == .ok
+            }
+        }
+        let meRatio = shape == "1×1"
+            ? String(format: "p50 %.2f× Health", median(meRuns, \.p50) / max(0.1, median(healthRuns[shape]!, \.p50)))
+            : String(format: "rate %.2f× Health", median(meRuns, \.rate) / max(0.1, median(healthRuns[shape]!, \.rate)))
+        if shape == "1×1" {
+            ratios.insert(String(format: "p50 %.2f× Health", median(runs, \.p50) / max(0.1, median(healthRuns[shape]!, \.p50))), at: 0)
+        }
+        rows.append(ReportRow(name: "akto-access Health/Check (same run, for Authorize)", shape: shape, runs: healthRuns[shape]!, ratio: "1.00 (baseline)"))
+        rows.append(ReportRow(name: "Authorize by API key (INVENTORY READ)", shape: shape, runs: runs, ratio: ratios.joined(separator: "; ")))
+        rows.append(ReportRow(name: "Me by API key (authenticated read)", shape: shape, runs: meRuns, ratio: meRatio))
+    }
+}
+
+if cases.contains("forward-auth") {
+    if let pair = try NginxPair.start(gatewayPort: httpPort, directory: directory) {
+        defer { pair.process.terminate() }
+        for connections in [1, 64] {
+            let plain = try await repeatMeasure {
+                try driveNginx(port: pair.plain, apiKey: key, serverPID: serverPID, seconds: seconds, connections: connections, directory: directory)
+            }
+            let checked = try await repeatMeasure {
+                try driveNginx(port: pair.checked, apiKey: key, serverPID: serverPID, seconds: seconds, connections: connections, directory: directory)
+            }
+            rows.append(ReportRow(name: "nginx proxying (no auth)", shape: "\(connections) conns", runs: plain, ratio: "1.00 (baseline)"))
+            rows.append(ReportRow(
+                name: "nginx auth_request → /auth/check (API key)", shape: "\(connections) conns", runs: checked,
+                ratio: String(format: "rate %.2f× plain nginx", median(checked, \.rate) / max(0.1, median(plain, \.rate)))))
+        }
+        pair.process.terminate()
+    } else {
+        print("  forward-auth: skipped (nginx is missing; tools/test installs it)")
     }
 }
 
