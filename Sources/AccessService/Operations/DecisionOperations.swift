@@ -15,8 +15,9 @@ extension AccessService {
         // `decisionSubject` admits the asker before anything is resolved.
         try registry.registerAnonymous(Methods.DecisionService.authorize) { request, context in
             let check = try decisionCheck(request.check ?? DecisionCheck(), field: "check")
-            let subject = try await decisionSubject(request.credential, context)
-            let outcome = await decide([check], subject: subject, contextSource: request.contextSource)
+            let (subject, organization) = try await decisionSubject(request.credential, context)
+            let outcome = await decide(
+                [check], subject: subject, contextSource: request.contextSource, organization: organization)
             return AuthorizeResponse(decision: outcome.decisions[0], principal: outcome.principal)
         }
         try registry.registerAnonymous(Methods.DecisionService.authorizeBatch) { request, context in
@@ -25,8 +26,9 @@ extension AccessService {
                 throw RPCError.invalidField("checks", "at most \(Self.maxDecisionChecks) per call")
             }
             let checks = try request.checks.enumerated().map { try decisionCheck($1, field: "checks[\($0)]") }
-            let subject = try await decisionSubject(request.credential, context)
-            let outcome = await decide(checks, subject: subject, contextSource: request.contextSource)
+            let (subject, organization) = try await decisionSubject(request.credential, context)
+            let outcome = await decide(
+                checks, subject: subject, contextSource: request.contextSource, organization: organization)
             return AuthorizeBatchResponse(decisions: outcome.decisions, principal: outcome.principal)
         }
     }
@@ -72,19 +74,25 @@ extension AccessService {
 
     /// The credential a decision is about, once the asker may ask: its own (what the call carries) always; any
     /// other only for a decision client — a socket peer in `--decision-allowed-uid`, or a caller with a DECISIONS
-    /// API key. A decision reveals whom a credential belongs to, so no one else may use it as a lookup.
-    func decisionSubject(_ asked: DecisionCredential?, _ context: CallContext) async throws -> PresentedCredentials {
+    /// API key. A decision reveals whom a credential belongs to, so no one else may use it as a lookup; and a
+    /// DECISIONS key, minted by one organization's admin, looks up that organization's credentials only (the
+    /// second value: the organization a subject must belong to).
+    func decisionSubject(_ asked: DecisionCredential?, _ context: CallContext) async throws -> (
+        PresentedCredentials, organization: String?
+    ) {
         let own = PresentedCredentials(context)
         let subject = PresentedCredentials(
             authorization: asked.flatMap { $0.sessionToken.isEmpty ? nil : "Bearer " + $0.sessionToken },
             apiKey: asked.flatMap { $0.apiKey.isEmpty ? nil : $0.apiKey },
             accessToken: asked.flatMap { $0.accessToken.isEmpty ? nil : $0.accessToken })
-        if subject.isEmpty { return own }
-        if case .unix(let peer?) = context.peer, configuration.decisionAllowedUIDs.contains(peer.uid) { return subject }
+        if subject.isEmpty { return (own, nil) }
+        if case .unix(let peer?) = context.peer, configuration.decisionAllowedUIDs.contains(peer.uid) {
+            return (subject, nil)
+        }
         if !own.isEmpty {
             let asker = try await authenticator.caller(for: context)
-            if case .apiKey(_, .decisions) = asker.credential { return subject }
-            if subject.matches(own) { return own }
+            if case .apiKey(_, .decisions) = asker.credential { return (subject, asker.organizationID) }
+            if subject.matches(own) { return (own, nil) }
         }
         throw RPCError(
             .permissionDenied,
@@ -94,20 +102,24 @@ extension AccessService {
 
     /// Every check judged for one credential: resolved in the scope asked about (account-wide operations in the
     /// API scope, as the operations themselves are), then the operation's policy and the collection rule.
-    func decide(_ checks: [ResolvedCheck], subject: PresentedCredentials, contextSource: String) async -> (
-        decisions: [Decision], principal: DecisionPrincipal?
-    ) {
+    func decide(
+        _ checks: [ResolvedCheck], subject: PresentedCredentials, contextSource: String, organization: String? = nil
+    ) async -> (decisions: [Decision], principal: DecisionPrincipal?) {
         let source = contextSource.isEmpty ? nil : contextSource
         var resolved: [Scope?: Result<Caller, RPCError>] = [:]
         func resolve(_ scope: Scope?) async -> Result<Caller, RPCError> {
             if let known = resolved[scope] { return known }
             let result: Result<Caller, RPCError>
             do {
-                result = .success(
-                    try await authenticator.caller(
-                        presenting: subject, contextSource: source,
-                        method: Methods.DecisionService.authorize.descriptor,
-                        scope: scope))
+                let caller = try await authenticator.caller(
+                    presenting: subject, contextSource: source, method: Methods.DecisionService.authorize.descriptor,
+                    scope: scope)
+                // A DECISIONS key is no lookup into other organizations: their credentials stand for nobody here.
+                if let organization, caller.organizationID != organization {
+                    throw RPCError(
+                        .permissionDenied, "this DECISIONS key decides for its own organization's credentials only")
+                }
+                result = .success(caller)
             } catch let error as RPCError {
                 result = .failure(error)
             } catch {

@@ -118,6 +118,16 @@ import Testing
         ).key
         let viaKey = try await h.call(Methods.DecisionService.authorize, ask, h.apiKey(decisions))
         #expect(viaKey.decision?.allowed == true && viaKey.principal?.userId == looked.principal?.userId)
+        // ... but only about its own organization's credentials; the operator's trusted peer about any.
+        let other = try await h.addOtherOrganization()
+        let otherToken = String(try #require(other.session.first).value.dropFirst("Bearer ".count))
+        let aboutOther = AuthorizeRequest(
+            credential: Self.credential(session: otherToken), check: Self.check("INVENTORY", "READ"))
+        let refused = try await h.call(Methods.DecisionService.authorize, aboutOther, h.apiKey(decisions))
+        #expect(refused.decision?.allowed == false && refused.decision?.code == "PERMISSION_DENIED")
+        #expect(refused.principal == nil, "nothing about another organization's user")
+        let byOperator = try await h.call(Methods.DecisionService.authorize, aboutOther, peer: trusted)
+        #expect(byOperator.decision?.allowed == true && byOperator.principal?.login == "other-admin@example.com")
         #expect(try await h.code(Methods.SessionService.me, MeRequest(), h.apiKey(decisions)) == .permissionDenied)
         #expect(
             try await h.code(Methods.InventoryService.getCollections, GetCollectionsRequest(), h.apiKey(decisions))

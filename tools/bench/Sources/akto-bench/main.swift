@@ -72,9 +72,10 @@ server.arguments = [
     // Every benchmark client is one peer (127.0.0.1): the per-peer connection cap (<doc:Hardening>) would close the 1,024-connection
     // case's sockets.
     "--http-max-connections-per-peer", "2048",
-    // The forward-auth case: nginx in front asks /auth/check for these paths.
-    "--forward-auth-routes", directory + "/routes",
 ]
+// The forward-auth case: nginx in front asks /auth/check for these paths (only then: an older server binary,
+// run for an A/B of the other cases, does not know the option).
+if cases.contains("forward-auth") { server.arguments! += ["--forward-auth-routes", directory + "/routes"] }
 try "GET /inventory/ INVENTORY READ\n".write(toFile: directory + "/routes", atomically: true, encoding: .utf8)
 try server.run()
 let serverPID = server.processIdentifier
