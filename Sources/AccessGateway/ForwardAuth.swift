@@ -51,6 +51,12 @@ public struct ForwardAuthRoutes: Sendable, Equatable {
             if words.count == 3 {
                 let name = String(words[2].dropFirst("operation:".count))
                 guard !name.isEmpty, name.allSatisfy({ $0.isLetter }) else { throw fail("bad operation name") }
+                // A method of the contract (a typo would otherwise fail every check at run time).
+                guard
+                    ProtoCatalog.methodPaths.contains(where: {
+                        $0.hasPrefix("/akto.access.v1.") && $0.hasSuffix("/" + name)
+                    })
+                else { throw fail("\(name) is no operation of akto.access.v1") }
                 check = DecisionCheck(operation: name)
             } else {
                 let feature = words[2].uppercased()

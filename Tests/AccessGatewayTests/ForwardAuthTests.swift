@@ -47,7 +47,7 @@ import Testing
         ("GET x INVENTORY READ", "must start with /"), ("GET /a/../b INVENTORY READ", "must start with /"),
         ("GET /x NOPE READ", "unknown feature"), ("GET /x INVENTORY WRITE_ONLY", "access must be"),
         ("GET /x INVENTORY READ\nGET /x BILLING READ", "line 2: GET /x appears twice"),
-        ("GET /x operation:", "bad operation name"),
+        ("GET /x operation:", "bad operation name"), ("GET /x operation:CreateCustomRol", "no operation of"),
     ])
     func aBadTableIsRefusedNamingTheLine(text: String, problem: String) {
         let error = #expect(throws: RPCError.self) { try ForwardAuthRoutes(parsing: text) }

@@ -324,6 +324,15 @@ struct Serve: AsyncParsableCommand {
             var registry = MethodRegistry(codec: ProtobufCodec())
             try accessService.register(into: &registry)
             try BuiltinServices.register(into: &registry, state: state)
+            // A forward-auth route judged by an operation needs one with a policy (not an anonymous one).
+            for route in plan.gateway?.forwardAuthRoutes?.routes ?? [] where !route.check.operation.isEmpty {
+                let name = route.check.operation
+                guard registry.all.contains(where: { $0.descriptor.method == name && $0.requiresAuthentication })
+                else {
+                    throw ValidationError(
+                        "--forward-auth-routes: \(route.prefix) names \(name), which has no access policy to judge by")
+                }
+            }
             // One dispatcher and one metrics registry serve both transports; deadlines on the event loops.
             let metrics = PrometheusCollectorRegistry()
             let dispatcher = Dispatcher(
