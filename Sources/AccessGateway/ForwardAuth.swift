@@ -149,7 +149,8 @@ extension GatewayResponder {
         let hasCredential = metadata.contains { $0.key != "x-request-id" }
         if !hasCredential, let session = Self.cookie(configuration.cookieName, in: request.headers) {
             // A cookie rides along with any cross-site request: an unsafe method must come from our own pages.
-            if !["GET", "HEAD", "OPTIONS"].contains(method.uppercased()), forwardedCSRFRefused(request) {
+            // (On the headers the proxy forwarded.)
+            if !["GET", "HEAD", "OPTIONS"].contains(method.uppercased()), !comesFromOurPages(request) {
                 return Self.bare(.forbidden)
             }
             metadata.append(MetadataEntry("authorization", "Bearer " + session))
@@ -178,22 +179,6 @@ extension GatewayResponder {
             if let field = HTTPField.Name(name) { response.headers[field] = value }
         }
         return response
-    }
-
-    /// The CSRF rule of cookie requests, on the headers the proxy forwarded: `Sec-Fetch-Site` same-origin/none, or
-    /// an allow-listed `Origin`; anything else (or neither) is refused.
-    private func forwardedCSRFRefused(_ request: Request) -> Bool {
-        if let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased(),
-            site == "same-origin" || site == "none"
-        {
-            return false
-        }
-        if let origin = request.headers[.origin],
-            configuration.allowedOrigins.contains(origin) || origin == configuration.publicOrigin
-        {
-            return false
-        }
-        return true
     }
 
     /// A forward-auth answer: a status and no body the proxy could pass on.

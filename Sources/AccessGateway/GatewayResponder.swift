@@ -356,17 +356,22 @@ public struct GatewayResponder: Sendable {
             return Self.error(
                 .unsupportedMediaType, .invalidArgument, "cookie-authenticated requests must be application/json")
         }
+        if comesFromOurPages(request) { return nil }
+        return Self.error(.forbidden, .permissionDenied, "cross-site request refused (CSRF check)")
+    }
+
+    /// The CSRF rule of cookie requests: `Sec-Fetch-Site` same-origin/none, or an allow-listed `Origin` (or the
+    /// public URL's). A request with neither is not ours (fails closed).
+    func comesFromOurPages(_ request: Request) -> Bool {
         if let site = request.headers[HTTPField.Name("sec-fetch-site")!]?.lowercased(),
             site == "same-origin" || site == "none"
         {
-            return nil
+            return true
         }
-        if let origin = request.headers[.origin],
-            configuration.allowedOrigins.contains(origin) || origin == configuration.publicOrigin
-        {
-            return nil
+        if let origin = request.headers[.origin] {
+            return configuration.allowedOrigins.contains(origin) || origin == configuration.publicOrigin
         }
-        return Self.error(.forbidden, .permissionDenied, "cross-site request refused (CSRF check)")
+        return false
     }
 
     private func setSessionCookie(for method: GatewayRoute, from value: JSONValue, on response: inout Response) {
