@@ -124,27 +124,29 @@ public struct Dispatcher: Sendable {
         return result
     }
 
-    /// Answers a call at once, on the calling thread, when its method is synchronous (`registerSynchronous`)
-    /// and its caller is admitted without waiting; nil otherwise, having done nothing, and the transport
-    /// dispatches it the ordinary way. Same checks, logs and metrics as `dispatch`.
+    /// Answers a call at once, on the calling thread, when nothing in it has to wait: a synchronous method
+    /// (`registerSynchronous`) whose caller is admitted without waiting, or a refusal that needs no lookup (an
+    /// unknown method, a method without an access policy, bad metadata on either). Nil otherwise, having done nothing, and the
+    /// transport dispatches it the ordinary way. Same checks, answers, logs and metrics as `dispatch`.
     public func dispatchSynchronously(_ request: DispatchRequest) -> DispatchResult? {
-        guard let method = registry.method(request.method), let synchronous = method.synchronousHandler else {
-            return nil
+        let method = registry.method(request.method)
+        if let method, method.synchronousHandler == nil, case .authorized = method.access {
+            return nil  // asynchronous work (its admission too): nothing is done or recorded here
         }
         let start = ContinuousClock.now
         let requestID = Self.requestID(from: request.metadata)
-        var context = makeContext(
-            method, request, deadline: deadline(for: request.timeout, from: start), requestID: requestID)
         var result: DispatchResult
         var cause: String?
         do {
             try validate(metadata: request.metadata)
-            switch method.access {
-            case .anonymous: break
-            case .authorized(let authorizer):
+            guard let method else { throw unknownMethod(request.method) }
+            if case .missing = method.access { throw Self.noPolicy(method) }
+            guard let synchronous = method.synchronousHandler else { return nil }
+            var context = makeContext(
+                method, request, deadline: deadline(for: request.timeout, from: start), requestID: requestID)
+            if case .authorized(let authorizer) = method.access {
                 guard let caller = try authorizer.authorizeSynchronously(context) else { return nil }
                 context.caller = caller
-            case .missing: throw Self.noPolicy(method)
             }
             result = try respond(request, method: method) { try synchronous($0, context) }
         } catch {
@@ -155,6 +157,15 @@ public struct Dispatcher: Sendable {
         result.metadata.append(MetadataEntry("x-request-id", requestID))
         record(request, result: result, requestID: requestID, cause: cause, duration: .now - start)
         return result
+    }
+
+    /// UNIMPLEMENTED for a name the registry lacks: a method of the contract this server does not serve, or an
+    /// unknown name (echoed at most 128 characters, control characters escaped: it is the caller's text).
+    private func unknownMethod(_ name: String) -> RPCError {
+        if ProtoCatalog.methodPaths.contains(name) {
+            return RPCError(.unimplemented, "\(name) is not implemented by this server")
+        }
+        return RPCError(.unimplemented, "unknown method \(Self.echoed(name))")
     }
 
     private func makeContext(
@@ -184,13 +195,7 @@ public struct Dispatcher: Sendable {
         _ request: DispatchRequest, deadline: ContinuousClock.Instant, requestID: String, signal: CancellationSignal
     ) async throws -> DispatchResult {
         try validate(metadata: request.metadata)
-        guard let method = registry.method(request.method) else {
-            if ProtoCatalog.methodPaths.contains(request.method) {
-                throw RPCError(.unimplemented, "\(request.method) is not implemented by this server")
-            }
-            // Echoed at most 128 characters, control characters escaped: an unknown name is the caller's text.
-            throw RPCError(.unimplemented, "unknown method \(Self.echoed(request.method))")
-        }
+        guard let method = registry.method(request.method) else { throw unknownMethod(request.method) }
         let admitted = makeContext(method, request, deadline: deadline, requestID: requestID)
         // The stores read the call's deadline (to bound lock waits and statements) and its commit gate from
         // task-locals.

@@ -136,9 +136,13 @@ final class FoundationJSONCodec: PayloadCodec {
                 DispatchRequest(method: Methods.Health.check.path, message: HealthCheckRequest())))
         #expect((health.message as? HealthCheckResponse)?.status == "SERVING")
         #expect(health.metadata.contains { $0.key == "x-request-id" })
-        // Asynchronous work and unknown methods are left to `dispatch`.
+        // An anonymous asynchronous method is left to `dispatch`; refusals that need no lookup are answered here.
         #expect(dispatcher.dispatchSynchronously(DispatchRequest(method: Methods.SessionService.me.path)) == nil)
-        #expect(dispatcher.dispatchSynchronously(DispatchRequest(method: "/no.Such/Method")) == nil)
+        let unknown = try #require(dispatcher.dispatchSynchronously(DispatchRequest(method: "/no.Such/Method")))
+        #expect(unknown.status.code == .unimplemented && unknown.status.message.contains("unknown method"))
+        let unserved = try #require(
+            dispatcher.dispatchSynchronously(DispatchRequest(method: Methods.TeamService.getTeamData.path)))
+        #expect(unserved.status.code == .unimplemented && unserved.status.message.contains("not implemented"))
     }
 
     @Test func theSynchronousPathAppliesTheSamePolicy() throws {
@@ -156,6 +160,13 @@ final class FoundationJSONCodec: PayloadCodec {
             dispatcher.dispatchSynchronously(
                 DispatchRequest(method: Methods.Health.check.path, message: HealthCheckRequest())))
         #expect(refused.status.code == .permissionDenied)
+        // A method without a policy, asynchronous or not, is refused here too.
+        var unguarded = MethodRegistry(codec: FoundationJSONCodec())
+        try unguarded.register(Methods.SessionService.me) { _, _ in MeResponse() }
+        let refusedAsync = try #require(
+            Dispatcher(registry: unguarded, logger: Logger(label: "test")).dispatchSynchronously(
+                DispatchRequest(method: Methods.SessionService.me.path, message: MeRequest())))
+        #expect(refusedAsync.status.code == .permissionDenied)
         // An authorizer that cannot decide without waiting sends the call down the ordinary path.
         #expect(
             dispatcher.dispatchSynchronously(

@@ -179,6 +179,12 @@ if cases.contains("health") {
 var healthRuns: [String: [Measured]] = [:]
 if cases.contains("authorize") {
     let authorizeCall = try makeAuthorizeCall()
+    let sessionToken = try await AccessClient.withConnection(socketPath: socket) { client in
+        try await client.call(
+            Methods.SessionService.login, LoginRequest(email: "bench@example.com", password: "Secret12345-horse")
+        ).sessionToken
+    }
+    let session = [MetadataEntry("authorization", "Bearer " + sessionToken)]
     for (connections, inflight) in [(1, 1), (4, 16)] {
         let shape = "\(connections)×\(inflight)"
         if healthRuns[shape] == nil {
@@ -211,6 +217,15 @@ if cases.contains("authorize") {
         rows.append(ReportRow(name: "akto-access Health/Check (same run, for Authorize)", shape: shape, runs: healthRuns[shape]!, ratio: "1.00 (baseline)"))
         rows.append(ReportRow(name: "Authorize by API key (INVENTORY READ)", shape: shape, runs: runs, ratio: ratios.joined(separator: "; ")))
         rows.append(ReportRow(name: "Me by API key (authenticated read)", shape: shape, runs: meRuns, ratio: meRatio))
+        let bySession = try await repeatMeasure {
+            try await drive(socket: socket, serverPID: serverPID, seconds: seconds, connections: connections, inflight: inflight, metadata: session) { client in
+                await client.call(method: Methods.SessionService.me.path, payload: me).status.code == .ok
+            }
+        }
+        let sessionRatio = shape == "1×1"
+            ? String(format: "p50 %.2f× Health", median(bySession, \.p50) / max(0.1, median(healthRuns[shape]!, \.p50)))
+            : String(format: "rate %.2f× Health", median(bySession, \.rate) / max(0.1, median(healthRuns[shape]!, \.rate)))
+        rows.append(ReportRow(name: "Me by session (authenticated read)", shape: shape, runs: bySession, ratio: sessionRatio))
     }
 }
 
