@@ -11,7 +11,7 @@ import Hummingbird
 /// `*`; FEATURE one of DecisionService's (INVENTORY … USER_ACTIONS, INGEST); ACCESS READ or READ_WRITE. The
 /// longest matching prefix wins, a method-specific route over `*` on the same prefix; a request no route matches
 /// is refused (fail closed). Paths are matched after percent-decoding and dot-segment removal — as an upstream
-/// reads them — so `/public/../admin` is `/admin`.
+/// reads them — so `/public/../admin` is `/admin`; an encoded `/` or `\\` (`%2F`, `%5C`) is refused.
 public struct ForwardAuthRoutes: Sendable, Equatable {
     public struct Route: Sendable, Equatable {
         /// Upper-case; nil for `*`.
@@ -100,8 +100,11 @@ public struct ForwardAuthRoutes: Sendable, Equatable {
     /// The path as an upstream reads it: percent-decoded once, `//` collapsed, `.` and `..` segments resolved;
     /// nil for a path that does not decode, holds a NUL or a backslash, or climbs above the root.
     static func normalized(_ raw: String) -> String? {
-        guard raw.hasPrefix("/"), let decoded = raw.removingPercentEncoding,
-            !decoded.contains("\0"), !decoded.contains("\\")
+        // An encoded slash or backslash is refused: upstreams disagree on whether `%2F` splits a segment, so no
+        // reading of it can be matched safely.
+        let lowered = raw.lowercased()
+        guard raw.hasPrefix("/"), !lowered.contains("%2f"), !lowered.contains("%5c"),
+            let decoded = raw.removingPercentEncoding, !decoded.contains("\0"), !decoded.contains("\\")
         else { return nil }
         var segments: [Substring] = []
         for segment in decoded.split(separator: "/", omittingEmptySubsequences: true) {
@@ -136,12 +139,20 @@ extension GatewayResponder {
             return Self.error(.notFound, .notFound, "no route \(request.uri.path)")
         }
         let header = { (name: String) in HTTPField.Name(name).flatMap { request.headers[$0] } }
-        let method = header("x-forwarded-method") ?? header("x-original-method") ?? request.method.rawValue
+        // Every form of the original method and URI a request carries must agree: a proxy sets its own form and
+        // passes the client's other headers through, so a client-sent `X-Forwarded-Method: GET` beside nginx's
+        // `X-Original-Method: POST` is a forgery, refused rather than believed.
+        guard let forwardedMethod = Self.agreed([header("x-forwarded-method"), header("x-original-method")])
+        else { return Self.bare(.forbidden) }
+        let method = forwardedMethod ?? request.method.rawValue
         // Envoy's ext_authz sends the original path after the configured prefix: /auth/check/<path>.
         let suffix = request.uri.path.dropFirst("/auth/check".count)
         let appended = suffix.isEmpty ? nil : String(suffix) + (request.uri.query.map { "?" + $0 } ?? "")
-        let uri = header("x-original-uri") ?? header("x-forwarded-uri") ?? appended ?? "/"
-        guard let check = routes.check(method: method, uri: uri) else { return Self.bare(.forbidden) }
+        guard let uri = Self.agreed([header("x-original-uri"), header("x-forwarded-uri"), appended])
+        else { return Self.bare(.forbidden) }
+        guard let check = routes.check(method: method, uri: uri ?? "/") else {
+            return Self.bare(.forbidden)
+        }
         var metadata: [MetadataEntry] = []
         for name in ["x-api-key", "authorization", "access-token", "x-request-id"] {
             if let value = header(name) { metadata.append(MetadataEntry(name, value)) }
@@ -179,6 +190,13 @@ extension GatewayResponder {
             if let field = HTTPField.Name(name) { response.headers[field] = value }
         }
         return response
+    }
+
+    /// The one value the present candidates agree on: `.some(nil)` when none is present, nil when two differ.
+    static func agreed(_ candidates: [String?]) -> String?? {
+        let present = candidates.compactMap { $0 }
+        guard let first = present.first else { return .some(nil) }
+        return present.allSatisfy({ $0 == first }) ? .some(first) : nil
     }
 
     /// A forward-auth answer: a status and no body the proxy could pass on.

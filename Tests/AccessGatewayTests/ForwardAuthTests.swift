@@ -40,6 +40,8 @@ import Testing
         #expect(routes.check(method: "GET", uri: "/inventory/%zz") == nil, "does not decode")
         #expect(routes.check(method: "GET", uri: "/inventory/a%00b") == nil)
         #expect(routes.check(method: "GET", uri: "/inventory\\..\\admin") == nil)
+        #expect(routes.check(method: "GET", uri: "/admin%2F../inventory/a") == nil, "encoded slash")
+        #expect(routes.check(method: "GET", uri: "/inventory/a%5c..") == nil, "encoded backslash")
     }
 
     @Test(arguments: [
@@ -86,6 +88,18 @@ import Testing
             #expect(ok.headers[HTTPField.Name("x-akto-role")!] == "ADMIN")
             #expect(ok.headers[HTTPField.Name("x-akto-credential")!] == "API_KEY")
             #expect(ok.body.readableBytes == 0)
+
+            // A client-sent second form of the method or URI that disagrees with the proxy's is a forgery: 403.
+            var forgedMethod = Self.check("POST", "/admin/users", keyHeader)
+            forgedMethod[HTTPField.Name("x-forwarded-method")!] = "GET"
+            #expect(
+                try await client.execute(uri: "/auth/check", method: .get, headers: forgedMethod).status == .forbidden)
+            var forgedURI = Self.check("GET", "/elsewhere", keyHeader)
+            forgedURI[HTTPField.Name("x-forwarded-uri")!] = "/inventory/a"
+            #expect(try await client.execute(uri: "/auth/check", method: .get, headers: forgedURI).status == .forbidden)
+            var agreeing = Self.check("GET", "/inventory/a", keyHeader)
+            agreeing[HTTPField.Name("x-forwarded-method")!] = "GET"
+            #expect(try await client.execute(uri: "/auth/check", method: .get, headers: agreeing).status == .ok)
 
             // Envoy's form: the original method, and the original path after /auth/check.
             #expect(

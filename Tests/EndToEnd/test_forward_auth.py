@@ -185,6 +185,9 @@ def test_nginx_lets_through_exactly_what_the_decision_allows(stack):
     before = len(upstream.seen)
     assert requests.post(proxied + "/inventory/a", headers=bearer, data="x", timeout=30).status_code == 403
     assert requests.get(proxied + "/inventory/../admin/users", headers=bearer, timeout=30).status_code == 403
+    # A forged second form of the method (nginx passes the client's headers to the subrequest) is refused.
+    forged = {**bearer, "X-Forwarded-Method": "GET"}
+    assert requests.post(proxied + "/inventory/a", headers=forged, data="x", timeout=30).status_code == 403
     assert len(upstream.seen) == before
 
     # A deleted key and a logged-out session: refused on the very next request.
