@@ -287,12 +287,7 @@ public struct GatewayResponder: Sendable {
 
     /// Equality of two secrets in time that depends on their lengths only, never on where they first differ.
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let (x, y) = (Array(a.utf8), Array(b.utf8))
-        var difference = UInt8(x.count == y.count ? 0 : 1)
-        for index in 0..<max(x.count, y.count) {
-            difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
-        }
-        return difference == 0
+        ConstantTime.equals(Array(a.utf8), Array(b.utf8))
     }
 
     /// The client's IP: the TCP peer, or — when that is a trusted proxy — the right-most `X-Forwarded-For`

@@ -205,12 +205,7 @@ public struct PresentedCredentials: Sendable, Equatable {
     public func matches(_ other: PresentedCredentials) -> Bool {
         func same(_ a: String?, _ b: String?) -> Bool {
             guard let a, let b else { return a == nil && b == nil }
-            let (x, y) = (Array(a.utf8), Array(b.utf8))
-            var difference = UInt8(x.count == y.count ? 0 : 1)
-            for index in 0..<max(x.count, y.count) {
-                difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
-            }
-            return difference == 0
+            return ConstantTime.equals(Array(a.utf8), Array(b.utf8))
         }
         // Every field compared, whatever the first says.
         let results = [
