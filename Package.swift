@@ -51,6 +51,11 @@ let package = Package(
             name: "CPeerCredentials",
             path: "Sources/CPeerCredentials"
         ),
+        // The SQLite store's authority version: a counter in a file every process maps (atomic loads and adds).
+        .target(
+            name: "CSharedCounter",
+            path: "Sources/CSharedCounter"
+        ),
         .target(
             name: "AccessWire",
             dependencies: [
@@ -82,7 +87,7 @@ let package = Package(
         .target(
             name: "AccessSQLite",
             dependencies: [
-                "AccessCore",
+                "AccessCore", "CSharedCounter",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

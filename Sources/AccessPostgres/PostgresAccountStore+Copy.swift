@@ -12,8 +12,11 @@ extension PostgresAccountStore {
 
     /// Tables that belong to one install and are not copied: the migration record, the setup token of an
     /// empty install (the copy's source has users, or the target makes its own token), and the dashboard's access
-    /// and refresh tokens (short-lived; a browser signs in again after the move).
-    static let tablesNotCopied: Set<String> = ["akto_schema_migrations", "setup_token", "session_tokens"]
+    /// and refresh tokens (short-lived; a browser signs in again after the move), and the authority counters (the
+    /// target's own, moved by its triggers).
+    static let tablesNotCopied: Set<String> = [
+        "akto_schema_migrations", "setup_token", "session_tokens", "authority_versions",
+    ]
 
     /// Copies every row of `source` (a store with the same logical schema, e.g. the SQLite file of a
     /// single-machine install) into this database, in one transaction, ids included, then moves the identity

@@ -783,3 +783,21 @@ struct Pair<First: Sendable, Second: Sendable>: Sendable {
     let first: First
     let second: Second
 }
+
+extension PostgresAccountStore {
+    /// The sum of the authority counters the triggers of migration v5 move (`PostgresMigrations.v5`): one
+    /// single-statement read per authenticated call, so a cached principal is used only while no change to any
+    /// principal has committed — in this process or any other, a paused one included (<doc:Storage>).
+    public var authorityVersion: (any AuthorityVersion)? { PostgresAuthorityVersion(store: self) }
+}
+
+struct PostgresAuthorityVersion: AuthorityVersion {
+    let store: PostgresAccountStore
+
+    func current() async throws -> UInt64 {
+        let sum = try await store.read { db in
+            try await db.value("SELECT sum(version)::BIGINT FROM authority_versions", as: Int64.self)
+        }
+        return UInt64(max(sum ?? 0, 0))
+    }
+}

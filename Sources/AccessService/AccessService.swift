@@ -26,7 +26,9 @@ public struct AccessService: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.hasher = try PasswordHasher(parameters: configuration.passwordHashing)
-        self.authenticator = Authenticator(store: store, clock: clock)
+        self.authenticator = Authenticator(
+            store: store, clock: clock, cacheCapacity: configuration.principalCacheEntries,
+            cacheMaxAge: configuration.principalCacheSeconds)
         self.anonymousLimiter = PeerRateLimiter(rate: configuration.anonymousRate, burst: configuration.anonymousBurst)
     }
 
@@ -63,22 +65,34 @@ public struct AccessService: Sendable {
 }
 
 extension MethodRegistry {
-    /// Registers an operation that needs a caller allowed by `policy`.
+    /// Registers an operation that needs a caller allowed by `policy`. With `now`, the operation may be answered
+    /// where the call arrived when its caller is in the principal cache and `now` can answer from memory (nil:
+    /// it has to wait, and `handler` runs).
     mutating func register<Request: ProtoMessage, Response: ProtoMessage>(
         _ spec: MethodSpec<Request, Response>, policy: OperationPolicy, service: AccessService,
+        now: (@Sendable (Request, Caller, CallContext) throws -> Response?)? = nil,
         handler: @escaping @Sendable (Request, Caller, CallContext) async throws -> Response
     ) throws {
         service.policies.record(spec.descriptor.method, policy)
-        try register(
-            spec,
-            access: .authorized(
-                OperationAuthorizer(
-                    authenticator: service.authenticator, policy: policy, operation: spec.descriptor.method))
-        ) { request, context in
+        let access = MethodAccess.authorized(
+            OperationAuthorizer(authenticator: service.authenticator, policy: policy, operation: spec.descriptor.method)
+        )
+        @Sendable func admitted(_ context: CallContext) throws -> Caller {
             guard let caller = context.caller else {
                 throw RPCError(.internal, "the call reached its handler without a caller")
             }
-            return try await handler(request, caller, context)
+            return caller
+        }
+        guard let now else {
+            try register(spec, access: access) { request, context in
+                try await handler(request, try admitted(context), context)
+            }
+            return
+        }
+        try register(
+            spec, access: access, attempt: { request, context in try now(request, try admitted(context), context) }
+        ) { request, context in
+            try await handler(request, try admitted(context), context)
         }
     }
 
@@ -100,6 +114,15 @@ struct OperationAuthorizer: CallAuthorizer {
 
     func authorize(_ context: CallContext) async throws -> Caller {
         let caller = try await authenticator.caller(for: context, scope: policy.isAccountWide ? .api : nil)
+        try policy.check(caller, operation: operation)
+        return caller
+    }
+
+    /// The same admission from the principal cache, without waiting; nil on a miss.
+    func authorizeSynchronously(_ context: CallContext) throws -> Caller? {
+        guard let caller = try authenticator.callerNow(for: context, scope: policy.isAccountWide ? .api : nil) else {
+            return nil
+        }
         try policy.check(caller, operation: operation)
         return caller
     }

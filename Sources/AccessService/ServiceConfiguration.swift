@@ -43,6 +43,11 @@ public struct ServiceConfiguration: Sendable {
     /// Socket peers (uids) that may ask DecisionService about any credential (`--decision-allowed-uid`); others
     /// need a DECISIONS API key for that, or may ask only about the credential they call with.
     public var decisionAllowedUIDs: Set<UInt32>
+    /// Credentials whose principal is kept in memory (`--principal-cache-entries`; 0 turns the cache off).
+    public var principalCacheEntries: Int
+    /// The longest a cached principal is used, in seconds (`--principal-cache-seconds`): a bound for changes
+    /// made outside the service; the service's own writes invalidate at once.
+    public var principalCacheSeconds: Double
 
     public init(
         publicBaseURL: String = "http://localhost:8080", logoutURL: String = "", redirectAllowList: Set<String> = [],
@@ -54,8 +59,11 @@ public struct ServiceConfiguration: Sendable {
         hashAdmission: HashAdmissionLimits = HashAdmissionLimits(), anonymousRate: Double = 10,
         anonymousBurst: Int = 60,
         maxPendingInvitationsPerInviter: Int = 100, accessTokenLifetime: Duration = .seconds(15 * 60),
-        refreshGrace: Duration = .seconds(30), stiggSigningKey: [UInt8]? = nil, decisionAllowedUIDs: Set<UInt32> = []
+        refreshGrace: Duration = .seconds(30), stiggSigningKey: [UInt8]? = nil, decisionAllowedUIDs: Set<UInt32> = [],
+        principalCacheEntries: Int = 100_000, principalCacheSeconds: Double = 30
     ) {
+        self.principalCacheEntries = principalCacheEntries
+        self.principalCacheSeconds = principalCacheSeconds
         self.decisionAllowedUIDs = decisionAllowedUIDs
         self.accessTokenLifetime = accessTokenLifetime
         self.refreshGrace = refreshGrace

@@ -4,6 +4,10 @@
 /// the caller. Implemented by `SQLiteAccountStore`; a PostgreSQL store implements the same protocol.
 public protocol AccountStore: Sendable {
     /// True when no user exists yet (the first Signup creates the organization and account).
+    /// The number every authority-changing write moves before it is acknowledged (`AuthorityVersion`); nil for
+    /// a store that keeps none, whose principals are then never cached.
+    var authorityVersion: (any AuthorityVersion)? { get }
+
     func hasUsers() async throws -> Bool
 
     /// Creates the first user, their organization, account 1000000 with its default collections, ADMIN in every
@@ -214,6 +218,8 @@ public enum SetupTokenState: Sendable, Hashable {
 }
 
 extension AccountStore {
+    public var authorityVersion: (any AuthorityVersion)? { nil }
+
     /// Composed from the single lookups; a backend overrides it with one round trip.
     public func principal(userID: Int32, accountID: Int32, scope: Scope) async throws -> PrincipalRecord? {
         guard let user = try await user(id: userID), let account = try await account(id: accountID) else { return nil }

@@ -125,14 +125,12 @@ public struct Dispatcher: Sendable {
     }
 
     /// Answers a call at once, on the calling thread, when nothing in it has to wait: a synchronous method
-    /// (`registerSynchronous`) whose caller is admitted without waiting, or a refusal that needs no lookup (an
-    /// unknown method, a method without an access policy, bad metadata on either). Nil otherwise, having done nothing, and the
+    /// (`registerSynchronous`, or an `attempt` that answers from memory) whose caller is admitted without
+    /// waiting, or a refusal that needs no lookup (an unknown method, a method without an access policy, bad
+    /// metadata, a credential the authorizer refuses from memory). Nil otherwise, having done nothing, and the
     /// transport dispatches it the ordinary way. Same checks, answers, logs and metrics as `dispatch`.
     public func dispatchSynchronously(_ request: DispatchRequest) -> DispatchResult? {
         let method = registry.method(request.method)
-        if let method, method.synchronousHandler == nil, case .authorized = method.access {
-            return nil  // asynchronous work (its admission too): nothing is done or recorded here
-        }
         let start = ContinuousClock.now
         let requestID = Self.requestID(from: request.metadata)
         var result: DispatchResult
@@ -141,14 +139,20 @@ public struct Dispatcher: Sendable {
             try validate(metadata: request.metadata)
             guard let method else { throw unknownMethod(request.method) }
             if case .missing = method.access { throw Self.noPolicy(method) }
-            guard let synchronous = method.synchronousHandler else { return nil }
+            if case .anonymous = method.access, method.synchronousHandler == nil { return nil }
             var context = makeContext(
                 method, request, deadline: deadline(for: request.timeout, from: start), requestID: requestID)
             if case .authorized(let authorizer) = method.access {
+                // A refusal the authorizer can make from memory is answered here, whatever the method.
                 guard let caller = try authorizer.authorizeSynchronously(context) else { return nil }
                 context.caller = caller
             }
-            result = try respond(request, method: method) { try synchronous($0, context) }
+            // Admitted, but its work waits: nothing was done or recorded here.
+            guard let synchronous = method.synchronousHandler else { return nil }
+            guard let answered = try respondNow(request, method: method, { try synchronous($0, context) }) else {
+                return nil  // it has to wait after all: nothing was done or recorded
+            }
+            result = answered
         } catch {
             let rpcError = Self.rpcError(error, signal: nil)
             cause = rpcError.cause
@@ -178,13 +182,16 @@ public struct Dispatcher: Sendable {
     }
 
     /// Decodes the request (bytes through the registry's codec; a typed message as it is), runs `handler`,
-    /// and answers in the request's form.
-    private func respond(
-        _ request: DispatchRequest, method: RegisteredMethod, _ handler: (any ProtoMessage) throws -> any ProtoMessage
-    ) throws -> DispatchResult {
-        if let message = request.message { return DispatchResult(status: .ok, message: try handler(message)) }
+    /// and answers in the request's form; nil when the handler has to wait.
+    private func respondNow(
+        _ request: DispatchRequest, method: RegisteredMethod,
+        _ handler: (any ProtoMessage) throws -> (any ProtoMessage)?
+    ) throws -> DispatchResult? {
+        if let message = request.message {
+            return try handler(message).map { DispatchResult(status: .ok, message: $0) }
+        }
         let decoded = try method.decode(request.payload, limits.codec)
-        return DispatchResult(status: .ok, payload: try method.encode(try handler(decoded)))
+        return try handler(decoded).map { DispatchResult(status: .ok, payload: try method.encode($0)) }
     }
 
     private static func noPolicy(_ method: RegisteredMethod) -> RPCError {

@@ -41,10 +41,11 @@ public struct RegisteredMethod: Sendable {
     let decode: @Sendable (_ bytes: [UInt8], _ limits: CodecLimits) throws -> any ProtoMessage
     let encode: @Sendable (_ response: any ProtoMessage) throws -> [UInt8]
     let handler: @Sendable (_ request: any ProtoMessage, _ context: CallContext) async throws -> any ProtoMessage
-    /// Set for methods whose work is synchronous: the dispatcher may run them where the call arrived (the
-    /// socket's event loop) without a task.
+    /// Set for methods whose work is, or may be, synchronous: the dispatcher may run them where the call arrived
+    /// (the socket's event loop) without a task. Nil from it means "this one needs to wait": the call then takes
+    /// the ordinary path, as if the attempt had not been made.
     let synchronousHandler:
-        (@Sendable (_ request: any ProtoMessage, _ context: CallContext) throws -> any ProtoMessage)?
+        (@Sendable (_ request: any ProtoMessage, _ context: CallContext) throws -> (any ProtoMessage)?)?
 }
 
 /// Method name -> handler, built once at start-up and read-only afterwards; shared by every transport.
@@ -73,6 +74,23 @@ public struct MethodRegistry: Sendable {
         }
     }
 
+    /// Registers a handler that can often answer without waiting (from memory): `attempt` is tried where the
+    /// call arrived when the caller is admitted without waiting, and answers nil when it would have to wait; the
+    /// call then runs `handler`. Both must give the same answer for the same state.
+    public mutating func register<Request: ProtoMessage, Response: ProtoMessage>(
+        _ spec: MethodSpec<Request, Response>, access: MethodAccess = .missing,
+        attempt: @escaping @Sendable (Request, CallContext) throws -> Response?,
+        handler: @escaping @Sendable (Request, CallContext) async throws -> Response
+    ) throws {
+        let synchronous: @Sendable (any ProtoMessage, CallContext) throws -> (any ProtoMessage)? = {
+            request, context in
+            try attempt(try Self.cast(request, spec), context)
+        }
+        try add(spec, access: access, synchronous: synchronous) { request, context in
+            try await handler(try Self.cast(request, spec), context)
+        }
+    }
+
     /// Registers a handler whose work is synchronous (no storage, no I/O): besides the ordinary path, the
     /// dispatcher's `dispatchSynchronously` answers it on the calling thread when its caller can be admitted
     /// without waiting.
@@ -80,17 +98,15 @@ public struct MethodRegistry: Sendable {
         _ spec: MethodSpec<Request, Response>, access: MethodAccess = .missing,
         handler: @escaping @Sendable (Request, CallContext) throws -> Response
     ) throws {
-        let synchronous: @Sendable (any ProtoMessage, CallContext) throws -> any ProtoMessage = { request, context in
+        let run: @Sendable (any ProtoMessage, CallContext) throws -> any ProtoMessage = { request, context in
             try handler(try Self.cast(request, spec), context)
         }
-        try add(spec, access: access, synchronous: synchronous) { request, context in
-            try synchronous(request, context)
-        }
+        try add(spec, access: access, synchronous: run) { request, context in try run(request, context) }
     }
 
     private mutating func add<Request: ProtoMessage, Response: ProtoMessage>(
         _ spec: MethodSpec<Request, Response>, access: MethodAccess,
-        synchronous: (@Sendable (any ProtoMessage, CallContext) throws -> any ProtoMessage)?,
+        synchronous: (@Sendable (any ProtoMessage, CallContext) throws -> (any ProtoMessage)?)?,
         handler: @escaping @Sendable (any ProtoMessage, CallContext) async throws -> any ProtoMessage
     ) throws {
         guard methods[spec.path] == nil else { throw RPCError(.alreadyExists, "\(spec.path) is registered twice") }

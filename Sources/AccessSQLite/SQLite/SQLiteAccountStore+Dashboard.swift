@@ -13,7 +13,7 @@ extension SQLiteAccountStore {
     public func accessTokenPrincipal(digest: [UInt8], scope: Scope) async throws
         -> (token: SessionTokenRecord, session: SessionRecord, principal: PrincipalRecord?)?
     {
-        try pointRead { db in
+        try await read { db in
             guard let token = try Self.sessionToken(db, digest: digest), token.kind == .access,
                 let session = try Self.session(db, id: token.sessionID)
             else { return nil }

@@ -37,10 +37,9 @@ public struct SQLiteConfiguration: Sendable {
 public final class SQLiteAccountStore: AccountStore {
     let pool: DatabasePool
     private let committer: GroupCommitter
-    /// A read-only connection of its own for `pointRead`: used only synchronously and never held across a
-    /// suspension, so blocking on it cannot wait on a task (the pool's async reads keep their reader until
-    /// their task resumes, which a blocked thread could prevent).
-    private let pointReader: DatabaseQueue
+    /// Moved by every authority-changing commit before it is acknowledged, in every process on this file.
+    let version: SQLiteAuthorityVersion
+    public var authorityVersion: (any AuthorityVersion)? { version }
 
     /// Opens (creating if needed) the database and runs pending migrations.
     public init(configuration: SQLiteConfiguration) throws {
@@ -58,11 +57,8 @@ public final class SQLiteAccountStore: AccountStore {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
             try Migrations.migrator.migrate(pool)
             committer = GroupCommitter(pool: pool, maxBatch: configuration.maxWritesPerCommit)
-            var readOnly = Configuration()
-            readOnly.readonly = true
-            readOnly.busyMode = .timeout(configuration.busyTimeout)
-            readOnly.label = "akto-access.point-reader"
-            pointReader = try DatabaseQueue(path: configuration.path, configuration: readOnly)
+            version = try SQLiteAuthorityVersion(databasePath: configuration.path)
+            pool.add(transactionObserver: version, extent: .observerLifetime)
             try Self.restrictFileModes(configuration.path, createIfMissing: false)
         } catch let error as RPCError {
             throw error
@@ -84,7 +80,7 @@ public final class SQLiteAccountStore: AccountStore {
             }
             close(descriptor)
         }
-        for file in [path, path + "-wal", path + "-shm"] {
+        for file in [path, path + "-wal", path + "-shm", path + "-authority"] {
             if chmod(file, 0o600) != 0 && errno != ENOENT {
                 throw RPCError(.unavailable, "cannot restrict the mode of \(file): \(String(cString: strerror(errno)))")
             }
@@ -102,18 +98,6 @@ public final class SQLiteAccountStore: AccountStore {
     static func unavailable(_ error: any Error) -> RPCError {
         if let error = error as? RPCError { return error }
         return RPCError(.unavailable, "the database is unavailable", cause: "\(error)")
-    }
-
-    /// A point read on the hot path (authenticating a call: a handful of indexed single-row lookups, tens of
-    /// microseconds): run synchronously on the calling thread, on a connection of its own, instead of hopping
-    /// to a reader queue and back, which cost two thread switches per call (the profile in `BENCHMARKS.md`). Never for
-    /// scans or anything whose size the caller controls; those use `read`.
-    func pointRead<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try pointReader.read(body)
-        } catch {
-            throw Self.unavailable(error)
-        }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -308,7 +292,7 @@ public final class SQLiteAccountStore: AccountStore {
     public func apiKeyPrincipal(digest: [UInt8], scope: Scope) async throws
         -> (token: ApiTokenRecord, principal: PrincipalRecord?)?
     {
-        try pointRead { db in
+        try await read { db in
             guard
                 let token = try Row.fetchOne(
                     try db.cachedStatement(sql: "SELECT * FROM api_tokens WHERE key_digest = ?"),
@@ -322,7 +306,7 @@ public final class SQLiteAccountStore: AccountStore {
     public func sessionPrincipal(digest: [UInt8], scope: Scope) async throws
         -> (session: SessionRecord, principal: PrincipalRecord?)?
     {
-        try pointRead { db in
+        try await read { db in
             guard
                 let session = try Row.fetchOne(
                     try db.cachedStatement(sql: "SELECT * FROM sessions WHERE token_digest = ?"),

@@ -6,15 +6,29 @@ import AccessRPC
 public struct Authenticator: Sendable {
     let store: any AccountStore
     let clock: any WallClock
+    /// What credentials stood for, while the store's authority version says it still holds.
+    let cache: PrincipalCache
 
-    public init(store: any AccountStore, clock: any WallClock) {
+    public init(store: any AccountStore, clock: any WallClock, cacheCapacity: Int = 0, cacheMaxAge: Double = 30) {
         self.store = store
         self.clock = clock
+        let version = store.authorityVersion
+        self.cache = PrincipalCache(
+            version: version ?? NoAuthorityVersion(), capacity: version == nil ? 0 : cacheCapacity,
+            maxAge: cacheMaxAge, clock: clock)
     }
 
     /// The caller, with the role of `scope` when given (account-wide operations), else of `x-context-source`.
     public func caller(for context: CallContext, scope override: Scope? = nil) async throws -> Caller {
         try await caller(
+            presenting: PresentedCredentials(context), contextSource: context.metadata("x-context-source"),
+            method: context.method, scope: override)
+    }
+
+    /// The same caller when it can be resolved without waiting — malformed credentials refused, or the
+    /// credential found in the principal cache — else nil (the call then takes `caller(for:)`).
+    public func callerNow(for context: CallContext, scope override: Scope? = nil) throws -> Caller? {
+        try callerNow(
             presenting: PresentedCredentials(context), contextSource: context.metadata("x-context-source"),
             method: context.method, scope: override)
     }
@@ -25,67 +39,86 @@ public struct Authenticator: Sendable {
         presenting presented: PresentedCredentials, contextSource: String?, method: MethodDescriptor?,
         scope override: Scope? = nil
     ) async throws -> Caller {
-        let source = try Scope.fromContextSource(contextSource)
-        let chosen = (name: override?.rawValue ?? source.name, scope: override ?? source.scope)
-        let authorization = presented.authorization
-        let apiKey = presented.apiKey
-        // <doc:DashboardSessions>: the dashboard's credentials. The access token works like a session token; the
-        // refresh token is accepted only by Me (the page renderer reads who is signed in with the cookie a page
-        // load carries).
-        let dashboard = [presented.accessToken, presented.refreshToken].compactMap { $0 }
-        if !dashboard.isEmpty {
-            guard authorization == nil, apiKey == nil, dashboard.count == 1 else {
-                throw RPCError(.unauthenticated, "send one credential: an access token, a session token or an API key")
+        let request = try Lookup(presented, contextSource: contextSource, method: method, scope: override)
+        let scope = request.storeScope
+        switch request.credential {
+        case .session(let digest):
+            let found = try await cache.value(.session(digest: digest, scope: scope)) {
+                try await store.sessionPrincipal(digest: digest, scope: scope)
             }
-            if let accessToken = presented.accessToken {
-                return try await accessTokenCaller(accessToken, context: chosen)
+            return try sessionCaller(found, request)
+        case .accessToken(let digest):
+            let found = try await cache.value(.accessToken(digest: digest, scope: scope)) {
+                try await store.accessTokenPrincipal(digest: digest, scope: scope)
             }
-            guard method == Methods.SessionService.me.descriptor, let refresh = presented.refreshToken else {
-                throw RPCError(.unauthenticated, "a refresh token only trades for an access token (RefreshAccessToken)")
+            return try accessTokenCaller(found, request)
+        case .refreshToken(let digest):
+            return try await refreshTokenCaller(digest, request)
+        case .apiKey(let digest):
+            let key = PrincipalCache.Key.apiKey(digest: digest, scope: scope)
+            guard
+                let found = try await cache.value(
+                    key, load: { try await store.apiKeyPrincipal(digest: digest, scope: scope) })
+            else {
+                throw RPCError(.unauthenticated, "invalid API key")
             }
-            return try await refreshTokenCaller(refresh, context: chosen)
-        }
-        switch (authorization, apiKey) {
-        case (nil, nil):
-            throw RPCError(.unauthenticated, "sign in: send 'authorization: Bearer <session token>' or 'x-api-key'")
-        case (.some, .some):
-            throw RPCError(.unauthenticated, "send either an authorization header or an x-api-key, not both")
-        case (let authorization?, nil):
-            return try await sessionCaller(authorization, context: chosen)
-        case (nil, let key?):
-            return try await apiKeyCaller(key, context: chosen)
+            let now = Int64(clock.now())
+            // Last use is kept to the minute, so most calls need no write transaction.
+            if now - found.token.lastUsedAt >= 60 {
+                try await store.touchApiToken(id: found.token.id, now: now)
+                cache.refresh(key, as: ApiKeyFound.self) { found in
+                    var token = found.token
+                    token.lastUsedAt = now
+                    return (token, found.principal)
+                }
+            }
+            return try apiKeyCaller(found, request)
         }
     }
 
-    private func sessionCaller(_ header: String, context: (name: String, scope: Scope?)) async throws -> Caller {
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw RPCError(.unauthenticated, "the authorization header must be 'Bearer <session token>'")
+    /// `caller(presenting:…)` when it can be answered without waiting, else nil.
+    public func callerNow(
+        presenting presented: PresentedCredentials, contextSource: String?, method: MethodDescriptor?,
+        scope override: Scope? = nil
+    ) throws -> Caller? {
+        let request = try Lookup(presented, contextSource: contextSource, method: method, scope: override)
+        let scope = request.storeScope
+        switch request.credential {
+        case .session(let digest):
+            guard let found = cache.peekNow(.session(digest: digest, scope: scope), as: SessionFound.self) else {
+                return nil
+            }
+            return try sessionCaller(found, request)
+        case .accessToken(let digest):
+            guard let found = cache.peekNow(.accessToken(digest: digest, scope: scope), as: AccessTokenFound.self)
+            else { return nil }
+            return try accessTokenCaller(found, request)
+        case .refreshToken:
+            return nil
+        case .apiKey(let digest):
+            guard let found = cache.peekNow(.apiKey(digest: digest, scope: scope), as: ApiKeyFound.self),
+                Int64(clock.now()) - found.token.lastUsedAt < 60
+            else { return nil }
+            return try apiKeyCaller(found, request)
         }
-        let token = String(parts[1])
-        // Tokens are 43 base64url characters; anything else is rejected without a lookup.
-        guard token.utf8.count == 43, token.utf8.allSatisfy(Self.isBase64URL) else {
-            throw RPCError(.unauthenticated, "invalid session token")
-        }
-        guard
-            let (session, principal) = try await store.sessionPrincipal(
-                digest: Secrets.digest(token), scope: context.scope ?? .api)
-        else {
-            throw RPCError(.unauthenticated, "invalid session token")
-        }
+    }
+
+    typealias SessionFound = (session: SessionRecord, principal: PrincipalRecord?)
+    typealias AccessTokenFound = (token: SessionTokenRecord, session: SessionRecord, principal: PrincipalRecord?)
+    typealias ApiKeyFound = (token: ApiTokenRecord, principal: PrincipalRecord?)
+
+    private func sessionCaller(_ found: SessionFound?, _ request: Lookup) throws -> Caller {
+        guard let (session, principal) = found else { throw RPCError(.unauthenticated, "invalid session token") }
         guard !session.isRevoked, Double(session.expiresAt) > clock.now() else {
             throw RPCError(.unauthenticated, "the session has expired or was signed out; sign in again")
         }
         return try caller(
-            principal, userID: session.userID, accountID: session.accountID, context: context,
+            principal, userID: session.userID, accountID: session.accountID, context: request.context,
             credential: .session(id: session.id))
     }
 
-    private func accessTokenCaller(_ token: String, context: (name: String, scope: Scope?)) async throws -> Caller {
-        guard Self.isTokenShaped(token),
-            let (record, session, principal) = try await store.accessTokenPrincipal(
-                digest: Secrets.digest(token), scope: context.scope ?? .api)
-        else {
+    private func accessTokenCaller(_ found: AccessTokenFound?, _ request: Lookup) throws -> Caller {
+        guard let (record, session, principal) = found else {
             throw RPCError(.unauthenticated, "invalid access token")
         }
         guard !session.isRevoked, Double(session.expiresAt) > clock.now() else {
@@ -95,24 +128,30 @@ public struct Authenticator: Sendable {
             throw RPCError(.unauthenticated, "the access token has expired; refresh it")
         }
         return try caller(
-            principal, userID: session.userID, accountID: session.accountID, context: context,
+            principal, userID: session.userID, accountID: session.accountID, context: request.context,
             credential: .session(id: session.id))
     }
 
-    private func refreshTokenCaller(_ token: String, context: (name: String, scope: Scope?)) async throws -> Caller {
+    /// A refresh token is never cached: it is spent (rotated) by its one legitimate use.
+    private func refreshTokenCaller(_ digest: [UInt8], _ request: Lookup) async throws -> Caller {
         let now = Int64(clock.now())
-        guard Self.isTokenShaped(token),
-            let (record, session) = try await store.refreshTokenSession(digest: Secrets.digest(token)),
+        guard let (record, session) = try await store.refreshTokenSession(digest: digest),
             RefreshRotation.decide(token: record, session: session, now: now, grace: Int64.max, hops: 0) != .invalid,
             record.rotatedAt == nil
         else {
             throw RPCError(.unauthenticated, "invalid refresh token")
         }
         let principal = try await store.principal(
-            userID: session.userID, accountID: session.accountID, scope: context.scope ?? .api)
+            userID: session.userID, accountID: session.accountID, scope: request.storeScope)
         return try caller(
-            principal, userID: session.userID, accountID: session.accountID, context: context,
+            principal, userID: session.userID, accountID: session.accountID, context: request.context,
             credential: .session(id: session.id))
+    }
+
+    private func apiKeyCaller(_ found: ApiKeyFound, _ request: Lookup) throws -> Caller {
+        try caller(
+            found.principal, userID: found.token.userID, accountID: found.token.accountID, context: request.context,
+            credential: .apiKey(id: found.token.id, utility: found.token.utility))
     }
 
     /// 43 base64url characters (32 random bytes): anything else is rejected without a lookup.
@@ -120,20 +159,74 @@ public struct Authenticator: Sendable {
         token.utf8.count == 43 && token.utf8.allSatisfy(isBase64URL)
     }
 
-    private func apiKeyCaller(_ key: String, context: (name: String, scope: Scope?)) async throws -> Caller {
-        guard ApiKeyFormat.isWellFormed(key) else { throw RPCError(.unauthenticated, "invalid API key") }
-        guard
-            let (token, principal) = try await store.apiKeyPrincipal(
-                digest: Secrets.digest(key), scope: context.scope ?? .api)
-        else {
-            throw RPCError(.unauthenticated, "invalid API key")
+    /// The one credential a call presents, checked for shape (malformed ones are refused without a lookup) and
+    /// digested, with the scope it is judged in.
+    struct Lookup {
+        enum Credential {
+            case session([UInt8])
+            case accessToken([UInt8])
+            case refreshToken([UInt8])
+            case apiKey([UInt8])
         }
-        let now = Int64(clock.now())
-        // Last use is kept to the minute, so most calls need no write transaction.
-        if now - token.lastUsedAt >= 60 { try await store.touchApiToken(id: token.id, now: now) }
-        return try caller(
-            principal, userID: token.userID, accountID: token.accountID, context: context,
-            credential: .apiKey(id: token.id, utility: token.utility))
+        let credential: Credential
+        let context: (name: String, scope: Scope?)
+        /// The scope whose role the store reads (the API scope for a context that is none).
+        var storeScope: Scope { context.scope ?? .api }
+
+        init(
+            _ presented: PresentedCredentials, contextSource: String?, method: MethodDescriptor?, scope override: Scope?
+        ) throws {
+            let source = try Scope.fromContextSource(contextSource)
+            context = (name: override?.rawValue ?? source.name, scope: override ?? source.scope)
+            let authorization = presented.authorization
+            let apiKey = presented.apiKey
+            // <doc:DashboardSessions>: the dashboard's credentials. The access token works like a session token;
+            // the refresh token is accepted only by Me (the page renderer reads who is signed in with the cookie a
+            // page load carries).
+            let dashboard = [presented.accessToken, presented.refreshToken].compactMap { $0 }
+            if !dashboard.isEmpty {
+                guard authorization == nil, apiKey == nil, dashboard.count == 1 else {
+                    throw RPCError(
+                        .unauthenticated, "send one credential: an access token, a session token or an API key")
+                }
+                if let accessToken = presented.accessToken {
+                    guard Authenticator.isTokenShaped(accessToken) else {
+                        throw RPCError(.unauthenticated, "invalid access token")
+                    }
+                    credential = .accessToken(Secrets.digest(accessToken))
+                    return
+                }
+                guard method == Methods.SessionService.me.descriptor, let refresh = presented.refreshToken else {
+                    throw RPCError(
+                        .unauthenticated, "a refresh token only trades for an access token (RefreshAccessToken)")
+                }
+                guard Authenticator.isTokenShaped(refresh) else {
+                    throw RPCError(.unauthenticated, "invalid refresh token")
+                }
+                credential = .refreshToken(Secrets.digest(refresh))
+                return
+            }
+            switch (authorization, apiKey) {
+            case (nil, nil):
+                throw RPCError(
+                    .unauthenticated, "sign in: send 'authorization: Bearer <session token>' or 'x-api-key'")
+            case (.some, .some):
+                throw RPCError(.unauthenticated, "send either an authorization header or an x-api-key, not both")
+            case (let header?, nil):
+                let parts = header.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+                    throw RPCError(.unauthenticated, "the authorization header must be 'Bearer <session token>'")
+                }
+                // Tokens are 43 base64url characters; anything else is rejected without a lookup.
+                guard Authenticator.isTokenShaped(String(parts[1])) else {
+                    throw RPCError(.unauthenticated, "invalid session token")
+                }
+                credential = .session(Secrets.digest(String(parts[1])))
+            case (nil, let key?):
+                guard ApiKeyFormat.isWellFormed(key) else { throw RPCError(.unauthenticated, "invalid API key") }
+                credential = .apiKey(Secrets.digest(key))
+            }
+        }
     }
 
     /// The caller a credential stands for, from the records read with it (one round trip to the store).

@@ -26,8 +26,10 @@ extension AccessService {
         ) { request, caller, context in
             try await logout(request, caller, context)
         }
-        try registry.register(Methods.SessionService.me, policy: OperationPolicy(.userActions, .read), service: self) {
-            _, caller, _ in
+        try registry.register(
+            Methods.SessionService.me, policy: OperationPolicy(.userActions, .read), service: self,
+            now: { _, caller, _ in try meNow(caller) }
+        ) { _, caller, _ in
             try await me(caller)
         }
     }
@@ -182,9 +184,43 @@ extension AccessService {
     }
 
     /// Me: the caller, their accounts and roles, and the organization of the active account.
+    typealias Memberships = [(account: AccountRecord, membership: MembershipRecord)]
+
+    /// Me from the store — through the principal cache, whose entries are tagged with the authority version read
+    /// once here before any of them.
     func me(_ caller: Caller) async throws -> MeResponse {
-        guard let user = try await store.user(id: caller.userID) else { throw RPCError(.notFound, "user not found") }
-        let accounts = try await store.memberships(userID: caller.userID).map { entry in
+        let cache = authenticator.cache
+        let stamp = try await cache.stamp()
+        let user = try await cache.value(.user(id: caller.userID), at: stamp) {
+            try await store.user(id: caller.userID)
+        }
+        guard let user else { throw RPCError(.notFound, "user not found") }
+        let memberships = try await cache.value(.memberships(userID: caller.userID), at: stamp) {
+            try await store.memberships(userID: caller.userID)
+        }
+        let organization = try await cache.value(.organization(id: caller.organizationID), at: stamp) {
+            try await store.organization(id: caller.organizationID)
+        }
+        return me(caller, user: user, memberships: memberships, organization: organization)
+    }
+
+    /// Me from memory when everything it shows is cached and current, else nil.
+    func meNow(_ caller: Caller) throws -> MeResponse? {
+        let cache = authenticator.cache
+        guard let stamp = cache.version.currentNow(),
+            let user = cache.peek(.user(id: caller.userID), as: UserRecord?.self, at: stamp),
+            let memberships = cache.peek(.memberships(userID: caller.userID), as: Memberships.self, at: stamp),
+            let organization = cache.peek(
+                .organization(id: caller.organizationID), as: OrganizationRecord?.self, at: stamp)
+        else { return nil }
+        guard let user else { throw RPCError(.notFound, "user not found") }
+        return me(caller, user: user, memberships: memberships, organization: organization)
+    }
+
+    private func me(
+        _ caller: Caller, user: UserRecord, memberships: Memberships, organization: OrganizationRecord?
+    ) -> MeResponse {
+        let accounts = memberships.map { entry in
             AccountSummary(
                 accountId: entry.account.id, name: entry.account.name, organizationId: entry.account.organizationID,
                 scopeRoleMapping: Dictionary(
@@ -192,7 +228,6 @@ extension AccessService {
                 createdAt: entry.account.createdAt)
         }
         let active = accounts.first { $0.accountId == caller.accountID }
-        let organization = try await store.organization(id: caller.organizationID)
         return MeResponse(
             user: userInfo(user), accounts: accounts, activeAccountId: caller.accountID,
             scopeRoleMapping: active?.scopeRoleMapping ?? [:], currentScope: caller.contextSource,

@@ -33,6 +33,16 @@ struct ServiceOptions: ParsableArguments {
             "Tries of a PostgreSQL transaction that conflicts (serialization failure, deadlock) before ABORTED, 1-100 (env AKTO_ACCESS_DATABASE_MAX_ATTEMPTS; default 10)."
     )
     var databaseMaxAttempts: Int?
+    @Option(
+        help:
+            "Credentials whose principal is kept in memory, 0-10000000; 0 turns the principal cache off (env AKTO_ACCESS_PRINCIPAL_CACHE_ENTRIES; default 100000)."
+    )
+    var principalCacheEntries: Int?
+    @Option(
+        help:
+            "Longest a cached principal is used, seconds, 1-3600; the service's own writes invalidate at once, this bounds changes made outside it (env AKTO_ACCESS_PRINCIPAL_CACHE_SECONDS; default 30)."
+    )
+    var principalCacheSeconds: Int?
     @Option(help: "SQLite synchronous mode: full or normal (env AKTO_ACCESS_SQLITE_SYNCHRONOUS; default full).")
     var sqliteSynchronous: String?
     @Option(
@@ -304,7 +314,11 @@ struct ServiceOptions: ParsableArguments {
             accessTokenLifetime: .seconds(
                 try ranged(accessTokenLifetime, "ACCESS_TOKEN_LIFETIME", 900, 1...86_400, "access-token-lifetime")),
             refreshGrace: .seconds(try ranged(refreshGrace, "REFRESH_GRACE", 30, 0...300, "refresh-grace")),
-            stiggSigningKey: try stiggSigningKey(), decisionAllowedUIDs: try decisionAllowedUIDs())
+            stiggSigningKey: try stiggSigningKey(), decisionAllowedUIDs: try decisionAllowedUIDs(),
+            principalCacheEntries: try ranged(
+                principalCacheEntries, "PRINCIPAL_CACHE_ENTRIES", 100_000, 0...10_000_000, "principal-cache-entries"),
+            principalCacheSeconds: Double(
+                try ranged(principalCacheSeconds, "PRINCIPAL_CACHE_SECONDS", 30, 1...3600, "principal-cache-seconds")))
     }
 
     /// `--decision-allowed-uid`, else AKTO_ACCESS_DECISION_ALLOWED_UIDS.

@@ -68,8 +68,21 @@ struct Harness {
         }
     }
 
+    /// Another service on the same database with a store of its own — what a second process is to this one
+    /// (SQLite: another connection set on the same file, sharing only the file and its `-authority` counter;
+    /// PostgreSQL: another pool on the same database). Same clock.
+    func otherProcess(configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> Harness {
+        if let postgres {
+            let store = try await PostgresAccountStore.connect(
+                configuration: postgres.configuration, logger: Logger(label: "test-postgres-2"))
+            return try Harness(directory: directory, sqlite: nil, postgres: store, clock: clock, configure: configure)
+        }
+        let store = try SQLiteAccountStore(configuration: SQLiteConfiguration(path: directory + "/test.sqlite"))
+        return try Harness(directory: directory, sqlite: store, postgres: nil, clock: clock, configure: configure)
+    }
+
     private init(
-        directory: String, sqlite: SQLiteAccountStore?, postgres: PostgresAccountStore?,
+        directory: String, sqlite: SQLiteAccountStore?, postgres: PostgresAccountStore?, clock: TestClock = TestClock(),
         configure: (inout ServiceConfiguration) -> Void
     ) throws {
         self.directory = directory
@@ -77,7 +90,7 @@ struct Harness {
         self.postgres = postgres
         let store: any ServiceStore = sqlite ?? postgres!
         services = store
-        clock = TestClock()
+        self.clock = clock
         var configuration = ServiceConfiguration(
             publicBaseURL: "https://app.example.com", redirectAllowList: ["https://docs.example.com"],
             passwordHashing: ScryptParameters(logRounds: 10))
@@ -86,6 +99,24 @@ struct Harness {
         var registry = MethodRegistry(codec: ProtobufCodec())
         try service.register(into: &registry)
         dispatcher = Dispatcher(registry: registry, logger: Logger(label: "test"))
+        self.service = service
+    }
+
+    /// The service under test (its principal cache's statistics).
+    let service: AccessService
+
+    /// Answers a call where it arrives, without a task, if the dispatcher can (nil: it has to wait).
+    func callNow<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: MethodSpec<Request, Response>, _ request: Request, _ metadata: [MetadataEntry] = [],
+        peer: Peer = .local
+    ) throws -> Result<Response, RPCError>? {
+        guard
+            let result = dispatcher.dispatchSynchronously(
+                DispatchRequest(
+                    method: method.path, metadata: metadata, payload: try MessageCodec.encode(request), peer: peer))
+        else { return nil }
+        if let error = result.status.error { return .failure(error) }
+        return .success(try MessageCodec.decode(Response.self, from: result.payload))
     }
 
     /// Calls a method; a non-OK status is thrown as `RPCError`.

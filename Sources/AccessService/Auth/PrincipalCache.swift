@@ -1,0 +1,126 @@
+import AccessCore
+
+/// What a credential stood for when last read, kept in memory so an authenticated call needs no store read
+/// (<doc:Storage>, "The principal cache").
+///
+/// Never stale: every entry carries the store's `AuthorityVersion` read *before* its data, and is used only while
+/// the version is still that number. Every write that can change what a credential stands for moves the version
+/// before it is acknowledged, so the call after an acknowledged revocation — on this process or another —
+/// misses and reads the store. Entries also die after `maxAge` seconds, which bounds what a change made outside
+/// the service (an operator editing the database by hand) can leave behind. Only what the store found is kept:
+/// an unknown credential is read again each time (and refused), so a flood of made-up keys cannot fill memory.
+///
+/// Bounded by `capacity` entries: at capacity, entries of older versions are dropped first, then everything.
+final class PrincipalCache: Sendable {
+    enum Key: Hashable, Sendable {
+        case apiKey(digest: [UInt8], scope: Scope)
+        case session(digest: [UInt8], scope: Scope)
+        case accessToken(digest: [UInt8], scope: Scope)
+        case user(id: Int32)
+        case memberships(userID: Int32)
+        case organization(id: String)
+    }
+
+    private struct Entry {
+        let value: any Sendable
+        let version: UInt64
+        let storedAt: Double
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        var hits = 0
+        var misses = 0
+    }
+
+    let version: any AuthorityVersion
+    let capacity: Int
+    let maxAge: Double
+    private let clock: any WallClock
+    private let state = Locked(State())
+
+    init(version: any AuthorityVersion, capacity: Int, maxAge: Double, clock: any WallClock) {
+        self.version = version
+        self.capacity = capacity
+        self.maxAge = maxAge
+        self.clock = clock
+    }
+
+    /// The version to tag or check entries with now, reading the store when it must (PostgreSQL).
+    func stamp() async throws -> UInt64 {
+        if let now = version.currentNow() { return now }
+        return try await version.current()
+    }
+
+    /// The entry for `key` if it is still current at `stamp`, without waiting.
+    func peek<Value: Sendable>(_ key: Key, as type: Value.Type, at stamp: UInt64) -> Value? {
+        let now = clock.now()
+        return state.withLock { state in
+            guard let entry = state.entries[key], entry.version == stamp, now - entry.storedAt < maxAge,
+                now >= entry.storedAt, let value = entry.value as? Value
+            else {
+                state.misses += 1
+                return nil
+            }
+            state.hits += 1
+            return value
+        }
+    }
+
+    /// The entry for `key` when the version can be read without waiting and the entry is current.
+    func peekNow<Value: Sendable>(_ key: Key, as type: Value.Type) -> Value? {
+        guard let stamp = version.currentNow() else { return nil }
+        return peek(key, as: type, at: stamp)
+    }
+
+    /// The value for `key`: from memory when current, else `load`ed (off the calling thread where the store
+    /// does that) and kept, tagged with the version read before it. A nil `load` result is not kept.
+    func value<Value: Sendable>(_ key: Key, load: () async throws -> Value?) async throws -> Value? {
+        let stamp = try await stamp()
+        if let found = peek(key, as: Value.self, at: stamp) { return found }
+        guard let loaded = try await load() else { return nil }
+        store(key, loaded, at: stamp)
+        return loaded
+    }
+
+    /// The value for `key` at `stamp` (read by the caller before any of its lookups): from memory when current,
+    /// else `load`ed and kept, whatever it is (an absent organization too: creating one moves the version).
+    func value<Value: Sendable>(_ key: Key, at stamp: UInt64, load: () async throws -> Value) async throws -> Value {
+        if let found = peek(key, as: Value.self, at: stamp) { return found }
+        let loaded = try await load()
+        store(key, loaded, at: stamp)
+        return loaded
+    }
+
+    /// Keeps `value` for `key`, read after the version was `stamp`.
+    func store(_ key: Key, _ value: some Sendable, at stamp: UInt64) {
+        guard capacity > 0 else { return }
+        let entry = Entry(value: value, version: stamp, storedAt: clock.now())
+        state.withLock { state in
+            if state.entries.count >= capacity, state.entries[key] == nil {
+                state.entries = state.entries.filter { $0.value.version >= stamp }
+                if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
+            }
+            state.entries[key] = entry
+        }
+    }
+
+    /// Replaces the value of a current entry, keeping its version (an API key's last-use time after the
+    /// service itself moved it: that write changes no authority).
+    func refresh<Value: Sendable>(_ key: Key, as type: Value.Type, _ update: (Value) -> Value) {
+        state.withLock { state in
+            guard let entry = state.entries[key], let value = entry.value as? Value else { return }
+            state.entries[key] = Entry(value: update(value), version: entry.version, storedAt: entry.storedAt)
+        }
+    }
+
+    /// Entries held, hits and misses since start (for the metrics page and tests).
+    var statistics: (entries: Int, hits: Int, misses: Int) {
+        state.withLock { ($0.entries.count, $0.hits, $0.misses) }
+    }
+}
+
+/// The version of a store that has none: caching is off (every lookup reads the store).
+struct NoAuthorityVersion: AuthorityVersion {
+    func current() async throws -> UInt64 { 0 }
+}

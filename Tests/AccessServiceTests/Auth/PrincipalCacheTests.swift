@@ -1,0 +1,142 @@
+import AccessCore
+import AccessRPC
+import AccessWire
+import Testing
+
+@testable import AccessService
+@testable import AccessSQLite
+
+/// The principal cache (<doc:Storage>): authenticated calls answered from memory — where they arrive, on
+/// SQLite — and never stale, on this process or another, on both stores.
+@Suite struct PrincipalCacheTests {
+    func apiKey(_ h: Harness, _ admin: [MetadataEntry], utility: String = "EXTERNAL_API") async throws -> ApiToken {
+        try #require(
+            try await h.call(Methods.TokenService.addApiToken, AddApiTokenRequest(tokenUtility: utility), admin)
+                .apiTokenList.first)
+    }
+
+    @Test(arguments: TestBackend.all)
+    func anAuthenticatedReadIsAnsweredFromMemoryAfterTheFirst(backend: TestBackend) async throws {
+        let h = try await Harness.make(backend)
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        let key = h.apiKey(try await apiKey(h, admin).key)
+        // Cold: nothing can be answered without the store.
+        #expect(try h.callNow(Methods.SessionService.me, MeRequest(), key) == nil)
+        let first = try await h.call(Methods.SessionService.me, MeRequest(), key)
+        let before = h.service.authenticator.cache.statistics
+        let second = try await h.call(Methods.SessionService.me, MeRequest(), key)
+        #expect(second == first)
+        #expect(h.service.authenticator.cache.statistics.hits > before.hits)
+        switch backend {
+        case .sqlite:
+            // The version is a load from shared memory: the call is answered where it arrived, same answer.
+            let now = try #require(try h.callNow(Methods.SessionService.me, MeRequest(), key))
+            #expect(try now.get() == first)
+            // A refusal from memory too: an EXTERNAL_API key may not sign out (session-only operation).
+            let refused = try #require(try h.callNow(Methods.SessionService.logout, LogoutRequest(), key))
+            #expect(throws: RPCError.self) { try refused.get() }
+        case .postgres:
+            // Checking the version is a round trip: never answered without waiting.
+            #expect(try h.callNow(Methods.SessionService.me, MeRequest(), key) == nil)
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aRevocationAcknowledgedByAnotherProcessIsSeenByTheNextCall(backend: TestBackend) async throws {
+        let a = try await Harness.make(backend)
+        let b = try await a.otherProcess()
+        let admin = a.bearer(try await a.signupAdmin().sessionToken)
+        // An API key, warm in B's cache, deleted through A.
+        let token = try await apiKey(a, admin)
+        for _ in 0..<3 { _ = try await b.call(Methods.SessionService.me, MeRequest(), b.apiKey(token.key)) }
+        _ = try await a.call(Methods.TokenService.deleteApiToken, DeleteApiTokenRequest(apiTokenId: token.id), admin)
+        #expect(try await b.code(Methods.SessionService.me, MeRequest(), b.apiKey(token.key)) == .unauthenticated)
+
+        // A session signed out through A.
+        let login = try await b.call(
+            Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Secret123-horse"))
+        for _ in 0..<3 { _ = try await b.call(Methods.SessionService.me, MeRequest(), b.bearer(login.sessionToken)) }
+        _ = try await a.call(Methods.SessionService.logout, LogoutRequest(), a.bearer(login.sessionToken))
+        #expect(
+            try await b.code(Methods.SessionService.me, MeRequest(), b.bearer(login.sessionToken)) == .unauthenticated)
+
+        // An ADMIN demoted through A loses an admin operation on B at once; removed, the credential stands for
+        // nobody.
+        let member = try await a.addMember(email: "member@example.com", role: "ADMIN")
+        let adminWrite = AuthorizeRequest(check: DecisionCheck(feature: "ADMIN_ACTIONS", access: "READ_WRITE"))
+        for _ in 0..<3 {
+            #expect(try await b.call(Methods.DecisionService.authorize, adminWrite, member).decision?.allowed == true)
+        }
+        _ = try await a.call(
+            Methods.TeamService.makeAdmin, MakeAdminRequest(email: "member@example.com", userRole: "GUEST"), admin)
+        let demoted = try await b.call(Methods.DecisionService.authorize, adminWrite, member).decision
+        #expect(demoted?.allowed == false && demoted?.code == "PERMISSION_DENIED")
+        _ = try await a.call(Methods.TeamService.removeUser, RemoveUserRequest(email: "member@example.com"), admin)
+        #expect(try await b.code(Methods.SessionService.me, MeRequest(), member) == .unauthenticated)
+        if backend == .sqlite, let now = try b.callNow(Methods.SessionService.me, MeRequest(), member) {
+            #expect(throws: RPCError.self) { try now.get() }
+        }
+    }
+
+    @Test func writesThatChangeNoPrincipalLeaveTheVersionAlone() async throws {
+        let h = try Harness()
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        let token = try await apiKey(h, admin)
+        let version = h.store.version
+        var seen = try #require(version.currentNow())
+        // A sign-in (a new session), a new API key and a key's last-use time change no existing principal.
+        _ = try await h.call(
+            Methods.SessionService.login, LoginRequest(email: "admin@example.com", password: "Secret123-horse"))
+        _ = try await apiKey(h, admin)
+        try await h.store.touchApiToken(id: token.id, now: Int64(h.clock.now()) + 3600)
+        #expect(version.currentNow() == seen)
+        // A role change does, before it is acknowledged.
+        _ = try await h.addMember(email: "member@example.com", role: "MEMBER")
+        #expect(try #require(version.currentNow()) > seen)
+        seen = try #require(version.currentNow())
+        _ = try await h.call(
+            Methods.TeamService.makeAdmin, MakeAdminRequest(email: "member@example.com", userRole: "GUEST"), admin)
+        #expect(try #require(version.currentNow()) > seen)
+        seen = try #require(version.currentNow())
+        _ = try await h.call(Methods.TokenService.deleteApiToken, DeleteApiTokenRequest(apiTokenId: token.id), admin)
+        #expect(try #require(version.currentNow()) > seen)
+    }
+
+    @Test func entriesDieAfterTheirMaximumAgeAndTheCacheIsBounded() async throws {
+        // One Me keeps four entries (the key, the user, their memberships, the organization).
+        let h = try Harness { $0.principalCacheEntries = 8 }
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        let key = h.apiKey(try await apiKey(h, admin).key)
+        _ = try await h.call(Methods.SessionService.me, MeRequest(), key)
+        #expect(try h.callNow(Methods.SessionService.me, MeRequest(), key) != nil)
+        h.clock.advance(h.service.configuration.principalCacheSeconds + 1)
+        #expect(try h.callNow(Methods.SessionService.me, MeRequest(), key) == nil)
+        // Many credentials: never more entries than the bound.
+        for _ in 0..<10 {
+            let other = h.apiKey(try await apiKey(h, admin).key)
+            _ = try await h.call(Methods.SessionService.me, MeRequest(), other)
+            #expect(h.service.authenticator.cache.statistics.entries <= 8)
+        }
+    }
+
+    @Test func anUnknownCredentialIsNeverCached() async throws {
+        let h = try Harness()
+        _ = try await h.signupAdmin()
+        var random = SystemRandomNumberGenerator()
+        let made = h.apiKey(ApiKeyFormat.generate(using: &random))
+        for _ in 0..<3 {
+            let code = try await h.code(Methods.SessionService.me, MeRequest(), made)
+            #expect(code == .unauthenticated)
+        }
+        #expect(h.service.authenticator.cache.statistics.entries == 0)
+    }
+
+    @Test func withTheCacheOffEveryCallReadsTheStore() async throws {
+        let h = try Harness { $0.principalCacheEntries = 0 }
+        let admin = h.bearer(try await h.signupAdmin().sessionToken)
+        let key = h.apiKey(try await apiKey(h, admin).key)
+        for _ in 0..<3 { _ = try await h.call(Methods.SessionService.me, MeRequest(), key) }
+        #expect(try h.callNow(Methods.SessionService.me, MeRequest(), key) == nil)
+        #expect(h.service.authenticator.cache.statistics.entries == 0)
+    }
+}
