@@ -794,10 +794,18 @@ extension PostgresAccountStore {
 struct PostgresAuthorityVersion: AuthorityVersion {
     let store: PostgresAccountStore
 
-    func current() async throws -> UInt64 {
-        let sum = try await store.read { db in
-            try await db.value("SELECT sum(version)::BIGINT FROM authority_versions", as: Int64.self)
+    func current() async throws -> AuthorityStamp {
+        let sums = try await store.read { db -> Pair<Int64, Int64> in
+            guard
+                let row = try await db.row(
+                    """
+                    SELECT COALESCE(sum(version) FILTER (WHERE slot < 64), 0)::BIGINT AS p,
+                           COALESCE(sum(version) FILTER (WHERE slot >= 64), 0)::BIGINT AS c
+                    FROM authority_versions
+                    """)
+            else { throw RPCError(.internal, "authority_versions is empty") }
+            return Pair(first: try row["p"], second: try row["c"])
         }
-        return UInt64(max(sum ?? 0, 0))
+        return AuthorityStamp(principals: UInt64(max(sums.first, 0)), customRoles: UInt64(max(sums.second, 0)))
     }
 }

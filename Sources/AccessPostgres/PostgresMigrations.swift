@@ -13,17 +13,20 @@ enum PostgresMigrations {
 
     /// The authority version (<doc:Storage>, "The principal cache"): every statement that can change what a
     /// credential stands for adds one to a counter row in its own transaction, so the sum of the rows moves
-    /// exactly when such a change commits — visible to every process the moment the change is. 64 rows, one per
-    /// backend (by process id), so concurrent writers seldom wait on the same row lock. New sessions, tokens and
+    /// exactly when such a change commits — visible to every process the moment the change is. 64 rows per
+    /// counter, one per backend (by process id), so concurrent writers seldom wait on the same row lock; rows
+    /// 64-127 count custom roles' changes apart (`AuthorityStamp`). New sessions, tokens and
     /// API keys change no existing principal, nor does an API key's last-use time.
     static let v5: [String] =
         [
             "CREATE TABLE authority_versions (slot INTEGER PRIMARY KEY, version BIGINT NOT NULL)",
-            "INSERT INTO authority_versions (slot, version) SELECT g, 0 FROM generate_series(0, 63) AS g",
+            "INSERT INTO authority_versions (slot, version) SELECT g, 0 FROM generate_series(0, 127) AS g",
+            // Rows 0-63 count changes to principals, 64-127 changes to custom roles (the trigger's argument).
             """
             CREATE FUNCTION akto_bump_authority() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                UPDATE authority_versions SET version = version + 1 WHERE slot = pg_backend_pid() % 64;
+                UPDATE authority_versions SET version = version + 1
+                WHERE slot = TG_ARGV[0]::INTEGER + pg_backend_pid() % 64;
                 RETURN NULL;
             END
             $$
@@ -32,29 +35,29 @@ enum PostgresMigrations {
         + ["accounts", "organizations", "members", "member_roles", "custom_roles"].map { table in
             """
             CREATE TRIGGER \(table)_authority AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON \(table)
-            FOR EACH STATEMENT EXECUTE FUNCTION akto_bump_authority()
+            FOR EACH STATEMENT EXECUTE FUNCTION akto_bump_authority(\(table == "custom_roles" ? 64 : 0))
             """
         }
         + ["sessions", "session_tokens"].map { table in
             """
             CREATE TRIGGER \(table)_authority AFTER UPDATE OR DELETE OR TRUNCATE ON \(table)
-            FOR EACH STATEMENT EXECUTE FUNCTION akto_bump_authority()
+            FOR EACH STATEMENT EXECUTE FUNCTION akto_bump_authority(0)
             """
         }
         // Updates of users and API keys count unless they change only the bookkeeping column (last sign-in,
         // last use) — compared row by row, so a column added later counts as authority by default.
         + [
-            "CREATE TRIGGER users_authority AFTER INSERT OR DELETE OR TRUNCATE ON users FOR EACH STATEMENT EXECUTE FUNCTION akto_bump_authority()",
+            "CREATE TRIGGER users_authority AFTER INSERT OR DELETE OR TRUNCATE ON users FOR EACH STATEMENT EXECUTE FUNCTION akto_bump_authority(0)",
             """
             CREATE TRIGGER users_authority_update AFTER UPDATE ON users FOR EACH ROW
             WHEN ((to_jsonb(OLD) - 'last_login_at') IS DISTINCT FROM (to_jsonb(NEW) - 'last_login_at'))
-            EXECUTE FUNCTION akto_bump_authority()
+            EXECUTE FUNCTION akto_bump_authority(0)
             """,
-            "CREATE TRIGGER api_tokens_authority AFTER DELETE OR TRUNCATE ON api_tokens FOR EACH STATEMENT EXECUTE FUNCTION akto_bump_authority()",
+            "CREATE TRIGGER api_tokens_authority AFTER DELETE OR TRUNCATE ON api_tokens FOR EACH STATEMENT EXECUTE FUNCTION akto_bump_authority(0)",
             """
             CREATE TRIGGER api_tokens_authority_update AFTER UPDATE ON api_tokens FOR EACH ROW
             WHEN ((to_jsonb(OLD) - 'last_used_at') IS DISTINCT FROM (to_jsonb(NEW) - 'last_used_at'))
-            EXECUTE FUNCTION akto_bump_authority()
+            EXECUTE FUNCTION akto_bump_authority(0)
             """,
         ]
 

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* One page: the counter sits at offset 0; the rest is left zero for future fields. */
+/* One page: the counters sit at its start; the rest is left zero for future fields. */
 #define AKTO_COUNTER_FILE_SIZE 4096
 
 volatile uint64_t *akto_shared_counter_open(const char *path) {
@@ -46,12 +46,14 @@ volatile uint64_t *akto_shared_counter_open(const char *path) {
     return (volatile uint64_t *)mapped;
 }
 
-uint64_t akto_shared_counter_load(volatile uint64_t *counter) {
-    return __atomic_load_n(counter, __ATOMIC_SEQ_CST);
+uint64_t akto_shared_counter_load(volatile uint64_t *counters, int index) {
+    if (index < 0 || index >= AKTO_SHARED_COUNTERS) return 0;
+    return __atomic_load_n(counters + index, __ATOMIC_SEQ_CST);
 }
 
-uint64_t akto_shared_counter_increment(volatile uint64_t *counter) {
-    return __atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
+uint64_t akto_shared_counter_increment(volatile uint64_t *counters, int index) {
+    if (index < 0 || index >= AKTO_SHARED_COUNTERS) return 0;
+    return __atomic_add_fetch(counters + index, 1, __ATOMIC_SEQ_CST);
 }
 
 void akto_shared_counter_close(volatile uint64_t *counter) {

@@ -3,7 +3,7 @@ import CSharedCounter
 import Foundation
 import GRDB
 
-/// The SQLite store's `AuthorityVersion`: a counter in the file `<database>-authority`, mapped shared by every
+/// The SQLite store's `AuthorityVersion`: two counters in the file `<database>-authority`, mapped shared by every
 /// process serving the database, moved by the writer connection's transaction observer when a transaction
 /// changed an authority table — once before the commit and once after it, both before the write is
 /// acknowledged. Reading it is one atomic load (<doc:Storage>, "The principal cache").
@@ -15,7 +15,8 @@ final class SQLiteAuthorityVersion: AuthorityVersion, TransactionObserver, @unch
     // @unchecked: `counter` points at a mapped page only touched atomically; `touched` is read and written only on
     // the writer connection's queue (GRDB calls the observer there).
     private let counter: UnsafeMutablePointer<UInt64>
-    private var touched = false
+    /// Which counters the open transaction moves: 0 principals, 1 custom roles.
+    private var touched: (principals: Bool, customRoles: Bool) = (false, false)
 
     /// What a credential's principal is read from; a change to any of them can change what a credential stands
     /// for. New sessions, tokens and API keys are not changes to any existing principal (nothing unknown is
@@ -39,16 +40,18 @@ final class SQLiteAuthorityVersion: AuthorityVersion, TransactionObserver, @unch
                 .unavailable, "cannot map the authority version \(path)-authority: \(String(cString: strerror(errno)))")
         }
         counter = UnsafeMutablePointer(mutating: mapped)
-        akto_shared_counter_increment(counter)
+        akto_shared_counter_increment(counter, 0)
+        akto_shared_counter_increment(counter, 1)
     }
 
     deinit { akto_shared_counter_close(counter) }
 
-    func currentNow() -> UInt64? { akto_shared_counter_load(counter) }
-    func current() async throws -> UInt64 { akto_shared_counter_load(counter) }
+    func currentNow() -> AuthorityStamp? {
+        AuthorityStamp(
+            principals: akto_shared_counter_load(counter, 0), customRoles: akto_shared_counter_load(counter, 1))
+    }
 
-    /// Moves the version (tests, and anything that changes authority outside a transaction).
-    func bump() { akto_shared_counter_increment(counter) }
+    func current() async throws -> AuthorityStamp { currentNow()! }
 
     func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
         switch eventKind {
@@ -60,20 +63,26 @@ final class SQLiteAuthorityVersion: AuthorityVersion, TransactionObserver, @unch
         }
     }
 
-    func databaseDidChange(with event: DatabaseEvent) { touched = true }
-    func databaseDidChange() { touched = true }
-
-    func databaseWillCommit() throws {
-        if touched { akto_shared_counter_increment(counter) }
+    func databaseDidChange(with event: DatabaseEvent) {
+        if event.tableName == "custom_roles" { touched.customRoles = true } else { touched.principals = true }
     }
 
+    func databaseDidChange() { touched = (true, true) }
+
+    private func bump() {
+        if touched.principals { akto_shared_counter_increment(counter, 0) }
+        if touched.customRoles { akto_shared_counter_increment(counter, 1) }
+    }
+
+    func databaseWillCommit() throws { bump() }
+
     func databaseDidCommit(_ db: Database) {
-        if touched { akto_shared_counter_increment(counter) }
-        touched = false
+        bump()
+        touched = (false, false)
     }
 
     func databaseDidRollback(_ db: Database) {
-        if touched { akto_shared_counter_increment(counter) }
-        touched = false
+        bump()
+        touched = (false, false)
     }
 }

@@ -43,14 +43,14 @@ public struct Authenticator: Sendable {
         let scope = request.storeScope
         switch request.credential {
         case .session(let digest):
-            let found = try await cache.value(.session(digest: digest, scope: scope)) {
-                try await store.sessionPrincipal(digest: digest, scope: scope)
-            }
+            let found = try await cache.value(
+                .session(digest: digest, scope: scope), involvesCustomRoles: Self.involvesCustomRoles
+            ) { try await store.sessionPrincipal(digest: digest, scope: scope) }
             return try sessionCaller(found, request)
         case .accessToken(let digest):
-            let found = try await cache.value(.accessToken(digest: digest, scope: scope)) {
-                try await store.accessTokenPrincipal(digest: digest, scope: scope)
-            }
+            let found = try await cache.value(
+                .accessToken(digest: digest, scope: scope), involvesCustomRoles: Self.involvesCustomRoles
+            ) { try await store.accessTokenPrincipal(digest: digest, scope: scope) }
             return try accessTokenCaller(found, request)
         case .refreshToken(let digest):
             return try await refreshTokenCaller(digest, request)
@@ -58,7 +58,8 @@ public struct Authenticator: Sendable {
             let key = PrincipalCache.Key.apiKey(digest: digest, scope: scope)
             guard
                 let found = try await cache.value(
-                    key, load: { try await store.apiKeyPrincipal(digest: digest, scope: scope) })
+                    key, involvesCustomRoles: Self.involvesCustomRoles,
+                    load: { try await store.apiKeyPrincipal(digest: digest, scope: scope) })
             else {
                 throw RPCError(.unauthenticated, "invalid API key")
             }
@@ -102,6 +103,12 @@ public struct Authenticator: Sendable {
             return try apiKeyCaller(found, request)
         }
     }
+
+    static func involvesCustomRoles(_ found: SessionFound) -> Bool { found.principal?.involvesCustomRoles ?? false }
+    static func involvesCustomRoles(_ found: AccessTokenFound) -> Bool {
+        found.principal?.involvesCustomRoles ?? false
+    }
+    static func involvesCustomRoles(_ found: ApiKeyFound) -> Bool { found.principal?.involvesCustomRoles ?? false }
 
     typealias SessionFound = (session: SessionRecord, principal: PrincipalRecord?)
     typealias AccessTokenFound = (token: SessionTokenRecord, session: SessionRecord, principal: PrincipalRecord?)

@@ -10,7 +10,10 @@ import AccessCore
 /// the service (an operator editing the database by hand) can leave behind. Only what the store found is kept:
 /// an unknown credential is read again each time (and refused), so a flood of made-up keys cannot fill memory.
 ///
-/// Bounded by `capacity` entries: at capacity, entries of older versions are dropped first, then everything.
+/// An entry whose principal holds a custom role is also tied to the custom-role half of the version
+/// (`AuthorityStamp`): editing a custom role invalidates only the principals that could hold it.
+///
+/// Bounded by `capacity` entries: at capacity, entries no longer current are dropped first, then everything.
 final class PrincipalCache: Sendable {
     enum Key: Hashable, Sendable {
         case apiKey(digest: [UInt8], scope: Scope)
@@ -23,7 +26,9 @@ final class PrincipalCache: Sendable {
 
     private struct Entry {
         let value: any Sendable
-        let version: UInt64
+        let stamp: AuthorityStamp
+        /// Whether the value depends on a custom role's definition (then `stamp.customRoles` counts too).
+        let involvesCustomRoles: Bool
         let storedAt: Double
     }
 
@@ -47,16 +52,18 @@ final class PrincipalCache: Sendable {
     }
 
     /// The version to tag or check entries with now, reading the store when it must (PostgreSQL).
-    func stamp() async throws -> UInt64 {
+    func stamp() async throws -> AuthorityStamp {
         if let now = version.currentNow() { return now }
         return try await version.current()
     }
 
     /// The entry for `key` if it is still current at `stamp`, without waiting.
-    func peek<Value: Sendable>(_ key: Key, as type: Value.Type, at stamp: UInt64) -> Value? {
+    func peek<Value: Sendable>(_ key: Key, as type: Value.Type, at stamp: AuthorityStamp) -> Value? {
         let now = clock.now()
         return state.withLock { state in
-            guard let entry = state.entries[key], entry.version == stamp, now - entry.storedAt < maxAge,
+            guard let entry = state.entries[key],
+                entry.stamp.holds(at: stamp, involvingCustomRoles: entry.involvesCustomRoles),
+                now - entry.storedAt < maxAge,
                 now >= entry.storedAt, let value = entry.value as? Value
             else {
                 state.misses += 1
@@ -75,30 +82,39 @@ final class PrincipalCache: Sendable {
 
     /// The value for `key`: from memory when current, else `load`ed (off the calling thread where the store
     /// does that) and kept, tagged with the version read before it. A nil `load` result is not kept.
-    func value<Value: Sendable>(_ key: Key, load: () async throws -> Value?) async throws -> Value? {
+    /// `involvesCustomRoles` says whether a loaded value depends on custom roles' definitions.
+    func value<Value: Sendable>(
+        _ key: Key, involvesCustomRoles: (Value) -> Bool, load: () async throws -> Value?
+    ) async throws -> Value? {
         let stamp = try await stamp()
         if let found = peek(key, as: Value.self, at: stamp) { return found }
         guard let loaded = try await load() else { return nil }
-        store(key, loaded, at: stamp)
+        store(key, loaded, at: stamp, involvesCustomRoles: involvesCustomRoles(loaded))
         return loaded
     }
 
     /// The value for `key` at `stamp` (read by the caller before any of its lookups): from memory when current,
     /// else `load`ed and kept, whatever it is (an absent organization too: creating one moves the version).
-    func value<Value: Sendable>(_ key: Key, at stamp: UInt64, load: () async throws -> Value) async throws -> Value {
+    /// Such values (a user, their memberships, an organization) never depend on custom roles' definitions.
+    func value<Value: Sendable>(_ key: Key, at stamp: AuthorityStamp, load: () async throws -> Value) async throws
+        -> Value
+    {
         if let found = peek(key, as: Value.self, at: stamp) { return found }
         let loaded = try await load()
-        store(key, loaded, at: stamp)
+        store(key, loaded, at: stamp, involvesCustomRoles: false)
         return loaded
     }
 
     /// Keeps `value` for `key`, read after the version was `stamp`.
-    func store(_ key: Key, _ value: some Sendable, at stamp: UInt64) {
+    func store(_ key: Key, _ value: some Sendable, at stamp: AuthorityStamp, involvesCustomRoles: Bool) {
         guard capacity > 0 else { return }
-        let entry = Entry(value: value, version: stamp, storedAt: clock.now())
+        let entry = Entry(
+            value: value, stamp: stamp, involvesCustomRoles: involvesCustomRoles, storedAt: clock.now())
         state.withLock { state in
             if state.entries.count >= capacity, state.entries[key] == nil {
-                state.entries = state.entries.filter { $0.value.version >= stamp }
+                state.entries = state.entries.filter {
+                    $0.value.stamp.holds(at: stamp, involvingCustomRoles: $0.value.involvesCustomRoles)
+                }
                 if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
             }
             state.entries[key] = entry
@@ -110,7 +126,9 @@ final class PrincipalCache: Sendable {
     func refresh<Value: Sendable>(_ key: Key, as type: Value.Type, _ update: (Value) -> Value) {
         state.withLock { state in
             guard let entry = state.entries[key], let value = entry.value as? Value else { return }
-            state.entries[key] = Entry(value: update(value), version: entry.version, storedAt: entry.storedAt)
+            state.entries[key] = Entry(
+                value: update(value), stamp: entry.stamp, involvesCustomRoles: entry.involvesCustomRoles,
+                storedAt: entry.storedAt)
         }
     }
 
@@ -122,5 +140,5 @@ final class PrincipalCache: Sendable {
 
 /// The version of a store that has none: caching is off (every lookup reads the store).
 struct NoAuthorityVersion: AuthorityVersion {
-    func current() async throws -> UInt64 { 0 }
+    func current() async throws -> AuthorityStamp { AuthorityStamp(principals: 0, customRoles: 0) }
 }

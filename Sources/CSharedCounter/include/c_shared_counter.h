@@ -1,4 +1,4 @@
-/* A 64-bit counter in a file mapped shared by every process that opens it (AccessSQLite's authority version):
+/* 64-bit counters in a file mapped shared by every process that opens it (AccessSQLite's authority version):
  * loads and increments are atomic machine operations on the mapped page, so reading it costs a memory load. */
 #ifndef C_SHARED_COUNTER_H
 #define C_SHARED_COUNTER_H
@@ -10,11 +10,14 @@
  * sets errno on failure. */
 volatile uint64_t *akto_shared_counter_open(const char *path);
 
-/* The counter's value (sequentially consistent load). */
-uint64_t akto_shared_counter_load(volatile uint64_t *counter);
+/* The page holds this many counters (index 0 ..< AKTO_SHARED_COUNTERS). */
+#define AKTO_SHARED_COUNTERS 8
 
-/* Adds one and returns the new value (sequentially consistent). */
-uint64_t akto_shared_counter_increment(volatile uint64_t *counter);
+/* Counter `index`'s value (sequentially consistent load). */
+uint64_t akto_shared_counter_load(volatile uint64_t *counters, int index);
+
+/* Adds one to counter `index` and returns the new value (sequentially consistent). */
+uint64_t akto_shared_counter_increment(volatile uint64_t *counters, int index);
 
 /* Unmaps a counter akto_shared_counter_open returned. */
 void akto_shared_counter_close(volatile uint64_t *counter);

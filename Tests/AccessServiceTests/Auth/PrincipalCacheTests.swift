@@ -92,14 +92,52 @@ import Testing
         #expect(version.currentNow() == seen)
         // A role change does, before it is acknowledged.
         _ = try await h.addMember(email: "member@example.com", role: "MEMBER")
-        #expect(try #require(version.currentNow()) > seen)
+        #expect(try #require(version.currentNow()).principals > seen.principals)
         seen = try #require(version.currentNow())
         _ = try await h.call(
             Methods.TeamService.makeAdmin, MakeAdminRequest(email: "member@example.com", userRole: "GUEST"), admin)
-        #expect(try #require(version.currentNow()) > seen)
+        #expect(try #require(version.currentNow()).principals > seen.principals)
         seen = try #require(version.currentNow())
         _ = try await h.call(Methods.TokenService.deleteApiToken, DeleteApiTokenRequest(apiTokenId: token.id), admin)
-        #expect(try #require(version.currentNow()) > seen)
+        #expect(try #require(version.currentNow()).principals > seen.principals)
+        // A custom role's edit moves the custom-role half only.
+        seen = try #require(version.currentNow())
+        _ = try await h.call(
+            Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "AUDITOR", baseRole: "GUEST"), admin
+        )
+        let after = try #require(version.currentNow())
+        #expect(after.principals == seen.principals && after.customRoles > seen.customRoles)
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aCustomRoleEditReachesItsHoldersAtOnceAndNobodyElse(backend: TestBackend) async throws {
+        let a = try await Harness.make(backend)
+        let b = try await a.otherProcess()
+        let admin = a.bearer(try await a.signupAdmin().sessionToken)
+        _ = try await a.call(
+            Methods.RoleService.createCustomRole, CreateCustomRoleRequest(roleName: "AUDITOR", baseRole: "GUEST"), admin
+        )
+        let holder = try await a.addMember(email: "auditor@example.com", role: "AUDITOR")
+        let key = b.apiKey(try await apiKey(a, admin).key)
+        let write = AuthorizeRequest(check: DecisionCheck(feature: "INVENTORY", access: "READ_WRITE"))
+        for _ in 0..<3 {
+            #expect(try await b.call(Methods.DecisionService.authorize, write, holder).decision?.allowed == false)
+            _ = try await b.call(Methods.SessionService.me, MeRequest(), key)
+        }
+        // Through A: AUDITOR now rests on MEMBER. B's next decision for its holder sees it...
+        _ = try await a.call(
+            Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "AUDITOR", baseRole: "MEMBER"),
+            admin)
+        #expect(try await b.call(Methods.DecisionService.authorize, write, holder).decision?.allowed == true)
+        // ...and back.
+        _ = try await a.call(
+            Methods.RoleService.updateCustomRole, UpdateCustomRoleRequest(roleName: "AUDITOR", baseRole: "GUEST"), admin
+        )
+        #expect(try await b.call(Methods.DecisionService.authorize, write, holder).decision?.allowed == false)
+        // The ADMIN's API key holds no custom role: still answered from memory on SQLite after the edits.
+        if backend == .sqlite {
+            #expect(try b.callNow(Methods.SessionService.me, MeRequest(), key) != nil)
+        }
     }
 
     @Test func entriesDieAfterTheirMaximumAgeAndTheCacheIsBounded() async throws {

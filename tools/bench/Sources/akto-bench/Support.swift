@@ -217,3 +217,27 @@ func makeMutationCall() -> @Sendable (AccessClient) async -> Bool {
         return await client.call(method: Methods.RoleService.updateCustomRole.path, payload: payload).status.code == .ok
     }
 }
+
+/// One run of the C load generator (`tools/bench/c/akrp-load.c`): AKRP frames written and read by hand, so the
+/// client's own cost is next to nothing and what is measured is the server.
+func akrpLoad(
+    _ binary: String, socket: String, serverPID: Int32, seconds: Double, connections: Int, inflight: Int,
+    method: String, payload: [UInt8], metadata: [MetadataEntry], pinned: Bool = false
+) throws -> Measured {
+    let hex = payload.isEmpty ? "-" : payload.map { String(format: "%02x", $0) }.joined()
+    var command = [
+        binary, socket, String(seconds), String(connections), String(inflight), String(serverPID), method, hex,
+    ] + metadata.map { "\($0.key)=\($0.value)" }
+    if pinned { command = ["taskset", "-c", "0"] + command }
+    let line = try run(command)
+    var values: [String: Double] = [:]
+    for pair in line.split(whereSeparator: \.isWhitespace) {
+        let parts = pair.split(separator: "=")
+        if parts.count == 2 { values[String(parts[0])] = Double(parts[1]) }
+    }
+    let calls = Int(values["calls"] ?? 0)
+    if let failed = values["failed"], failed > 0 { print("  (\(Int(failed)) failed calls: \(method))") }
+    return Measured(
+        calls: calls, seconds: values["seconds"] ?? 1, p50: values["p50_us"] ?? 0, p99: values["p99_us"] ?? 0,
+        serverCPUPerCall: (values["server_cpu_us"] ?? 0) / Double(max(calls, 1)))
+}

@@ -29,7 +29,7 @@ let output = arguments.count > 4 ? arguments[4] : "BENCHMARKS.md"
 let repetitions = 3
 let payloadBytes = 120  // about one Health request/response frame
 let knownCases: Set<String> = [
-    "c", "health", "peer", "authorize", "mutation", "gateway", "forward-auth", "memory", "postgres",
+    "c", "health", "peer", "authorize", "cload", "mutation", "gateway", "forward-auth", "memory", "postgres",
 ]
 let cases = Set((ProcessInfo.processInfo.environment["AKTO_BENCH_CASES"] ?? knownCases.sorted().joined(separator: ","))
     .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
@@ -88,6 +88,7 @@ let healthResponse: [UInt8] = try await AccessClient.withConnection(socketPath: 
     await client.call(method: Methods.Health.check.path, payload: try MessageCodec.encode(HealthCheckRequest())).payload
 }
 let health = try MessageCodec.encode(HealthCheckRequest())
+let health0 = health
 let healthCall: @Sendable (AccessClient) async -> Bool = { client in
     await client.call(method: Methods.Health.check.path, payload: health).status.code == .ok
 }
@@ -252,7 +253,7 @@ if cases.contains("forward-auth") {
 
 var floor: [Measured] = []
 var mutationRuns: [String: [Measured]] = [:]
-if cases.contains("mutation") || cases.contains("gateway") {
+if cases.contains("mutation") || cases.contains("gateway") || cases.contains("cload") {
     floor = try await repeatMeasure { try sqliteFloor(directory: directory, seconds: seconds) }
     rows.append(ReportRow(name: "SQLite floor (1 writer, FULL; CPU is the writer's)", shape: "1×1", runs: floor, ratio: "1.00 (baseline)"))
 }
@@ -265,6 +266,62 @@ if cases.contains("mutation") {
         rows.append(ReportRow(
             name: "akto-access UpdateCustomRole (durable)", shape: "\(connections)×\(inflight)", runs: runs,
             ratio: String(format: "rate %.2f× SQLite floor", median(runs, \.rate) / median(floor, \.rate))))
+    }
+}
+// The calls clients make, driven by the C load generator (a client that costs next to nothing, so the
+// figures are the server's): Health beside the C ping-pong, the authenticated reads and the decision beside
+// Health from the same generator, and the durable mutation beside the SQLite floor.
+if cases.contains("cload") {
+    let loader = URL(fileURLWithPath: pingpongBinary).deletingLastPathComponent().appendingPathComponent("akrp-load").path
+    let sessionToken = try await AccessClient.withConnection(socketPath: socket) { client in
+        try await client.call(
+            Methods.SessionService.login, LoginRequest(email: "bench@example.com", password: "Secret12345-horse")
+        ).sessionToken
+    }
+    let session = [MetadataEntry("authorization", "Bearer " + sessionToken)]
+    let authorize = try MessageCodec.encode(AuthorizeRequest(check: DecisionCheck(feature: "INVENTORY", access: "READ")))
+    let mutation = try MessageCodec.encode(UpdateCustomRoleRequest(roleName: "BENCH", baseRole: "GUEST", defaultInviteRole: true))
+    func measure(_ method: String, _ payload: [UInt8], _ metadata: [MetadataEntry], _ connections: Int, _ inflight: Int, pinned: Bool = false) throws -> [Measured] {
+        if pinned { pin([serverPID], "0") }
+        defer { if pinned { pin([serverPID], allCPUs) } }
+        return try (0..<repetitions).map { _ in
+            try akrpLoad(loader, socket: socket, serverPID: serverPID, seconds: seconds, connections: connections, inflight: inflight,
+                         method: method, payload: payload, metadata: metadata, pinned: pinned)
+        }
+    }
+    func ratio(_ runs: [Measured], _ base: [Measured], _ key: KeyPath<Measured, Double>, _ label: String) -> String {
+        let value: (Measured) -> Double = { $0[keyPath: key] }
+        return String(format: "%@ %.2f× %@", key == \Measured.p50 ? "p50" : "rate", median(runs, value) / max(0.01, median(base, value)), label)
+    }
+    var health: [String: [Measured]] = [:]
+    health["1×1"] = try measure(Methods.Health.check.path, health0, [], 1, 1)
+    health["1×1 pinned"] = try measure(Methods.Health.check.path, health0, [], 1, 1, pinned: true)
+    health["4×16"] = try measure(Methods.Health.check.path, health0, [], 4, 16)
+    for shape in ["1×1", "1×1 pinned", "4×16"] {
+        var text = "1.00 (baseline for the rows below)"
+        if let c = cRuns[shape] {
+            text = shape == "4×16"
+                ? String(format: "CPU/call %.1f µs (goal ≤ 10); rate %.3f× C", median(health[shape]!, \.serverCPUPerCall), median(health[shape]!, \.rate) / median(c, \.rate))
+                : ratio(health[shape]!, c, \.p50, "C (goal ≤ \(shape == "1×1" ? 3 : 4)×)")
+        }
+        rows.append(ReportRow(name: "C load → Health/Check", shape: shape, runs: health[shape]!, ratio: text))
+    }
+    for (name, method, payload, metadata) in [
+        ("C load → Me by API key", Methods.SessionService.me.path, [UInt8](), apiKey),
+        ("C load → Me by session", Methods.SessionService.me.path, [UInt8](), session),
+        ("C load → Authorize by API key", Methods.DecisionService.authorize.path, authorize, apiKey),
+    ] {
+        let isAuthorize = method == Methods.DecisionService.authorize.path
+        let one = try measure(method, payload, metadata, 1, 1)
+        rows.append(ReportRow(name: name, shape: "1×1", runs: one, ratio: ratio(one, health["1×1"]!, \.p50, "Health (goal ≤ \(isAuthorize ? "1.2" : "1.5")×)")))
+        let many = try measure(method, payload, metadata, 4, 16)
+        rows.append(ReportRow(name: name, shape: "4×16", runs: many, ratio: ratio(many, health["4×16"]!, \.rate, "Health (goal ≥ \(isAuthorize ? "0.7" : "0.6")×)")))
+    }
+    for (connections, inflight) in [(1, 1), (16, 64)] {
+        let runs = try measure(Methods.RoleService.updateCustomRole.path, mutation, apiKey, connections, inflight)
+        var text = ratio(runs, floor, \.rate, "SQLite floor")
+        if connections == 16 { text += " (goal ≥ 2×, ≤ 100 µs CPU/call)" }
+        rows.append(ReportRow(name: "C load → UpdateCustomRole (durable)", shape: "\(connections)×\(inflight)", runs: runs, ratio: text))
     }
 }
 if cases.contains("gateway") {
