@@ -55,7 +55,13 @@ enum Validate {
 
 extension String {
     /// Without leading and trailing white space.
+    /// Without leading and trailing whitespace (`Character.isWhitespace`). Most inputs have none: those are
+    /// returned as they are, without building a new string (a profile of the durable mutation showed the
+    /// reversed-collection copy at 6 % of its CPU).
     var trimmed: String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        guard let first, let last, first.isWhitespace || last.isWhitespace else { return self }
+        guard let start = firstIndex(where: { !$0.isWhitespace }), let end = lastIndex(where: { !$0.isWhitespace })
+        else { return "" }
+        return String(self[start...end])
     }
 }
