@@ -72,6 +72,7 @@ public enum FuzzHarness {
     }
 
     private static func roundTrip<T: ProtoMessage>(_ type: T.Type, _ payload: [UInt8]) throws {
+        try compareCodecs(T.self, payload)
         guard let value = try? MessageCodec.decode(T.self, from: payload, limits: limits) else { return }
         // Compared as bytes, not with ==: a NaN is a legal double and never equals itself.
         let encoded: [UInt8]
@@ -83,6 +84,38 @@ public enum FuzzHarness {
             throw Finding(description: "\(T.protoName) decoded but does not round-trip: \(error)")
         }
         guard again == encoded else { throw Finding(description: "\(T.protoName) round trip changed its bytes") }
+    }
+
+    /// The generated direct code and the value tree (descriptor walker + `Codable`) must agree on every input:
+    /// both refuse it with the same status code, or both accept the same value and encode it to the same bytes.
+    public static func compareCodecs<T: ProtoMessage>(_ type: T.Type, _ payload: [UInt8]) throws {
+        let direct: Result<T, any Error> = Result {
+            try payload.withUnsafeBytes { try MessageCodec.decode(T.self, from: $0, limits: limits) }
+        }
+        let tree: Result<T, any Error> = Result {
+            try payload.withUnsafeBytes { try MessageCodec.decodeThroughValueTree(T.self, from: $0, limits: limits) }
+        }
+        switch (direct, tree) {
+        case (.success(let a), .success(let b)):
+            // The values agree (both written by one encoder: a NaN is never == itself, and the value tree's
+            // Float → Double → Float quiets a signalling NaN the direct code keeps bit for bit), and so do the
+            // encoders.
+            let fromTree = try MessageCodec.encodeThroughValueTree(b)
+            guard try MessageCodec.encodeThroughValueTree(a) == fromTree else {
+                throw Finding(description: "\(T.protoName): the direct codec and the value tree decode differently")
+            }
+            guard try MessageCodec.encode(b) == fromTree else {
+                throw Finding(description: "\(T.protoName): the direct codec and the value tree encode differently")
+            }
+        case (.failure(let a), .failure(let b)):
+            guard let a = a as? RPCError, let b = b as? RPCError, a.code == b.code else {
+                throw Finding(description: "\(T.protoName): the codecs refuse differently: \(a) / \(b)")
+            }
+        case (.success, .failure(let error)):
+            throw Finding(description: "\(T.protoName): only the value tree refuses: \(error)")
+        case (.failure(let error), .success):
+            throw Finding(description: "\(T.protoName): only the direct codec refuses: \(error)")
+        }
     }
 
     private static func jsonToMessage<T: ProtoMessage>(_ type: T.Type, _ body: [UInt8]) throws {

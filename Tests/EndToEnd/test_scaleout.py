@@ -1,11 +1,15 @@
 """Scale-out (<doc:Storage>): two `akto-access serve` processes, each with its own socket and gateway port, sharing
-one PostgreSQL database. Skipped without AKTO_TEST_POSTGRES_URL (tools/test starts a throw-away cluster and
-requires these tests)."""
+one PostgreSQL database (skipped without AKTO_TEST_POSTGRES_URL; tools/test starts a throw-away cluster and
+requires these tests) — and, for the principal cache's cross-process check, one SQLite file."""
 import json
+import os
 import signal
+import tempfile
 import threading
 import time
 import urllib.request
+
+import pytest
 
 from akrp_client import AkrpClient
 from akto.access.v1 import decision_pb2, inventory_pb2, role_pb2, session_pb2, team_pb2, token_pb2
@@ -122,9 +126,23 @@ def test_a_role_session_and_logout_made_on_one_process_hold_on_the_other():
     stop(a, b)
 
 
-def test_a_decision_on_one_process_follows_a_revocation_acknowledged_by_the_other():
-    """<doc:Decisions>: nothing is cached, so B's decision right after A's acknowledgement already denies."""
-    database, (a, _), (b, _) = pair()
+def shared_file_pair():
+    """Two servers on one SQLite file: one data directory, a socket each."""
+    shared = tempfile.mkdtemp(prefix="akto-py-shared-")
+    a = Server(data_dir=shared, socket_path=os.path.join(shared, "a.sock"))
+    b = Server(data_dir=shared, socket_path=os.path.join(shared, "b.sock"))
+    return a, b
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_decision_on_one_process_follows_a_revocation_acknowledged_by_the_other(store):
+    """<doc:Storage> (the principal cache): B's principals are cached, but every revoking write moves the
+    authority version before A acknowledges it, so B's decision right after the acknowledgement already denies —
+    over one SQLite file (the shared counter file) and over one PostgreSQL database (the trigger-moved rows)."""
+    if store == "postgres":
+        _, (a, _), (b, _) = pair()
+    else:
+        a, b = shared_file_pair()
     client_a, client_b = AkrpClient.connect(a.socket), AkrpClient.connect(b.socket)
     signup = call(client_a, "SessionService/Signup", session_pb2.SignupRequest(
         email="admin@example.com", password="Secret123-horse"), session_pb2.SignupResponse)
@@ -146,7 +164,8 @@ def test_a_decision_on_one_process_follows_a_revocation_acknowledged_by_the_othe
         email="member@example.com", password="Secret123-horse", invite_code=invite.invite_code),
         session_pb2.SignupResponse)
     member = decision_pb2.DecisionCredential(session_token=joined.session_token)
-    assert decide(member, "ADMIN_ACTIONS", "READ_WRITE").allowed
+    for _ in range(3):  # warm B's cache
+        assert decide(member, "ADMIN_ACTIONS", "READ_WRITE").allowed
     # A demotion on A: B's very next decision denies.
     call(client_a, "TeamService/MakeAdmin", team_pb2.MakeAdminRequest(email="member@example.com", user_role="GUEST"),
          team_pb2.MakeAdminResponse, admin)
@@ -156,7 +175,8 @@ def test_a_decision_on_one_process_follows_a_revocation_acknowledged_by_the_othe
     # A key deleted on A.
     key = call(client_a, "TokenService/AddApiToken", token_pb2.AddApiTokenRequest(token_utility="EXTERNAL_API"),
                token_pb2.AddApiTokenResponse, admin).api_token_list[0]
-    assert decide(decision_pb2.DecisionCredential(api_key=key.key), "INVENTORY", "READ").allowed
+    for _ in range(3):
+        assert decide(decision_pb2.DecisionCredential(api_key=key.key), "INVENTORY", "READ").allowed
     call(client_a, "TokenService/DeleteApiToken", token_pb2.DeleteApiTokenRequest(api_token_id=key.id),
          token_pb2.DeleteApiTokenResponse, admin)
     assert decide(decision_pb2.DecisionCredential(api_key=key.key), "INVENTORY", "READ").code == "UNAUTHENTICATED"

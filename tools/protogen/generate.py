@@ -14,6 +14,7 @@ Rules enforced (DESIGN.md, PROTOBUF-C-NOTES.md):
 - gateway paths (/api/<lowerCamel(method)>) unique across akto.access.v1 services.
 """
 import os
+import re
 import sys
 
 from google.protobuf import descriptor_pb2
@@ -177,11 +178,18 @@ def main():
                     fail(f"{f.name}: {m.name} nests message {nested.name}; declare messages at file level")
                 messages[f"{full}.{nested.name}"] = (f, nested)
             for fld in m.field:
+                if fld.name.lower() in C_KEYWORDS:
+                    fail(f"{f.name}: field {m.name}.{fld.name} is a C keyword (protoc-c renames no field)")
                 if fld.proto3_optional:
                     fail(f"{f.name}: {m.name}.{fld.name} uses proto3 `optional`; "
                          f"write `oneof _{fld.name} {{ ... }}` (protoc-c 1.4.1 rejects optional)")
+        for part in f.package.split("."):
+            if not re.fullmatch(r"[a-z][a-z0-9]*", part):
+                fail(f"{f.name}: package part '{part}' must be lower-case letters and digits (the C type names)")
         for e in f.enum_type:
             enums[f"{f.package}.{e.name}"] = (f, e)
+            if len({v.number for v in e.value}) != len(e.value):
+                fail(f"{f.name}: enum {e.name} has aliases (two names for one number)")
             if e.name in swift_names:
                 fail(f"{f.name}: enum {e.name} also defined in {swift_names[e.name]}")
             swift_names[e.name] = f.name
@@ -215,6 +223,7 @@ def main():
 
     write_registry(out_dir, fds, messages, services)
     write_swift(out_dir, fds, messages, enums, services)
+    write_direct(out_dir, fds, messages, enums)
 
 
 def message_edges(messages, full):
@@ -474,6 +483,323 @@ def write_swift(out_dir, fds, messages, enums, services):
         with open(os.path.join(out_dir, "swift-testing" if is_testing(f) else "swift", f"{name}.pb.swift"), "w") as fh:
             fh.write("\n".join(body) + "\n")
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# The direct codec (<doc:WireProtocol>, "The codec"): per message, code between the generated Swift struct and
+# protobuf-c's generated C struct, so a typed call never builds the value tree. protobuf-c still packs and
+# unpacks; this code only fills and reads the C structs, with the same checks and error paths as the
+# descriptor walker (AccessWire's CMessageCodec + ProtoValueDecoding), which the tests compare it against.
+
+C_INT_TYPES = {
+    F.TYPE_INT32: "Int32", F.TYPE_SINT32: "Int32", F.TYPE_SFIXED32: "Int32",
+    F.TYPE_INT64: "Int64", F.TYPE_SINT64: "Int64", F.TYPE_SFIXED64: "Int64",
+    F.TYPE_UINT32: "UInt32", F.TYPE_FIXED32: "UInt32", F.TYPE_UINT64: "UInt64", F.TYPE_FIXED64: "UInt64",
+    F.TYPE_FLOAT: "Float", F.TYPE_DOUBLE: "Double",
+}
+
+
+def c_type(full):
+    """protoc-c's C type of a message or enum: akto.testing.v1.Everything.MStringEntry ->
+    Akto__Testing__V1__Everything__MStringEntry (package parts capitalised, type names as written)."""
+    return "__".join(part[:1].upper() + part[1:] for part in full.split("."))
+
+
+def c_member(name):
+    return f"`{name}`" if name in SWIFT_KEYWORDS else name
+
+
+class Direct:
+    def __init__(self, messages, enums):
+        self.messages = messages
+        self.enums = enums
+
+    def entry(self, fld):
+        """The map entry DescriptorProto of a map field, or None."""
+        if fld.type != F.TYPE_MESSAGE or fld.label != F.LABEL_REPEATED:
+            return None
+        target = fld.type_name.lstrip(".")
+        entry = self.messages[target][1]
+        return (target, entry) if entry.options.map_entry else None
+
+    def swift_type(self, fld):
+        return fld.type_name.lstrip(".").rsplit(".", 1)[1]
+
+    # Reading one value from a C slot expression; `where` is the error path suffix expression (a Swift string
+    # expression evaluated only on failure) and `kind` tells the reader's paths from the Codable ones.
+    def read_value(self, fld, slot, reader_path, codable_path):
+        t = fld.type
+        if t in C_INT_TYPES:
+            return slot
+        if t == F.TYPE_BOOL:
+            return f"({slot} != 0)"
+        if t == F.TYPE_STRING:
+            return f"try r.string({slot}, {reader_path})"
+        if t == F.TYPE_BYTES:
+            return f"r.bytes({slot})"
+        if t == F.TYPE_ENUM:
+            return (f"try {self.swift_type(fld)}.directValue(Int32(truncatingIfNeeded: {slot}.rawValue), "
+                    f"{codable_path})")
+        raise AssertionError("message values are read by read_message")
+
+    def read_message(self, fld, slot, reader_path, codable_path, default_when_null):
+        """Statements-free expression reading a message pointer `slot` (nil = default or absent)."""
+        typ = self.swift_type(fld)
+        if default_when_null:
+            return (f"try directNesting({reader_path}, {codable_path}) {{ try {slot}.map {{ try {typ}.directRead($0, r) }} "
+                    f"?? {typ}() }}")
+        return f"try directNesting({reader_path}, {codable_path}) {{ try {slot}.map {{ try {typ}.directRead($0, r) }} }}"
+
+    def write_value(self, fld, value, path):
+        t = fld.type
+        if t in C_INT_TYPES:
+            return value
+        if t == F.TYPE_BOOL:
+            return f"({value} ? 1 : 0)"
+        if t == F.TYPE_STRING:
+            return f"try a.string({value}, {path})"
+        if t == F.TYPE_BYTES:
+            return f"try a.bytes({value}, {path})"
+        if t == F.TYPE_ENUM:
+            return f".init(rawValue: .init(truncatingIfNeeded: {value}.directNumber))"
+        if t == F.TYPE_MESSAGE:
+            return f"try directNesting({path}) {{ try {value}.directWrite(&a) }}"
+        raise AssertionError(t)
+
+    def message(self, full, m):
+        ctype = c_type(full)
+        init_fn = c_ident(full) + "__init"
+        acc = "public "
+        lines = []
+        is_entry = m.options.map_entry
+        if not is_entry:
+            lines.append(f"extension {m.name}: DirectMessage {{")
+            lines.append(f"    {acc}nonisolated(unsafe) static let directDescriptor: UnsafePointer<ProtobufCMessageDescriptor> = {{")
+            lines.append(f"        var message = {ctype}()")
+            lines.append(f"        {init_fn}(&message)")
+            lines.append("        return message.base.descriptor")
+            lines.append("    }()")
+            lines.append("")
+            lines.append(f"    {acc}init(directMessage message: UnsafeRawPointer, reader: DirectReader) throws {{")
+            lines.append(f"        self = try Self.directRead(message.assumingMemoryBound(to: {ctype}.self), reader)")
+            lines.append("    }")
+            lines.append("")
+            lines.append(f"    {acc}func directMessage(arena: inout DirectArena) throws -> UnsafeMutableRawPointer {{")
+            lines.append("        UnsafeMutableRawPointer(try directWrite(&arena))")
+            lines.append("    }")
+            lines.append("")
+        lines += self.reader(full, m, ctype)
+        lines.append("")
+        lines += self.writer(full, m, ctype, init_fn)
+        lines.append("}")
+        return lines
+
+    def reader(self, full, m, ctype):
+        name = m.name
+        out = [f"    static func directRead(_ m: UnsafePointer<{ctype}>, _ r: DirectReader) throws -> {name} {{"]
+        if not m.field:
+            return out + [f"        {name}()", "    }"]
+        out.append(f"        var v = {name}()")
+        # The descriptor walker reads fields in field-number order (protobuf-c's descriptors are sorted).
+        for fld in sorted(m.field, key=lambda f: f.number):
+            js = json_name(fld.name)
+            sw = swift_ident(js)
+            cm = c_member(fld.name)
+            slot = f"m.pointee.{cm}"
+            entry = self.entry(fld)
+            if entry is not None:
+                _, em = entry
+                vfld = em.field[1]
+                out.append(f"        if m.pointee.n_{fld.name} > 0, let array = {slot} {{")
+                out.append(f"            let count = try r.count(m.pointee.n_{fld.name}, \"{js}\")")
+                vtype = self.value_swift_type(vfld)
+                out.append(f"            var map: [String: {vtype}] = [:]")
+                out.append("            for i in 0..<count {")
+                out.append("                guard let e = array[i] else { continue }")
+                out.append(f"                let key = try r.string(e.pointee.key, \"{js}.key\")")
+                if vfld.type == F.TYPE_MESSAGE:
+                    out.append(f"                map[key] = {self.read_message(vfld, 'e.pointee.value', chr(34) + js + '.value' + chr(34), chr(34) + js + '.' + chr(34) + ' + key', True)}")
+                else:
+                    out.append(f"                map[key] = {self.read_value(vfld, 'e.pointee.value', chr(34) + js + '.value' + chr(34), chr(34) + js + '.' + chr(34) + ' + key')}")
+                out.append("            }")
+                out.append(f"            v.{sw} = map")
+                out.append("        }")
+                continue
+            if fld.label == F.LABEL_REPEATED:
+                out.append(f"        if m.pointee.n_{fld.name} > 0, let array = {slot} {{")
+                out.append(f"            let count = try r.count(m.pointee.n_{fld.name}, \"{js}\")")
+                out.append(f"            var list: [{self.value_swift_type(fld)}] = []")
+                out.append("            list.reserveCapacity(count)")
+                out.append("            for i in 0..<count {")
+                path = f'"{js}[\\(i)]"'
+                if fld.type == F.TYPE_MESSAGE:
+                    out.append(f"                list.append({self.read_message(fld, 'array[i]', path, path, True)})")
+                else:
+                    out.append(f"                list.append({self.read_value(fld, 'array[i]', path, path)})")
+                out.append("            }")
+                out.append(f"            v.{sw} = list")
+                out.append("        }")
+                continue
+            path = f'"{js}"'
+            if fld.HasField("oneof_index"):
+                case = c_member(m.oneof_decl[fld.oneof_index].name + "_case")
+                out.append(f"        if m.pointee.{case}.rawValue == {fld.number} {{")
+                if fld.type == F.TYPE_MESSAGE:
+                    out.append(f"            v.{sw} = {self.read_message(fld, slot, path, path, True)}")
+                else:
+                    out.append(f"            v.{sw} = {self.read_value(fld, slot, path, path)}")
+                out.append("        }")
+                continue
+            if fld.type == F.TYPE_MESSAGE:
+                out.append(f"        v.{sw} = {self.read_message(fld, slot, path, path, False)}")
+            else:
+                out.append(f"        v.{sw} = {self.read_value(fld, slot, path, path)}")
+        out.append("        return v")
+        out.append("    }")
+        return out
+
+    def value_swift_type(self, fld):
+        if fld.type == F.TYPE_MESSAGE or fld.type == F.TYPE_ENUM:
+            return self.swift_type(fld)
+        return SCALARS[fld.type][0]
+
+    def c_elem_type(self, fld):
+        """The Swift spelling of protobuf-c's element type of a repeated field."""
+        t = fld.type
+        if t in C_INT_TYPES:
+            return C_INT_TYPES[t]
+        if t == F.TYPE_BOOL:
+            return "protobuf_c_boolean"
+        if t == F.TYPE_STRING:
+            return "UnsafeMutablePointer<CChar>?"
+        if t == F.TYPE_BYTES:
+            return "ProtobufCBinaryData"
+        if t == F.TYPE_ENUM:
+            return c_type(fld.type_name.lstrip("."))
+        return f"UnsafeMutablePointer<{c_type(fld.type_name.lstrip('.'))}>?"
+
+    def writer(self, full, m, ctype, init_fn):
+        out = [f"    func directWrite(_ a: inout DirectArena) throws -> UnsafeMutablePointer<{ctype}> {{"]
+        out.append(f"        let m = try a.allocate({ctype}.self)")
+        out.append(f"        {init_fn}(m)")
+        oneofs_used = set()
+        for fld in sorted(m.field, key=lambda f: f.number):
+            js = json_name(fld.name)
+            sw = swift_ident(js)
+            bare = js
+            cm = c_member(fld.name)
+            entry = self.entry(fld)
+            if entry is not None:
+                etarget, em = entry
+                vfld = em.field[1]
+                etype = c_type(etarget)
+                out.append(f"        if !self.{bare}.isEmpty {{")
+                out.append(f"            let array = try a.allocate(UnsafeMutablePointer<{etype}>?.self, count: self.{bare}.count)")
+                out.append(f"            m.pointee.{cm} = array")
+                out.append(f"            m.pointee.n_{fld.name} = self.{bare}.count")
+                out.append(f"            for (i, key) in self.{bare}.keys.sorted().enumerated() {{")
+                out.append(f"                let e = try a.allocate({etype}.self)")
+                out.append(f"                {c_ident(etarget)}__init(e)")
+                out.append("                array[i] = e")
+                out.append(f"                if !key.isEmpty {{ e.pointee.key = try a.string(key, \"{js}[\\(i)].key\") }}")
+                value = f"self.{bare}[key]!"
+                vpath = f'"{js}[\\(i)].value"'
+                if vfld.type == F.TYPE_MESSAGE:
+                    # The Swift map's values are optional (`[String: T?]`); a nil one is written as an empty message,
+                    # which is what a reader gets back for an entry without a value.
+                    out.append(f"                let value = {value} ?? {self.swift_type(vfld)}()")
+                    out.append(f"                e.pointee.value = {self.write_value(vfld, 'value', vpath)}")
+                elif vfld.type in (F.TYPE_STRING, F.TYPE_BYTES):
+                    out.append(f"                let value = {value}")
+                    out.append(f"                if !value.isEmpty {{ e.pointee.value = {self.write_value(vfld, 'value', vpath)} }}")
+                else:
+                    out.append(f"                e.pointee.value = {self.write_value(vfld, value, vpath)}")
+                out.append("            }")
+                out.append("        }")
+                continue
+            if fld.label == F.LABEL_REPEATED:
+                out.append(f"        if !self.{bare}.isEmpty {{")
+                out.append(f"            let array = try a.allocate({self.c_elem_type(fld)}.self, count: self.{bare}.count)")
+                out.append(f"            m.pointee.{cm} = array")
+                out.append(f"            m.pointee.n_{fld.name} = self.{bare}.count")
+                out.append(f"            for (i, element) in self.{bare}.enumerated() {{")
+                out.append(f"                array[i] = {self.write_value(fld, 'element', chr(34) + js + '[' + chr(92) + '(i)]' + chr(34))}")
+                out.append("            }")
+                out.append("        }")
+                continue
+            path = f'"{js}"'
+            if fld.HasField("oneof_index"):
+                oneof = m.oneof_decl[fld.oneof_index].name
+                case = c_member(oneof + "_case")
+                out.append(f"        if let value = self.{bare} {{")
+                if oneof in oneofs_used:
+                    out.append(f"            if m.pointee.{case}.rawValue != 0 {{ throw DirectFieldError({path}, \"is set together with another member of its oneof\") }}")
+                oneofs_used.add(oneof)
+                out.append(f"            m.pointee.{case} = .init(rawValue: {fld.number})")
+                out.append(f"            m.pointee.{cm} = {self.write_value(fld, 'value', path)}")
+                out.append("        }")
+                continue
+            if fld.type == F.TYPE_MESSAGE:
+                out.append(f"        if let value = self.{bare} {{ m.pointee.{cm} = {self.write_value(fld, 'value', path)} }}")
+            elif fld.type in (F.TYPE_STRING, F.TYPE_BYTES):
+                out.append(f"        if !self.{bare}.isEmpty {{ m.pointee.{cm} = {self.write_value(fld, 'self.' + bare, path)} }}")
+            else:
+                out.append(f"        m.pointee.{cm} = {self.write_value(fld, 'self.' + bare, path)}")
+        out.append("        return m")
+        out.append("    }")
+        return out
+
+    def enum(self, full, e):
+        acc = "public "
+        out = [f"extension {e.name}: DirectEnum {{"]
+        out.append(f"    {acc}var directNumber: Int32 {{")
+        out.append("        switch self {")
+        for v in e.value:
+            out.append(f"        case .{enum_case_name(e, v.name).strip('`')}: {v.number}")
+        out.append("        }")
+        out.append("    }")
+        out.append("")
+        out.append(f"    {acc}init?(directNumber number: Int32) {{")
+        out.append("        switch number {")
+        for v in e.value:
+            out.append(f"        case {v.number}: self = .{enum_case_name(e, v.name).strip('`')}")
+        out.append("        default: return nil")
+        out.append("        }")
+        out.append("    }")
+        out.append("}")
+        return out
+
+
+def write_direct(out_dir, fds, messages, enums):
+    gen = Direct(messages, enums)
+    for folder in ("direct", "direct-testing"):
+        os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
+    for f in fds.file:
+        if f.name == ENVELOPE_FILE or not c_compiled(f):
+            continue
+        testing = is_testing(f)
+        body = [
+            "// swift-format-ignore-file",
+            f"// DO NOT EDIT. Generated by tools/generate-proto from proto/{f.name}: the direct codec between the",
+            "// generated Swift structs and protobuf-c's C structs (<doc:WireProtocol>, \"The codec\").",
+            "",
+            "import AccessCore",
+            "import AccessTestingProtoC" if testing else "import AccessProtoC",
+        ]
+        if testing:
+            body.append("import AccessWire")
+        body.append("")
+        for e in f.enum_type:
+            body += gen.enum(f"{f.package}.{e.name}", e)
+            body.append("")
+        for m in f.message_type:
+            full = f"{f.package}.{m.name}"
+            body += gen.message(full, m)
+            body.append("")
+        while body and body[-1] == "":
+            body.pop()
+        name = f.name[:-len(".proto")].replace("/", "_")
+        with open(os.path.join(out_dir, "direct-testing" if testing else "direct", f"{name}.pbc.swift"), "w") as fh:
+            fh.write("\n".join(body) + "\n")
 
 if __name__ == "__main__":
     main()

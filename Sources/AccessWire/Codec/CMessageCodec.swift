@@ -17,6 +17,17 @@ enum CMessageCodec {
     static func decode(_ bytes: UnsafeRawBufferPointer, schema: MessageSchema, limits: CodecLimits) throws
         -> MessageValue
     {
+        try unpack(bytes, descriptor: schema.descriptor, name: schema.fullName, limits: limits) { message in
+            try Reader(limits: limits).message(UnsafeRawPointer(message), schema: schema, path: "")
+        }
+    }
+
+    /// Unpacks `bytes` with protobuf-c into a message of `descriptor` held by a per-call budgeted allocator,
+    /// hands it to `body` and frees it when `body` returns.
+    static func unpack<T>(
+        _ bytes: UnsafeRawBufferPointer, descriptor: UnsafePointer<ProtobufCMessageDescriptor>, name: String,
+        limits: CodecLimits, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> T
+    ) throws -> T {
         var budget = akto_budget()
         return try withUnsafeMutablePointer(to: &budget) { budget in
             akto_budget_init(budget, limits.unpackBudget)
@@ -27,18 +38,17 @@ enum CMessageCodec {
                     to: &empty,
                     { emptyPointer in
                         protobuf_c_message_unpack(
-                            schema.descriptor, &budget.pointee.allocator, bytes.count, data ?? emptyPointer)
+                            descriptor, &budget.pointee.allocator, bytes.count, data ?? emptyPointer)
                     })
             else {
                 if budget.pointee.exhausted != 0 {
                     throw RPCError(
-                        .resourceExhausted,
-                        "\(schema.fullName) needs more than the \(limits.unpackBudget)-byte decoding budget")
+                        .resourceExhausted, "\(name) needs more than the \(limits.unpackBudget)-byte decoding budget")
                 }
-                throw RPCError(.invalidArgument, "payload is not a valid \(schema.fullName)")
+                throw RPCError(.invalidArgument, "payload is not a valid \(name)")
             }
             defer { protobuf_c_message_free_unpacked(message, &budget.pointee.allocator) }
-            return try Reader(limits: limits).message(UnsafeRawPointer(message), schema: schema, path: "")
+            return try body(message)
         }
     }
 

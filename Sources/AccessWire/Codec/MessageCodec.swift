@@ -1,7 +1,8 @@
 import AccessCore
 
-/// The codec every transport uses: protobuf bytes, JSON and generated Swift types, converted through the
-/// message descriptors (no per-message code).
+/// The codec every transport uses: protobuf bytes, JSON and generated Swift types. Typed protobuf calls go
+/// through each message's generated direct code (`DirectCodec`); JSON and schema-driven conversions through the
+/// message descriptors (the value tree).
 public enum MessageCodec {
     /// The schema of a generated Swift type; an INTERNAL error when the descriptor table lacks it.
     public static func schema<T: ProtoMessage>(for type: T.Type) throws -> MessageSchema {
@@ -11,8 +12,26 @@ public enum MessageCodec {
         return schema
     }
 
-    /// Decodes protobuf bytes into a generated Swift type.
+    /// Decodes protobuf bytes into a generated Swift type: through its generated direct code (`DirectMessage`,
+    /// every contract type), else through the value tree.
     public static func decode<T: ProtoMessage>(
+        _ type: T.Type, from bytes: UnsafeRawBufferPointer, limits: CodecLimits = .default
+    ) throws -> T {
+        if let direct = T.self as? any DirectMessage.Type {
+            return try decodeDirect(direct, as: T.self, from: bytes, limits: limits)
+        }
+        return try decodeThroughValueTree(type, from: bytes, limits: limits)
+    }
+
+    private static func decodeDirect<D: DirectMessage, T>(
+        _ direct: D.Type, as type: T.Type, from bytes: UnsafeRawBufferPointer, limits: CodecLimits
+    ) throws -> T {
+        try DirectCodec.decode(D.self, from: bytes, limits: limits) as! T
+    }
+
+    /// Decodes protobuf bytes into a generated Swift type through the schema-driven value tree (the descriptor
+    /// walker and `Codable`): the reference the direct code is tested against.
+    public static func decodeThroughValueTree<T: ProtoMessage>(
         _ type: T.Type, from bytes: UnsafeRawBufferPointer, limits: CodecLimits = .default
     ) throws -> T {
         let value = try CMessageCodec.decode(bytes, schema: try schema(for: type), limits: limits)
@@ -26,8 +45,22 @@ public enum MessageCodec {
         try bytes.withUnsafeBytes { try decode(type, from: $0, limits: limits) }
     }
 
-    /// Encodes a generated Swift value as protobuf bytes.
+    /// Encodes a generated Swift value as protobuf bytes: through its generated direct code (`DirectMessage`,
+    /// every contract type), else through the value tree.
     public static func encode<T: ProtoMessage>(_ value: T) throws -> [UInt8] {
+        if let direct = T.self as? any DirectMessage.Type {
+            return try encodeDirect(value, as: direct)
+        }
+        return try encodeThroughValueTree(value)
+    }
+
+    private static func encodeDirect<T, D: DirectMessage>(_ value: T, as direct: D.Type) throws -> [UInt8] {
+        try DirectCodec.encode(value as! D)
+    }
+
+    /// Encodes a generated Swift value through the schema-driven value tree (`Codable` and the descriptor
+    /// walker): the reference the direct code is tested against.
+    public static func encodeThroughValueTree<T: ProtoMessage>(_ value: T) throws -> [UInt8] {
         try CMessageCodec.encode(try messageValue(value))
     }
 
