@@ -36,6 +36,7 @@ public enum FuzzHarness {
 
     static func frames(_ bytes: [UInt8]) throws {
         guard let first = bytes.first else { return }
+        try compareEnvelopeReaders(Array(bytes.dropFirst()))
         var decoder = FrameDecoder(expectPreface: first & 1 == 1, maxFrameSize: 1 << 16, limits: limits)
         var buffer = ByteBuffer(bytes: bytes.dropFirst())
         var frames: [Frame] = []
@@ -51,6 +52,18 @@ public enum FuzzHarness {
             let encoded = try FrameCodec.encode(frame)
             let again = try FrameCodec.encode(try FrameCodec.decode(encoded, limits: limits))
             guard again == encoded else { throw Finding(description: "frame round trip changed \(frame)") }
+        }
+    }
+
+    /// The direct envelope reader and the descriptor walker must agree on every frame body: the same frame, or
+    /// the same refusal.
+    static func compareEnvelopeReaders(_ body: [UInt8]) throws {
+        let direct = Result { try FrameCodec.decode(body, limits: limits) }
+        let tree = Result { try body.withUnsafeBytes { try FrameCodec.decodeThroughValueTree($0, limits: limits) } }
+        switch (direct, tree) {
+        case (.success(let a), .success(let b)) where a == b: return
+        case (.failure(let a), .failure(let b)) where "\(a)" == "\(b)": return
+        default: throw Finding(description: "the envelope readers disagree: \(direct) / \(tree)")
         }
     }
 

@@ -11,4 +11,22 @@ public protocol PayloadCodec: Sendable {
         -> Message
     /// Encodes a message the service produced.
     func encode<Message: ProtoMessage>(_ message: Message) throws -> [UInt8]
+
+    /// `decode` for one message type, resolved once: the registry asks at registration, so a codec can look up
+    /// what it needs for the type (its generated code) then instead of on every call.
+    func decoder<Message: ProtoMessage>(for type: Message.Type) -> @Sendable ([UInt8], CodecLimits) throws -> Message
+    /// `encode` for one message type, resolved once (as `decoder(for:)`).
+    func encoder<Message: ProtoMessage>(for type: Message.Type) -> @Sendable (Message) throws -> [UInt8]
+}
+
+extension PayloadCodec {
+    public func decoder<Message: ProtoMessage>(for type: Message.Type)
+        -> @Sendable ([UInt8], CodecLimits) throws -> Message
+    {
+        { bytes, limits in try self.decode(Message.self, from: bytes, limits: limits) }
+    }
+
+    public func encoder<Message: ProtoMessage>(for type: Message.Type) -> @Sendable (Message) throws -> [UInt8] {
+        { message in try self.encode(message) }
+    }
 }

@@ -19,12 +19,25 @@ public enum ApiKeyFormat {
 
     /// True when `key` has the shape and a matching checksum.
     public static func isWellFormed(_ key: String) -> Bool {
-        let bytes = Array(key.utf8)
-        guard bytes.count == length, key.hasPrefix(prefix) else { return false }
-        let body = Array(bytes[prefix.count..<prefix.count + bodyLength])
-        guard body.allSatisfy({ alphabet.contains($0) }) else { return false }
-        let given = String(decoding: bytes[(prefix.count + bodyLength)...], as: UTF8.self)
-        return ConstantTime.equals(Array(given.utf8), Array(checksum(of: body).utf8))
+        var key = key
+        return key.withUTF8 { bytes in
+            guard bytes.count == length, bytes.starts(with: prefix.utf8) else { return false }
+            let body = UnsafeBufferPointer(rebasing: bytes[prefix.count..<prefix.count + bodyLength])
+            guard body.allSatisfy(isAlphabetCharacter) else { return false }
+            // The checksum's digits, least significant (the last character) first, compared without an early exit.
+            var value = UInt64(CRC32.checksum(body))
+            var difference: UInt8 = 0
+            for position in (prefix.count + bodyLength..<length).reversed() {
+                difference |= bytes[position] ^ alphabet[Int(value % 62)]
+                value /= 62
+            }
+            return difference == 0
+        }
+    }
+
+    /// `[0-9A-Za-z]`, the alphabet.
+    static func isAlphabetCharacter(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
     }
 
     /// The base62 CRC32 of the key body, left-padded to 6 characters.

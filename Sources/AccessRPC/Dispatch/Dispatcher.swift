@@ -1,6 +1,7 @@
 import AccessCore
 import Logging
 import Metrics
+import Synchronization
 
 /// One call as a transport hands it to the dispatcher.
 public struct DispatchRequest: Sendable {
@@ -269,16 +270,39 @@ public struct Dispatcher: Sendable {
         {
             return given
         }
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return hex(high) + hex(low)
+        return freshRequestID()
     }
 
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+    /// A fresh request id: 128 bits of SipHash (the standard library's `Hasher`) over a key drawn once from the
+    /// system's generator and a call counter. Unique, unpredictable without the key, revealing nothing of how
+    /// many calls the server answered, and no system call per call (two `getrandom`s were 6 % of an
+    /// authenticated read's CPU).
+    static func freshRequestID() -> String {
+        let count = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        var high = Hasher()
+        high.combine(requestKey.0)
+        high.combine(requestKey.1)
+        high.combine(count)
+        var low = high
+        high.combine(0 as UInt8)
+        low.combine(1 as UInt8)
+        let halves = (UInt64(bitPattern: Int64(high.finalize())), UInt64(bitPattern: Int64(low.finalize())))
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<16 {
+                let shift = UInt64(60 - 4 * i)
+                buffer[i] = digits.utf8Start[Int((halves.0 >> shift) & 0xF)]
+                buffer[16 + i] = digits.utf8Start[Int((halves.1 >> shift) & 0xF)]
+            }
+            return 32
+        }
     }
+
+    private static let requestCounter = Atomic<UInt64>(0)
+    private static let requestKey: (UInt64, UInt64) = {
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next())
+    }()
 
     private static func rpcError(_ error: any Error, signal: CancellationSignal?) -> RPCError {
         if let reason = signal?.reason { return reason }

@@ -110,15 +110,16 @@ public struct MethodRegistry: Sendable {
         handler: @escaping @Sendable (any ProtoMessage, CallContext) async throws -> any ProtoMessage
     ) throws {
         guard methods[spec.path] == nil else { throw RPCError(.alreadyExists, "\(spec.path) is registered twice") }
-        let codec = self.codec
+        let decode = codec.decoder(for: Request.self)
+        let encode = codec.encoder(for: Response.self)
         methods[spec.path] = RegisteredMethod(
             descriptor: spec.descriptor, access: access, requestType: Request.self, responseType: Response.self,
-            decode: { bytes, limits in try codec.decode(Request.self, from: bytes, limits: limits) },
+            decode: { bytes, limits in try decode(bytes, limits) },
             encode: { response in
                 guard let response = response as? Response else {
                     throw RPCError(.internal, "\(spec.path) answered with a \(type(of: response))")
                 }
-                return try codec.encode(response)
+                return try encode(response)
             },
             handler: handler, synchronousHandler: synchronous)
     }

@@ -138,4 +138,37 @@ public struct ProtobufCodec: PayloadCodec {
     public func encode<Message: ProtoMessage>(_ message: Message) throws -> [UInt8] {
         try MessageCodec.encode(message)
     }
+
+    /// The generated direct code of `Message`, looked up once; the value tree for a type without it.
+    public func decoder<Message: ProtoMessage>(for type: Message.Type)
+        -> @Sendable ([UInt8], CodecLimits) throws -> Message
+    {
+        if let direct = Message.self as? any DirectMessage.Type { return Self.directDecoder(direct, Message.self) }
+        return { bytes, limits in try MessageCodec.decode(Message.self, from: bytes, limits: limits) }
+    }
+
+    /// The generated direct code of `Message`, looked up once; the value tree for a type without it.
+    public func encoder<Message: ProtoMessage>(for type: Message.Type) -> @Sendable (Message) throws -> [UInt8] {
+        if let direct = Message.self as? any DirectMessage.Type { return Self.directEncoder(direct, Message.self) }
+        return { message in try MessageCodec.encode(message) }
+    }
+
+    // `Direct` is `Message` itself (opened from `Message.self`), so the bit casts below change no type.
+    private static func directDecoder<Direct: DirectMessage, Message>(_: Direct.Type, _: Message.Type)
+        -> @Sendable ([UInt8], CodecLimits) throws -> Message
+    {
+        precondition(Direct.self == Message.self)
+        return { bytes, limits in
+            unsafeBitCast(
+                try bytes.withUnsafeBytes { try DirectCodec.decode(Direct.self, from: $0, limits: limits) },
+                to: Message.self)
+        }
+    }
+
+    private static func directEncoder<Direct: DirectMessage, Message>(_: Direct.Type, _: Message.Type)
+        -> @Sendable (Message) throws -> [UInt8]
+    {
+        precondition(Direct.self == Message.self)
+        return { message in try DirectCodec.encode(unsafeBitCast(message, to: Direct.self)) }
+    }
 }

@@ -1,4 +1,5 @@
 import AccessCore
+import AccessProtoC
 
 /// Encodes and decodes `akto.rpc.v1.Frame` bodies (without the 4-byte length) through protobuf-c.
 public enum FrameCodec {
@@ -29,7 +30,103 @@ public enum FrameCodec {
 
     /// Decodes one frame body. Throws INVALID_ARGUMENT (or RESOURCE_EXHAUSTED past the budget) with a
     /// message saying what was wrong.
+    ///
+    /// protobuf-c unpacks the envelope (through the budgeted allocator) and the fields are read straight from
+    /// its C structs, with the descriptor walker's checks and field paths (every string NUL-free UTF-8, the
+    /// metadata and violation lists within `CodecLimits.maxListLength`): the direct envelope reader, tested
+    /// against `decodeThroughValueTree` on fixtures, random frames and their mutations.
     public static func decode(_ body: UnsafeRawBufferPointer, limits: CodecLimits = .default) throws -> Frame {
+        let s = schemas
+        return try CMessageCodec.unpack(body, descriptor: s.frame.descriptor, name: s.frame.fullName, limits: limits) {
+            message in
+            let frame = UnsafeRawPointer(message).assumingMemoryBound(to: Akto__Rpc__V1__Frame.self)
+            do {
+                return try read(frame, DirectReader(limits: limits))
+            } catch let error as DirectFieldError {
+                throw RPCError.invalidField(error.path, error.reason)
+            }
+        }
+    }
+
+    private static func read(_ frame: UnsafePointer<Akto__Rpc__V1__Frame>, _ r: DirectReader) throws -> Frame {
+        switch frame.pointee.kind_case.rawValue {
+        case 1:
+            guard let m = frame.pointee.request else { return .request(RequestFrame(callID: 0, method: "")) }
+            return .request(
+                RequestFrame(
+                    callID: m.pointee.call_id, method: try r.string(m.pointee.method, "request.method"),
+                    timeoutMilliseconds: m.pointee.timeout_ms,
+                    metadata: try metadata(m.pointee.metadata, m.pointee.n_metadata, "request.metadata", r),
+                    payload: r.bytes(m.pointee.payload)))
+        case 2:
+            guard let m = frame.pointee.response else { return .response(ResponseFrame(callID: 0, status: .ok)) }
+            return .response(
+                ResponseFrame(
+                    callID: m.pointee.call_id, status: try status(m.pointee.status, "response.status", r),
+                    metadata: try metadata(m.pointee.metadata, m.pointee.n_metadata, "response.metadata", r),
+                    payload: r.bytes(m.pointee.payload)))
+        case 3: return .cancel(callID: frame.pointee.cancel?.pointee.call_id ?? 0)
+        case 4: return .ping(nonce: frame.pointee.ping?.pointee.nonce ?? 0)
+        case 5: return .pong(nonce: frame.pointee.pong?.pointee.nonce ?? 0)
+        case 6:
+            let m = frame.pointee.go_away
+            return .goAway(
+                status: try status(m?.pointee.status, "goAway.status", r), lastCallID: m?.pointee.last_call_id ?? 0)
+        default:
+            throw RPCError(.invalidArgument, "the frame carries no request, response, cancel, ping, pong or go_away")
+        }
+    }
+
+    private static func metadata(
+        _ entries: UnsafeMutablePointer<UnsafeMutablePointer<Akto__Rpc__V1__Metadata>?>?, _ count: Int,
+        _ path: String, _ r: DirectReader
+    ) throws -> [MetadataEntry] {
+        guard count > 0, let entries else { return [] }
+        var out: [MetadataEntry] = []
+        out.reserveCapacity(try r.count(count, path))
+        for i in 0..<count {
+            guard let entry = entries[i] else {
+                out.append(MetadataEntry("", ""))
+                continue
+            }
+            out.append(
+                MetadataEntry(
+                    try r.string(entry.pointee.key, "\(path)[\(i)].key"),
+                    try r.string(entry.pointee.value, "\(path)[\(i)].value")))
+        }
+        return out
+    }
+
+    private static func status(
+        _ status: UnsafeMutablePointer<Akto__Rpc__V1__Status>?, _ path: String, _ r: DirectReader
+    )
+        throws -> Status
+    {
+        guard let status else { return Status(code: .ok) }
+        let message = try r.string(status.pointee.message, "\(path).message")
+        var violations: [FieldViolation] = []
+        let count = status.pointee.n_violations
+        if count > 0, let array = status.pointee.violations {
+            violations.reserveCapacity(try r.count(count, "\(path).violations"))
+            for i in 0..<count {
+                guard let v = array[i] else {
+                    violations.append(FieldViolation(field: "", description: ""))
+                    continue
+                }
+                violations.append(
+                    FieldViolation(
+                        field: try r.string(v.pointee.field, "\(path).violations[\(i)].field"),
+                        description: try r.string(v.pointee.description, "\(path).violations[\(i)].description")))
+            }
+        }
+        return Status(code: StatusCode(wireValue: status.pointee.code), message: message, violations: violations)
+    }
+
+    /// Decodes one frame body through the descriptor walker and the value tree: the reference the direct
+    /// envelope reader is tested against.
+    public static func decodeThroughValueTree(_ body: UnsafeRawBufferPointer, limits: CodecLimits = .default) throws
+        -> Frame
+    {
         let s = schemas
         let frame = try CMessageCodec.decode(body, schema: s.frame, limits: limits)
         guard let (number, value) = frame.fields.first, case .message(let inner) = value else {

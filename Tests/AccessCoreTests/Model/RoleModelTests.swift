@@ -1,4 +1,4 @@
-import AccessCore
+@testable import AccessCore
 import Testing
 
 @Suite struct RoleModelTests {
@@ -52,5 +52,18 @@ import Testing
         }
         #expect(!ApiKeyFormat.isWellFormed("akto_short"))
         #expect(!ApiKeyFormat.isWellFormed(String(repeating: "a", count: 51)))
+        // A body character outside [A-Za-z0-9] is refused even with the checksum that matches it.
+        for outsider in ["-", "_", "/", "@", "[", "`", "{", ":"] {
+            let body = Array((outsider + String(repeating: "A", count: 39)).utf8)
+            let forged = "akto_" + String(decoding: body, as: UTF8.self) + ApiKeyFormat.checksum(of: body)
+            #expect(forged.utf8.count == 51 && !ApiKeyFormat.isWellFormed(forged), "\(outsider)")
+        }
+        // The right length in characters but not in bytes, and a key with another key's checksum.
+        #expect(!ApiKeyFormat.isWellFormed("akto_" + String(repeating: "é", count: 40) + "AAAAAA"))
+        let first = ApiKeyFormat.generate(using: &generator)
+        let second = ApiKeyFormat.generate(using: &generator)
+        #expect(
+            !ApiKeyFormat.isWellFormed(String(first.prefix(45)) + String(second.suffix(6)))
+                || first.suffix(6) == second.suffix(6))
     }
 }

@@ -98,6 +98,19 @@ func healthRequest(_ service: String = "", metadata: [MetadataEntry] = [], timeo
         #expect(id.count == 32 && id != "bad id\n")
     }
 
+    /// Fresh ids are 32 lower-case hex digits, never repeat, and consecutive ones share no visible structure
+    /// (they come from a keyed hash of a counter, not the counter).
+    @Test func freshRequestIDsAreUniqueAndUnrelated() {
+        let ids = (0..<20_000).map { _ in Dispatcher.freshRequestID() }
+        #expect(Set(ids).count == ids.count)
+        #expect(
+            ids.allSatisfy {
+                $0.utf8.count == 32 && $0.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+            })
+        let sharedPrefixes = zip(ids, ids.dropFirst()).filter { $0.prefix(8) == $1.prefix(8) }.count
+        #expect(sharedPrefixes < 5)
+    }
+
     @Test func theSignalCancelsTheHandlerAndGivesItsReason() async throws {
         let sawCancellation = Atomic<Bool>(false)
         let (started, running) = AsyncStream.makeStream(of: Void.self)

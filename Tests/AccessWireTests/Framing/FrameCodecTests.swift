@@ -35,6 +35,107 @@ import Testing
     @Test func anEmptyFrameIsAnError() throws {
         #expect(throws: RPCError.self) { try FrameCodec.decode([]) }
     }
+
+    /// The direct envelope reader (fields read from protobuf-c's C structs) against the descriptor walker on
+    /// random frames and their mutations: the same frame, or the same refusal with the same message.
+    @Test func theDirectEnvelopeReaderAgreesWithTheValueTree() throws {
+        var random = SplitMix(seed: 0xF4A3_E5)
+        var refused = 0
+        for round in 0..<3000 {
+            let frame = randomFrame(&random)
+            let encoded = try FrameCodec.encode(frame)
+            #expect(try FrameCodec.decode(encoded) == frame)
+            let body = round % 3 == 0 ? encoded : mutated(encoded, &random)
+            let direct = Result { try FrameCodec.decode(body) }
+            let tree = Result { try body.withUnsafeBytes { try FrameCodec.decodeThroughValueTree($0) } }
+            switch (direct, tree) {
+            case (.success(let a), .success(let b)): #expect(a == b, "\(body)")
+            case (.failure(let a), .failure(let b)):
+                refused += 1
+                #expect("\(a)" == "\(b)", "\(body)")
+            default: Issue.record("the readers disagree on \(body): \(direct) / \(tree)")
+            }
+        }
+        #expect(refused > 100)
+    }
+
+    @Test(
+        arguments: [
+            // request { method: "a\0" }
+            [0x0A, 0x04, 0x12, 0x02, 0x61, 0x00],
+            // request { metadata: [{ key: "k", value: "\xff" }] }
+            [0x0A, 0x08, 0x22, 0x06, 0x0A, 0x01, 0x6B, 0x12, 0x01, 0xFF],
+            // response { status: { violations: [{ field: "\xc3" }] } }
+            [0x12, 0x07, 0x12, 0x05, 0x1A, 0x03, 0x0A, 0x01, 0xC3],
+            // go_away { status: { message: "\0" } }
+            [0x32, 0x05, 0x0A, 0x03, 0x12, 0x01, 0x00],
+        ] as [[UInt8]])
+    func refusesABadStringNamingItsPath(body: [UInt8]) throws {
+        let direct = try #require(throws: RPCError.self) { try FrameCodec.decode(body) }
+        let tree = try #require(throws: RPCError.self) {
+            try body.withUnsafeBytes { try FrameCodec.decodeThroughValueTree($0) }
+        }
+        #expect(
+            direct.code == .invalidArgument && direct.message == tree.message && direct.violations == tree.violations)
+    }
+
+    @Test func refusesMoreMetadataThanTheListLimit() throws {
+        var limits = CodecLimits.default
+        limits.maxListLength = 3
+        let frame = Frame.request(
+            RequestFrame(callID: 1, method: "/a/b", metadata: (0..<4).map { MetadataEntry("k\($0)", "v") }))
+        let error = try #require(throws: RPCError.self) {
+            try FrameCodec.decode(FrameCodec.encode(frame), limits: limits)
+        }
+        #expect(error.violations.first?.field == "request.metadata")
+    }
+}
+
+private func randomText(_ random: inout SplitMix) -> String {
+    ["", "k", "x-api-key", "héllo", "/akto.rpc.v1.Health/Check", "🙂🙂", String(repeating: "m", count: 70)][
+        random.below(7)]
+}
+
+private func randomStatus(_ random: inout SplitMix) -> Status {
+    Status(
+        code: StatusCode(wireValue: UInt32(random.below(17))), message: randomText(&random),
+        violations: (0..<random.below(3)).map { _ in
+            FieldViolation(field: randomText(&random), description: randomText(&random))
+        })
+}
+
+private func randomFrame(_ random: inout SplitMix) -> Frame {
+    let metadata = (0..<random.below(4)).map { _ in MetadataEntry(randomText(&random), randomText(&random)) }
+    let payload = (0..<random.below(8)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+    switch random.below(6) {
+    case 0:
+        return .request(
+            RequestFrame(
+                callID: UInt32(truncatingIfNeeded: random.next()), method: randomText(&random),
+                timeoutMilliseconds: UInt32(random.below(100_000)), metadata: metadata, payload: payload))
+    case 1:
+        return .response(
+            ResponseFrame(
+                callID: UInt32(truncatingIfNeeded: random.next()), status: randomStatus(&random), metadata: metadata,
+                payload: payload))
+    case 2: return .cancel(callID: UInt32(truncatingIfNeeded: random.next()))
+    case 3: return .ping(nonce: random.next())
+    case 4: return .pong(nonce: random.next())
+    default: return .goAway(status: randomStatus(&random), lastCallID: UInt32(truncatingIfNeeded: random.next()))
+    }
+}
+
+private func mutated(_ bytes: [UInt8], _ random: inout SplitMix) -> [UInt8] {
+    var out = bytes
+    switch random.below(3) {
+    case 0 where !out.isEmpty: out[random.below(out.count)] = UInt8(truncatingIfNeeded: random.next())
+    case 1:
+        out.insert(
+            [0x00, 0xFF, 0xC3, UInt8(truncatingIfNeeded: random.next())][random.below(4)],
+            at: random.below(out.count + 1))
+    default: if !out.isEmpty { out.removeLast(1 + random.below(out.count)) }
+    }
+    return out
 }
 
 @Suite struct FrameDecoderTests {
