@@ -17,8 +17,9 @@ final class Instruments: Sendable {
     }
 
     private let factory: any MetricsFactory
-    private let counters = Locked<[CounterKey: Counter]>([:])
-    private let timers = Locked<[TimerKey: Timer]>([:])
+    // Read on every call, written once per new label set.
+    private let counters = ReadMostly<[CounterKey: Counter]>([:])
+    private let timers = ReadMostly<[TimerKey: Timer]>([:])
 
     init(factory: any MetricsFactory) {
         self.factory = factory
@@ -26,12 +27,12 @@ final class Instruments: Sendable {
 
     func counter(method: String, code: StatusCode, transport: Transport) -> Counter {
         let key = CounterKey(method: method, code: code, transport: transport)
-        if let known = counters.withLock({ $0[key] }) { return known }
+        if let known = counters.read({ $0[key] }) { return known }
         let counter = Counter(
             label: "akto_access_rpc_requests_total",
             dimensions: [("method", method), ("code", code.grpcName), ("transport", transport.rawValue)],
             factory: factory)
-        return counters.withLock { table in
+        return counters.write { table in
             if let known = table[key] { return known }
             table[key] = counter
             return counter
@@ -40,12 +41,12 @@ final class Instruments: Sendable {
 
     func timer(method: String, transport: Transport) -> Timer {
         let key = TimerKey(method: method, transport: transport)
-        if let known = timers.withLock({ $0[key] }) { return known }
+        if let known = timers.read({ $0[key] }) { return known }
         let timer = Timer(
             label: "akto_access_rpc_duration_seconds",
             dimensions: [("method", method), ("transport", transport.rawValue)],
             factory: factory)
-        return timers.withLock { table in
+        return timers.write { table in
             if let known = table[key] { return known }
             table[key] = timer
             return timer

@@ -178,3 +178,25 @@ import Testing
         #expect(h.service.authenticator.cache.statistics.entries == 0)
     }
 }
+
+/// The cache itself at a production size: split over shards, still bounded in total, still finding what it kept.
+@Suite struct PrincipalCacheShardTests {
+    struct FixedVersion: AuthorityVersion {
+        func currentNow() -> AuthorityStamp? { AuthorityStamp(principals: 1, customRoles: 1) }
+        func current() async throws -> AuthorityStamp { AuthorityStamp(principals: 1, customRoles: 1) }
+    }
+
+    @Test func aLargeCacheIsShardedAndStaysWithinItsBound() {
+        let cache = PrincipalCache(version: FixedVersion(), capacity: 4096, maxAge: 30, clock: SystemWallClock())
+        let stamp = AuthorityStamp(principals: 1, customRoles: 1)
+        for id in 0..<20_000 {
+            cache.store(.user(id: Int32(id)), id, at: stamp, involvesCustomRoles: false)
+            #expect(cache.peek(.user(id: Int32(id)), as: Int.self, at: stamp) == id)
+            #expect(cache.statistics.entries <= 4096)
+        }
+        #expect(cache.statistics.entries > 16)
+        // A moved version invalidates entries in every shard.
+        let later = AuthorityStamp(principals: 2, customRoles: 1)
+        #expect((19_000..<20_000).allSatisfy { cache.peek(.user(id: Int32($0)), as: Int.self, at: later) == nil })
+    }
+}
