@@ -46,6 +46,29 @@ public struct RegisteredMethod: Sendable {
     /// the ordinary path, as if the attempt had not been made.
     let synchronousHandler:
         (@Sendable (_ request: any ProtoMessage, _ context: CallContext) throws -> (any ProtoMessage)?)?
+
+    @usableFromInline
+    init(
+        descriptor: MethodDescriptor, access: MethodAccess, requestType: any ProtoMessage.Type,
+        responseType: any ProtoMessage.Type,
+        decode: @escaping @Sendable (_ bytes: [UInt8], _ limits: CodecLimits) throws -> any ProtoMessage,
+        encode: @escaping @Sendable (_ response: any ProtoMessage) throws -> [UInt8],
+        handler:
+            @escaping @Sendable (_ request: any ProtoMessage, _ context: CallContext) async throws
+            -> any ProtoMessage,
+        synchronousHandler: (
+            @Sendable (_ request: any ProtoMessage, _ context: CallContext) throws -> (any ProtoMessage)?
+        )?
+    ) {
+        self.descriptor = descriptor
+        self.access = access
+        self.requestType = requestType
+        self.responseType = responseType
+        self.decode = decode
+        self.encode = encode
+        self.handler = handler
+        self.synchronousHandler = synchronousHandler
+    }
 }
 
 /// Method name -> handler, built once at start-up and read-only afterwards; shared by every transport.
@@ -53,8 +76,12 @@ public struct RegisteredMethod: Sendable {
 /// The registry never names a wire format: it takes the codec that turns payload bytes into the request type
 /// and the response back (`PayloadCodec`, as grpc-swift's router takes a serializer and deserializer per
 /// method). The socket server's is AccessWire's `ProtobufCodec`.
+///
+/// The registration functions are `@inlinable` so that they are specialised for each message type where the
+/// service registers its methods: unspecialised, the closures they build looked up generic metadata on every
+/// call (5 % of an authenticated read's CPU).
 public struct MethodRegistry: Sendable {
-    private(set) var methods: [String: RegisteredMethod] = [:]
+    @usableFromInline var methods: [String: RegisteredMethod] = [:]
     /// What payload bytes mean for every method registered here.
     public let codec: any PayloadCodec
 
@@ -65,6 +92,7 @@ public struct MethodRegistry: Sendable {
     /// Registers a typed handler with who may call it (`access`; without one, every call is refused). Request
     /// bytes are decoded (within the codec limits) after the caller is admitted and before the handler runs;
     /// its response is encoded after.
+    @inlinable
     public mutating func register<Request: ProtoMessage, Response: ProtoMessage>(
         _ spec: MethodSpec<Request, Response>, access: MethodAccess = .missing,
         handler: @escaping @Sendable (Request, CallContext) async throws -> Response
@@ -77,6 +105,7 @@ public struct MethodRegistry: Sendable {
     /// Registers a handler that can often answer without waiting (from memory): `attempt` is tried where the
     /// call arrived when the caller is admitted without waiting, and answers nil when it would have to wait; the
     /// call then runs `handler`. Both must give the same answer for the same state.
+    @inlinable
     public mutating func register<Request: ProtoMessage, Response: ProtoMessage>(
         _ spec: MethodSpec<Request, Response>, access: MethodAccess = .missing,
         attempt: @escaping @Sendable (Request, CallContext) throws -> Response?,
@@ -94,6 +123,7 @@ public struct MethodRegistry: Sendable {
     /// Registers a handler whose work is synchronous (no storage, no I/O): besides the ordinary path, the
     /// dispatcher's `dispatchSynchronously` answers it on the calling thread when its caller can be admitted
     /// without waiting.
+    @inlinable
     public mutating func registerSynchronous<Request: ProtoMessage, Response: ProtoMessage>(
         _ spec: MethodSpec<Request, Response>, access: MethodAccess = .missing,
         handler: @escaping @Sendable (Request, CallContext) throws -> Response
@@ -104,7 +134,8 @@ public struct MethodRegistry: Sendable {
         try add(spec, access: access, synchronous: run) { request, context in try run(request, context) }
     }
 
-    private mutating func add<Request: ProtoMessage, Response: ProtoMessage>(
+    @inlinable
+    mutating func add<Request: ProtoMessage, Response: ProtoMessage>(
         _ spec: MethodSpec<Request, Response>, access: MethodAccess,
         synchronous: (@Sendable (any ProtoMessage, CallContext) throws -> (any ProtoMessage)?)?,
         handler: @escaping @Sendable (any ProtoMessage, CallContext) async throws -> any ProtoMessage
@@ -125,7 +156,8 @@ public struct MethodRegistry: Sendable {
     }
 
     /// The request as the handler's type: a transport handing a typed message of another type is refused.
-    private static func cast<Request: ProtoMessage, Response: ProtoMessage>(
+    @inlinable
+    static func cast<Request: ProtoMessage, Response: ProtoMessage>(
         _ request: any ProtoMessage, _ spec: MethodSpec<Request, Response>
     ) throws -> Request {
         guard let typed = request as? Request else {

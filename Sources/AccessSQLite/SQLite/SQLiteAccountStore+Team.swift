@@ -15,19 +15,28 @@ extension SQLiteAccountStore {
                         JOIN organizations o ON o.id = a.organization_id WHERE a.id = ?
                         """), arguments: [accountID])
         else { return nil }
+        // Columns read by position (a name lookup per column and row was a fifth of a role change's CPU).
         var customRoles: [String: CustomRoleRecord] = [:]
-        for role in try Row.fetchAll(
-            try db.cachedStatement(sql: "SELECT * FROM custom_roles WHERE account_id = ?"), arguments: [accountID]
-        ).map(Self.customRole) {
+        let roles = try Row.fetchCursor(
+            try db.cachedStatement(
+                sql: """
+                    SELECT account_id, name, base_role, api_collection_ids, default_invite_role, allowed_features,
+                      last_modified_at, threat_protection_enabled FROM custom_roles WHERE account_id = ?
+                    """), arguments: [accountID])
+        while let row = try roles.next() {
+            let role = CustomRoleRecord(
+                accountID: row[0], name: row[1], baseRole: BuiltinRole(rawValue: row[2]) ?? .noAccess,
+                apiCollectionIDs: Self.integerList(row[3]) ?? [], isDefaultInviteRole: row[4],
+                allowedFeatures: Self.stringList(row[5]) ?? [], lastModifiedAt: row[6], threatProtectionEnabled: row[7])
             customRoles[role.name] = role
         }
         var apiRoles: [Int32: String] = [:]
-        for roleRow in try Row.fetchAll(
+        let apiRows = try Row.fetchCursor(
             try db.cachedStatement(
                 sql: "SELECT user_id, role FROM member_roles WHERE account_id = ? AND scope = 'API'"),
             arguments: [accountID])
-        {
-            apiRoles[roleRow["user_id"]] = roleRow["role"]
+        while let row = try apiRows.next() {
+            apiRoles[row[0]] = row[1]
         }
         var members: [Int32: [Scope: String]] = [:]
         for user in Set(users) {
@@ -320,7 +329,7 @@ extension SQLiteAccountStore {
             }
             try CustomRoleRules.create(
                 role, actor: actorID, scope: scope, facts: facts,
-                collections: try Self.collectionIDs(db, accountID: role.accountID))
+                collections: try Self.collectionIDs(db, accountID: role.accountID, among: role.apiCollectionIDs))
             try db.cachedStatement(
                 sql: """
                     INSERT INTO custom_roles (account_id, name, base_role, api_collection_ids, default_invite_role,
@@ -343,7 +352,7 @@ extension SQLiteAccountStore {
             let role = patch.applied(to: current)
             try CustomRoleRules.update(
                 role, actor: actorID, scope: scope, facts: facts,
-                collections: try Self.collectionIDs(db, accountID: patch.accountID))
+                collections: try Self.collectionIDs(db, accountID: patch.accountID, among: role.apiCollectionIDs))
             try db.cachedStatement(
                 sql: """
                     UPDATE custom_roles SET base_role = ?, api_collection_ids = ?, default_invite_role = ?,
@@ -352,8 +361,9 @@ extension SQLiteAccountStore {
                     """
             ).execute(
                 arguments: [
-                    role.baseRole.rawValue, Self.json(role.apiCollectionIDs), role.isDefaultInviteRole,
-                    Self.json(role.allowedFeatures), role.lastModifiedAt, role.threatProtectionEnabled, role.accountID,
+                    role.baseRole.rawValue, Self.collectionsJSON(role.apiCollectionIDs), role.isDefaultInviteRole,
+                    Self.featuresJSON(role.allowedFeatures), role.lastModifiedAt, role.threatProtectionEnabled,
+                    role.accountID,
                     role.name,
                 ])
             try Self.insertAudit(db, audit)
@@ -384,17 +394,22 @@ extension SQLiteAccountStore {
         }
     }
 
-    static func collectionIDs(_ db: Database, accountID: Int32) throws -> Set<Int32> {
-        Set(
-            try Int32.fetchAll(
-                try db.cachedStatement(sql: "SELECT id FROM api_collections WHERE account_id = ?"),
-                arguments: [accountID]))
+    /// Which of `ids` are collections of the account (what a role's collection check needs: one indexed probe per
+    /// id the role names, instead of every collection of the account on every role change).
+    static func collectionIDs(_ db: Database, accountID: Int32, among ids: [Int32]) throws -> Set<Int32> {
+        let probe = try db.cachedStatement(sql: "SELECT 1 FROM api_collections WHERE account_id = ? AND id = ?")
+        var found: Set<Int32> = []
+        for id in Set(ids) where try Bool.fetchOne(probe, arguments: [accountID, id]) == true {
+            found.insert(id)
+        }
+        return found
     }
 
     static func customRoleArguments(_ role: CustomRoleRecord) -> StatementArguments {
         [
-            role.accountID, role.name, role.baseRole.rawValue, json(role.apiCollectionIDs), role.isDefaultInviteRole,
-            json(role.allowedFeatures), role.lastModifiedAt, role.threatProtectionEnabled,
+            role.accountID, role.name, role.baseRole.rawValue, collectionsJSON(role.apiCollectionIDs),
+            role.isDefaultInviteRole,
+            featuresJSON(role.allowedFeatures), role.lastModifiedAt, role.threatProtectionEnabled,
         ]
     }
 
@@ -402,14 +417,48 @@ extension SQLiteAccountStore {
         CustomRoleRecord(
             accountID: row["account_id"], name: row["name"],
             baseRole: BuiltinRole(rawValue: row["base_role"]) ?? .noAccess,
-            apiCollectionIDs: decodeJSON([Int32].self, row["api_collection_ids"]) ?? [],
+            apiCollectionIDs: integerList(row["api_collection_ids"]) ?? [],
             isDefaultInviteRole: row["default_invite_role"],
-            allowedFeatures: decodeJSON([String].self, row["allowed_features"]) ?? [],
+            allowedFeatures: stringList(row["allowed_features"]) ?? [],
             lastModifiedAt: row["last_modified_at"], threatProtectionEnabled: row["threat_protection_enabled"])
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
         (try? String(decoding: JSONEncoder().encode(value), as: UTF8.self)) ?? "[]"
+    }
+
+    /// A custom role's collection ids as JSON (`[1,2]`), without Foundation's encoder.
+    static func collectionsJSON(_ ids: [Int32]) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// A custom role's feature names as JSON.
+    static func featuresJSON(_ names: [String]) -> String {
+        JSONValue.array(names.map(JSONValue.string)).serialized()
+    }
+
+    /// `[1,2]` → [1, 2]; nil when the text is not a JSON array of 32-bit integers.
+    static func integerList(_ text: String) -> [Int32]? {
+        guard case .array(let items)? = try? JSONValue.parse(text) else { return nil }
+        var out: [Int32] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard case .number(let digits) = item, let value = Int32(digits) else { return nil }
+            out.append(value)
+        }
+        return out
+    }
+
+    /// `["A","B"]` → ["A", "B"]; nil when the text is not a JSON array of strings.
+    static func stringList(_ text: String) -> [String]? {
+        guard case .array(let items)? = try? JSONValue.parse(text) else { return nil }
+        var out: [String] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard case .string(let value) = item else { return nil }
+            out.append(value)
+        }
+        return out
     }
 
     static func invitations(_ db: Database, where condition: String, arguments: StatementArguments) throws

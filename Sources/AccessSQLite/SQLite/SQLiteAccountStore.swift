@@ -706,20 +706,23 @@ public final class SQLiteAccountStore: AccountStore {
     }
 
     static func membership(_ db: Database, userID: Int32, accountID: Int32) throws -> MembershipRecord? {
-        guard
-            try Bool.fetchOne(
-                try db.cachedStatement(
-                    sql: "SELECT EXISTS (SELECT 1 FROM members WHERE user_id = ? AND account_id = ?)"),
-                arguments: [userID, accountID]) == true
-        else { return nil }
+        // One statement: the membership row with its roles (none: one row of NULLs; not a member: no row).
+        let rows = try Row.fetchCursor(
+            try db.cachedStatement(
+                sql: """
+                    SELECT r.scope, r.role FROM members m
+                    LEFT JOIN member_roles r ON r.user_id = m.user_id AND r.account_id = m.account_id
+                    WHERE m.user_id = ? AND m.account_id = ?
+                    """), arguments: [userID, accountID])
+        var found = false
         var roles: [Scope: String] = [:]
-        for row in try Row.fetchAll(
-            try db.cachedStatement(sql: "SELECT scope, role FROM member_roles WHERE user_id = ? AND account_id = ?"),
-            arguments: [userID, accountID])
-        {
-            if let scope = Scope(rawValue: row["scope"]) { roles[scope] = row["role"] }
+        while let row = try rows.next() {
+            found = true
+            if let name: String = row[0], let scope = Scope(rawValue: name), let role: String = row[1] {
+                roles[scope] = role
+            }
         }
-        return MembershipRecord(userID: userID, accountID: accountID, roles: roles)
+        return found ? MembershipRecord(userID: userID, accountID: accountID, roles: roles) : nil
     }
 
     static func user(_ row: Row) -> UserRecord {

@@ -146,10 +146,25 @@ public struct DirectArena: ~Copyable {
     }
 
     deinit {
-        var chunk = chunks
+        Self.free(chunks)
+    }
+
+    /// Frees every chunk. Called by the encoder after protobuf-c has packed the tree (so the arena's memory lives
+    /// at least that long whatever the optimiser does with the variable), and by `deinit` on an error path.
+    mutating func release() {
+        Self.free(chunks)
+        chunks = nil
+    }
+
+    private static func free(_ newest: UnsafeMutableRawPointer?) {
+        var chunk = newest
         while let current = chunk {
             chunk = current.load(as: UnsafeMutableRawPointer?.self)
-            free(current)
+            #if canImport(Glibc)
+                Glibc.free(current)
+            #else
+                Darwin.free(current)
+            #endif
         }
     }
 
@@ -239,9 +254,11 @@ public enum DirectCodec {
                 throw RPCError.invalidField(error.path, error.reason)
             }
             let size = protobuf_c_message_get_packed_size(message)
-            return [UInt8](unsafeUninitializedCapacity: max(size, 1)) { buffer, count in
+            let bytes = [UInt8](unsafeUninitializedCapacity: max(size, 1)) { buffer, count in
                 count = size == 0 ? 0 : protobuf_c_message_pack(message, buffer.baseAddress)
             }
+            arena.release()
+            return bytes
         }
     }
 }
