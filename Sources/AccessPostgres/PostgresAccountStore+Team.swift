@@ -8,18 +8,28 @@ extension PostgresAccountStore {
     /// What the authority rules need of one account, read in the transaction (the caller holds the account's
     /// lock): nil when it does not exist.
     static func accountFacts(_ db: PostgresDatabase, accountID: Int32, users: [Int32]) async throws -> AccountFacts? {
+        // One round trip: the account, its API roles, its custom roles and the roles of `users` (each a round
+        // trip of its own before; on PostgreSQL every one is also two thread hops).
+        let wanted = Array(Set(users)).sorted()
         guard
             let row = try await db.row(
                 """
                 SELECT a.organization_id, o.owner_user_id,
                   COALESCE((SELECT json_object_agg(r.user_id::text, r.role)::text FROM member_roles r
-                            WHERE r.account_id = a.id AND r.scope = 'API'), '{}') AS api_roles
+                            WHERE r.account_id = a.id AND r.scope = 'API'), '{}') AS api_roles,
+                  COALESCE((SELECT json_agg(json_build_array(c.name, c.base_role, c.api_collection_ids,
+                                c.default_invite_role, c.allowed_features, c.last_modified_at,
+                                c.threat_protection_enabled))::text
+                            FROM custom_roles c WHERE c.account_id = a.id), '[]') AS custom_roles,
+                  COALESCE((SELECT json_object_agg(m.user_id::text,
+                                COALESCE((SELECT json_object_agg(r.scope, r.role) FROM member_roles r
+                                          WHERE r.user_id = m.user_id AND r.account_id = m.account_id), '{}'::json))::text
+                            FROM members m WHERE m.account_id = a.id AND m.user_id = ANY(\(wanted))), '{}') AS members
                 FROM accounts a JOIN organizations o ON o.id = a.organization_id WHERE a.id = \(accountID)
                 """)
         else { return nil }
         var customRoles: [String: CustomRoleRecord] = [:]
-        for role in try await db.rows("SELECT * FROM custom_roles WHERE account_id = \(accountID)").map(Self.customRole)
-        {
+        for role in try Self.customRoles(accountID: accountID, json: try row["custom_roles"]) {
             customRoles[role.name] = role
         }
         var apiRoles: [Int32: String] = [:]
@@ -27,14 +37,35 @@ extension PostgresAccountStore {
             if let id = Int32(user) { apiRoles[id] = role }
         }
         var members: [Int32: [Scope: String]] = [:]
-        for user in Set(users) {
-            if let membership = try await Self.membership(db, userID: user, accountID: accountID) {
-                members[user] = membership.roles
-            }
+        for (user, roles) in try row.json("members", as: [String: [String: String]].self) ?? [:] {
+            if let id = Int32(user) { members[id] = Self.roles(roles) }
         }
         return AccountFacts(
             accountID: accountID, organizationID: try row["organization_id"], ownerUserID: try row["owner_user_id"],
             customRoles: customRoles, members: members, apiRoles: apiRoles)
+    }
+
+    /// The custom roles `accountFacts` reads as one JSON array of
+    /// `[name, base_role, api_collection_ids, default_invite_role, allowed_features, last_modified_at, threat]`.
+    static func customRoles(accountID: Int32, json text: String) throws -> [CustomRoleRecord] {
+        guard case .array(let rows) = try JSONValue.parse(text) else {
+            throw RPCError(.internal, "unreadable custom roles", cause: "custom_roles JSON is not an array")
+        }
+        return try rows.map { row in
+            guard case .array(let cells) = row, cells.count == 7, case .string(let name) = cells[0],
+                case .string(let base) = cells[1], case .string(let ids) = cells[2],
+                case .bool(let isDefault) = cells[3], case .string(let features) = cells[4],
+                case .number(let modified) = cells[5], let lastModified = Int64(modified),
+                case .bool(let threat) = cells[6]
+            else {
+                throw RPCError(.internal, "unreadable custom roles", cause: "a custom_roles row has another shape")
+            }
+            return CustomRoleRecord(
+                accountID: accountID, name: name, baseRole: BuiltinRole(rawValue: base) ?? .noAccess,
+                apiCollectionIDs: JSONValue.int32List(ids) ?? [], isDefaultInviteRole: isDefault,
+                allowedFeatures: JSONValue.stringList(features) ?? [], lastModifiedAt: lastModified,
+                threatProtectionEnabled: threat)
+        }
     }
 
     /// Locks every account `userID` belongs to (and `also`), in id order, and reads their facts with the roles of
@@ -330,7 +361,7 @@ extension PostgresAccountStore {
             let facts = try await Self.lockedAccountFacts(db, accountID: role.accountID, users: [actorID])
             try CustomRoleRules.create(
                 role, actor: actorID, scope: scope, facts: facts,
-                collections: try await Self.collectionIDs(db, accountID: role.accountID))
+                collections: try await Self.collectionIDs(db, accountID: role.accountID, among: role.apiCollectionIDs))
             try await db.execute(
                 """
                 INSERT INTO custom_roles (account_id, name, base_role, api_collection_ids, default_invite_role,
@@ -352,16 +383,22 @@ extension PostgresAccountStore {
             let role = patch.applied(to: current)
             try CustomRoleRules.update(
                 role, actor: actorID, scope: scope, facts: facts,
-                collections: try await Self.collectionIDs(db, accountID: patch.accountID))
+                collections: try await Self.collectionIDs(db, accountID: patch.accountID, among: role.apiCollectionIDs))
+            // The change and its audit row in one statement (one round trip): a data-modifying WITH runs whether
+            // or not the INSERT reads it.
             try await db.execute(
                 """
-                UPDATE custom_roles SET base_role = \(role.baseRole.rawValue),
-                  api_collection_ids = \(Self.json(role.apiCollectionIDs)),
-                  default_invite_role = \(role.isDefaultInviteRole), allowed_features = \(Self.json(role.allowedFeatures)),
-                  last_modified_at = \(role.lastModifiedAt), threat_protection_enabled = \(role.threatProtectionEnabled)
-                WHERE account_id = \(role.accountID) AND name = \(role.name)
+                WITH changed AS (
+                  UPDATE custom_roles SET base_role = \(role.baseRole.rawValue),
+                    api_collection_ids = \(JSONValue.text(of: role.apiCollectionIDs)),
+                    default_invite_role = \(role.isDefaultInviteRole),
+                    allowed_features = \(JSONValue.text(of: role.allowedFeatures)),
+                    last_modified_at = \(role.lastModifiedAt), threat_protection_enabled = \(role.threatProtectionEnabled)
+                  WHERE account_id = \(role.accountID) AND name = \(role.name))
+                INSERT INTO audit_log (actor_user_id, actor_email, account_id, operation, target, timestamp, transport, peer)
+                VALUES (\(audit.actorUserID), \(audit.actorEmail), \(audit.accountID), \(audit.operation), \(audit.target),
+                        \(audit.timestamp), \(audit.transport), \(audit.peer))
                 """)
-            try await Self.insertAudit(db, audit)
             return role
         }
     }
@@ -384,8 +421,14 @@ extension PostgresAccountStore {
         }
     }
 
-    static func collectionIDs(_ db: PostgresDatabase, accountID: Int32) async throws -> Set<Int32> {
-        Set(try await db.values("SELECT id FROM api_collections WHERE account_id = \(accountID)", as: Int32.self))
+    /// Which of `ids` are collections of the account (no round trip for a role that names none).
+    static func collectionIDs(_ db: PostgresDatabase, accountID: Int32, among ids: [Int32]) async throws -> Set<Int32> {
+        guard !ids.isEmpty else { return [] }
+        let wanted = Array(Set(ids)).sorted()
+        return Set(
+            try await db.values(
+                "SELECT id FROM api_collections WHERE account_id = \(accountID) AND id = ANY(\(wanted))", as: Int32.self
+            ))
     }
 
     static func customRole(_ row: PostgresRecord) throws -> CustomRoleRecord {

@@ -428,38 +428,14 @@ extension SQLiteAccountStore {
     }
 
     /// A custom role's collection ids as JSON (`[1,2]`), without Foundation's encoder.
-    static func collectionsJSON(_ ids: [Int32]) -> String {
-        "[" + ids.map(String.init).joined(separator: ",") + "]"
-    }
+    static func collectionsJSON(_ ids: [Int32]) -> String { JSONValue.text(of: ids) }
 
     /// A custom role's feature names as JSON.
-    static func featuresJSON(_ names: [String]) -> String {
-        JSONValue.array(names.map(JSONValue.string)).serialized()
-    }
+    static func featuresJSON(_ names: [String]) -> String { JSONValue.text(of: names) }
 
-    /// `[1,2]` → [1, 2]; nil when the text is not a JSON array of 32-bit integers.
-    static func integerList(_ text: String) -> [Int32]? {
-        guard case .array(let items)? = try? JSONValue.parse(text) else { return nil }
-        var out: [Int32] = []
-        out.reserveCapacity(items.count)
-        for item in items {
-            guard case .number(let digits) = item, let value = Int32(digits) else { return nil }
-            out.append(value)
-        }
-        return out
-    }
+    static func integerList(_ text: String) -> [Int32]? { JSONValue.int32List(text) }
 
-    /// `["A","B"]` → ["A", "B"]; nil when the text is not a JSON array of strings.
-    static func stringList(_ text: String) -> [String]? {
-        guard case .array(let items)? = try? JSONValue.parse(text) else { return nil }
-        var out: [String] = []
-        out.reserveCapacity(items.count)
-        for item in items {
-            guard case .string(let value) = item else { return nil }
-            out.append(value)
-        }
-        return out
-    }
+    static func stringList(_ text: String) -> [String]? { JSONValue.stringList(text) }
 
     static func invitations(_ db: Database, where condition: String, arguments: StatementArguments) throws
         -> [InvitationRecord]
