@@ -44,18 +44,18 @@ public struct Authenticator: Sendable {
         switch request.credential {
         case .session(let digest):
             let found = try await cache.value(
-                .session(digest: digest, scope: scope), involvesCustomRoles: Self.involvesCustomRoles
+                .session(digest: .init(digest), scope: scope), involvesCustomRoles: Self.involvesCustomRoles
             ) { try await store.sessionPrincipal(digest: digest, scope: scope) }
             return try sessionCaller(found, request)
         case .accessToken(let digest):
             let found = try await cache.value(
-                .accessToken(digest: digest, scope: scope), involvesCustomRoles: Self.involvesCustomRoles
+                .accessToken(digest: .init(digest), scope: scope), involvesCustomRoles: Self.involvesCustomRoles
             ) { try await store.accessTokenPrincipal(digest: digest, scope: scope) }
             return try accessTokenCaller(found, request)
         case .refreshToken(let digest):
             return try await refreshTokenCaller(digest, request)
         case .apiKey(let digest):
-            let key = PrincipalCache.Key.apiKey(digest: digest, scope: scope)
+            let key = PrincipalCache.Key.apiKey(digest: .init(digest), scope: scope)
             guard
                 let found = try await cache.value(
                     key, involvesCustomRoles: Self.involvesCustomRoles,
@@ -82,24 +82,33 @@ public struct Authenticator: Sendable {
         presenting presented: PresentedCredentials, contextSource: String?, method: MethodDescriptor?,
         scope override: Scope? = nil
     ) throws -> Caller? {
-        let request = try Lookup(presented, contextSource: contextSource, method: method, scope: override)
+        // The key's shape (its checksum) is checked only when memory cannot answer: a key found in the cache by
+        // its digest was well formed when it was stored.
+        let request = try Lookup(
+            presented, contextSource: contextSource, method: method, scope: override, checkingKeyShape: false)
         let scope = request.storeScope
         switch request.credential {
         case .session(let digest):
-            guard let found = cache.peekNow(.session(digest: digest, scope: scope), as: SessionFound.self) else {
+            guard let found = cache.peekNow(.session(digest: .init(digest), scope: scope), as: SessionFound.self) else {
                 return nil
             }
             return try sessionCaller(found, request)
         case .accessToken(let digest):
-            guard let found = cache.peekNow(.accessToken(digest: digest, scope: scope), as: AccessTokenFound.self)
+            guard let found = cache.peekNow(.accessToken(digest: .init(digest), scope: scope), as: AccessTokenFound.self)
             else { return nil }
             return try accessTokenCaller(found, request)
         case .refreshToken:
             return nil
         case .apiKey(let digest):
-            guard let found = cache.peekNow(.apiKey(digest: digest, scope: scope), as: ApiKeyFound.self),
+            guard let found = cache.peekNow(.apiKey(digest: .init(digest), scope: scope), as: ApiKeyFound.self),
                 Int64(clock.now()) - found.token.lastUsedAt < 60
-            else { return nil }
+            else {
+                // Not answered from memory: a malformed key is refused here, without a lookup.
+                if let key = presented.apiKey, !ApiKeyFormat.isWellFormed(key) {
+                    throw RPCError(.unauthenticated, "invalid API key")
+                }
+                return nil
+            }
             return try apiKeyCaller(found, request)
         }
     }
@@ -181,7 +190,8 @@ public struct Authenticator: Sendable {
         var storeScope: Scope { context.scope ?? .api }
 
         init(
-            _ presented: PresentedCredentials, contextSource: String?, method: MethodDescriptor?, scope override: Scope?
+            _ presented: PresentedCredentials, contextSource: String?, method: MethodDescriptor?, scope override: Scope?,
+            checkingKeyShape: Bool = true
         ) throws {
             let source = try Scope.fromContextSource(contextSource)
             context = (name: override?.rawValue ?? source.name, scope: override ?? source.scope)
@@ -230,7 +240,9 @@ public struct Authenticator: Sendable {
                 }
                 credential = .session(Secrets.digest(String(parts[1])))
             case (nil, let key?):
-                guard ApiKeyFormat.isWellFormed(key) else { throw RPCError(.unauthenticated, "invalid API key") }
+                guard key.utf8.count == ApiKeyFormat.length, !checkingKeyShape || ApiKeyFormat.isWellFormed(key) else {
+                    throw RPCError(.unauthenticated, "invalid API key")
+                }
                 credential = .apiKey(Secrets.digest(key))
             }
         }

@@ -19,12 +19,43 @@ import AccessCore
 /// spend 5 % of its CPU waiting).
 final class PrincipalCache: Sendable {
     enum Key: Hashable, Sendable {
-        case apiKey(digest: [UInt8], scope: Scope)
-        case session(digest: [UInt8], scope: Scope)
-        case accessToken(digest: [UInt8], scope: Scope)
+        case apiKey(digest: Digest, scope: Scope)
+        case session(digest: Digest, scope: Scope)
+        case accessToken(digest: Digest, scope: Scope)
         case user(id: Int32)
         case memberships(userID: Int32)
         case organization(id: String)
+        /// Me's whole answer for a caller (user, account, organization, context and role): what Me shows is the
+        /// user, their memberships and the organization, all principal data under the same version.
+        case me(userID: Int32, accountID: Int32, organizationID: String, context: String, role: String)
+    }
+
+    /// A credential's SHA-256 digest as four words: hashed in four steps instead of thirty-two.
+    struct Digest: Hashable, Sendable {
+        let words: (UInt64, UInt64, UInt64, UInt64)
+
+        init(_ bytes: [UInt8]) {
+            var padded = [UInt8](repeating: 0, count: 32)
+            for (i, byte) in bytes.prefix(32).enumerated() { padded[i] = byte }
+            words = padded.withUnsafeBytes {
+                (
+                    $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                    $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                    $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+                    $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+                )
+            }
+            precondition(bytes.count == 32, "a credential digest is a SHA-256 digest")
+        }
+
+        static func == (a: Digest, b: Digest) -> Bool { a.words == b.words }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(words.0)
+            hasher.combine(words.1)
+            hasher.combine(words.2)
+            hasher.combine(words.3)
+        }
     }
 
     private struct Entry {

@@ -207,14 +207,21 @@ extension AccessService {
     /// Me from memory when everything it shows is cached and current, else nil.
     func meNow(_ caller: Caller) throws -> MeResponse? {
         let cache = authenticator.cache
-        guard let stamp = cache.version.currentNow(),
-            let user = cache.peek(.user(id: caller.userID), as: UserRecord?.self, at: stamp),
+        guard let stamp = cache.version.currentNow() else { return nil }
+        let answer = PrincipalCache.Key.me(
+            userID: caller.userID, accountID: caller.accountID, organizationID: caller.organizationID,
+            context: caller.contextSource, role: caller.roleName)
+        if let known = cache.peek(answer, as: MeResponse.self, at: stamp) { return known }
+        guard let user = cache.peek(.user(id: caller.userID), as: UserRecord?.self, at: stamp),
             let memberships = cache.peek(.memberships(userID: caller.userID), as: Memberships.self, at: stamp),
             let organization = cache.peek(
                 .organization(id: caller.organizationID), as: OrganizationRecord?.self, at: stamp)
         else { return nil }
         guard let user else { throw RPCError(.notFound, "user not found") }
-        return me(caller, user: user, memberships: memberships, organization: organization)
+        let response = me(caller, user: user, memberships: memberships, organization: organization)
+        // Kept under the version its parts were read at: any change to them moves it.
+        cache.store(answer, response, at: stamp, involvesCustomRoles: false)
+        return response
     }
 
     private func me(

@@ -140,8 +140,32 @@ import Testing
         }
     }
 
+    /// Me's whole answer is kept once it is answered from memory; a change another process makes to what it
+    /// shows (the user's name, the organization's) reaches the very next call.
+    @Test(arguments: TestBackend.all)
+    func aCachedMeAnswerFollowsAChangeMadeElsewhere(backend: TestBackend) async throws {
+        let a = try await Harness.make(backend)
+        let b = try await a.otherProcess()
+        let admin = a.bearer(try await a.signupAdmin().sessionToken)
+        let key = b.apiKey(try await apiKey(a, admin).key)
+        for _ in 0..<3 { _ = try await b.call(Methods.SessionService.me, MeRequest(), key) }
+        if backend == .sqlite {
+            #expect(try b.callNow(Methods.SessionService.me, MeRequest(), key) != nil)
+        }
+        _ = try await a.call(
+            Methods.AccountService.updateUsernameAndOrganization,
+            UpdateUsernameAndOrganizationRequest(username: "Renamed Admin", organization: "Renamed Org"), admin)
+        if backend == .sqlite, let now = try b.callNow(Methods.SessionService.me, MeRequest(), key) {
+            #expect(try now.get().user?.name == "Renamed Admin")
+        }
+        let after = try await b.call(Methods.SessionService.me, MeRequest(), key)
+        #expect(after.user?.name == "Renamed Admin")
+        #expect(after.organization?.name == "Renamed Org")
+    }
+
     @Test func entriesDieAfterTheirMaximumAgeAndTheCacheIsBounded() async throws {
-        // One Me keeps four entries (the key, the user, their memberships, the organization).
+        // One Me keeps four entries (the key, the user, their memberships, the organization), and a fifth, its
+        // whole answer, once it is answered from memory.
         let h = try Harness { $0.principalCacheEntries = 8 }
         let admin = h.bearer(try await h.signupAdmin().sessionToken)
         let key = h.apiKey(try await apiKey(h, admin).key)
