@@ -524,8 +524,9 @@ class Direct:
     def swift_type(self, fld):
         return fld.type_name.lstrip(".").rsplit(".", 1)[1]
 
-    # Reading one value from a C slot expression; `where` is the error path suffix expression (a Swift string
-    # expression evaluated only on failure) and `kind` tells the reader's paths from the Codable ones.
+    # Reading one value from a C slot expression. `reader_path` and `codable_path` are Swift string expressions,
+    # evaluated only on failure: the field path the descriptor walker gives a fault it finds (strings, lists)
+    # and the one the value tree's Codable pass gives (unknown enum numbers; map values named by key).
     def read_value(self, fld, slot, reader_path, codable_path):
         t = fld.type
         if t in C_INT_TYPES:

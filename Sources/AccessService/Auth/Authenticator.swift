@@ -94,7 +94,8 @@ public struct Authenticator: Sendable {
             }
             return try sessionCaller(found, request)
         case .accessToken(let digest):
-            guard let found = cache.peekNow(.accessToken(digest: .init(digest), scope: scope), as: AccessTokenFound.self)
+            guard
+                let found = cache.peekNow(.accessToken(digest: .init(digest), scope: scope), as: AccessTokenFound.self)
             else { return nil }
             return try accessTokenCaller(found, request)
         case .refreshToken:
@@ -190,7 +191,8 @@ public struct Authenticator: Sendable {
         var storeScope: Scope { context.scope ?? .api }
 
         init(
-            _ presented: PresentedCredentials, contextSource: String?, method: MethodDescriptor?, scope override: Scope?,
+            _ presented: PresentedCredentials, contextSource: String?, method: MethodDescriptor?,
+            scope override: Scope?,
             checkingKeyShape: Bool = true
         ) throws {
             let source = try Scope.fromContextSource(contextSource)
