@@ -6,11 +6,16 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "Tests", "AccessWireTests", "Fixtures")
-CATALOG = os.path.join(ROOT, "Sources", "AccessCore", "Generated", "catalog.pb.swift")
+# The harness picks a message type by the first byte from the contract's types, then the test-only ones
+# (FuzzHarness.pick): the same order here.
+CATALOGS = [
+    os.path.join(ROOT, "Sources", "AccessCore", "Generated", "catalog.pb.swift"),
+    os.path.join(ROOT, "Sources", "AccessWireTesting", "Generated", "catalog_testing.pb.swift"),
+]
 PREFACE = b"AKRP\x00\x01\x00\x00"
 
 target, folder = sys.argv[1], sys.argv[2]
-types = re.findall(r"^\s+(\w+)\.self,", open(CATALOG).read(), re.M)
+types = [name for catalog in CATALOGS for name in re.findall(r"^\s+(\w+)\.self,", open(catalog).read(), re.M)]
 everything = types.index("Everything")
 
 
