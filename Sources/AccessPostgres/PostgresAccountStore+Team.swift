@@ -366,8 +366,8 @@ extension PostgresAccountStore {
                 """
                 INSERT INTO custom_roles (account_id, name, base_role, api_collection_ids, default_invite_role,
                   allowed_features, last_modified_at, threat_protection_enabled)
-                VALUES (\(role.accountID), \(role.name), \(role.baseRole.rawValue), \(Self.json(role.apiCollectionIDs)),
-                        \(role.isDefaultInviteRole), \(Self.json(role.allowedFeatures)), \(role.lastModifiedAt),
+                VALUES (\(role.accountID), \(role.name), \(role.baseRole.rawValue), \(JSONValue.text(of: role.apiCollectionIDs)),
+                        \(role.isDefaultInviteRole), \(JSONValue.text(of: role.allowedFeatures)), \(role.lastModifiedAt),
                         \(role.threatProtectionEnabled))
                 """)
             try await Self.insertAudit(db, audit)

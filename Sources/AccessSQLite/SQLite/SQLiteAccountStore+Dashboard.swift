@@ -80,7 +80,7 @@ extension SQLiteAccountStore {
                     """, arguments: [accountID, scope.rawValue])
             var limited: [Int32: [Int32]] = [:]
             for row in rows {
-                let ids = Self.decodeJSON([Int32].self, row["api_collection_ids"]) ?? []
+                let ids = JSONValue.int32List(row["api_collection_ids"]) ?? []
                 if !ids.isEmpty { limited[row["user_id"]] = ids.sorted() }
             }
             return limited

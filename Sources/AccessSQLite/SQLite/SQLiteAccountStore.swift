@@ -279,7 +279,8 @@ public final class SQLiteAccountStore: AccountStore {
     public func customRole(accountID: Int32, name: String) async throws -> CustomRoleRecord? {
         try await read { db in
             try Row.fetchOne(
-                try db.cachedStatement(sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?"),
+                try db.cachedStatement(
+                    sql: "SELECT \(Self.customRoleColumns) FROM custom_roles WHERE account_id = ? AND name = ?"),
                 arguments: [accountID, name.uppercased()]
             ).map(Self.customRole)
         }
@@ -331,7 +332,8 @@ public final class SQLiteAccountStore: AccountStore {
         var custom: CustomRoleRecord?
         if let name = membership?.roles[scope], BuiltinRole(rawValue: name) == nil {
             custom = try Row.fetchOne(
-                try db.cachedStatement(sql: "SELECT * FROM custom_roles WHERE account_id = ? AND name = ?"),
+                try db.cachedStatement(
+                    sql: "SELECT \(Self.customRoleColumns) FROM custom_roles WHERE account_id = ? AND name = ?"),
                 arguments: [accountID, name.uppercased()]
             ).map(Self.customRole)
         }
